@@ -1,0 +1,82 @@
+"""Chip and instance records: the shipped catalog plus a user's own files on top.
+
+Shipped: `xpuplan/data/chips.toml` ([[chip]]) and `instances.toml` ([[instance]]). A user adds
+or overrides records with a TOML/YAML file holding `chips:` and/or `instances:` lists (or
+[[chip]]/[[instance]] tables), named by `--catalog PATH` or the XPUPLAN_CATALOG environment
+variable (several paths joined by the OS path separator). A user record whose id is already
+known replaces only the keys it gives, each new figure carrying the user's source.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from xpuplan.catalog.records import FigureKind, Record, parse_record, read_table_file
+from xpuplan.errors import CatalogError
+
+CATALOG_ENV = "XPUPLAN_CATALOG"
+
+CHIP_FACTS = {"id", "aliases", "vendor", "name", "year", "scaleup_fabric", "scaleup_topology",
+              "scaleup_domain_chips", "scaleout_fabric", "cores_per_chip", "source",
+              "retrieved", "confidence", "notes"}
+CHIP_FIGURES = (
+    FigureKind("bf16_dense_flops", "bf16_dense", "flops"),
+    FigureKind("fp8_dense_flops", "fp8_dense", "flops"),
+    FigureKind("fp4_dense_flops", "fp4_dense", "flops"),
+    FigureKind("int8_dense_ops", "int8_dense", "flops"),
+    FigureKind("hbm_bytes", "hbm", "bytes"),
+    FigureKind("hbm_bw", "hbm", "bytes_per_s"),
+    FigureKind("scaleup_bw_unidir", "scaleup", "bytes_per_s", directional=True),
+    FigureKind("scaleout_bw_unidir", "scaleout", "bytes_per_s", directional=True),
+    FigureKind("tdp_w", "tdp", "watts"),
+)
+INSTANCE_FACTS = {"id", "aliases", "provider", "chip", "chips", "region", "price_date",
+                  "source", "retrieved", "confidence", "notes"}
+INSTANCE_FIGURES = (
+    FigureKind("on_demand_usd_per_s", "on_demand", "usd_per_s"),
+    FigureKind("commit_1y_usd_per_s", "commit_1y", "usd_per_s"),
+    FigureKind("commit_3y_usd_per_s", "commit_3y", "usd_per_s"),
+    FigureKind("spot_usd_per_s", "spot", "usd_per_s"),
+    FigureKind("network_bw", "network", "bytes_per_s"),
+)
+SECTIONS = {"chip": ("chip", "chips"), "instance": ("instance", "instances")}
+
+
+def builtin_file(name: str) -> Path:
+    """Path of a data file shipped inside the package."""
+    return Path(str(resources.files("xpuplan") / "data" / name))
+
+
+def user_catalog_paths(explicit: list[str] | None = None) -> list[Path]:
+    """User catalog files: the XPUPLAN_CATALOG paths, then any given explicitly."""
+    env = [p for p in os.environ.get(CATALOG_ENV, "").split(os.pathsep) if p]
+    return [Path(p) for p in env + list(explicit or [])]
+
+
+def read_records(kind: str, user_paths: list[Path]) -> dict[str, Record]:
+    """All records of one kind ('chip' or 'instance') by id, built-in first, users on top."""
+    facts, figures = (CHIP_FACTS, CHIP_FIGURES) if kind == "chip" else (
+        INSTANCE_FACTS, INSTANCE_FIGURES)
+    records: dict[str, Record] = {}
+    files = [builtin_file(f"{kind}s.toml")] + user_paths
+    for path in files:
+        data = read_table_file(path)
+        unknown = set(data) - {s for pair in SECTIONS.values() for s in pair}
+        if unknown:
+            raise CatalogError(str(path), sorted(unknown)[0],
+                               "unknown section; allowed: chips, instances")
+        for section in SECTIONS[kind]:
+            rows = data.get(section) or []
+            if not isinstance(rows, list):
+                raise CatalogError(str(path), section, "must be a list of records")
+            for i, raw in enumerate(rows):
+                where = f"{section}[{i}]" + (f" ({raw.get('id')})" if isinstance(raw, dict)
+                                             else "")
+                record = parse_record(raw, str(path), facts, figures, where)
+                if "id" not in record.facts:
+                    raise CatalogError(str(path), f"{where}.id", "every record needs an id")
+                key = str(record.facts["id"]).lower()
+                records[key] = records[key].merged_with(record) if key in records else record
+    return records

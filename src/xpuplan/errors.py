@@ -1,0 +1,80 @@
+"""Errors xpuplan raises for bad input; each message is one line a user can act on.
+
+XpuplanError
+├── SpecError(field, value, allowed)            a value is missing, impossible or out of range
+│   └── UnknownNameError(kind, name, close)     a chip / instance / model name is not known
+├── CatalogError(file, key, problem)            a data file is malformed or a figure lacks a source
+├── InfeasibleError(reason, needed, available)  nothing fits (memory, SLO, chip count)
+└── SolverError(status)                         the LP/MILP solver did not reach an optimum
+
+The CLI prints `error: <message>` on one stderr line and exits with code 2 (1 for
+InfeasibleError and SolverError). Tracebacks are shown only with `--debug`.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+
+class XpuplanError(Exception):
+    """Base class: every error xpuplan raises on purpose."""
+
+    exit_code = 2
+
+
+class SpecError(XpuplanError):
+    """A field has a value that is not allowed."""
+
+    def __init__(self, field: str, value: object, allowed: str):
+        self.field, self.value, self.allowed = field, value, allowed
+        super().__init__(f"{field} = {value!r}: {allowed}")
+
+
+class UnknownNameError(SpecError):
+    """A name that is not in the catalog; the message lists the closest known names."""
+
+    def __init__(self, kind: str, name: str, known: list[str]):
+        self.kind, self.name = kind, name
+        self.close_matches = close_names(name, known)
+        more = " ..." if len(known) > 12 else ""
+        hint = (f"did you mean {', '.join(self.close_matches)}?" if self.close_matches
+                else f"known {kind}s: {', '.join(sorted(known)[:12])}{more}")
+        Exception.__init__(self, f"unknown {kind} '{name}'; {hint}")
+        self.field, self.value, self.allowed = kind, name, hint
+
+
+class CatalogError(XpuplanError):
+    """A catalog or scenario file that cannot be read as written."""
+
+    def __init__(self, file: str, key: str, problem: str):
+        self.file, self.key, self.problem = file, key, problem
+        super().__init__(f"{file}: {key}: {problem}")
+
+
+class InfeasibleError(XpuplanError):
+    """The request is well-formed but nothing satisfies it."""
+
+    exit_code = 1
+
+    def __init__(self, reason: str, needed: object = None, available: object = None):
+        self.reason, self.needed, self.available = reason, needed, available
+        super().__init__(reason)
+
+
+class SolverError(XpuplanError):
+    """The optimiser ended without an optimal solution."""
+
+    exit_code = 1
+
+    def __init__(self, status: str):
+        self.status = status
+        super().__init__(f"solver ended with status {status}")
+
+
+def close_names(name: str, known: list[str], n: int = 3) -> list[str]:
+    """The known names closest to `name` (difflib ratio, case-insensitive), best first."""
+    lowered = {k.lower(): k for k in known}
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)
+    if not hits:
+        hits = [k for k in lowered if name.lower() in k or k in name.lower()][:n]
+    return [lowered[h] for h in hits]

@@ -1,0 +1,137 @@
+"""Achievable fractions of peak, per chip: measured (efficiency.toml) and fitted (calibration.toml).
+
+Measured, each from a cited microbenchmark:
+  gemm[p]       = MAMF / dense peak            (largest achievable matmul, stas00 mamf-finder)
+  hbm           = STREAM triad / HBM peak
+  scaleup_link  = all-reduce ring busbw / per-direction link rate   (nccl-tests definition)
+  scaleout_link = per-chip NIC throughput in an all-reduce / NIC rate
+  *_latency_s   = small-message collective time (alpha)
+A chip without its own measurement takes the median of its vendor's chips, else of all chips;
+`provenance` says which, so `explain` can show it.
+
+Fitted (scripts/calibrate_train.py on the development set): per vendor software stack, the
+fraction of the microbenchmark GEMM rate that whole training steps sustain (`compute_scale`)
+and the dimension at which a GEMM reaches half its peak rate (`gemm_half_dim`).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from xpuplan.catalog.hardware import builtin_file
+from xpuplan.catalog.records import read_table_file
+from xpuplan.errors import CatalogError
+from xpuplan.specs.hardware import ChipSpec
+
+
+@dataclass(frozen=True)
+class StackCalibration:
+    """Fitted parameters of one vendor's training software stack, with their spread."""
+
+    compute_scale: float  # sustained GEMM rate in a full step / MAMF
+    compute_scale_sd: float  # spread (std. dev. of the log residuals), for intervals
+    gemm_half_dim: float  # GEMM dimension at which the rate halves: eff ∝ d/(d + d_half)
+    n_rows: int  # development rows it was fitted on
+    source: str
+
+
+@dataclass(frozen=True)
+class ChipEfficiency:
+    """Efficiencies of one chip (fractions of the catalog's peak figures)."""
+
+    gemm: dict[str, float]  # precision -> MAMF / peak
+    hbm: float
+    scaleup_link: float
+    scaleout_link: float
+    scaleup_latency_s: float
+    scaleout_latency_s: float
+    stack: StackCalibration
+    provenance: dict[str, str] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def _measurements() -> dict:
+    path = builtin_file("efficiency.toml")
+    data = read_table_file(path)
+    for section, rows in data.items():
+        for i, row in enumerate(rows):
+            if not row.get("source"):
+                raise CatalogError(str(path), f"{section}[{i}].source", "record has no source")
+    return data
+
+
+@lru_cache(maxsize=1)
+def _calibration() -> dict:
+    path = builtin_file("calibration.toml")
+    data = read_table_file(path)
+    stacks = {}
+    for vendor, row in data.get("train", {}).items():
+        try:
+            stacks[vendor] = StackCalibration(
+                compute_scale=float(row["compute_scale"]),
+                compute_scale_sd=float(row["compute_scale_sd"]),
+                gemm_half_dim=float(row["gemm_half_dim"]), n_rows=int(row["n_rows"]),
+                source=str(row["source"]))
+        except KeyError as exc:
+            raise CatalogError(str(path), f"train.{vendor}.{exc.args[0]}", "missing") from None
+    return stacks
+
+
+def calibration_for(vendor: str) -> StackCalibration:
+    """The fitted stack parameters for a vendor, or the all-vendor default ('default')."""
+    stacks = _calibration()
+    return stacks.get(vendor, stacks["default"])
+
+
+def _pick(values: dict[str, float], chip: ChipSpec, vendor_of: dict[str, str],
+          what: str, provenance: dict[str, str]) -> float:
+    """The chip's own value, else its vendor's median, else the median of all; noted."""
+    if chip.id in values:
+        provenance[what] = f"measured on {chip.id}"
+        return values[chip.id]
+    same_vendor = [v for c, v in values.items() if vendor_of.get(c) == chip.vendor]
+    pool = same_vendor or list(values.values())
+    provenance[what] = (f"median of {len(pool)} {'same-vendor' if same_vendor else 'all'} "
+                        f"chips (no measurement on {chip.id})")
+    return statistics.median(pool)
+
+
+def chip_efficiency(chip: ChipSpec, vendor_of: dict[str, str],
+                    stack: StackCalibration | None = None) -> ChipEfficiency:
+    """Every efficiency a step-time model needs for `chip` (see module doc)."""
+    data = _measurements()
+    prov: dict[str, str] = {}
+    gemm = {}
+    for precision in ("bf16", "fp8", "fp4"):
+        ratios = {r["chip"]: r["achieved_tflops"] / r["peak_dense_tflops"]
+                  for r in data.get("matmul", []) if r["precision"] == precision}
+        if precision != "bf16" and chip.id not in ratios:
+            ratios_bf16 = {r["chip"]: r["achieved_tflops"] / r["peak_dense_tflops"]
+                           for r in data.get("matmul", []) if r["precision"] == "bf16"}
+            if chip.id in ratios_bf16:  # same chip at bf16 beats another chip at this precision
+                gemm[precision] = ratios_bf16[chip.id]
+                prov[f"gemm/{precision}"] = f"bf16 measurement of {chip.id} (no {precision} one)"
+                continue
+        gemm[precision] = _pick(ratios, chip, vendor_of, f"gemm/{precision}", prov)
+    hbm = {r["chip"]: r["achieved_tb_per_s"] / r["peak_tb_per_s"] for r in data.get("memory", [])}
+    coll = data.get("collective", [])
+    up = {r["chip"]: r["busbw_gb_per_s"] / r["link_gb_per_s_unidir"] for r in coll
+          if r["tier"] == "scaleup" and r["op"] == "all_reduce" and r.get("algo") == "ring"}
+    out = {r["chip"]: r["per_chip_nic_gb_per_s"] / r["link_gb_per_s_unidir"] for r in coll
+           if r["tier"] == "scaleout" and "per_chip_nic_gb_per_s" in r}
+    up_lat = {r["chip"]: r["latency_us"] * 1e-6 for r in coll
+              if r["tier"] == "scaleup" and "latency_us" in r}
+    out_lat = {r["chip"]: r["latency_us"] * 1e-6 for r in coll
+               if r["tier"] == "scaleout" and "latency_us" in r}
+    return ChipEfficiency(
+        gemm=gemm,
+        hbm=_pick(hbm, chip, vendor_of, "hbm", prov),
+        scaleup_link=_pick(up, chip, vendor_of, "scaleup_link", prov),
+        scaleout_link=_pick(out, chip, vendor_of, "scaleout_link", prov),
+        scaleup_latency_s=_pick(up_lat, chip, vendor_of, "scaleup_latency", prov),
+        scaleout_latency_s=_pick(out_lat or up_lat, chip, vendor_of, "scaleout_latency", prov),
+        stack=stack or calibration_for(chip.vendor),
+        provenance=prov,
+    )

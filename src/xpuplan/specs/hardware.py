@@ -1,0 +1,90 @@
+"""ChipSpec and InstanceSpec: validated hardware and price facts in SI units.
+
+Each figure keeps the source it came from (`sources[field]`), so any number xpuplan prints
+can be traced back. Dense vs sparse FLOP/s and per-direction bandwidth are in the names.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from xpuplan.errors import SpecError
+from xpuplan.specs.precision import PEAK_FIELD, Precision
+
+Topology = Literal["switch", "torus2d", "torus3d", "ring"]
+
+
+class ChipSpec(BaseModel):
+    """One accelerator chip (a GPU, one Trainium/TPU chip) and its scale-up domain."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    aliases: tuple[str, ...] = ()
+    vendor: str
+    name: str
+    year: int | None = None
+    bf16_dense_flops: float | None = Field(None, gt=0)  # FLOP/s, dense (no sparsity)
+    fp8_dense_flops: float | None = Field(None, gt=0)
+    fp4_dense_flops: float | None = Field(None, gt=0)
+    int8_dense_ops: float | None = Field(None, gt=0)
+    hbm_bytes: float = Field(gt=0)  # decimal bytes
+    hbm_bw: float | None = Field(None, gt=0)  # byte/s; None where no source gives it
+    scaleup_fabric: str = ""
+    scaleup_topology: Topology = "switch"
+    scaleup_bw_unidir: float | None = Field(None, gt=0)  # byte/s per chip, per direction
+    scaleup_domain_chips: int = Field(1, ge=1)
+    scaleout_fabric: str = ""
+    scaleout_bw_unidir: float | None = Field(None, gt=0)  # byte/s per chip, per direction
+    tdp_w: float | None = Field(None, gt=0)
+    cores_per_chip: int | None = Field(None, ge=1)
+    source: str
+    retrieved: str
+    confidence: str = "medium"
+    notes: str = ""
+    sources: dict[str, str] = Field(default_factory=dict)  # figure field -> its source
+
+    def dense_flops(self, precision: Precision | str) -> float:
+        """Peak dense FLOP/s at a precision; SpecError if the chip has no such unit."""
+        p = Precision(precision)
+        value = getattr(self, PEAK_FIELD[p])
+        if value is None:
+            have = [q.value for q in Precision if getattr(self, PEAK_FIELD[q]) is not None]
+            raise SpecError("precision", p.value,
+                            f"{self.name} has no dense {p.value} rate in the catalog "
+                            f"(it has: {', '.join(have)})")
+        return value
+
+    def supports(self, precision: Precision | str) -> bool:
+        return getattr(self, PEAK_FIELD[Precision(precision)]) is not None
+
+
+class InstanceSpec(BaseModel):
+    """A rentable system (cloud instance, or one chip-hour of a TPU) with its prices."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    aliases: tuple[str, ...] = ()
+    provider: str
+    chip: str  # a ChipSpec id
+    chips: int = Field(ge=1)
+    region: str = ""
+    on_demand_usd_per_s: float | None = Field(None, ge=0)  # whole instance
+    commit_1y_usd_per_s: float | None = Field(None, ge=0)
+    commit_3y_usd_per_s: float | None = Field(None, ge=0)
+    spot_usd_per_s: float | None = Field(None, ge=0)
+    network_bw: float | None = Field(None, gt=0)  # byte/s, the instance's scale-out NICs
+    price_date: str = ""
+    source: str
+    retrieved: str
+    confidence: str = "medium"
+    notes: str = ""
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    def usd_per_chip_s(self, term: str = "on_demand") -> float | None:
+        """Price of one chip for one second under a term (on_demand, commit_1y, ...)."""
+        whole = getattr(self, f"{term}_usd_per_s")
+        return None if whole is None else whole / self.chips

@@ -1,0 +1,50 @@
+"""Number formats: bytes per element and which peak FLOP/s rate each runs at.
+
+Element sizes are the formats' definitions (IEEE 754 for fp32/bf16/fp16; OCP 8-bit and MX
+spec v1.0 for fp8/fp4); per-block scale factors of MX/NV formats (1 byte per 16-32 elements,
+about 3-6 %) are neglected.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from xpuplan.errors import SpecError
+
+
+class Precision(StrEnum):
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp8 = "fp8"
+    int8 = "int8"
+    fp4 = "fp4"
+
+
+BYTES_PER_ELEMENT: dict[Precision, float] = {
+    Precision.fp32: 4.0,
+    Precision.bf16: 2.0,
+    Precision.fp16: 2.0,
+    Precision.fp8: 1.0,
+    Precision.int8: 1.0,
+    Precision.fp4: 0.5,
+}
+
+# The ChipSpec field holding the dense peak a matmul in this format runs at.
+PEAK_FIELD: dict[Precision, str] = {
+    Precision.fp32: "bf16_dense_flops",  # fp32 training keeps bf16/tf32 tensor-core matmuls
+    Precision.bf16: "bf16_dense_flops",
+    Precision.fp16: "bf16_dense_flops",
+    Precision.fp8: "fp8_dense_flops",
+    Precision.int8: "int8_dense_ops",
+    Precision.fp4: "fp4_dense_flops",
+}
+
+
+def parse_precision(value: str, field: str = "precision") -> Precision:
+    """A Precision from user text, or a SpecError listing the allowed names."""
+    try:
+        return Precision(value.lower())
+    except ValueError:
+        raise SpecError(field, value,
+                        f"allowed: {', '.join(p.value for p in Precision)}") from None

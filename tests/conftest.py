@@ -1,0 +1,37 @@
+"""Shared test helpers: run the CLI in-process and capture its exit code and streams."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from xpuplan.cli import main
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run `xpuplan ARGS`; return (exit_code, stdout, stderr)."""
+
+    def run(*args: str):
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code or 0
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+@pytest.fixture
+def run_json(run_cli):
+    """Run `xpuplan ARGS --json`, check it succeeded with one JSON object, return it."""
+
+    def run(*args: str):
+        code, out, err = run_cli(*args, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+    return run
