@@ -79,6 +79,12 @@ def _calibration() -> dict:
     return stacks
 
 
+def reserved_fraction(stack: str = "default") -> float:
+    """Share of HBM the runtime keeps (context, comm buffers, fragmentation): data, cited."""
+    rows = {r["stack"]: r for r in _measurements().get("runtime_memory", [])}
+    return float(rows.get(stack, rows["default"])["reserved_fraction_of_hbm"])
+
+
 def calibration_for(vendor: str) -> StackCalibration:
     """The fitted stack parameters for a vendor, or the all-vendor default ('default')."""
     stacks = _calibration()

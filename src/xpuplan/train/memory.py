@@ -1,0 +1,99 @@
+"""Memory per chip of a training step, B, by part, for arrays of layouts.
+
+Model state (Megatron-LM distributed-optimizer doc, "bytes per parameter" table; ZeRO paper,
+Rajbhandari et al. 2020 sec. 3): bf16 weights 2 B, fp32 gradients 4 B, fp32 master weights +
+Adam m + v 12 B per parameter. ZeRO stage z shards, over the data-parallel group (dp·cp, or
+dp·cp·tp/ep for experts): the optimizer states (z ≥ 1), the gradients (z ≥ 2), the weights (z = 3).
+
+Activations (Korthikanti et al. 2022, sec. 4, generalised to GQA, gated MLPs and MoE, with
+flash attention so no s² term, and no dropout masks): per token per layer, 2-byte tensors
+saved for backward; D-sized ones are split over tp only with sequence parallelism. 1F1B keeps
+min(pp, m) micro-batches in flight on stage 0, times (1 + (pp−1)/(pp·v)) when interleaved
+(their eq. 5). Selective recompute drops the activation-function output and the norm inputs;
+full recompute keeps only each layer's input plus one layer's working set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xpuplan.train.layout import Layouts
+from xpuplan.workload.layer import LayerShape
+
+WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2.0, 4.0, 12.0  # per parameter (see module doc)
+ACT_BYTES = 2.0  # bf16 activations (fp8 recipes keep bf16 activations between GEMMs)
+LOGIT_BYTES = 4.0  # fp32 logits for the cross-entropy
+
+
+def params_per_chip(s: LayerShape, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+    """(non-expert, expert) parameters held by the busiest chip before ZeRO sharding.
+
+    Stage 0 holds ceil(L/pp) layers and the embedding (or the last stage the output head):
+    layers·(P_dense/tp + P_experts/ep) + V·D/tp.
+    """
+    layers = np.ceil(s.n_layers / lay.pp)
+    dense = s.attn_params + (1 - s.moe_fraction) * s.dense_mlp_params + (
+        s.moe_fraction * s.moe_fixed_params)
+    embed = np.maximum(s.embedding_params, s.lm_head_params)
+    experts = s.moe_fraction * s.n_experts * s.expert_params
+    return layers * dense / lay.tp + embed / lay.tp, layers * experts / lay.ep
+
+
+def activation_bytes_per_token_layer(s: LayerShape, lay: Layouts,
+                                     recompute: np.ndarray) -> np.ndarray:
+    """Activation bytes saved per token per (average) layer on one chip, B (module doc).
+
+    Dense layer: D/σ (attention input) + ((N+2K)H + NH)/tp + D/σ (MLP input) + (up + F)/tp
+    + 2D/σ (norm inputs), σ = tp with SP else 1. MoE layer: the MLP part becomes the routed
+    copies k·(D + up_e + Fe)/tp, the shared experts and the router logits 2E/tp (fp32).
+    """
+    D, tp = s.hidden, lay.tp
+    seq_div = np.where(lay.sp, tp, 1)  # D-sized tensors split over tp only with SP
+    selective = recompute == 1
+    up = s.ffn_width * (2 if s.gated else 1)
+    attention = D / seq_div + (s.qkv_out_dim + s.attn_out_dim) / tp
+    dense_mlp = D / seq_div + (up + np.where(selective, 0.0, s.ffn_width)) / tp
+    up_e = s.expert_width * (2 if s.gated else 1)
+    routed = s.top_k * (D + up_e + np.where(selective, 0.0, s.expert_width)) / tp
+    shared = (s.shared_width * 3 - np.where(selective, s.shared_width, 0.0)) / tp
+    moe_mlp = D / seq_div + routed + shared + 2 * s.n_experts / tp
+    norms = np.where(selective, 0.0, 2 * D / seq_div)
+    per_layer = attention + (1 - s.moe_fraction) * dense_mlp + s.moe_fraction * moe_mlp + norms
+    return ACT_BYTES * np.where(recompute == 2, D / seq_div, per_layer)
+
+
+def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int,
+                    reserved_bytes: float) -> dict[str, np.ndarray]:
+    """Bytes per chip by part: mem/weights, grads, optimizer, activations, logits, reserved."""
+    dense, expert = params_per_chip(s, lay)
+    shard_dense = (lay.dp * lay.cp).astype(float)
+    shard_expert = np.maximum(lay.dp * lay.cp * lay.tp / lay.ep, 1.0)
+
+    def state(bytes_per_param: float, min_zero: int) -> np.ndarray:
+        sharded = lay.zero >= min_zero
+        return bytes_per_param * (np.where(sharded, dense / shard_dense, dense)
+                                  + np.where(sharded, expert / shard_expert, expert))
+
+    tokens_mb = lay.micro_batch * seq_len / lay.cp  # tokens of one micro-batch on one chip
+    n_micro = global_batch / (lay.dp * lay.micro_batch)
+    layers = np.ceil(s.n_layers / lay.pp)
+    in_flight = np.minimum(lay.pp, np.maximum(n_micro, 1)) * np.where(
+        lay.vpp > 1, 1 + (lay.pp - 1) / (lay.pp * lay.vpp), 1.0)
+    per_layer_mb = activation_bytes_per_token_layer(s, lay, lay.recompute) * tokens_mb
+    # Full recompute rebuilds one layer at a time: its whole working set is live once.
+    working = np.where(lay.recompute == 2, activation_bytes_per_token_layer(
+        s, lay, np.zeros_like(lay.recompute)) * tokens_mb, 0.0)
+    activations = per_layer_mb * layers * in_flight + working  # stage 0, the fullest
+    logits_full = LOGIT_BYTES * tokens_mb * s.vocab / lay.tp
+    # The last stage holds one micro-batch of layers plus the logits; count what it needs
+    # beyond stage 0 so that the parts sum to the busiest chip's total.
+    last_stage = per_layer_mb * layers + working + logits_full
+    logits = np.where(lay.pp > 1, np.maximum(last_stage - activations, 0.0), logits_full)
+    return {
+        "mem/weights": state(WEIGHT_BYTES, 3),
+        "mem/grads": state(GRAD_BYTES, 2),
+        "mem/optimizer": state(OPTIMIZER_BYTES, 1),
+        "mem/activations": activations,
+        "mem/logits": logits,
+        "mem/reserved": np.full(len(lay), reserved_bytes),
+    }

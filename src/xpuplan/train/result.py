@@ -1,0 +1,81 @@
+"""One training layout's prediction, broken down and explained: TrainResult."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from xpuplan.train.evaluate import REASONS, TrainEval, TrainProblem
+
+BREAKDOWN_NAMES = {  # slash keys of the evaluator -> JSON keys
+    "time/compute/gemm": "compute_gemm", "time/compute/attention": "compute_attention",
+    "time/compute/memory_bound": "compute_memory_bound",
+    "time/compute/recompute": "compute_recompute", "time/comm/tp": "comm_tp",
+    "time/comm/cp": "comm_cp", "time/comm/ep": "comm_ep", "time/comm/pp": "comm_pp",
+    "time/comm/zero3": "comm_zero3", "time/comm/dp": "comm_dp", "time/bubble": "pipeline_bubble",
+    "time/optimizer": "optimizer",
+}
+
+
+@dataclass
+class TrainResult:
+    """Prediction for one layout; breakdown_s parts sum to step_time_s, memory_bytes to
+    memory_per_chip_bytes."""
+
+    model: str
+    chip: str
+    n_chips: int
+    seq_len: int
+    global_batch: int
+    precision: str
+    step_time_s: float
+    tokens_per_s: float
+    tokens_per_s_per_chip: float
+    mfu: float
+    hfu: float
+    fits: bool
+    memory_per_chip_bytes: float
+    hbm_bytes: float
+    parallelism: dict
+    breakdown_s: dict
+    memory_bytes: dict
+    takeaway: str
+    efficiency_provenance: dict = field(default_factory=dict)
+    run: dict | None = None  # time, chip-hours, cost, energy for a token budget
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        run = out.pop("run") or {}
+        return {**out, **run}
+
+
+def train_result(p: TrainProblem, ev: TrainEval, i: int) -> TrainResult:
+    """The i-th evaluated layout as a TrainResult with its one-line takeaway."""
+    breakdown = {BREAKDOWN_NAMES[k]: float(v[i]) for k, v in ev.time.items()}
+    memory = {k.split("/", 1)[1]: float(v[i]) for k, v in ev.memory.items()}
+    row = ev.layouts.row(i)
+    parallelism = {k: row[k] for k in ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch",
+                                       "zero", "recompute", "sp")}
+    step = float(ev.step_time_s[i])
+    return TrainResult(
+        model=p.model.name, chip=p.chip.id, n_chips=p.n_chips, seq_len=p.seq_len,
+        global_batch=p.global_batch, precision=p.precision.value, step_time_s=step,
+        tokens_per_s=float(ev.tokens_per_s[i]),
+        tokens_per_s_per_chip=float(ev.tokens_per_s[i]) / p.n_chips,
+        mfu=float(ev.mfu[i]), hfu=float(ev.hfu[i]), fits=bool(ev.fits[i]),
+        memory_per_chip_bytes=float(ev.memory_per_chip_bytes[i]), hbm_bytes=p.chip.hbm_bytes,
+        parallelism=parallelism, breakdown_s=breakdown, memory_bytes=memory,
+        takeaway=takeaway(breakdown, step, int(ev.reason[i])),
+        efficiency_provenance=dict(p.efficiency.provenance),
+    )
+
+
+def takeaway(breakdown: dict, step: float, reason: int) -> str:
+    """What binds, by how much: the largest part of the step and the compute share."""
+    if reason not in (0,):
+        return f"infeasible: {REASONS[reason]}"
+    biggest = max(breakdown, key=breakdown.get)
+    compute = sum(v for k, v in breakdown.items() if k.startswith("compute"))
+    exposed = step - compute
+    return (f"{biggest.replace('_', ' ')} is the largest part ({breakdown[biggest] / step:.0%} "
+            f"of the step); compute {compute / step:.0%}, exposed communication, bubble and "
+            f"optimizer {exposed / step:.0%}")

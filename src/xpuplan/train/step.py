@@ -1,0 +1,186 @@
+"""Training step time, s, by part, for arrays of layouts (DESIGN.md sec. 3).
+
+Per micro-batch, per pipeline stage of ceil(L/pp) layers, on one chip:
+  t_gemm  = FLOP_gemm / (P · η_mamf · c · φ(M,N,K)),   φ = 1 / (1 + d½/M + d½/N + d½/K)
+  t_attn  = FLOP_attn(causal) / (P · η_mamf · c · φ(M=tokens, N=ctx, K=H))
+  t_mem   = bytes_elementwise / (B_hbm · η_hbm)
+with P the chip's dense peak at the precision, η_mamf its measured matmul ceiling, c and d½ the
+stack's calibrated scale and half-rate dimension; backward = 2 × forward; full recompute adds a
+forward. Communication (collectives.alpha_beta): TP all-reduce 4 per layer (2 fwd, 2 bwd),
+exposed; CP ring KV exchange, hidden under attention; EP all-to-all 4 per MoE layer, exposed;
+PP point-to-point 2 per micro-batch; DP gradient reduce-scatter + parameter all-gather once per
+step, hidden under one micro-batch's backward; ZeRO-3 gathers weights every micro-batch, hidden
+under its compute. Step = (m + (pp−1)/v)·t_micro + DP exposed + optimizer (1F1B, Narayanan
+et al. 2021 eq. 1-2). Neglects: kernel-launch gaps, stage imbalance from the embedding, and
+MoE load imbalance (the published NeMo runs force balanced routing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from xpuplan.collectives.alpha_beta import Fabric, collective_time, ranks_per_domain
+from xpuplan.hardware.efficiency import ChipEfficiency
+from xpuplan.specs.hardware import ChipSpec
+from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
+from xpuplan.train.layout import Layouts
+from xpuplan.train.memory import ACT_BYTES, OPTIMIZER_BYTES, params_per_chip
+from xpuplan.workload.layer import LayerShape
+
+GRAD_REDUCE_BYTES = 2.0  # bf16 gradient reduce-scatter (Megatron-Core default for bf16 runs)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """The chip's rates at one precision, after efficiency: what an op is divided by."""
+
+    peak_flops: float  # dense FLOP/s at the GEMM precision
+    gemm_eff: float  # η_mamf · c
+    half_dim: float  # d½
+    hbm_bw: float  # achievable byte/s
+    fabric: Fabric
+    quantized_bytes: float  # bytes/element GEMM inputs are cast to (0 when GEMMs run in bf16)
+
+
+def chip_rates(chip: ChipSpec, eff: ChipEfficiency, precision: Precision,
+               scale: float | np.ndarray = 1.0) -> Rates:
+    """Effective rates; `scale` multiplies the calibrated compute scale (for sampling)."""
+    return Rates(
+        peak_flops=chip.dense_flops(precision),
+        gemm_eff=eff.gemm[_gemm_key(precision)] * eff.stack.compute_scale * scale,
+        half_dim=eff.stack.gemm_half_dim,
+        hbm_bw=chip.hbm_bw * eff.hbm,
+        fabric=Fabric(
+            scaleup_bw=chip.scaleup_bw_unidir or chip.scaleout_bw_unidir or 0.0,
+            scaleup_eff=eff.scaleup_link, scaleup_latency_s=eff.scaleup_latency_s,
+            scaleout_bw=chip.scaleout_bw_unidir or chip.scaleup_bw_unidir or 0.0,
+            scaleout_eff=eff.scaleout_link, scaleout_latency_s=eff.scaleout_latency_s,
+            domain_chips=chip.scaleup_domain_chips),
+        quantized_bytes=(BYTES_PER_ELEMENT[precision]
+                         if precision in (Precision.fp8, Precision.fp4) else 0.0),
+    )
+
+
+def _gemm_key(precision: Precision) -> str:
+    return {Precision.fp8: "fp8", Precision.fp4: "fp4"}.get(precision, "bf16")
+
+
+MAMF_REFERENCE_DIM = 8192.0  # MAMF searches peak near M = N = K ≈ 8k (stas00 mamf-finder)
+
+
+def shape_factor(half_dim: float, *dims: np.ndarray) -> np.ndarray:
+    """φ(M,N,K) / φ(8k,8k,8k), φ = 1/(1 + Σ d½/d): a GEMM's rate relative to the MAMF shape."""
+    reference = 1.0 + len(dims) * half_dim / MAMF_REFERENCE_DIM
+    return reference / (1.0 + sum(half_dim / np.maximum(d, 1.0) for d in dims))
+
+
+def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: Rates,
+              causal: bool = True) -> dict[str, np.ndarray]:
+    """Seconds per training step by part (time/...), each of shape (n_cfg,)."""
+    tp, pp, dp, cp, ep = lay.tp, lay.pp, lay.dp, lay.cp, lay.ep
+    D = s.hidden
+    layers = np.ceil(s.n_layers / pp)
+    n_micro = global_batch / (dp * lay.micro_batch)
+    tokens = lay.micro_batch * seq_len / cp  # tokens of one micro-batch per CP rank
+    tok_chip = tokens / tp  # per chip once TP/SP splits the work
+    peak = r.peak_flops * r.gemm_eff
+    f = s.moe_fraction
+
+    # GEMMs, forward, one micro-batch, one layer: 2·tokens·P / tp at φ(M, N, K).
+    phi_attn = shape_factor(r.half_dim, tokens, s.qkv_out_dim / tp, D)
+    phi_mlp = shape_factor(r.half_dim, tokens, s.ffn_width / tp, D)
+    t_attn_proj = 2 * tokens * s.attn_params / tp / (peak * phi_attn)
+    t_dense_mlp = 2 * tokens * s.dense_mlp_params / tp / (peak * phi_mlp)
+    expert_tokens = ep * tok_chip * max(s.top_k, 1) / s.n_experts  # M of each expert GEMM
+    phi_expert = shape_factor(r.half_dim, expert_tokens, s.expert_width, D)
+    t_moe = (2 * tok_chip * s.top_k * s.expert_params / (peak * phi_expert)
+             + 2 * tok_chip * s.moe_fixed_params / (peak * phi_mlp))
+    t_gemm_layer = t_attn_proj + (1 - f) * t_dense_mlp + f * t_moe
+    # Attention scores (flash, causal kernels skip masked blocks), heads split over tp.
+    attn_flops = tokens * s.attention_flops_fwd_per_token(seq_len, causal) / tp
+    phi_scores = shape_factor(r.half_dim, tokens, seq_len / cp, s.head_dim_qk)
+    t_scores_layer = attn_flops / (peak * phi_scores)
+    # Element-wise work (norms, residuals, activation, rotary), bytes read + written:
+    # 2 norms 2·2D + 2 residual adds 2·3D = 10D, activation 3F (gated) or 2F, rotary on
+    # the projected Q, K, V read + written 2·(N+2K)H.
+    seq_div = np.where(lay.sp, tp, 1)
+    act_width = (3 if s.gated else 2) * ((1 - f) * s.ffn_width
+                                         + f * s.top_k * s.expert_width) / tp
+    elem_bytes = ACT_BYTES * tokens * (10 * D / seq_div + act_width + 2 * s.qkv_out_dim / tp)
+    # MoE token permutation before and after the experts: k copies of D, read + written twice.
+    elem_bytes = elem_bytes + f * ACT_BYTES * tokens * 4 * s.top_k * D / tp
+    # FP8/FP4 GEMMs cast every GEMM input (read 2 B, write q B) once forward and twice
+    # backward (dgrad and the transposed wgrad copy): inputs D, NH, D, F per dense layer.
+    gemm_inputs = (2 * D + s.attn_out_dim) / seq_div + ((1 - f) * s.ffn_width + f * s.top_k * (
+        D + s.expert_width)) / tp
+    elem_bytes = elem_bytes + np.where(r.quantized_bytes > 0, 1.0, 0.0) * tokens * 3 * (
+        ACT_BYTES + r.quantized_bytes) * gemm_inputs
+    t_mem_layer = elem_bytes / r.hbm_bw
+    t_head = 2 * tokens * s.lm_head_params / tp / (peak * phi_mlp)  # last stage only
+
+    fwd_compute = layers * (t_gemm_layer + t_scores_layer + t_mem_layer) + t_head / pp
+    recompute_extra = np.select(
+        [lay.recompute == 2, lay.recompute == 1],
+        [layers * (t_gemm_layer + t_scores_layer + t_mem_layer), layers * t_mem_layer], 0.0)
+
+    # Communication per micro-batch.
+    fab = r.fabric
+    ones = np.ones_like(tp)
+    msg = ACT_BYTES * tokens * D  # one layer's activations of the micro-batch (per CP rank)
+    tp_g = ranks_per_domain(ones, tp, fab.domain_chips)
+    tp_calls = 4 + 2 * (lay.recompute == 2)
+    t_tp = layers * tp_calls * collective_time("all_reduce", msg, tp, tp_g, fab)
+    cp_g = ranks_per_domain(tp, cp, fab.domain_chips)
+    kv_bytes = ACT_BYTES * tokens * 2 * s.kv_dim / tp
+    t_cp_raw = layers * 3 * collective_time("all_gather", kv_bytes * cp, cp, cp_g, fab)
+    t_cp = np.maximum(t_cp_raw - 3 * layers * t_scores_layer, 0.0)
+    ep_g = ranks_per_domain(ones, ep, fab.domain_chips)
+    a2a_bytes = ACT_BYTES * tok_chip * s.top_k * D
+    t_ep = layers * f * 4 * collective_time("all_to_all", a2a_bytes, ep, ep_g, fab)
+    pp_g = ranks_per_domain(tp * cp * dp, pp, fab.domain_chips)
+    p2p_bytes = msg / seq_div
+    t_pp = 2 * lay.vpp * collective_time("p2p", p2p_bytes, pp, pp_g, fab)
+
+    # ZeRO-3 / FSDP: all-gather weights for forward and backward, reduce-scatter grads,
+    # every micro-batch, overlapped with that micro-batch's compute.
+    dense_p, expert_p = params_per_chip(s, lay)
+    dp_g = ranks_per_domain(tp, dp * cp, fab.domain_chips)
+    state_bytes = 2.0 * (dense_p + expert_p)
+    zero3_comm = (2 * collective_time("all_gather", state_bytes, dp * cp, dp_g, fab)
+                  + collective_time("reduce_scatter", state_bytes, dp * cp, dp_g, fab))
+    compute_micro = 3 * fwd_compute + recompute_extra
+    t_zero3 = np.where(lay.zero >= 3, np.maximum(zero3_comm - compute_micro, 0.0), 0.0)
+
+    t_micro = compute_micro + t_tp + t_cp + t_ep + t_pp + t_zero3
+    bubble = (pp - 1) / lay.vpp * t_micro
+
+    # Data parallel, once per step: reduce-scatter grads + all-gather weights (ZeRO 1-2) or an
+    # all-reduce (ZeRO 0), hidden under one micro-batch's backward pass.
+    grad_bytes = GRAD_REDUCE_BYTES * (dense_p + expert_p)
+    dp_comm = np.where(
+        lay.zero >= 3, 0.0,
+        collective_time("reduce_scatter", grad_bytes, dp * cp, dp_g, fab)
+        + collective_time("all_gather", grad_bytes, dp * cp, dp_g, fab))
+    # Reduce-scatter hides under the last backward (2·fwd), all-gather under the next forward.
+    t_dp = np.maximum(dp_comm - 3 * fwd_compute, 0.0)
+    shard = np.where(lay.zero >= 1, dp * cp, 1)
+    t_opt = 2 * OPTIMIZER_BYTES * (dense_p + expert_p) / shard / r.hbm_bw
+
+    m = n_micro
+    parts = {
+        "time/compute/gemm": m * 3 * layers * t_gemm_layer + m * 3 * t_head / pp,
+        "time/compute/attention": m * 3 * layers * t_scores_layer,
+        "time/compute/memory_bound": m * 3 * layers * t_mem_layer,
+        "time/compute/recompute": m * recompute_extra,
+        "time/comm/tp": m * t_tp,
+        "time/comm/cp": m * t_cp,
+        "time/comm/ep": m * t_ep,
+        "time/comm/pp": m * t_pp,
+        "time/comm/zero3": m * t_zero3,
+        "time/comm/dp": t_dp,
+        "time/bubble": bubble,
+        "time/optimizer": t_opt,
+    }
+    return parts
