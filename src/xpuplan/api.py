@@ -8,7 +8,7 @@ and instance records on top of the built-in catalog (as `--catalog` does on the 
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from xpuplan.catalog.models import ModelEntry, model_entries
 from xpuplan.cost.training import training_run_cost
@@ -22,6 +22,7 @@ from xpuplan.specs.registry import hardware_catalog
 from xpuplan.train.evaluate import REASONS, TrainProblem, evaluate
 from xpuplan.train.layout import RECOMPUTE, Layouts
 from xpuplan.train.result import TrainResult, train_result
+from xpuplan.validation.report import ValidationReport, validation_report
 from xpuplan.workload.summary import ModelSummary, summarize
 
 DEFAULT_SEQ_LEN = 4096  # sequence length for per-token FLOPs when none is given
@@ -79,7 +80,8 @@ def chip_figures(c: ChipSpec) -> dict:
 # ---------------------------------------------------------------------------- training
 
 TRAIN_KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero", "recompute", "sp")
-DEFAULT_GLOBAL_BATCH_TOKENS = 4 * 1024 * 1024  # Llama 3 405B trains at 4M-16M tokens/step
+# Llama 3 405B ended pre-training at 16M tokens per step (Llama 3 paper, sec. 3.4.1).
+DEFAULT_GLOBAL_BATCH_TOKENS = 16 * 1024 * 1024
 
 
 def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips: int,
@@ -216,3 +218,77 @@ def _nothing_fits(p: TrainProblem, result: SearchResult, fixed: dict) -> Infeasi
     return InfeasibleError(f"nothing fits on {p.n_chips} {p.chip.name}: the leanest layout "
                            f"needs {need / 1e9:.1f} GB per chip", needed=need,
                            available=p.chip.hbm_bytes)
+
+
+def step_time_interval(problem: TrainProblem, result: TrainResult, samples: int = 2000,
+                       seed: int = 0) -> dict:
+    """P10/P50/P90 of step time, tokens/s and (if priced) cost for one layout.
+
+    The stack's fitted compute scale is sampled log-normally with its calibration spread
+    (compute_scale_sd); everything else held at its point value. Vectorised: one evaluate call.
+    """
+    import numpy as np
+
+    sd = problem.efficiency.stack.compute_scale_sd
+    draws = np.exp(np.random.default_rng(seed).normal(0.0, sd, samples))
+    lay = Layouts.build(**{k: v if k != "recompute" else RECOMPUTE.index(v)
+                           for k, v in result.parallelism.items()})
+    ev = evaluate(problem, lay, compute_scale=draws)
+    q = (10, 50, 90)
+    out = {"quantiles": list(q), "compute_scale_sd": sd,
+           "step_time_s": np.percentile(ev.step_time_s, q).tolist(),
+           "tokens_per_s": np.percentile(ev.tokens_per_s, q).tolist()}
+    if result.run and result.run.get("cost_usd") is not None:
+        scale = ev.step_time_s / result.step_time_s
+        out["time_to_train_s"] = np.percentile(result.run["time_to_train_s"] * scale, q).tolist()
+        out["cost_usd"] = np.percentile(result.run["cost_usd"] * scale, q).tolist()
+    return out
+
+
+# ---------------------------------------------------------------------------- compare
+
+DEFAULT_COMPARE_MODEL = "llama-3.1-70b"
+DEFAULT_COMPARE_CHIPS = ("h100-sxm", "h200", "b200", "gb200", "trn2", "tpu-v5p", "tpu-v6e",
+                         "mi300x")
+DEFAULT_COMPARE_CHIP_COUNT = 4096
+DEFAULT_COMPARE_TOKENS = 15e12  # Llama 3 was pre-trained on about 15T tokens (Meta, 2024)
+
+
+@dataclass
+class CompareRow:
+    chip: str
+    result: TrainResult | None
+    error: str | None
+
+    def to_dict(self) -> dict:
+        return {"chip": self.chip, "error": self.error,
+                **(self.result.to_dict() if self.result else {})}
+
+
+def compare(model: str | os.PathLike = DEFAULT_COMPARE_MODEL,
+            chips: tuple[str, ...] | list[str] = DEFAULT_COMPARE_CHIPS,
+            n_chips: int = DEFAULT_COMPARE_CHIP_COUNT, tokens: float = DEFAULT_COMPARE_TOKENS,
+            seq_len: int = 8192, global_batch: int | None = None, precision: str = "bf16",
+            catalog_files: list[str] | None = None, progress=None) -> list[CompareRow]:
+    """Best layout, time, cost and MFU of training `model` on `n_chips` of each chip.
+
+    A chip that cannot run the job (precision missing, nothing fits) gets its reason instead
+    of a result; an unknown chip name is still an error.
+    """
+    m = _load_model(model)
+    rows = []
+    for name in chips:
+        hardware_catalog(catalog_files).chip(name)  # unknown names fail loudly
+        try:
+            r = train(m, name, n_chips, seq_len, global_batch, precision, tokens, catalog_files)
+            rows.append(CompareRow(chip=name, result=r, error=None))
+        except (InfeasibleError, SpecError) as exc:
+            rows.append(CompareRow(chip=name, result=None, error=str(exc)))
+        if progress is not None:
+            progress(name)
+    return rows
+
+
+def validate() -> ValidationReport:
+    """Every usable published run predicted in-sample and leave-one-source-out."""
+    return validation_report()

@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from xpuplan import api
+from xpuplan.cli_views import show_compare, show_search, show_train, show_validation
 from xpuplan.errors import XpuplanError
-from xpuplan.units import fmt_si
+from xpuplan.specs.precision import Precision
+from xpuplan.train.layout import RECOMPUTE
+from xpuplan.units import fmt_si, parse_count
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Plan AI training and serving across accelerators.")
 out = Console(soft_wrap=True)
+err = Console(stderr=True)
 STATE: dict = {"catalog": None, "debug": False}
 
+RecomputeChoice = Enum("RecomputeChoice", {r: r for r in RECOMPUTE}, type=str)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
 
 
@@ -110,6 +117,103 @@ def model(
     for precision, nbytes in s.weight_bytes.items():
         table.add_row(f"weights {precision}", fmt_si(nbytes, "B"))
     out.print(table)
+
+
+ModelArg = Annotated[str, typer.Argument(help="Built-in name, config.json path/folder or "
+                                                "Hugging Face id.")]
+ChipOpt = Annotated[str, typer.Option("--chip", help="Chip id or alias (xpuplan chips).")]
+ChipsOpt = Annotated[int, typer.Option("--chips", help="Number of chips.")]
+SeqOpt = Annotated[int, typer.Option("--seq-len", help="Tokens per sequence.")]
+BatchOpt = Annotated[int | None, typer.Option(
+    "--global-batch", help="Sequences per step (default: 16M tokens / seq-len).")]
+TokensOpt = Annotated[str | None, typer.Option(
+    "--tokens", help="Training tokens, e.g. 15T: adds time, chip-hours, cost, energy.")]
+PrecisionOpt = Annotated[Precision, typer.Option("--precision", help="GEMM precision.")]
+Knob = Annotated[int | None, typer.Option(help="Fix this knob (else searched).")]
+RecomputeOpt = Annotated[RecomputeChoice | None, typer.Option(help="Fix activation recompute.")]
+
+
+def _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute) -> dict:
+    return {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "vpp": vpp,
+            "micro_batch": micro_batch, "zero": zero,
+            "recompute": recompute.value if recompute else None}
+
+
+@app.command()
+def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = 8192,
+          global_batch: BatchOpt = None, tokens: TokensOpt = None,
+          precision: PrecisionOpt = Precision.bf16, tp: Knob = None, pp: Knob = None,
+          dp: Knob = None, cp: Knob = None, ep: Knob = None, vpp: Knob = None,
+          micro_batch: Knob = None, zero: Knob = None, recompute: RecomputeOpt = None,
+          interval: Annotated[bool, typer.Option(help="P10-P90 of step time and cost.")] = False,
+          as_json: JsonOpt = False) -> None:
+    """Predict step time, memory, MFU (and time/cost to train) for one layout."""
+    budget = parse_count(tokens, "tokens") if tokens is not None else None
+    fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
+    problem = api.train_problem(model, chip, chips, seq_len, global_batch, precision.value,
+                                STATE["catalog"])
+    result = api.train(problem.model, chip, chips, seq_len, problem.global_batch,
+                       precision.value, budget, STATE["catalog"], **fixed)
+    data = result.to_dict()
+    if interval:
+        data["interval"] = api.step_time_interval(problem, result)
+    if as_json:
+        return emit_json(data)
+    show_train(data)
+
+
+@app.command()
+def search(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = 8192,
+           global_batch: BatchOpt = None, precision: PrecisionOpt = Precision.bf16,
+           top: Annotated[int, typer.Option(help="How many layouts to show.")] = 5,
+           tp: Knob = None, pp: Knob = None, dp: Knob = None, cp: Knob = None,
+           ep: Knob = None, vpp: Knob = None, micro_batch: Knob = None, zero: Knob = None,
+           recompute: RecomputeOpt = None, as_json: JsonOpt = False) -> None:
+    """Search every legal layout; show the fastest that fit, and why each wins."""
+    problem = api.train_problem(model, chip, chips, seq_len, global_batch, precision.value,
+                                STATE["catalog"])
+    fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
+    with err.status(f"searching layouts of {problem.model.name} on {chips} {chip} ..."):
+        best, found = api.search_layouts(problem, top, **fixed)
+    data = {"configs_evaluated": found.configs_evaluated, "search_time_s": found.search_time_s,
+            "configs_fitting": int(len(found.order)), "top": [b.to_dict() for b in best]}
+    if as_json:
+        return emit_json(data)
+    show_search(data)
+
+
+@app.command()
+def compare(
+    model: Annotated[str, typer.Argument(help="Model (default: Llama 3.1 70B).")] = (
+        api.DEFAULT_COMPARE_MODEL),
+    chip: Annotated[str, typer.Option("--chip", help="Comma-separated chips.")] = ",".join(
+        api.DEFAULT_COMPARE_CHIPS),
+    chips: ChipsOpt = api.DEFAULT_COMPARE_CHIP_COUNT, tokens: Annotated[str, typer.Option(
+        help="Training tokens.")] = "15T", seq_len: SeqOpt = 8192,
+    global_batch: BatchOpt = None, precision: PrecisionOpt = Precision.bf16,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train one model on N chips of each accelerator: best layout, time, cost, MFU."""
+    names = [c.strip() for c in chip.split(",") if c.strip()]
+    with Progress(transient=True, console=err) as bar:
+        task = bar.add_task("searching layouts", total=len(names))
+        rows = api.compare(model, names, chips, parse_count(tokens, "tokens"), seq_len,
+                           global_batch, precision.value, STATE["catalog"],
+                           progress=lambda _: bar.advance(task))
+    if as_json:
+        return emit_json({"model": model, "chips": chips, "tokens": parse_count(tokens),
+                          "rows": [r.to_dict() for r in rows]})
+    show_compare(model, chips, tokens, rows)
+
+
+@app.command()
+def validate(as_json: JsonOpt = False) -> None:
+    """Predict every published run of the validation set; error per vendor and source."""
+    with err.status("predicting the validation set (in-sample and leave-one-source-out) ..."):
+        report = api.validate()
+    if as_json:
+        return emit_json(report.to_dict())
+    show_validation(report)
 
 
 def _opt(value: float | None, unit: str) -> str:

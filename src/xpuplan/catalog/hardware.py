@@ -39,6 +39,7 @@ INSTANCE_FIGURES = (
     FigureKind("commit_1y_usd_per_s", "commit_1y", "usd_per_s"),
     FigureKind("commit_3y_usd_per_s", "commit_3y", "usd_per_s"),
     FigureKind("spot_usd_per_s", "spot", "usd_per_s"),
+    FigureKind("capacity_block_usd_per_s", "capacity_block", "usd_per_s"),
     FigureKind("network_bw", "network", "bytes_per_s"),
 )
 SECTIONS = {"chip": ("chip", "chips"), "instance": ("instance", "instances")}

@@ -1,8 +1,9 @@
 """What a training run costs: time, chip-hours, dollars and energy for a token budget.
 
 time = tokens / (tokens/s);  chip_hours = chips · time / 3600;
-cost = chip_hours · price per chip-hour of the cheapest priced instance of that chip
-(on-demand unless another term is asked for); energy = chips · TDP · time (chip power only:
+cost = chip_hours · price per chip-hour of the cheapest instance of that chip under the
+asked price term (on-demand by default; the next priced term when that one has no price, and
+the result says which); energy = chips · TDP · time (chip power only:
 no host, network or facility PUE; None where the catalog has no TDP).
 """
 
@@ -20,8 +21,9 @@ def training_run_cost(tokens: float, tokens_per_s: float, n_chips: int, chip: Ch
     chip_hours = n_chips * seconds / 3600
     instance = None
     if usd_per_chip_hour is None:
-        instance = catalog.cheapest_instance(chip.id, term)
-        if instance is not None:
+        found = catalog.price_for(chip.id, term)
+        if found is not None:
+            instance, term = found
             usd_per_chip_hour = instance.usd_per_chip_s(term) * 3600
     return {
         "tokens": tokens,

@@ -76,6 +76,7 @@ class InstanceSpec(BaseModel):
     commit_1y_usd_per_s: float | None = Field(None, ge=0)
     commit_3y_usd_per_s: float | None = Field(None, ge=0)
     spot_usd_per_s: float | None = Field(None, ge=0)
+    capacity_block_usd_per_s: float | None = Field(None, ge=0)  # AWS EC2 Capacity Blocks
     network_bw: float | None = Field(None, gt=0)  # byte/s, the instance's scale-out NICs
     price_date: str = ""
     source: str

@@ -14,10 +14,10 @@ from pydantic import ValidationError
 
 from xpuplan.catalog.hardware import read_records, user_catalog_paths
 from xpuplan.catalog.records import Record
-from xpuplan.errors import CatalogError, UnknownNameError
+from xpuplan.errors import CatalogError, SpecError, UnknownNameError
 from xpuplan.specs.hardware import ChipSpec, InstanceSpec
 
-PRICE_TERMS = ("on_demand", "commit_1y", "commit_3y", "spot")
+PRICE_TERMS = ("on_demand", "capacity_block", "commit_1y", "commit_3y", "spot")
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,19 @@ class HardwareCatalog:
 
     def cheapest_instance(self, chip_id: str, term: str = "on_demand") -> InstanceSpec | None:
         """The instance with the lowest per-chip price under `term`, or None if none priced."""
+        if term not in PRICE_TERMS:
+            raise SpecError("price_term", term, f"allowed: {', '.join(PRICE_TERMS)}")
         priced = [i for i in self.instances_for(chip_id) if i.usd_per_chip_s(term) is not None]
         return min(priced, key=lambda i: i.usd_per_chip_s(term)) if priced else None
+
+    def price_for(self, chip_id: str, term: str = "on_demand") -> tuple[InstanceSpec, str] | None:
+        """The cheapest instance under `term`, else under the next term of PRICE_TERMS that has
+        one (on-demand, capacity block, 1y, 3y, spot), with the term used; None if unpriced."""
+        for t in (term, *[t for t in PRICE_TERMS if t != term]):
+            instance = self.cheapest_instance(chip_id, t)
+            if instance is not None:
+                return instance, t
+        return None
 
 
 def _resolve(name: str, specs: dict, kind: str) -> str:

@@ -28,13 +28,14 @@ LOGIT_BYTES = 4.0  # fp32 logits for the cross-entropy
 def params_per_chip(s: LayerShape, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
     """(non-expert, expert) parameters held by the busiest chip before ZeRO sharding.
 
-    Stage 0 holds ceil(L/pp) layers and the embedding (or the last stage the output head):
-    layers·(P_dense/tp + P_experts/ep) + V·D/tp.
+    Stage 0 holds ceil(L/pp) layers and the embedding, the last stage the output head (one
+    stage holds both when pp = 1): layers·(P_dense/tp + P_experts/ep) + V·D/tp.
     """
     layers = np.ceil(s.n_layers / lay.pp)
     dense = s.attn_params + (1 - s.moe_fraction) * s.dense_mlp_params + (
         s.moe_fraction * s.moe_fixed_params)
-    embed = np.maximum(s.embedding_params, s.lm_head_params)
+    embed = np.where(lay.pp == 1, s.embedding_params + s.lm_head_weights,
+                     max(s.embedding_params, s.lm_head_weights))
     experts = s.moe_fraction * s.n_experts * s.expert_params
     return layers * dense / lay.tp + embed / lay.tp, layers * experts / lay.ep
 

@@ -49,6 +49,7 @@ class LayerShape:
     window_fraction: float
     embedding_params: float  # input embedding (+ positions)
     lm_head_params: float  # V·D (also when tied: the matmul still runs)
+    lm_head_weights: float  # V·D if the output head has its own weights, 0 when tied
     total_params: float
     expert_params_total: float  # all routed experts of all layers
 
@@ -95,5 +96,6 @@ def layer_shape(m: ModelSpec) -> LayerShape:
         gated=m.gated_mlp, head_dim_qk=h_qk, head_dim_v=h_v, n_heads=N,
         window=m.sliding_window, window_fraction=windowed,
         embedding_params=p.embedding, lm_head_params=m.vocab * m.hidden,
+        lm_head_weights=p.lm_head,
         total_params=p.total, expert_params_total=p.moe_experts,
     )

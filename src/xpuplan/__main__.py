@@ -1,0 +1,5 @@
+"""`python -m xpuplan` runs the CLI."""
+
+from xpuplan.cli import main
+
+main()

@@ -1,0 +1,109 @@
+"""Rich tables for the CLI's human output; every number comes from an API result dict."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from xpuplan.units import fmt_duration, fmt_si, fmt_usd
+
+console = Console()
+
+
+def _layout(p: dict) -> str:
+    text = f"tp{p['tp']} pp{p['pp']} dp{p['dp']}"
+    for key, label in (("cp", "cp"), ("ep", "ep"), ("vpp", "vpp")):
+        if p[key] > 1:
+            text += f" {label}{p[key]}"
+    return f"{text} mb{p['micro_batch']} z{p['zero']} rc:{p['recompute']}"
+
+
+def show_train(d: dict) -> None:
+    head = Table(title=f"{d['model']} on {d['n_chips']} x {d['chip']} ({d['precision']}, "
+                 f"seq {d['seq_len']}, batch {d['global_batch']})", show_header=False)
+    head.add_row("layout", _layout(d["parallelism"]))
+    head.add_row("step time", fmt_duration(d["step_time_s"]))
+    head.add_row("tokens/s (per chip)", f"{fmt_si(d['tokens_per_s'])} "
+                 f"({d['tokens_per_s_per_chip']:,.0f})")
+    head.add_row("MFU / HFU", f"{d['mfu']:.1%} / {d['hfu']:.1%}")
+    head.add_row("memory per chip", f"{fmt_si(d['memory_per_chip_bytes'], 'B')} of "
+                 f"{fmt_si(d['hbm_bytes'], 'B')}")
+    if d.get("time_to_train_s") is not None:
+        head.add_row("time to train", fmt_duration(d["time_to_train_s"]))
+        head.add_row("chip-hours", fmt_si(d["chip_hours"]))
+        cost = d.get("cost_usd")
+        head.add_row("cost", "no priced instance in the catalog" if cost is None else
+                     f"{fmt_usd(cost)} ({d['instance']}, ${d['usd_per_chip_hour']:.2f}/chip-h)")
+        if d.get("energy_kwh") is not None:
+            head.add_row("chip energy", f"{fmt_si(d['energy_kwh'] * 3.6e6, 'J')}")
+    if d.get("interval"):
+        iv = d["interval"]
+        head.add_row("step time P10-P90", " - ".join(fmt_duration(x)
+                                                     for x in iv["step_time_s"][::2]))
+        if "cost_usd" in iv:
+            head.add_row("cost P10-P90", " - ".join(fmt_usd(x) for x in iv["cost_usd"][::2]))
+    console.print(head)
+    parts = Table("step part", "seconds", "share", "memory part", "bytes")
+    times = sorted(d["breakdown_s"].items(), key=lambda kv: -kv[1])
+    mems = sorted(d["memory_bytes"].items(), key=lambda kv: -kv[1])
+    for i in range(max(len(times), len(mems))):
+        t = times[i] if i < len(times) else ("", None)
+        m = mems[i] if i < len(mems) else ("", None)
+        parts.add_row(t[0], "" if t[1] is None else f"{t[1]:.4g}",
+                      "" if t[1] is None else f"{t[1] / d['step_time_s']:.0%}",
+                      m[0], "" if m[1] is None else fmt_si(m[1], "B"))
+    console.print(parts)
+    console.print(d["takeaway"])
+
+
+def show_search(d: dict) -> None:
+    table = Table("#", "layout", "step", "tokens/s/chip", "MFU", "mem/chip", "why",
+                  title=f"{d['configs_evaluated']:,} layouts evaluated in "
+                  f"{d['search_time_s']:.2f} s; {d['configs_fitting']:,} fit")
+    for i, r in enumerate(d["top"], 1):
+        table.add_row(str(i), _layout(r["parallelism"]), fmt_duration(r["step_time_s"]),
+                      f"{r['tokens_per_s_per_chip']:,.0f}", f"{r['mfu']:.1%}",
+                      fmt_si(r["memory_per_chip_bytes"], "B"), r["takeaway"])
+    console.print(table)
+
+
+def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
+    table = Table("chip", "best layout", "time to train", "cost", "$/chip-h", "MFU",
+                  "tokens/s/chip", title=f"{model}: {tokens} tokens on {chips:,} chips each")
+    for row in rows:
+        r = row.result
+        if r is None:
+            table.add_row(row.chip, f"[red]{row.error}[/red]", "", "", "", "", "")
+            continue
+        run = r.run or {}
+        cost = run.get("cost_usd")
+        table.add_row(r.chip, _layout(r.parallelism), fmt_duration(run["time_to_train_s"]),
+                      "no price" if cost is None else fmt_usd(cost),
+                      "-" if cost is None else f"{run['usd_per_chip_hour']:.2f}",
+                      f"{r.mfu:.1%}", f"{r.tokens_per_s_per_chip:,.0f}")
+    console.print(table)
+    console.print("Cost = chip-hours x the cheapest on-demand price in the catalog "
+                  "(xpuplan instances); 'no price' where no public price was found.")
+
+
+def show_validation(report) -> None:
+    table = Table("vendor", "rows", "median err", "worst", "median err LOSO", "worst LOSO",
+                  title="tokens/s per chip, |predicted/measured - 1|")
+    for name, s in report.by_vendor.items():
+        table.add_row(name, str(s["rows"]), f"{s['median_error']:.1%}",
+                      f"{s['worst_error']:.0%}", f"{s['median_error_loso']:.1%}",
+                      f"{s['worst_error_loso']:.0%}")
+    console.print(table)
+    by_source = Table("source", "rows", "median err", "worst", "median err LOSO", "worst LOSO")
+    for name, s in report.by_source.items():
+        by_source.add_row(name, str(s["rows"]), f"{s['median_error']:.1%}",
+                          f"{s['worst_error']:.0%}", f"{s['median_error_loso']:.1%}",
+                          f"{s['worst_error_loso']:.0%}")
+    console.print(by_source)
+    rows = Table("id", "chip", "measured", "predicted", "err", "LOSO err")
+    for r in report.rows:
+        rows.add_row(r.id, r.chip, f"{r.measured:,.0f}", f"{r.predicted:,.0f}",
+                     f"{r.predicted / r.measured - 1:+.0%}",
+                     f"{r.predicted_loso / r.measured - 1:+.0%}")
+    console.print(rows)
+    console.print(f"{len(report.skipped)} rows skipped (shape, layout or batch not published).")

@@ -1,0 +1,80 @@
+"""`xpuplan validate`: every usable published run predicted, in-sample and leave-one-source-out.
+
+In-sample uses the shipped calibration (fitted on all rows); leave-one-source-out refits the
+same parameters without each source group and predicts that group (validation.calibrate).
+Errors are |predicted / measured − 1| of tokens/s per chip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from xpuplan.hardware.efficiency import StackCalibration
+from xpuplan.train.evaluate import evaluate
+from xpuplan.validation.calibrate import leave_one_source_out, prediction_matrix
+from xpuplan.validation.train_set import train_rows
+
+
+@dataclass
+class ValidationRow:
+    id: str
+    kind: str  # "train"
+    vendor: str
+    source_group: str
+    chip: str
+    model: str
+    n_chips: int
+    measured: float  # tokens/s per chip
+    predicted: float  # in-sample
+    predicted_loso: float
+    error: float  # |predicted/measured - 1|
+    error_loso: float
+    confidence: str
+
+
+@dataclass
+class ValidationReport:
+    rows: list[ValidationRow]
+    skipped: dict[str, str]
+    by_vendor: dict[str, dict]
+    by_source: dict[str, dict]
+
+    def to_dict(self) -> dict:
+        return {"rows": [asdict(r) for r in self.rows], "skipped": self.skipped,
+                "by_vendor": self.by_vendor, "by_source": self.by_source,
+                "metric": "tokens/s per chip, |predicted/measured - 1|"}
+
+
+def _summary(rows: list[ValidationRow], key: str) -> dict[str, dict]:
+    out = {}
+    for group in sorted({getattr(r, key) for r in rows}):
+        sel = [r for r in rows if getattr(r, key) == group]
+        err = np.array([r.error for r in sel])
+        loso = np.array([r.error_loso for r in sel])
+        out[group] = {"rows": len(sel), "median_error": float(np.median(err)),
+                      "worst_error": float(err.max()),
+                      "median_error_loso": float(np.median(loso)),
+                      "worst_error_loso": float(loso.max())}
+    return out
+
+
+def validation_report() -> ValidationReport:
+    """Predict every usable development row in-sample and leave-one-source-out."""
+    rows, skipped = train_rows()
+    measured = np.array([r.measured_tokens_per_s_per_chip for r in rows])
+    in_sample = np.array([float(evaluate(r.problem, r.layout).tokens_per_s[0])
+                          / r.problem.n_chips for r in rows])
+    grid_rows, _ = train_rows(StackCalibration(1.0, 0.0, 0.0, 0, "grid"))
+    pred = prediction_matrix(grid_rows)
+    loso = leave_one_source_out(pred, measured, np.array([r.vendor for r in rows]),
+                                np.array([r.source_group for r in rows]))
+    out = [ValidationRow(id=r.id, kind="train", vendor=r.vendor, source_group=r.source_group,
+                         chip=r.problem.chip.id, model=r.problem.model.name,
+                         n_chips=r.problem.n_chips, measured=float(m), predicted=float(p),
+                         predicted_loso=float(q), error=float(abs(p / m - 1)),
+                         error_loso=float(abs(q / m - 1)), confidence=r.confidence)
+           for r, m, p, q in zip(rows, measured, in_sample, loso, strict=True)]
+    return ValidationReport(rows=out, skipped=skipped, by_vendor=_summary(out, "vendor"),
+                            by_source=_summary(out, "source_group"))

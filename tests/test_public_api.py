@@ -1,0 +1,21 @@
+"""The public API surface is pinned: adding or removing a name is a deliberate change."""
+
+import xpuplan
+
+
+def test_all_is_pinned():
+    assert sorted(xpuplan.__all__) == sorted([
+        "CatalogError", "InfeasibleError", "SolverError", "SpecError", "UnknownNameError",
+        "XpuplanError", "chip", "chips", "compare", "instance", "instances", "load_model",
+        "model_summary", "models", "search_layouts", "train", "train_problem", "validate",
+    ])
+    for name in xpuplan.__all__:
+        assert getattr(xpuplan, name) is not None
+
+
+def test_results_export_to_json_ready_dicts():
+    import json
+
+    r = xpuplan.train("llama-3.1-8b", "h100", 8, tp=1, pp=1, dp=8, zero=1, recompute="full")
+    assert json.loads(json.dumps(r.to_dict()))["parallelism"]["dp"] == 8
+    assert json.loads(xpuplan.chip("h100").model_dump_json())["id"] == "h100-sxm"

@@ -1,0 +1,173 @@
+"""Training step time, MFU, search and the training CLI/API error paths."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xpuplan import api
+from xpuplan.errors import InfeasibleError, SpecError
+from xpuplan.train.evaluate import evaluate
+from xpuplan.train.layout import Layouts
+from xpuplan.workload.flops import flops_per_token_train
+
+LAYOUT = dict(tp=8, pp=2, dp=4, micro_batch=1, zero=1, recompute="selective")
+
+
+def _problem(chip="h100", chips=64, model="llama-3.1-70b", **kw):
+    return api.train_problem(model, chip, chips, **kw)
+
+
+def test_parts_sum_to_step_time_and_memory():
+    r = api.train("llama-3.1-70b", "h100", 64, **LAYOUT)
+    assert sum(r.breakdown_s.values()) == pytest.approx(r.step_time_s)
+    assert sum(r.memory_bytes.values()) == pytest.approx(r.memory_per_chip_bytes)
+
+
+def test_mfu_uses_the_model_flop_definition():
+    r = api.train("llama-3.1-70b", "h100", 64, **LAYOUT)
+    m = api.load_model("llama-3.1-70b")
+    peak = 64 * api.chip("h100").bf16_dense_flops
+    assert r.mfu == pytest.approx(r.tokens_per_s * flops_per_token_train(m, 8192) / peak)
+    assert r.hfu >= r.mfu
+
+
+def test_full_recompute_hfu_adds_one_forward():
+    r = api.train("llama-3.1-70b", "h100", 64, **{**LAYOUT, "recompute": "full"})
+    assert r.hfu / r.mfu == pytest.approx(4 / 3, rel=0.01)
+
+
+def test_array_path_equals_single_path():
+    p = _problem()
+    many = Layouts.build(tp=[8, 4, 8], pp=[2, 4, 1], dp=[4, 4, 8], zero=1, recompute=1)
+    batch = evaluate(p, many)
+    for i in range(3):
+        single = evaluate(p, many.take([i]))
+        assert single.step_time_s[0] == pytest.approx(batch.step_time_s[i])
+        assert single.memory_per_chip_bytes[0] == pytest.approx(batch.memory_per_chip_bytes[i])
+
+
+def test_same_work_written_differently_gives_same_tokens_per_s(tmp_path):
+    # Built-in name vs the same config.json on disk; "15T" vs 15e12 tokens.
+    from xpuplan.catalog.models import model_entries
+
+    path = tmp_path / "config.json"
+    path.write_text(model_entries()["llama-3.1-70b"].config_path.read_text())
+    a = api.train("llama-3.1-70b", "h100", 64, tokens=15e12, **LAYOUT)
+    b = api.train(str(path), "h100-sxm", 64, tokens=15_000_000_000_000, **LAYOUT)
+    assert a.tokens_per_s == pytest.approx(b.tokens_per_s)
+    assert a.run["cost_usd"] == pytest.approx(b.run["cost_usd"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(flops=st.floats(1.0, 4.0), hbm=st.floats(1.0, 4.0), link=st.floats(1.0, 4.0))
+def test_faster_chip_never_slower(flops, hbm, link):
+    p = _problem()
+    c = p.chip
+    faster = c.model_copy(update={
+        "bf16_dense_flops": c.bf16_dense_flops * flops, "hbm_bw": c.hbm_bw * hbm,
+        "scaleup_bw_unidir": c.scaleup_bw_unidir * link,
+        "scaleout_bw_unidir": c.scaleout_bw_unidir * link})
+    from dataclasses import replace
+
+    lay = Layouts.build(tp=[8, 4, 2], pp=[2, 2, 4], dp=[4, 8, 8], zero=1, recompute=1)
+    slow = evaluate(p, lay).step_time_s
+    fast = evaluate(replace(p, chip=faster), lay).step_time_s
+    assert (fast <= slow * (1 + 1e-12)).all()
+
+
+@settings(max_examples=20, deadline=None)
+@given(price=st.floats(0.1, 100.0), k=st.floats(0.1, 10.0))
+def test_cost_is_linear_in_price(price, k):
+    from xpuplan.cost.training import training_run_cost
+    from xpuplan.specs.registry import hardware_catalog
+
+    chip = api.chip("h100")
+    one = training_run_cost(1e12, 1e6, 64, chip, hardware_catalog(), usd_per_chip_hour=price)
+    two = training_run_cost(1e12, 1e6, 64, chip, hardware_catalog(), usd_per_chip_hour=price * k)
+    assert two["cost_usd"] == pytest.approx(k * one["cost_usd"])
+
+
+def test_more_chips_never_slower_per_step_at_fixed_per_replica_config():
+    # Weak scaling with the same micro-batch count per replica: 2x dp, 2x batch, same layout.
+    small = api.train("llama-3.1-8b", "h100", 64, global_batch=64, tp=1, pp=1, dp=64, zero=1,
+                      recompute="full")
+    big = api.train("llama-3.1-8b", "h100", 128, global_batch=128, tp=1, pp=1, dp=128, zero=1,
+                    recompute="full")
+    assert big.tokens_per_s >= small.tokens_per_s
+
+
+def test_search_returns_fitting_layouts_best_first():
+    best, found = api.search_layouts(_problem(chips=256), top=5)
+    assert found.configs_evaluated > 1000
+    speeds = [b.tokens_per_s for b in best]
+    assert speeds == sorted(speeds, reverse=True)
+    assert all(b.fits and b.memory_per_chip_bytes <= b.hbm_bytes for b in best)
+
+
+@pytest.mark.parametrize("chips,layout,needle", [
+    (64, dict(tp=3, pp=1, dp=21), "tp·pp·dp·cp must equal the chip count"),
+    (60, dict(tp=6, pp=1, dp=10, cp=1), "must divide the attention heads"),
+    (128, dict(tp=1, pp=128, dp=1, cp=1), "pp must not exceed the layers"),
+    (64, dict(tp=8, pp=1, dp=8, ep=2), "ep must divide the experts"),
+    (64, dict(tp=1, pp=1, dp=64, zero=0), "GB per chip"),
+])
+def test_bad_layouts_name_the_constraint(chips, layout, needle):
+    with pytest.raises(SpecError) as err:
+        api.train("llama-3.1-70b", "h100", chips, **layout)
+    assert needle in str(err.value)
+
+
+def test_memory_error_states_need_and_capacity():
+    with pytest.raises(SpecError, match=r"needs \d+\.\d GB per chip, H100 SXM5 80GB has 80 GB"):
+        api.train("llama-3.1-70b", "h100", 64, tp=1, pp=1, dp=64, zero=0)
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    (dict(chips=0), "chips"), (dict(chips=-8), "chips"), (dict(seq_len=0), "seq_len"),
+    (dict(global_batch=-1), "global_batch"), (dict(precision="fp4"), "precision"),
+    (dict(precision="fp7"), "precision"),
+])
+def test_bad_sizes_and_precisions(kwargs, field):
+    args = {"chips": 64, **kwargs}
+    with pytest.raises(SpecError) as err:
+        api.train_problem("llama-3.1-8b", "h100", args.pop("chips"), **args)
+    assert field in str(err.value)
+
+
+def test_search_where_nothing_fits_names_a_chip_count():
+    with pytest.raises(InfeasibleError, match=r"\d+ chips would fit"):
+        api.train("llama-3.1-405b", "tpu-v5e", 16, global_batch=16)
+
+
+def test_train_cli_json_keys(run_json):
+    d = run_json("train", "llama-3.1-70b", "--chip", "h100", "--chips", "64", "--tokens", "1T",
+                 "--tp", "8", "--pp", "2", "--dp", "4", "--zero", "1", "--recompute",
+                 "selective", "--interval")
+    for key in ("step_time_s", "tokens_per_s", "mfu", "hfu", "fits", "memory_per_chip_bytes",
+                "parallelism", "breakdown_s", "memory_bytes", "time_to_train_s", "chip_hours",
+                "cost_usd", "energy_kwh", "instance"):
+        assert key in d, key
+    assert d["parallelism"]["tp"] == 8 and d["parallelism"]["recompute"] == "selective"
+    lo, mid, hi = d["interval"]["step_time_s"]
+    assert lo < mid < hi
+
+
+def test_train_cli_bad_layout_is_one_line(run_cli):
+    code, out, err = run_cli("train", "llama-3.1-70b", "--chip", "h100", "--chips", "64",
+                             "--tp", "6", "--pp", "1", "--dp", "10")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "tp" in err
+
+
+def test_compare_default_runs_every_chip(run_json):
+    d = run_json("compare")
+    chips = [r["chip"] for r in d["rows"]]
+    assert chips == list(api.DEFAULT_COMPARE_CHIPS)
+    for r in d["rows"]:
+        assert r["error"] is None and 0.05 < r["mfu"] < 0.9 and r["time_to_train_s"] > 0
+
+
+def test_search_cli_reports_speed(run_json):
+    d = run_json("search", "llama-3.1-8b", "--chip", "h100", "--chips", "64", "--top", "3")
+    assert d["configs_evaluated"] > 100 and len(d["top"]) == 3 and d["search_time_s"] > 0

@@ -1,0 +1,43 @@
+"""The validation command and the reproducibility of the shipped calibration.
+
+Accuracy itself is a benchmark (`xpuplan validate`), not a test: calibration data never
+feeds a test that judges accuracy. These tests check shapes, definitions and that the
+shipped calibration.toml is exactly what scripts/calibrate_train.py produces.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from xpuplan.catalog.hardware import builtin_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_validate_json_reports_every_vendor_in_sample_and_loso(run_json):
+    d = run_json("validate")
+    assert {"nvidia", "google", "aws"} <= set(d["by_vendor"])
+    for row in d["rows"]:
+        assert row["measured"] > 0 and row["predicted"] > 0 and row["predicted_loso"] > 0
+        assert row["error"] == pytest.approx(abs(row["predicted"] / row["measured"] - 1))
+    for summary in d["by_source"].values():
+        assert summary["worst_error"] >= summary["median_error"] >= 0
+
+
+def test_shipped_calibration_is_what_the_script_fits(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("calibrate_train",
+                                                  ROOT / "scripts/calibrate_train.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script, "OUT", tmp_path / "calibration.toml")
+    script.main()
+    fresh = tomllib.loads((tmp_path / "calibration.toml").read_text())["train"]
+    shipped = tomllib.loads(builtin_file("calibration.toml").read_text())["train"]
+    assert set(fresh) == set(shipped)
+    for vendor, values in shipped.items():
+        assert fresh[vendor]["compute_scale"] == pytest.approx(values["compute_scale"])
+        assert fresh[vendor]["gemm_half_dim"] == values["gemm_half_dim"]
