@@ -15,8 +15,8 @@ import numpy as np
 
 from xpuplan.hardware.efficiency import StackCalibration
 from xpuplan.validation.calibrate import (
-    HALF_DIM_GRID,
     SCALE_GRID,
+    SHARED_GRID,
     fit,
     leave_one_source_out,
     predict,
@@ -28,7 +28,7 @@ OUT = Path(__file__).resolve().parents[1] / "src/xpuplan/data/calibration.toml"
 
 
 def main() -> None:
-    placeholder = StackCalibration(1.0, 0.0, 0.0, 0, "grid")
+    placeholder = StackCalibration(1.0, 0.0, 0.0, 0.0, 0, "grid")
     rows, skipped = train_rows(placeholder)
     measured = np.array([r.measured_tokens_per_s_per_chip for r in rows])
     vendors = np.array([r.vendor for r in rows])
@@ -47,25 +47,27 @@ def main() -> None:
         "",
     ]
     for vendor in sorted(f.scale_index):
-        scale, half = f.params(vendor)
+        stack = f.stack(vendor)
         sel = vendors == vendor if vendor != "default" else np.ones(len(rows), bool)
         resid = np.log(in_sample[sel] / measured[sel])
         err_in = np.median(np.abs(in_sample[sel] / measured[sel] - 1))
         err_loso = np.median(np.abs(loso[sel] / measured[sel] - 1))
         lines += [
             f"[train.{vendor}]",
-            f"compute_scale = {scale:.4f}",
+            f"compute_scale = {stack.compute_scale:.4f}",
             f"compute_scale_sd = {float(np.std(resid)):.4f}",
-            f"gemm_half_dim = {half:g}",
+            f"gemm_half_dim = {stack.gemm_half_dim:g}",
+            f"gemm_overhead_us = {stack.gemm_overhead_s * 1e6:g}",
             f"n_rows = {int(sel.sum())}",
             f'source = "scripts/calibrate_train.py on {int(sel.sum())} development rows; '
             f'median abs error in-sample {err_in:.1%}, leave-one-source-out {err_loso:.1%}"',
             "",
         ]
-        print(f"{vendor:8s} scale {scale:.3f} half_dim {half:g} rows {int(sel.sum()):3d} "
+        print(f"{vendor:8s} scale {stack.compute_scale:.3f} half_dim {stack.gemm_half_dim:g} "
+              f"overhead {stack.gemm_overhead_s * 1e6:g} us rows {int(sel.sum()):3d} "
               f"in-sample {err_in:6.1%}  LOSO {err_loso:6.1%}")
     OUT.write_text("\n".join(lines))
-    print(f"wrote {OUT} (grid: {len(SCALE_GRID)} scales x {len(HALF_DIM_GRID)} half-dims)")
+    print(f"wrote {OUT} (grid: {len(SCALE_GRID)} scales x {len(SHARED_GRID)} shared settings)")
 
 
 if __name__ == "__main__":

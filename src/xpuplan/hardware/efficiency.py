@@ -10,8 +10,10 @@ A chip without its own measurement takes the median of its vendor's chips, else 
 `provenance` says which, so `explain` can show it.
 
 Fitted (scripts/calibrate_train.py on the development set): per vendor software stack, the
-fraction of the microbenchmark GEMM rate that whole training steps sustain (`compute_scale`)
-and the dimension at which a GEMM reaches half its peak rate (`gemm_half_dim`).
+fraction of the microbenchmark GEMM rate that whole training steps sustain (`compute_scale`),
+the dimension at which a GEMM reaches half its peak rate (`gemm_half_dim`), and a fixed cost
+per expert GEMM call (`gemm_overhead_us`: launch and tail effects that dominate MoE layers
+whose many small expert GEMMs each run for microseconds).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class StackCalibration:
     compute_scale: float  # sustained GEMM rate in a full step / MAMF
     compute_scale_sd: float  # spread (std. dev. of the log residuals), for intervals
     gemm_half_dim: float  # GEMM dimension at which the rate halves: eff ∝ d/(d + d_half)
+    gemm_overhead_s: float  # fixed time per expert GEMM call (launch, tail, bookkeeping), s
     n_rows: int  # development rows it was fitted on
     source: str
 
@@ -72,7 +75,8 @@ def _calibration() -> dict:
             stacks[vendor] = StackCalibration(
                 compute_scale=float(row["compute_scale"]),
                 compute_scale_sd=float(row["compute_scale_sd"]),
-                gemm_half_dim=float(row["gemm_half_dim"]), n_rows=int(row["n_rows"]),
+                gemm_half_dim=float(row["gemm_half_dim"]),
+                gemm_overhead_s=float(row["gemm_overhead_us"]) * 1e-6, n_rows=int(row["n_rows"]),
                 source=str(row["source"]))
         except KeyError as exc:
             raise CatalogError(str(path), f"train.{vendor}.{exc.args[0]}", "missing") from None

@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, field
 from xpuplan.train.evaluate import REASONS, TrainEval, TrainProblem
 
 BREAKDOWN_NAMES = {  # slash keys of the evaluator -> JSON keys
-    "time/compute/gemm": "compute_gemm", "time/compute/attention": "compute_attention",
+    "time/compute/gemm": "compute_gemm",
+    "time/compute/gemm_call_overhead": "compute_gemm_call_overhead",
+    "time/compute/attention": "compute_attention",
     "time/compute/memory_bound": "compute_memory_bound",
     "time/compute/recompute": "compute_recompute", "time/comm/tp": "comm_tp",
     "time/comm/cp": "comm_cp", "time/comm/ep": "comm_ep", "time/comm/pp": "comm_pp",

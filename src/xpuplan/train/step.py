@@ -39,6 +39,7 @@ class Rates:
     peak_flops: float  # dense FLOP/s at the GEMM precision
     gemm_eff: float  # η_mamf · c
     half_dim: float  # d½
+    gemm_overhead_s: float  # fixed cost per GEMM call
     hbm_bw: float  # achievable byte/s
     fabric: Fabric
     quantized_bytes: float  # bytes/element GEMM inputs are cast to (0 when GEMMs run in bf16)
@@ -51,6 +52,7 @@ def chip_rates(chip: ChipSpec, eff: ChipEfficiency, precision: Precision,
         peak_flops=chip.dense_flops(precision),
         gemm_eff=eff.gemm[_gemm_key(precision)] * eff.stack.compute_scale * scale,
         half_dim=eff.stack.gemm_half_dim,
+        gemm_overhead_s=eff.stack.gemm_overhead_s,
         hbm_bw=chip.hbm_bw * eff.hbm,
         fabric=Fabric(
             scaleup_bw=chip.scaleup_bw_unidir or chip.scaleout_bw_unidir or 0.0,
@@ -120,6 +122,11 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     t_mem_layer = elem_bytes / r.hbm_bw
     t_head = 2 * tokens * s.lm_head_params / tp / (peak * phi_mlp)  # last stage only
 
+    # Expert GEMMs are many and small: each local expert runs 2 GEMMs (gate/up, down) per
+    # pass whose fixed cost (launch, wave tail, per-expert bookkeeping) does not shrink with
+    # its size; dense GEMMs are large enough for it to vanish and are not charged.
+    t_calls_layer = r.gemm_overhead_s * f * 2 * s.n_experts / ep
+    t_gemm_layer = t_gemm_layer + t_calls_layer
     fwd_compute = layers * (t_gemm_layer + t_scores_layer + t_mem_layer) + t_head / pp
     recompute_extra = np.select(
         [lay.recompute == 2, lay.recompute == 1],
@@ -170,7 +177,9 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
 
     m = n_micro
     parts = {
-        "time/compute/gemm": m * 3 * layers * t_gemm_layer + m * 3 * t_head / pp,
+        "time/compute/gemm": m * 3 * layers * (t_gemm_layer - t_calls_layer)
+        + m * 3 * t_head / pp,
+        "time/compute/gemm_call_overhead": m * 3 * layers * t_calls_layer,
         "time/compute/attention": m * 3 * layers * t_scores_layer,
         "time/compute/memory_bound": m * 3 * layers * t_mem_layer,
         "time/compute/recompute": m * recompute_extra,

@@ -66,7 +66,7 @@ def validation_report() -> ValidationReport:
     measured = np.array([r.measured_tokens_per_s_per_chip for r in rows])
     in_sample = np.array([float(evaluate(r.problem, r.layout).tokens_per_s[0])
                           / r.problem.n_chips for r in rows])
-    grid_rows, _ = train_rows(StackCalibration(1.0, 0.0, 0.0, 0, "grid"))
+    grid_rows, _ = train_rows(StackCalibration(1.0, 0.0, 0.0, 0.0, 0, "grid"))
     pred = prediction_matrix(grid_rows)
     loso = leave_one_source_out(pred, measured, np.array([r.vendor for r in rows]),
                                 np.array([r.source_group for r in rows]))
