@@ -17,7 +17,14 @@ from rich.progress import Progress
 from rich.table import Table
 
 from xpuplan import api
-from xpuplan.cli_views import show_compare, show_search, show_train, show_validation
+from xpuplan.cli_views import (
+    show_compare,
+    show_compare_serving,
+    show_infer,
+    show_search,
+    show_train,
+    show_validation,
+)
 from xpuplan.errors import XpuplanError
 from xpuplan.specs.precision import Precision
 from xpuplan.train.layout import RECOMPUTE
@@ -30,6 +37,8 @@ err = Console(stderr=True)
 STATE: dict = {"catalog": None, "debug": False}
 
 RecomputeChoice = Enum("RecomputeChoice", {r: r for r in RECOMPUTE}, type=str)
+WeightChoice = Enum("WeightChoice", {w: w for w in api.WEIGHT_CHOICES}, type=str)
+KvChoice = Enum("KvChoice", {k: k for k in api.KV_CHOICES}, type=str)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
 
 
@@ -191,10 +200,15 @@ def compare(
     chips: ChipsOpt = api.DEFAULT_COMPARE_CHIP_COUNT, tokens: Annotated[str, typer.Option(
         help="Training tokens.")] = "15T", seq_len: SeqOpt = 8192,
     global_batch: BatchOpt = None, precision: PrecisionOpt = Precision.bf16,
+    serve: Annotated[bool, typer.Option(help="Compare serving instead of training.")] = False,
+    input_len: Annotated[int, typer.Option("--input-len")] = 1024,
+    output_len: Annotated[int, typer.Option("--output-len")] = 1024,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train one model on N chips of each accelerator: best layout, time, cost, MFU."""
+    """Train (or with --serve, serve) one model on each accelerator, side by side."""
     names = [c.strip() for c in chip.split(",") if c.strip()]
+    if serve:
+        return _compare_serving(model, names, chip, chips, input_len, output_len, as_json)
     with Progress(transient=True, console=err) as bar:
         task = bar.add_task("searching layouts", total=len(names))
         rows = api.compare(model, names, chips, parse_count(tokens, "tokens"), seq_len,
@@ -207,6 +221,38 @@ def compare(
 
 
 @app.command()
+def infer(model: ModelArg, chip: ChipOpt,
+          chips: Annotated[int | None, typer.Option(
+              "--chips", help="Chips (default: fewest powers of two that hold the weights).")]
+          = None,
+          input_len: Annotated[int, typer.Option("--input-len")] = 1024,
+          output_len: Annotated[int, typer.Option("--output-len")] = 1024,
+          batch: Annotated[int | None, typer.Option(help="Concurrent sequences per replica.")]
+          = None,
+          ttft_ms: Annotated[float | None, typer.Option("--ttft-ms", help="SLO on TTFT.")] = None,
+          tpot_ms: Annotated[float | None, typer.Option("--tpot-ms", help="SLO on TPOT.")] = None,
+          tp: Knob = None, pp: Knob = None, ep: Knob = None,
+          weights: Annotated[WeightChoice, typer.Option()] = WeightChoice.bf16,
+          kv: Annotated[KvChoice | None, typer.Option(help="KV-cache precision.")] = None,
+          disaggregated: Annotated[bool, typer.Option(help="Separate prefill/decode pools.")]
+          = False,
+          plot: Annotated[str | None, typer.Option(help="Write the Pareto front (.html/.png).")]
+          = None,
+          as_json: JsonOpt = False) -> None:
+    """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
+    result = api.infer(model, chip, chips, input_len, output_len, batch, ttft_ms, tpot_ms,
+                       weights.value, kv.value if kv else None, disaggregated,
+                       STATE["catalog"], tp=tp, pp=pp, ep=ep)
+    if plot:
+        from xpuplan.report.charts import pareto_figure, write_figure
+
+        write_figure(pareto_figure(result), plot)
+    if as_json:
+        return emit_json(result.to_dict())
+    show_infer(result.to_dict())
+
+
+@app.command()
 def validate(as_json: JsonOpt = False) -> None:
     """Predict every published run of the validation set; error per vendor and source."""
     with err.status("predicting the validation set (in-sample and leave-one-source-out) ..."):
@@ -214,6 +260,23 @@ def validate(as_json: JsonOpt = False) -> None:
     if as_json:
         return emit_json(report.to_dict())
     show_validation(report)
+
+
+def _compare_serving(model, names, chip_text, chips, input_len, output_len, as_json):
+    """compare --serve: defaults to a dense 70B and a large MoE on the serving chip list."""
+    models = api.DEFAULT_SERVE_MODELS if model == api.DEFAULT_COMPARE_MODEL else (model,)
+    if chip_text == ",".join(api.DEFAULT_COMPARE_CHIPS):
+        names = list(api.DEFAULT_SERVE_CHIPS)
+    n_chips = None if chips == api.DEFAULT_COMPARE_CHIP_COUNT else chips
+    with Progress(transient=True, console=err) as bar:
+        task = bar.add_task("searching serving layouts", total=len(names) * len(models))
+        rows = api.compare_serving(models, names, input_len, output_len, n_chips=n_chips,
+                                   catalog_files=STATE["catalog"],
+                                   progress=lambda _: bar.advance(task))
+    if as_json:
+        return emit_json({"input_len": input_len, "output_len": output_len,
+                          "rows": [r.to_dict() for r in rows]})
+    show_compare_serving(rows, input_len, output_len)
 
 
 def _opt(value: float | None, unit: str) -> str:

@@ -107,3 +107,57 @@ def show_validation(report) -> None:
                      f"{r.predicted_loso / r.measured - 1:+.0%}")
     console.print(rows)
     console.print(f"{len(report.skipped)} rows skipped (shape, layout or batch not published).")
+
+
+def show_infer(d: dict) -> None:
+    lay = d["layout"]
+    head = Table(title=f"{d['model']} on {d['chips']} x {d['chip']} ({d['weights']} weights, "
+                 f"{d['kv']} KV; {d['input_len']} in / {d['output_len']} out; {d['mode']})",
+                 show_header=False)
+    head.add_row("layout", f"{lay['replicas']} replica(s) of tp{lay['tp']} pp{lay['pp']} "
+                 f"ep{lay['ep']}, batch {lay['batch']} per replica"
+                 + (" (disaggregated prefill/decode)" if d["disaggregated"] else ""))
+    head.add_row("TTFT", f"{d['ttft_ms']:.1f} ms")
+    head.add_row("TPOT (pure decode)", f"{d['tpot_ms']:.2f} ms ({d['tpot_decode_ms']:.2f} ms)")
+    head.add_row("end-to-end", fmt_duration(d["e2e_latency_s"]))
+    head.add_row("output tokens/s (per chip)", f"{d['output_tokens_per_s']:,.0f} "
+                 f"({d['output_tokens_per_s_per_chip']:,.0f})")
+    head.add_row("max concurrency / replica", f"{d['max_concurrency']:,}")
+    if d["usd_per_mtok_output"] is not None:
+        head.add_row("$ / M tokens out, in", f"${d['usd_per_mtok_output']:.3f}, "
+                     f"${d['usd_per_mtok_input']:.3f} ({d['instance']}, "
+                     f"${d['usd_per_chip_hour']:.2f}/chip-h)")
+    else:
+        head.add_row("$ / M tokens", "no priced instance in the catalog")
+    console.print(head)
+    parts = Table("decode step part", "ms", "memory part", "bytes per chip")
+    times = list(d["breakdown"].items())
+    mems = list(d["memory_bytes"].items())
+    for i in range(max(len(times), len(mems))):
+        t = times[i] if i < len(times) else ("", None)
+        m = mems[i] if i < len(mems) else ("", None)
+        parts.add_row(t[0], "" if t[1] is None else f"{t[1]:.3g}", m[0],
+                      "" if m[1] is None else fmt_si(m[1], "B"))
+    console.print(parts)
+    console.print(d["takeaway"])
+
+
+def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
+    table = Table("model", "chip", "chips", "layout", "TTFT ms", "TPOT ms", "tok/s/chip",
+                  "max conc.", "$/Mtok out", "$/Mtok in",
+                  title=f"offline serving, {input_len} in / {output_len} out, "
+                  "weights fp8 where supported")
+    for row in rows:
+        r = row.result
+        if r is None:
+            table.add_row(row.model, row.chip, "", f"[red]{row.error}[/red]", "", "", "", "",
+                          "", "")
+            continue
+        lay = r.layout
+        table.add_row(r.model, r.chip, str(r.chips), f"{lay['replicas']}x tp{lay['tp']} "
+                      f"pp{lay['pp']} ep{lay['ep']} b{lay['batch']}", f"{r.ttft_ms:.0f}",
+                      f"{r.tpot_ms:.1f}", f"{r.output_tokens_per_s_per_chip:,.0f}",
+                      f"{r.max_concurrency:,}",
+                      "-" if r.usd_per_mtok_output is None else f"{r.usd_per_mtok_output:.3f}",
+                      "-" if r.usd_per_mtok_input is None else f"{r.usd_per_mtok_input:.3f}")
+    console.print(table)

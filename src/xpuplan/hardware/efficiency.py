@@ -41,6 +41,18 @@ class StackCalibration:
 
 
 @dataclass(frozen=True)
+class ServeCalibration:
+    """Fitted serving-stack parameters (scripts/calibrate_infer.py), with spreads."""
+
+    compute_scale: float  # sustained GEMM rate in prefill / MAMF
+    memory_scale: float  # sustained decode read bandwidth / STREAM bandwidth
+    step_overhead_s: float  # fixed cost per decode step (scheduling, launches, sampling)
+    log_sd: float  # spread of the log residuals, for intervals
+    n_rows: int
+    source: str
+
+
+@dataclass(frozen=True)
 class ChipEfficiency:
     """Efficiencies of one chip (fractions of the catalog's peak figures)."""
 
@@ -87,6 +99,27 @@ def reserved_fraction(stack: str = "default") -> float:
     """Share of HBM the runtime keeps (context, comm buffers, fragmentation): data, cited."""
     rows = {r["stack"]: r for r in _measurements().get("runtime_memory", [])}
     return float(rows.get(stack, rows["default"])["reserved_fraction_of_hbm"])
+
+
+@lru_cache(maxsize=1)
+def _serve_calibration() -> dict:
+    path = builtin_file("calibration_infer.toml")
+    stacks = {}
+    for vendor, row in read_table_file(path).get("infer", {}).items():
+        try:
+            stacks[vendor] = ServeCalibration(
+                compute_scale=float(row["compute_scale"]), memory_scale=float(row["memory_scale"]),
+                step_overhead_s=float(row["step_overhead_us"]) * 1e-6,
+                log_sd=float(row["log_sd"]), n_rows=int(row["n_rows"]), source=str(row["source"]))
+        except KeyError as exc:
+            raise CatalogError(str(path), f"infer.{vendor}.{exc.args[0]}", "missing") from None
+    return stacks
+
+
+def serve_calibration_for(vendor: str):
+    """The fitted serving-stack parameters for a vendor, or the all-vendor 'default'."""
+    stacks = _serve_calibration()
+    return stacks.get(vendor, stacks["default"])
 
 
 def calibration_for(vendor: str) -> StackCalibration:

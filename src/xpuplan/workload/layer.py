@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from xpuplan.specs.model import ModelSpec
 from xpuplan.workload.flops import attention_context
 from xpuplan.workload.params import (
@@ -39,6 +41,8 @@ class LayerShape:
     qkv_out_dim: int  # (N + 2K)·H, or MLA's Q and KV up-projection width
     attn_out_dim: int  # N·H(v): width into the output projection
     kv_dim: int  # K·H (keys or values of one token), MLA: latent + rope
+    kv_elems_per_token: int  # cached elements per token per layer: 2·K·H, MLA: Rkv + Hrope
+    kv_heads: int  # KV heads a tensor-parallel group can split the cache over (1 for MLA)
     ffn_width: float  # dense-layer MLP width F
     expert_width: int
     gated: bool
@@ -59,6 +63,14 @@ class LayerShape:
         windowed = attention_context(seq_len, self.window, causal) if self.window else full
         ctx = (1 - self.window_fraction) * full + self.window_fraction * windowed
         return 2.0 * self.n_heads * (self.head_dim_qk + self.head_dim_v) * ctx
+
+    def context_tokens(self, ctx):
+        """Tokens an average layer attends to (and caches) at context ctx: windowed layers
+        keep min(ctx, W)."""
+        if not self.window:
+            return ctx
+        return (1 - self.window_fraction) * ctx + self.window_fraction * np.minimum(
+            ctx, self.window)
 
     @property
     def matmul_params_per_token(self) -> float:
@@ -92,6 +104,8 @@ def layer_shape(m: ModelSpec) -> LayerShape:
         moe_fixed_params=moe_fixed_params(m) if e else 0.0,
         shared_width=e.n_shared_experts * e.shared_expert_ffn_hidden if e else 0,
         qkv_out_dim=qkv_out, attn_out_dim=attn_out, kv_dim=kv_dim,
+        kv_elems_per_token=kv_dim if m.mla is not None else 2 * kv_dim,
+        kv_heads=1 if m.mla is not None else K,
         ffn_width=m.ffn_hidden, expert_width=e.expert_ffn_hidden if e else 0,
         gated=m.gated_mlp, head_dim_qk=h_qk, head_dim_v=h_v, n_heads=N,
         window=m.sliding_window, window_fraction=windowed,

@@ -1,0 +1,179 @@
+"""Serving performance of arrays of layouts: memory, prefill, decode, latency, throughput, $/Mtok.
+
+Per replica of tp·pp chips, I input and O output tokens per request, batch B, ctx = I + O/2:
+  KV per sequence per chip   = (L/pp)·c_kv·b_kv·(I+O) / min(tp, K)     (MLA: latent, replicated)
+  max concurrency            = ⌊(HBM − reserve − weights − workspace) / KV per sequence⌋
+  decode stage (B/pp seqs)   = max(FLOP/(P·η_c), bytes/(B_hbm·η_m)) + TP all-reduces + overhead
+      bytes = dense weights/(tp·pp) + E_act·P_e·b_w/(tp·pp) + KV read;  FLOP = 2·b·P_active/tp
+      E_act = E·(1 − (1 − k/E)^b) experts a batch of b tokens touches, uniform routing
+  TPOT (pure decode)         = pp · stage time
+  prefill (one request)      = max(2·I·P_active + attention(causal)) / (tp·P·η_c), weights/B_hbm)
+  continuous batching: per cycle a replica decodes O steps and prefills B requests, so
+      tokens/s = B·O / (O·TPOT + B·t_prefill),  effective TPOT = cycle / O,  TTFT = t_prefill
+  disaggregated pools: chip share x = t_pf / (t_pf + O·TPOT/B) prefills, the rest decodes;
+      tokens/s = R·O / (t_pf + O·TPOT/B) over R replicas, TPOT = pure decode, TTFT adds the
+      KV transfer over the scale-out network.
+  $/Mtok output = price_replica · TPOT / B · 1e6; input = price_replica · t_prefill / I · 1e6.
+Neglects queueing delay (TTFT under load), request length spread, speculative decoding and
+prefix caching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from xpuplan.collectives.alpha_beta import Fabric, collective_time, ranks_per_domain
+from xpuplan.infer.layout import ServeLayouts, ServeProblem
+from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
+from xpuplan.workload.layer import layer_shape
+
+ACT_BYTES = 2.0  # bf16 activations
+REASONS = {0: "ok", 1: "tp·pp must divide the chip count", 2: "tp must divide the heads",
+           3: "pp must not exceed the layers", 4: "ep must divide tp and the experts",
+           5: "weights do not fit", 6: "batch exceeds the KV-cache capacity"}
+
+
+@dataclass
+class ServeEval:
+    """Arrays (n_cfg,); breakdowns are per decode step of one replica."""
+
+    layouts: ServeLayouts
+    reason: np.ndarray
+    max_concurrency: np.ndarray
+    memory: dict[str, np.ndarray]
+    decode: dict[str, np.ndarray]
+    ttft_s: np.ndarray
+    tpot_s: np.ndarray  # effective (with interleaved prefills, or pure when disaggregated)
+    tpot_decode_s: np.ndarray  # pure decode step
+    e2e_latency_s: np.ndarray
+    output_tokens_per_s: np.ndarray  # all replicas
+    output_tokens_per_s_per_chip: np.ndarray
+    usd_per_mtok_output: np.ndarray
+    usd_per_mtok_input: np.ndarray
+    prefill_s: np.ndarray
+
+    @property
+    def fits(self) -> np.ndarray:
+        return self.reason == 0
+
+
+def _fabric(p: ServeProblem) -> Fabric:
+    c, e = p.chip, p.efficiency
+    return Fabric(scaleup_bw=c.scaleup_bw_unidir or c.scaleout_bw_unidir or 1.0,
+                  scaleup_eff=e.scaleup_link, scaleup_latency_s=e.scaleup_latency_s,
+                  scaleout_bw=c.scaleout_bw_unidir or c.scaleup_bw_unidir or 1.0,
+                  scaleout_eff=e.scaleout_link, scaleout_latency_s=e.scaleout_latency_s,
+                  domain_chips=c.scaleup_domain_chips)
+
+
+def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
+    """Every serving metric for every layout in `lay` (module doc), vectorised."""
+    s = layer_shape(p.model)
+    tp, pp, ep, batch = (x.astype(float) for x in (lay.tp, lay.pp, lay.ep, lay.batch))
+    n_in, n_out, L, D = p.input_len, p.output_len, s.n_layers, s.hidden
+    wb, kvb = BYTES_PER_ELEMENT[p.weights], BYTES_PER_ELEMENT[p.kv]
+    f, E = s.moe_fraction, s.n_experts
+    layers = np.ceil(L / pp)
+    chips_replica = tp * pp
+    replicas = np.floor(p.n_chips / chips_replica)
+
+    # Memory per chip.
+    dense_layer = s.attn_params + (1 - f) * s.dense_mlp_params + f * s.moe_fixed_params
+    expert_layer = f * E * s.expert_params
+    weights = wb * (L * (dense_layer + expert_layer) + s.embedding_params
+                    + s.lm_head_weights) / chips_replica
+    kv_split = np.minimum(tp, s.kv_heads)
+    kv_per_seq = layers * s.kv_elems_per_token * kvb * s.context_tokens(n_in + n_out) / kv_split
+    workspace = ACT_BYTES * n_in * (4 * D + 3 * max(s.ffn_width, s.expert_width * s.top_k)) / tp
+    free = p.chip.hbm_bytes - p.reserved_bytes - weights - workspace
+    max_conc = np.floor(np.maximum(free, 0.0) / kv_per_seq)
+
+    # Rates.
+    eff, cal = p.efficiency, p.calibration
+    gemm_key = {Precision.fp8: "fp8", Precision.fp4: "fp4"}.get(p.compute, "bf16")
+    flops_rate = p.chip.dense_flops(p.compute) * eff.gemm[gemm_key] * cal.compute_scale
+    bw = p.chip.hbm_bw * eff.hbm * cal.memory_scale
+    fab = _fabric(p)
+    ones = np.ones_like(tp)
+
+    # Decode: one step of b = B/pp sequences through one stage of L/pp layers.
+    b = np.maximum(batch / pp, 1.0)
+    ctx = s.context_tokens(n_in + n_out / 2)
+    experts_touched = E * (1 - (1 - s.top_k / E) ** b) if s.top_k else 0.0
+    head = np.where(pp == 1, 1.0, 1.0 / pp)  # the output head sits on the last stage only
+    bytes_weights = wb * (layers * (dense_layer + f * experts_touched * s.expert_params)
+                          + head * s.lm_head_params) / tp
+    bytes_kv = b * layers * s.kv_elems_per_token * kvb * ctx / kv_split
+    flops = 2 * b * (layers * s.matmul_params_per_token + head * s.lm_head_params) / tp + (
+        b * layers * s.attention_flops_fwd_per_token(int(n_in + n_out / 2), causal=False) / tp)
+    t_mem = (bytes_weights + bytes_kv) / bw
+    t_math = flops / flops_rate
+    tp_g = ranks_per_domain(ones, tp, fab.domain_chips)
+    t_tp = layers * 2 * collective_time("all_reduce", ACT_BYTES * b * D, tp, tp_g, fab)
+    ep_g = ranks_per_domain(ones, ep, fab.domain_chips)
+    t_ep = layers * f * 2 * collective_time("all_to_all", ACT_BYTES * b * s.top_k * D / ep, ep,
+                                            ep_g, fab)
+    pp_g = ranks_per_domain(tp, pp, fab.domain_chips)
+    t_pp = collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab)
+    stage = np.maximum(t_mem, t_math) + t_tp + t_ep + t_pp + cal.step_overhead_s / pp
+    tpot_decode = pp * stage
+
+    # Prefill of one request across the whole replica (stages in sequence).
+    pf_flops = (2 * n_in * (L * s.matmul_params_per_token + s.lm_head_params)
+                + n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True)) / tp
+    pf_bytes = weights * pp  # all stages read their weights once
+    t_pf = np.maximum(pf_flops / flops_rate, pf_bytes / bw) + L * 2 * collective_time(
+        "all_reduce", ACT_BYTES * n_in * D, tp, tp_g, fab) + f * L * 2 * collective_time(
+        "all_to_all", ACT_BYTES * n_in * s.top_k * D / ep, ep, ep_g, fab)
+
+    if p.disaggregated:
+        per_request = t_pf + n_out * tpot_decode / batch
+        tokens_replica = n_out / per_request
+        tpot = tpot_decode
+        kv_bytes = n_in * L * s.kv_elems_per_token * kvb
+        ttft = t_pf + kv_bytes / (fab.scaleout_bw * fab.scaleout_eff)
+    else:
+        cycle = n_out * tpot_decode + batch * t_pf
+        tokens_replica = batch * n_out / cycle
+        tpot = cycle / n_out
+        ttft = t_pf
+    price = p.usd_per_chip_s if p.usd_per_chip_s is not None else np.nan
+    price_replica = price * chips_replica
+
+    reason = _legality(p, lay)
+    reason = np.where((reason == 0) & (free <= 0), 5, reason)
+    reason = np.where((reason == 0) & (batch > max_conc), 6, reason).astype(np.int8)
+    total = tokens_replica * replicas
+    memory_bound = t_mem >= t_math
+    full = np.ones_like(tp)
+    return ServeEval(
+        layouts=lay, reason=reason, max_concurrency=max_conc,
+        memory={"mem/weights": weights, "mem/kv_cache": batch * kv_per_seq,
+                "mem/workspace": workspace * full, "mem/reserved": p.reserved_bytes * full},
+        decode={  # one pure decode step of the replica, s; parts sum to tpot_decode_s
+            "time/decode/weights_read": np.where(memory_bound, pp * bytes_weights / bw, 0.0),
+            "time/decode/kv_read": np.where(memory_bound, pp * bytes_kv / bw, 0.0),
+            "time/decode/compute": np.where(memory_bound, 0.0, pp * t_math),
+            "time/decode/comm_tp": pp * t_tp, "time/decode/comm_ep": pp * t_ep,
+            "time/decode/comm_pp": pp * t_pp, "time/decode/overhead": cal.step_overhead_s * full},
+        ttft_s=ttft, tpot_s=tpot, tpot_decode_s=tpot_decode, e2e_latency_s=ttft + n_out * tpot,
+        output_tokens_per_s=total, output_tokens_per_s_per_chip=total / p.n_chips,
+        usd_per_mtok_output=price_replica * tpot_decode / batch * 1e6,
+        usd_per_mtok_input=price_replica * t_pf / n_in * 1e6, prefill_s=t_pf)
+
+
+def _legality(p: ServeProblem, lay: ServeLayouts) -> np.ndarray:
+    m = p.model
+    experts = m.moe.n_routed_experts if m.moe else 1
+    checks = [
+        (1, p.n_chips % (lay.tp * lay.pp) == 0),
+        (2, (m.n_heads % lay.tp == 0)),
+        (3, lay.pp <= m.n_layers),
+        (4, (lay.tp % lay.ep == 0) & (experts % lay.ep == 0)),
+    ]
+    reason = np.zeros(len(lay), dtype=np.int8)
+    for code, ok in reversed(checks):
+        reason = np.where(ok, reason, code).astype(np.int8)
+    return reason

@@ -1,0 +1,42 @@
+"""Plotly figures built from result objects (no numbers computed here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xpuplan.errors import SpecError
+
+
+def pareto_figure(result):
+    """Latency-throughput Pareto front of a serving search: TPOT vs output tokens/s per chip."""
+    import plotly.graph_objects as go
+
+    pts = result.pareto
+    fig = go.Figure(go.Scatter(
+        x=[p["tpot_ms"] for p in pts], y=[p["output_tokens_per_s_per_chip"] for p in pts],
+        mode="lines+markers",
+        text=[f"tp{p['tp']} pp{p['pp']} ep{p['ep']} batch {p['batch']}, TTFT "
+              f"{p['ttft_ms']:.0f} ms" for p in pts], hovertemplate="%{text}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[result.tpot_ms], y=[result.output_tokens_per_s_per_chip],
+                             mode="markers", marker={"size": 14, "symbol": "star"},
+                             name="chosen"))
+    fig.update_layout(title=f"{result.model} on {result.chips} x {result.chip}: "
+                      f"{result.input_len} in / {result.output_len} out, {result.weights}",
+                      xaxis_title="time per output token (ms)",
+                      yaxis_title="output tokens/s per chip", showlegend=False)
+    return fig
+
+
+def write_figure(fig, path: str) -> None:
+    """Write a figure as self-contained HTML, or PNG when kaleido is installed."""
+    target = Path(path)
+    if target.suffix == ".html":
+        fig.write_html(target, include_plotlyjs=True)
+    elif target.suffix == ".png":
+        try:
+            fig.write_image(target)
+        except (ValueError, ImportError, RuntimeError) as exc:
+            raise SpecError("plot", path, f"PNG export needs kaleido and a browser ({exc}); "
+                            "use a .html file") from None
+    else:
+        raise SpecError("plot", path, "allowed extensions: .html, .png")
