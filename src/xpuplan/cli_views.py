@@ -87,22 +87,24 @@ def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
 
 
 def show_validation(report) -> None:
-    table = Table("vendor", "rows", "median err", "worst", "median err LOSO", "worst LOSO",
-                  title="tokens/s per chip, |predicted/measured - 1|")
+    table = Table("kind/vendor", "rows", "median err", "worst", "median err LOSO",
+                  "worst LOSO", title="|predicted/measured - 1| (training: tokens/s per chip; "
+                  "serving: tokens/s per chip, TPOT or TTFT)")
     for name, s in report.by_vendor.items():
         table.add_row(name, str(s["rows"]), f"{s['median_error']:.1%}",
                       f"{s['worst_error']:.0%}", f"{s['median_error_loso']:.1%}",
                       f"{s['worst_error_loso']:.0%}")
     console.print(table)
-    by_source = Table("source", "rows", "median err", "worst", "median err LOSO", "worst LOSO")
+    by_source = Table("kind/source", "rows", "median err", "worst", "median err LOSO",
+                      "worst LOSO")
     for name, s in report.by_source.items():
         by_source.add_row(name, str(s["rows"]), f"{s['median_error']:.1%}",
                           f"{s['worst_error']:.0%}", f"{s['median_error_loso']:.1%}",
                           f"{s['worst_error_loso']:.0%}")
     console.print(by_source)
-    rows = Table("id", "chip", "measured", "predicted", "err", "LOSO err")
+    rows = Table("id", "chip", "metric", "measured", "predicted", "err", "LOSO err")
     for r in report.rows:
-        rows.add_row(r.id, r.chip, f"{r.measured:,.0f}", f"{r.predicted:,.0f}",
+        rows.add_row(r.id, r.chip, r.metric, f"{r.measured:,.4g}", f"{r.predicted:,.4g}",
                      f"{r.predicted / r.measured - 1:+.0%}",
                      f"{r.predicted_loso / r.measured - 1:+.0%}")
     console.print(rows)

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_validate_json_reports_every_vendor_in_sample_and_loso(run_json):
     d = run_json("validate")
-    assert {"nvidia", "google", "aws"} <= set(d["by_vendor"])
+    assert {"train/nvidia", "train/google", "train/aws", "infer/nvidia", "infer/aws"} <= set(
+        d["by_vendor"])
     for row in d["rows"]:
         assert row["measured"] > 0 and row["predicted"] > 0 and row["predicted_loso"] > 0
         assert row["error"] == pytest.approx(abs(row["predicted"] / row["measured"] - 1))
@@ -28,16 +29,22 @@ def test_validate_json_reports_every_vendor_in_sample_and_loso(run_json):
         assert summary["worst_error"] >= summary["median_error"] >= 0
 
 
-def test_shipped_calibration_is_what_the_script_fits(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("calibrate_train",
-                                                  ROOT / "scripts/calibrate_train.py")
+@pytest.mark.parametrize("script_name,data_file,kind,keys", [
+    ("calibrate_train.py", "calibration.toml", "train",
+     ("compute_scale", "gemm_half_dim", "gemm_overhead_us")),
+    ("calibrate_infer.py", "calibration_infer.toml", "infer",
+     ("compute_scale", "memory_scale", "step_overhead_us", "latency_scale")),
+])
+def test_shipped_calibration_is_what_the_script_fits(tmp_path, monkeypatch, script_name,
+                                                     data_file, kind, keys):
+    spec = importlib.util.spec_from_file_location(script_name, ROOT / "scripts" / script_name)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    monkeypatch.setattr(script, "OUT", tmp_path / "calibration.toml")
+    monkeypatch.setattr(script, "OUT", tmp_path / data_file)
     script.main()
-    fresh = tomllib.loads((tmp_path / "calibration.toml").read_text())["train"]
-    shipped = tomllib.loads(builtin_file("calibration.toml").read_text())["train"]
+    fresh = tomllib.loads((tmp_path / data_file).read_text())[kind]
+    shipped = tomllib.loads(builtin_file(data_file).read_text())[kind]
     assert set(fresh) == set(shipped)
     for vendor, values in shipped.items():
-        assert fresh[vendor]["compute_scale"] == pytest.approx(values["compute_scale"])
-        assert fresh[vendor]["gemm_half_dim"] == values["gemm_half_dim"]
+        for key in keys:
+            assert fresh[vendor][key] == pytest.approx(values[key]), (vendor, key)

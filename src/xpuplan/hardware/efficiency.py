@@ -47,6 +47,7 @@ class ServeCalibration:
     compute_scale: float  # sustained GEMM rate in prefill / MAMF
     memory_scale: float  # sustained decode read bandwidth / STREAM bandwidth
     step_overhead_s: float  # fixed cost per decode step (scheduling, launches, sampling)
+    latency_scale: float  # serving collectives' α / the measured nccl-tests α
     log_sd: float  # spread of the log residuals, for intervals
     n_rows: int
     source: str
@@ -110,6 +111,7 @@ def _serve_calibration() -> dict:
             stacks[vendor] = ServeCalibration(
                 compute_scale=float(row["compute_scale"]), memory_scale=float(row["memory_scale"]),
                 step_overhead_s=float(row["step_overhead_us"]) * 1e-6,
+                latency_scale=float(row["latency_scale"]),
                 log_sd=float(row["log_sd"]), n_rows=int(row["n_rows"]), source=str(row["source"]))
         except KeyError as exc:
             raise CatalogError(str(path), f"infer.{vendor}.{exc.args[0]}", "missing") from None
@@ -120,6 +122,12 @@ def serve_calibration_for(vendor: str):
     """The fitted serving-stack parameters for a vendor, or the all-vendor 'default'."""
     stacks = _serve_calibration()
     return stacks.get(vendor, stacks["default"])
+
+
+def prefill_chunk_tokens(stack: str = "default") -> int:
+    """Tokens a serving engine schedules per forward pass (efficiency.toml, serving_engine)."""
+    rows = {r["stack"]: r for r in _measurements().get("serving_engine", [])}
+    return int(rows.get(stack, rows["default"])["prefill_chunk_tokens"])
 
 
 def calibration_for(vendor: str) -> StackCalibration:

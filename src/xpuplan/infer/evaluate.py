@@ -1,16 +1,21 @@
 """Serving performance of arrays of layouts: memory, prefill, decode, latency, throughput, $/Mtok.
 
-Per replica of tp·pp chips, I input and O output tokens per request, batch B, ctx = I + O/2:
+Per replica of tp·pp chips, I input and O output tokens per request, batch B, ctx = I + O/2;
+experts are split over x = max(tp, ep) chips (ep > tp: expert parallel across ep/tp replicas,
+"DEP", attention data-parallel):
   KV per sequence per chip   = (L/pp)·c_kv·b_kv·(I+O) / min(tp, K)     (MLA: latent, replicated)
   max concurrency            = ⌊(HBM − reserve − weights − workspace) / KV per sequence⌋
-  decode stage (B/pp seqs)   = max(FLOP/(P·η_c), bytes/(B_hbm·η_m)) + TP all-reduces + overhead
-      bytes = dense weights/(tp·pp) + E_act·P_e·b_w/(tp·pp) + KV read;  FLOP = 2·b·P_active/tp
-      E_act = E·(1 − (1 − k/E)^b) experts a batch of b tokens touches, uniform routing
+  decode stage (b = B/pp)    = max(FLOP/(P·η_c), bytes/(B_hbm·η_m)) + comm + overhead/pp
+      bytes = dense weights/tp + E_act(b·x/tp)·P_e·b_w/x + KV read;  FLOP = 2·b·P_active/tp
+      E_act(n) = E·(1 − (1 − k/E)^n) experts n tokens touch, uniform routing
+      (no shape factor: skinny decode GEMMs are bounded by the roofline max itself)
   TPOT (pure decode)         = pp · stage time
-  prefill (one request)      = max(2·I·P_active + attention(causal)) / (tp·P·η_c), weights/B_hbm)
-  continuous batching: per cycle a replica decodes O steps and prefills B requests, so
-      tokens/s = B·O / (O·TPOT + B·t_prefill),  effective TPOT = cycle / O,  TTFT = t_prefill
-  disaggregated pools: chip share x = t_pf / (t_pf + O·TPOT/B) prefills, the rest decodes;
+  prefill (one request)      = max((2·I·P_active + attn)/(tp·P·η_c·φ(I)), weights/B_hbm)
+      φ = the training GEMM shape factor (train.step.shape_factor) at M = I tokens
+  continuous batching: per cycle a replica decodes O steps and prefills B requests whose
+      weight reads share chunks of C tokens (engine max_num_tokens), so
+      tokens/s = B·O / (O·TPOT + B·t_pf,batched),  effective TPOT = cycle / O,  TTFT = t_prefill
+  disaggregated pools: a share t_pf / (t_pf + O·TPOT/B) of chips prefills, the rest decodes;
       tokens/s = R·O / (t_pf + O·TPOT/B) over R replicas, TPOT = pure decode, TTFT adds the
       KV transfer over the scale-out network.
   $/Mtok output = price_replica · TPOT / B · 1e6; input = price_replica · t_prefill / I · 1e6.
@@ -25,13 +30,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from xpuplan.collectives.alpha_beta import Fabric, collective_time, ranks_per_domain
+from xpuplan.hardware.efficiency import prefill_chunk_tokens
 from xpuplan.infer.layout import ServeLayouts, ServeProblem
 from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
+from xpuplan.train.step import shape_factor
 from xpuplan.workload.layer import layer_shape
 
 ACT_BYTES = 2.0  # bf16 activations
 REASONS = {0: "ok", 1: "tp·pp must divide the chip count", 2: "tp must divide the heads",
-           3: "pp must not exceed the layers", 4: "ep must divide tp and the experts",
+           3: "pp must not exceed the layers",
+           4: "ep must divide (or be a multiple of) tp, and divide the experts and chips/pp",
            5: "weights do not fit", 6: "batch exceeds the KV-cache capacity"}
 
 
@@ -60,11 +68,13 @@ class ServeEval:
 
 
 def _fabric(p: ServeProblem) -> Fabric:
-    c, e = p.chip, p.efficiency
+    """The chip's tiers, with the serving stack's latency scale on α (serving engines use
+    one-shot custom all-reduce kernels, faster than nccl-tests' small-message time)."""
+    c, e, lat = p.chip, p.efficiency, p.calibration.latency_scale
     return Fabric(scaleup_bw=c.scaleup_bw_unidir or c.scaleout_bw_unidir or 1.0,
-                  scaleup_eff=e.scaleup_link, scaleup_latency_s=e.scaleup_latency_s,
+                  scaleup_eff=e.scaleup_link, scaleup_latency_s=e.scaleup_latency_s * lat,
                   scaleout_bw=c.scaleout_bw_unidir or c.scaleup_bw_unidir or 1.0,
-                  scaleout_eff=e.scaleout_link, scaleout_latency_s=e.scaleout_latency_s,
+                  scaleout_eff=e.scaleout_link, scaleout_latency_s=e.scaleout_latency_s * lat,
                   domain_chips=c.scaleup_domain_chips)
 
 
@@ -82,8 +92,9 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     # Memory per chip.
     dense_layer = s.attn_params + (1 - f) * s.dense_mlp_params + f * s.moe_fixed_params
     expert_layer = f * E * s.expert_params
-    weights = wb * (L * (dense_layer + expert_layer) + s.embedding_params
-                    + s.lm_head_weights) / chips_replica
+    x = np.maximum(tp, ep)  # chips one stage's experts are spread over
+    weights = wb * ((L * dense_layer + s.embedding_params + s.lm_head_weights) / tp
+                    + L * expert_layer / x) / pp
     kv_split = np.minimum(tp, s.kv_heads)
     kv_per_seq = layers * s.kv_elems_per_token * kvb * s.context_tokens(n_in + n_out) / kv_split
     workspace = ACT_BYTES * n_in * (4 * D + 3 * max(s.ffn_width, s.expert_width * s.top_k)) / tp
@@ -101,19 +112,20 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     # Decode: one step of b = B/pp sequences through one stage of L/pp layers.
     b = np.maximum(batch / pp, 1.0)
     ctx = s.context_tokens(n_in + n_out / 2)
-    experts_touched = E * (1 - (1 - s.top_k / E) ** b) if s.top_k else 0.0
+    group_tokens = b * x / tp  # tokens routed to one expert group per step (DEP: all replicas)
+    touched = E * (1 - (1 - s.top_k / E) ** group_tokens) if s.top_k else 0.0
     head = np.where(pp == 1, 1.0, 1.0 / pp)  # the output head sits on the last stage only
-    bytes_weights = wb * (layers * (dense_layer + f * experts_touched * s.expert_params)
-                          + head * s.lm_head_params) / tp
+    bytes_weights = wb * (layers * dense_layer / tp + layers * f * touched * s.expert_params / x
+                          + head * s.lm_head_params / tp)
     bytes_kv = b * layers * s.kv_elems_per_token * kvb * ctx / kv_split
     flops = 2 * b * (layers * s.matmul_params_per_token + head * s.lm_head_params) / tp + (
-        b * layers * s.attention_flops_fwd_per_token(int(n_in + n_out / 2), causal=False) / tp)
+        b * layers * s.decode_attn_flops_per_ctx * ctx / tp)
+    t_math = flops / flops_rate  # skinny decode GEMMs: the roofline max() is their shape law
     t_mem = (bytes_weights + bytes_kv) / bw
-    t_math = flops / flops_rate
     tp_g = ranks_per_domain(ones, tp, fab.domain_chips)
     t_tp = layers * 2 * collective_time("all_reduce", ACT_BYTES * b * D, tp, tp_g, fab)
     ep_g = ranks_per_domain(ones, ep, fab.domain_chips)
-    t_ep = layers * f * 2 * collective_time("all_to_all", ACT_BYTES * b * s.top_k * D / ep, ep,
+    t_ep = layers * f * 2 * collective_time("all_to_all", ACT_BYTES * b * s.top_k * D, ep,
                                             ep_g, fab)
     pp_g = ranks_per_domain(tp, pp, fab.domain_chips)
     t_pp = collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab)
@@ -123,19 +135,25 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     # Prefill of one request across the whole replica (stages in sequence).
     pf_flops = (2 * n_in * (L * s.matmul_params_per_token + s.lm_head_params)
                 + n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True)) / tp
-    pf_bytes = weights * pp  # all stages read their weights once
-    t_pf = np.maximum(pf_flops / flops_rate, pf_bytes / bw) + L * 2 * collective_time(
-        "all_reduce", ACT_BYTES * n_in * D, tp, tp_g, fab) + f * L * 2 * collective_time(
-        "all_to_all", ACT_BYTES * n_in * s.top_k * D / ep, ep, ep_g, fab)
+    half, chunk = eff.stack.gemm_half_dim, max(n_in, prefill_chunk_tokens())
+    t_pf_read = weights * pp / bw  # all stages read their weights once
+    t_pf_comm = L * 2 * collective_time("all_reduce", ACT_BYTES * n_in * D, tp, tp_g, fab) + (
+        f * L * 2 * collective_time("all_to_all", ACT_BYTES * n_in * s.top_k * D, ep, ep_g, fab))
+    # Alone, a prompt's GEMMs have M = I rows; batched with others they run in chunks of C.
+    t_pf = np.maximum(pf_flops / (flops_rate * shape_factor(half, n_in, s.ffn_width / tp, D)),
+                      t_pf_read) + t_pf_comm
+    t_pf_batched = np.maximum(
+        pf_flops / (flops_rate * shape_factor(half, chunk, s.ffn_width / tp, D)),
+        t_pf_read * n_in / chunk) + t_pf_comm
 
     if p.disaggregated:
-        per_request = t_pf + n_out * tpot_decode / batch
+        per_request = t_pf_batched + n_out * tpot_decode / batch
         tokens_replica = n_out / per_request
         tpot = tpot_decode
         kv_bytes = n_in * L * s.kv_elems_per_token * kvb
         ttft = t_pf + kv_bytes / (fab.scaleout_bw * fab.scaleout_eff)
     else:
-        cycle = n_out * tpot_decode + batch * t_pf
+        cycle = n_out * tpot_decode + batch * t_pf_batched
         tokens_replica = batch * n_out / cycle
         tpot = cycle / n_out
         ttft = t_pf
@@ -161,7 +179,7 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
         ttft_s=ttft, tpot_s=tpot, tpot_decode_s=tpot_decode, e2e_latency_s=ttft + n_out * tpot,
         output_tokens_per_s=total, output_tokens_per_s_per_chip=total / p.n_chips,
         usd_per_mtok_output=price_replica * tpot_decode / batch * 1e6,
-        usd_per_mtok_input=price_replica * t_pf / n_in * 1e6, prefill_s=t_pf)
+        usd_per_mtok_input=price_replica * t_pf_batched / n_in * 1e6, prefill_s=t_pf)
 
 
 def _legality(p: ServeProblem, lay: ServeLayouts) -> np.ndarray:
@@ -171,7 +189,8 @@ def _legality(p: ServeProblem, lay: ServeLayouts) -> np.ndarray:
         (1, p.n_chips % (lay.tp * lay.pp) == 0),
         (2, (m.n_heads % lay.tp == 0)),
         (3, lay.pp <= m.n_layers),
-        (4, (lay.tp % lay.ep == 0) & (experts % lay.ep == 0)),
+        (4, ((lay.tp % lay.ep == 0) | (lay.ep % lay.tp == 0)) & (experts % lay.ep == 0)
+         & ((p.n_chips // lay.pp) % lay.ep == 0)),
     ]
     reason = np.zeros(len(lay), dtype=np.int8)
     for code, ok in reversed(checks):

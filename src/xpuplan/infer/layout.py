@@ -1,9 +1,10 @@
 """Serving layouts: arrays of (tp, pp, ep, batch) per configuration, plus the fixed problem.
 
 A replica is tp·pp chips (a Trainium or TPU chip counts as one, not its cores) holding one
-copy of the weights; replicas = chips / (tp·pp). ep ≤ tp splits the experts over ep of the
-tp ranks (expert parallel inside the replica); batch is the number of sequences a replica
-decodes concurrently (continuous batching), split into pp micro-batches when pp > 1.
+copy of the dense weights; replicas = chips / (tp·pp). ep ≤ tp splits the experts over ep of
+the tp ranks; ep > tp (a multiple of tp) spreads them over ep/tp replicas whose attention runs
+data-parallel ("DEP"). batch is the number of sequences a replica decodes concurrently
+(continuous batching), split into pp micro-batches when pp > 1.
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ def serve_grid(p: ServeProblem, fixed: dict) -> ServeLayouts:
     for tp in ([fixed["tp"]] if fixed.get("tp") else tps):
         for pp in ([fixed["pp"]] if fixed.get("pp") else
                    [d for d in divisors(n // tp) if d <= m.n_layers] if n % tp == 0 else [1]):
-            eps = [e for e in divisors(tp) if experts % e == 0]
+            eps = [e for e in divisors(n // pp) if experts % e == 0
+                   and (tp % e == 0 or e % tp == 0)] if n % pp == 0 else [1]
             for ep in ([fixed["ep"]] if fixed.get("ep") else eps):
                 rows.append((tp, pp, ep))
     base = np.array(rows, dtype=np.int64)

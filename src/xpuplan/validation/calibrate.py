@@ -57,7 +57,7 @@ def fit(pred: np.ndarray, measured: np.ndarray, vendors: np.ndarray, mask: np.nd
     """Best shared parameters and per-vendor scales on the rows in `mask` (module doc)."""
     log_err = np.abs(np.log(pred / measured[:, None, None]))  # (rows, shared, scale)
     best = None
-    for j in range(len(SHARED_GRID)):
+    for j in range(pred.shape[1]):
         scales, total = {}, 0.0
         for vendor in np.unique(vendors[mask]):
             sel = mask & (vendors == vendor)

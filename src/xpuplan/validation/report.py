@@ -1,8 +1,9 @@
 """`xpuplan validate`: every usable published run predicted, in-sample and leave-one-source-out.
 
-In-sample uses the shipped calibration (fitted on all rows); leave-one-source-out refits the
+In-sample uses the shipped calibrations (fitted on all rows); leave-one-source-out refits the
 same parameters without each source group and predicts that group (validation.calibrate).
-Errors are |predicted / measured − 1| of tokens/s per chip.
+Errors are |predicted / measured − 1| of each row's metric: training tokens/s per chip;
+serving output tokens/s per chip, TPOT or TTFT.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import numpy as np
 from xpuplan.hardware.efficiency import StackCalibration
 from xpuplan.train.evaluate import evaluate
 from xpuplan.validation.calibrate import leave_one_source_out, prediction_matrix
+from xpuplan.validation.infer_set import infer_rows, predict_row
+from xpuplan.validation.serve_grid import prediction_matrix as serve_prediction_matrix
 from xpuplan.validation.train_set import train_rows
 
 
 @dataclass
 class ValidationRow:
     id: str
-    kind: str  # "train"
+    kind: str  # "train" or "infer"
+    metric: str  # what was compared: tokens/s per chip, TPOT or TTFT (s)
     vendor: str
     source_group: str
     chip: str
@@ -38,19 +42,19 @@ class ValidationRow:
 class ValidationReport:
     rows: list[ValidationRow]
     skipped: dict[str, str]
-    by_vendor: dict[str, dict]
+    by_vendor: dict[str, dict]  # "train/nvidia", "infer/aws", ...
     by_source: dict[str, dict]
 
     def to_dict(self) -> dict:
         return {"rows": [asdict(r) for r in self.rows], "skipped": self.skipped,
                 "by_vendor": self.by_vendor, "by_source": self.by_source,
-                "metric": "tokens/s per chip, |predicted/measured - 1|"}
+                "error": "|predicted/measured - 1| of each row's metric"}
 
 
 def _summary(rows: list[ValidationRow], key: str) -> dict[str, dict]:
     out = {}
-    for group in sorted({getattr(r, key) for r in rows}):
-        sel = [r for r in rows if getattr(r, key) == group]
+    for group in sorted({f"{r.kind}/{getattr(r, key)}" for r in rows}):
+        sel = [r for r in rows if f"{r.kind}/{getattr(r, key)}" == group]
         err = np.array([r.error for r in sel])
         loso = np.array([r.error_loso for r in sel])
         out[group] = {"rows": len(sel), "median_error": float(np.median(err)),
@@ -61,7 +65,33 @@ def _summary(rows: list[ValidationRow], key: str) -> dict[str, dict]:
 
 
 def validation_report() -> ValidationReport:
-    """Predict every usable development row in-sample and leave-one-source-out."""
+    """Predict every usable development row, training and inference, in-sample and LOSO."""
+    train, skipped = _train_rows()
+    infer, skipped_infer = _infer_rows()
+    rows = train + infer
+    return ValidationReport(rows=rows, skipped={**skipped, **skipped_infer},
+                            by_vendor=_summary(rows, "vendor"),
+                            by_source=_summary(rows, "source_group"))
+
+
+def _infer_rows() -> tuple[list[ValidationRow], dict]:
+    rows, skipped = infer_rows()
+    measured = np.array([r.measured for r in rows])
+    in_sample = np.array([float(predict_row(r)[0]) for r in rows])
+    loso = leave_one_source_out(serve_prediction_matrix(rows), measured,
+                                np.array([r.vendor for r in rows]),
+                                np.array([r.source_group for r in rows]))
+    out = [ValidationRow(id=r.id, kind="infer", metric=r.metric, vendor=r.vendor,
+                         source_group=r.source_group, chip=r.problem.chip.id,
+                         model=r.problem.model.name, n_chips=r.problem.n_chips,
+                         measured=float(m), predicted=float(p), predicted_loso=float(q),
+                         error=float(abs(p / m - 1)), error_loso=float(abs(q / m - 1)),
+                         confidence=r.confidence)
+           for r, m, p, q in zip(rows, measured, in_sample, loso, strict=True)]
+    return out, skipped
+
+
+def _train_rows() -> tuple[list[ValidationRow], dict]:
     rows, skipped = train_rows()
     measured = np.array([r.measured_tokens_per_s_per_chip for r in rows])
     in_sample = np.array([float(evaluate(r.problem, r.layout).tokens_per_s[0])
@@ -70,11 +100,11 @@ def validation_report() -> ValidationReport:
     pred = prediction_matrix(grid_rows)
     loso = leave_one_source_out(pred, measured, np.array([r.vendor for r in rows]),
                                 np.array([r.source_group for r in rows]))
-    out = [ValidationRow(id=r.id, kind="train", vendor=r.vendor, source_group=r.source_group,
+    out = [ValidationRow(id=r.id, kind="train", metric="tokens_per_s_per_chip", vendor=r.vendor,
+                         source_group=r.source_group,
                          chip=r.problem.chip.id, model=r.problem.model.name,
                          n_chips=r.problem.n_chips, measured=float(m), predicted=float(p),
                          predicted_loso=float(q), error=float(abs(p / m - 1)),
                          error_loso=float(abs(q / m - 1)), confidence=r.confidence)
            for r, m, p, q in zip(rows, measured, in_sample, loso, strict=True)]
-    return ValidationReport(rows=out, skipped=skipped, by_vendor=_summary(out, "vendor"),
-                            by_source=_summary(out, "source_group"))
+    return out, skipped

@@ -54,7 +54,7 @@ def _num(row, key):
 def _model(row) -> ModelSpec | None:
     name = str(row["model_name"]).lower()
     builtin = BUILTIN_NAMES.get(name) or resolve_builtin(name)
-    if builtin in BUILTIN_NAMES.values():
+    if builtin is not None:
         return load_model(builtin)
     dims = [_num(row, k) for k in ("n_layers", "hidden", "ffn_hidden", "n_heads")]
     if any(d is None for d in dims):

@@ -43,6 +43,7 @@ class LayerShape:
     kv_dim: int  # K·H (keys or values of one token), MLA: latent + rope
     kv_elems_per_token: int  # cached elements per token per layer: 2·K·H, MLA: Rkv + Hrope
     kv_heads: int  # KV heads a tensor-parallel group can split the cache over (1 for MLA)
+    decode_attn_flops_per_ctx: int  # FLOP per new token per cached token per layer
     ffn_width: float  # dense-layer MLP width F
     expert_width: int
     gated: bool
@@ -106,6 +107,10 @@ def layer_shape(m: ModelSpec) -> LayerShape:
         qkv_out_dim=qkv_out, attn_out_dim=attn_out, kv_dim=kv_dim,
         kv_elems_per_token=kv_dim if m.mla is not None else 2 * kv_dim,
         kv_heads=1 if m.mla is not None else K,
+        # Decode attends over the cache: 2·N·(Hqk + Hv); MLA with absorbed up-projections
+        # scores and sums over the latent, 2·N·(2·Rkv + Hr) (DeepSeek-V2 sec. 2.1.2).
+        decode_attn_flops_per_ctx=(2 * N * (2 * m.mla.kv_lora_rank + m.mla.qk_rope_head_dim)
+                                   if m.mla is not None else 2 * N * (h_qk + h_v)),
         ffn_width=m.ffn_hidden, expert_width=e.expert_ffn_hidden if e else 0,
         gated=m.gated_mlp, head_dim_qk=h_qk, head_dim_v=h_v, n_heads=N,
         window=m.sliding_window, window_fraction=windowed,
