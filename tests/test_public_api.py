@@ -6,8 +6,9 @@ import xpuplan
 def test_all_is_pinned():
     assert sorted(xpuplan.__all__) == sorted([
         "CatalogError", "InfeasibleError", "SolverError", "SpecError", "UnknownNameError",
-        "XpuplanError", "chip", "chips", "compare", "instance", "instances", "load_model",
-        "model_summary", "models", "search_layouts", "train", "train_problem", "validate",
+        "XpuplanError", "chip", "chips", "compare", "compare_serving", "infer", "instance",
+        "instances", "load_model", "model_summary", "models", "plan", "search_layouts", "train",
+        "train_problem", "validate",
     ])
     for name in xpuplan.__all__:
         assert getattr(xpuplan, name) is not None

@@ -20,7 +20,9 @@ from xpuplan import api
 from xpuplan.cli_views import (
     show_compare,
     show_compare_serving,
+    show_examples,
     show_infer,
+    show_plan,
     show_search,
     show_train,
     show_validation,
@@ -250,6 +252,33 @@ def infer(model: ModelArg, chip: ChipOpt,
     if as_json:
         return emit_json(result.to_dict())
     show_infer(result.to_dict())
+
+
+@app.command()
+def plan(
+    scenario: Annotated[str | None, typer.Argument(help="Scenario YAML file.")] = None,
+    example: Annotated[str | None, typer.Option(help="Run a built-in scenario by name.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the built-in scenarios.")] = False,
+    report: Annotated[str | None, typer.Option(help="Write a self-contained HTML report.")]
+    = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Contracts, power budgets, vendor mixes, investment deals and forecasts."""
+    if list_:
+        examples = api.plan_examples()
+        if as_json:
+            return emit_json({"examples": examples})
+        return show_examples(examples)
+    with err.status("running the scenario (training and serving models inside) ..."):
+        result = api.plan(scenario, example, STATE["catalog"])
+    if report:
+        from xpuplan.report.plan_report import plan_html
+
+        with open(report, "w") as fh:
+            fh.write(plan_html(result))
+    if as_json:
+        return emit_json(result.to_dict())
+    show_plan(result)
 
 
 @app.command()

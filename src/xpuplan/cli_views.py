@@ -163,3 +163,33 @@ def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
                       "-" if r.usd_per_mtok_output is None else f"{r.usd_per_mtok_output:.3f}",
                       "-" if r.usd_per_mtok_input is None else f"{r.usd_per_mtok_input:.3f}")
     console.print(table)
+
+
+def show_examples(examples: dict) -> None:
+    table = Table("example", "what it answers", title="xpuplan plan --example NAME")
+    for name, description in examples.items():
+        table.add_row(name, description)
+    console.print(table)
+
+
+def show_plan(r) -> None:
+    console.print(f"[bold]{r.name}[/bold] ({r.kind}): {r.description}")
+    for i, line in enumerate(r.explain, 1):
+        console.print(f"  {i}. {line}")
+    flat = Table("output", "value", "P10 - P90")
+    for key, value in r.outputs.items():
+        if isinstance(value, (dict, list)):
+            continue
+        shown = fmt_si(value) if isinstance(value, float) else str(value)
+        interval = r.interval.get(key)
+        flat.add_row(key, shown, "" if not interval else
+                     f"{fmt_si(interval[0])} - {fmt_si(interval[2])}")
+    console.print(flat)
+    for key, value in r.outputs.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            table = Table(*value[0].keys(), title=key)
+            for row in value:
+                table.add_row(*[fmt_si(v) if isinstance(v, float) else str(v)
+                                for v in row.values()])
+            console.print(table)
+    console.print(f"inputs' sources: {len(r.sources)} listed in --json / --report")
