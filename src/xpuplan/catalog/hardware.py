@@ -18,9 +18,9 @@ from xpuplan.errors import CatalogError
 
 CATALOG_ENV = "XPUPLAN_CATALOG"
 
-CHIP_FACTS = {"id", "aliases", "vendor", "name", "year", "scaleup_fabric", "scaleup_topology",
-              "scaleup_domain_chips", "scaleout_fabric", "cores_per_chip", "source",
-              "retrieved", "confidence", "notes"}
+CHIP_FACTS = {"id", "aliases", "vendor", "family", "name", "year", "scaleup_fabric",
+              "scaleup_topology", "scaleup_domain_chips", "scaleout_fabric", "cores_per_chip",
+              "source", "retrieved", "confidence", "notes"}
 CHIP_FIGURES = (
     FigureKind("bf16_dense_flops", "bf16_dense", "flops"),
     FigureKind("fp8_dense_flops", "fp8_dense", "flops"),

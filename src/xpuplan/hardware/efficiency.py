@@ -118,10 +118,10 @@ def _serve_calibration() -> dict:
     return stacks
 
 
-def serve_calibration_for(vendor: str):
-    """The fitted serving-stack parameters for a vendor, or the all-vendor 'default'."""
+def serve_calibration_for(chip: ChipSpec) -> ServeCalibration:
+    """The fitted serving-stack parameters of the chip's family, else vendor, else default."""
     stacks = _serve_calibration()
-    return stacks.get(vendor, stacks["default"])
+    return next(stacks[k] for k in (chip.family, chip.vendor, "default") if k in stacks)
 
 
 def prefill_chunk_tokens(stack: str = "default") -> int:
@@ -130,10 +130,10 @@ def prefill_chunk_tokens(stack: str = "default") -> int:
     return int(rows.get(stack, rows["default"])["prefill_chunk_tokens"])
 
 
-def calibration_for(vendor: str) -> StackCalibration:
-    """The fitted stack parameters for a vendor, or the all-vendor default ('default')."""
+def calibration_for(chip: ChipSpec) -> StackCalibration:
+    """The fitted training-stack parameters of the chip's family, else vendor, else default."""
     stacks = _calibration()
-    return stacks.get(vendor, stacks["default"])
+    return next(stacks[k] for k in (chip.family, chip.vendor, "default") if k in stacks)
 
 
 def _pick(values: dict[str, float], chip: ChipSpec, vendor_of: dict[str, str],
@@ -183,6 +183,6 @@ def chip_efficiency(chip: ChipSpec, vendor_of: dict[str, str],
         scaleout_link=_pick(out, chip, vendor_of, "scaleout_link", prov),
         scaleup_latency_s=_pick(up_lat, chip, vendor_of, "scaleup_latency", prov),
         scaleout_latency_s=_pick(out_lat or up_lat, chip, vendor_of, "scaleout_latency", prov),
-        stack=stack or calibration_for(chip.vendor),
+        stack=stack or calibration_for(chip),
         provenance=prov,
     )

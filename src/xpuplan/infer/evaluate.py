@@ -93,8 +93,10 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     dense_layer = s.attn_params + (1 - f) * s.dense_mlp_params + f * s.moe_fixed_params
     expert_layer = f * E * s.expert_params
     x = np.maximum(tp, ep)  # chips one stage's experts are spread over
-    weights = wb * ((L * dense_layer + s.embedding_params + s.lm_head_weights) / tp
-                    + L * expert_layer / x) / pp
+    # Quantised checkpoints keep the embedding and output head in bf16 (ModelOpt
+    # hf_quant_config "exclude_modules": ["lm_head"]; embeddings are never quantised).
+    edge_bytes = ACT_BYTES * (s.embedding_params + s.lm_head_weights)
+    weights = (wb * (L * dense_layer / tp + L * expert_layer / x) + edge_bytes / tp) / pp
     kv_split = np.minimum(tp, s.kv_heads)
     kv_per_seq = layers * s.kv_elems_per_token * kvb * s.context_tokens(n_in + n_out) / kv_split
     workspace = ACT_BYTES * n_in * (4 * D + 3 * max(s.ffn_width, s.expert_width * s.top_k)) / tp
@@ -116,7 +118,7 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     touched = E * (1 - (1 - s.top_k / E) ** group_tokens) if s.top_k else 0.0
     head = np.where(pp == 1, 1.0, 1.0 / pp)  # the output head sits on the last stage only
     bytes_weights = wb * (layers * dense_layer / tp + layers * f * touched * s.expert_params / x
-                          + head * s.lm_head_params / tp)
+                          ) + ACT_BYTES * head * s.lm_head_params / tp
     bytes_kv = b * layers * s.kv_elems_per_token * kvb * ctx / kv_split
     flops = 2 * b * (layers * s.matmul_params_per_token + head * s.lm_head_params) / tp + (
         b * layers * s.decode_attn_flops_per_ctx * ctx / tp)

@@ -24,6 +24,7 @@ class ChipSpec(BaseModel):
     id: str
     aliases: tuple[str, ...] = ()
     vendor: str
+    family: str = ""  # architecture generation (nvidia-hopper, aws-trainium2, ...)
     name: str
     year: int | None = None
     bf16_dense_flops: float | None = Field(None, gt=0)  # FLOP/s, dense (no sparsity)

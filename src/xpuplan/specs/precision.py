@@ -1,8 +1,9 @@
 """Number formats: bytes per element and which peak FLOP/s rate each runs at.
 
-Element sizes are the formats' definitions (IEEE 754 for fp32/bf16/fp16; OCP 8-bit and MX
-spec v1.0 for fp8/fp4); per-block scale factors of MX/NV formats (1 byte per 16-32 elements,
-about 3-6 %) are neglected.
+Element sizes are the formats' definitions (IEEE 754 for fp32/bf16/fp16; OCP 8-bit for fp8).
+fp4 is NVFP4 as NVIDIA ModelOpt checkpoints store it: 4-bit E2M1 values plus one FP8 scale per
+16-element block (hf_quant_config.json "group_size": 16), 0.5 + 1/16 bytes per element;
+per-tensor scales of fp8 are negligible.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ BYTES_PER_ELEMENT: dict[Precision, float] = {
     Precision.fp16: 2.0,
     Precision.fp8: 1.0,
     Precision.int8: 1.0,
-    Precision.fp4: 0.5,
+    Precision.fp4: 0.5 + 1 / 16,
 }
 
 # The ChipSpec field holding the dense peak a matmul in this format runs at.

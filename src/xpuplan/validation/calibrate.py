@@ -1,11 +1,12 @@
 """Fit the training stack parameters on the development set, and measure how they generalise.
 
-Parameters (hardware.efficiency.StackCalibration): one `compute_scale` per vendor stack
-(nvidia, amd, aws, google, and `default` fitted on every row); one `gemm_half_dim` and one
-`gemm_overhead_us` shared by all. Fit: grid search minimising the mean |log(predicted /
-measured)| of tokens/s per chip. Leave-one-source-out: for each source group, refit without
-its rows and predict them; a vendor left with no rows falls back to the `default` scale, as
-an unseen vendor would.
+Parameters (hardware.efficiency.StackCalibration): one `compute_scale` per chip family
+(architecture generation: nvidia-hopper, aws-neuroncore-v2, ...), per vendor and `default`
+(fitted on every row), used in that order of preference; one `gemm_half_dim` and one
+`gemm_overhead_us` shared by all. Fit: grid search minimising the median |log(predicted /
+measured)| of the rows' metric. Leave-one-source-out: for each source group, refit without its
+rows and predict them; a family with fewer than MIN_GROUP_ROWS rows left falls back to its
+vendor, and a vendor to `default`, as an unseen chip would.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from xpuplan.train.evaluate import evaluate
 from xpuplan.validation.train_set import TrainRow, with_stack
 
 SCALE_GRID = np.geomspace(0.15, 2.0, 101)
+MIN_GROUP_ROWS = 5  # a family or vendor with fewer rows borrows its parent's parameters
 HALF_DIM_GRID = (0.0, 128.0, 256.0, 512.0, 1024.0, 2048.0)
 OVERHEAD_GRID_S = (0.0, 5e-6, 10e-6, 20e-6, 40e-6, 80e-6)
 SHARED_GRID = tuple(itertools.product(HALF_DIM_GRID, OVERHEAD_GRID_S))  # (d½, overhead)
@@ -27,17 +29,19 @@ SHARED_GRID = tuple(itertools.product(HALF_DIM_GRID, OVERHEAD_GRID_S))  # (d½, 
 
 @dataclass(frozen=True)
 class Fit:
-    shared_index: int  # into SHARED_GRID
-    scale_index: dict[str, int]  # vendor (and 'default') -> index into SCALE_GRID
+    shared_index: int  # into the shared grid
+    scale_index: dict[str, int]  # family, vendor and 'default' -> index into the vendor grid
 
-    def stack(self, vendor: str, sd: float = 0.0, n_rows: int = 0,
-              source: str = "fit") -> StackCalibration:
-        """The StackCalibration a row of `vendor` is predicted with."""
-        key = vendor if vendor in self.scale_index else "default"
+    def key(self, family: str, vendor: str) -> str:
+        """The most specific fitted group for a chip: its family, else vendor, else default."""
+        return next(k for k in (family, vendor, "default") if k in self.scale_index)
+
+    def stack(self, key: str) -> StackCalibration:
+        """The StackCalibration of fitted group `key`."""
         half, overhead = SHARED_GRID[self.shared_index]
         return StackCalibration(compute_scale=float(SCALE_GRID[self.scale_index[key]]),
-                                compute_scale_sd=sd, gemm_half_dim=half,
-                                gemm_overhead_s=overhead, n_rows=n_rows, source=source)
+                                compute_scale_sd=0.0, gemm_half_dim=half,
+                                gemm_overhead_s=overhead, n_rows=0, source="fit")
 
 
 def prediction_matrix(rows: list[TrainRow]) -> np.ndarray:
@@ -53,42 +57,86 @@ def prediction_matrix(rows: list[TrainRow]) -> np.ndarray:
     return out
 
 
-def fit(pred: np.ndarray, measured: np.ndarray, vendors: np.ndarray, mask: np.ndarray) -> Fit:
-    """Best shared parameters and per-vendor scales on the rows in `mask` (module doc)."""
-    log_err = np.abs(np.log(pred / measured[:, None, None]))  # (rows, shared, scale)
+def fit(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray, mask: np.ndarray) -> Fit:
+    """Best shared parameters and per-group scales on the rows in `mask` (module doc).
+
+    `groups` has shape (n_rows, 2): each row's (family, vendor).
+    """
+    log_err = np.abs(np.log(pred / measured[:, None, None]))  # (rows, shared, vendor grid)
     best = None
     for j in range(pred.shape[1]):
         scales, total = {}, 0.0
-        for vendor in np.unique(vendors[mask]):
-            sel = mask & (vendors == vendor)
-            cost = np.median(log_err[sel, j], axis=0)
-            scales[str(vendor)] = int(np.argmin(cost))
-            total += cost.min() * sel.sum()
+        for column in (1, 0):  # vendors, then families
+            for group in np.unique(groups[mask, column]):
+                sel = mask & (groups[:, column] == group)
+                if sel.sum() < MIN_GROUP_ROWS:
+                    continue
+                cost = np.median(log_err[sel, j], axis=0)
+                scales[str(group)] = int(np.argmin(cost))
         scales["default"] = int(np.argmin(np.median(log_err[mask, j], axis=0)))
+        # The shared setting is chosen on the rows' errors under their own group's scale.
+        keys = [next(k for k in (fam, ven, "default") if k in scales) for fam, ven in groups]
+        per_row = log_err[np.arange(len(keys)), j, [scales[k] for k in keys]]
+        total = float(np.mean(per_row[mask]))
         if best is None or total < best[0]:
             best = (total, Fit(shared_index=j, scale_index=scales))
     return best[1]
 
 
-def predict(pred: np.ndarray, vendors: np.ndarray, f: Fit) -> np.ndarray:
-    """Predicted tokens/s per chip of every row under fit `f`, shape (n_rows,)."""
-    out = np.empty(len(vendors))
-    for i, vendor in enumerate(vendors):
-        key = vendor if vendor in f.scale_index else "default"
-        out[i] = pred[i, f.shared_index, f.scale_index[key]]
-    return out
+def predict(pred: np.ndarray, groups: np.ndarray, f: Fit) -> np.ndarray:
+    """Predicted metric of every row under fit `f`, shape (n_rows,)."""
+    return np.array([pred[i, f.shared_index, f.scale_index[f.key(fam, ven)]]
+                     for i, (fam, ven) in enumerate(groups)])
 
 
-def leave_one_source_out(pred: np.ndarray, measured: np.ndarray, vendors: np.ndarray,
+def leave_one_source_out(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray,
                          sources: np.ndarray) -> np.ndarray:
     """Each row predicted by a fit that never saw its source group, shape (n_rows,)."""
     out = np.empty(len(measured))
     for source in np.unique(sources):
         held = sources == source
-        f = fit(pred, measured, vendors, ~held)
-        # A vendor with no rows left is unseen: drop its scale so it takes 'default'.
-        seen = set(np.unique(vendors[~held]))
-        f = Fit(f.shared_index, {k: v for k, v in f.scale_index.items()
-                                 if k in seen or k == "default"})
-        out[held] = predict(pred, vendors, f)[held]
+        f = fit(pred, measured, groups, ~held)  # only groups with rows left get a scale
+        out[held] = predict(pred, groups, f)[held]
     return out
+
+
+def group_report(f: Fit, groups: np.ndarray, measured: np.ndarray, in_sample: np.ndarray,
+                 loso: np.ndarray) -> dict[str, dict]:
+    """Per fitted group: its rows, residual spread and median errors (in-sample and LOSO)."""
+    out = {}
+    for key in sorted(f.scale_index):
+        if key == "default":
+            sel = np.ones(len(measured), bool)
+        else:
+            sel = (groups[:, 0] == key) | (groups[:, 1] == key)
+        ratio, ratio_loso = in_sample[sel] / measured[sel], loso[sel] / measured[sel]
+        out[key] = {"rows": int(sel.sum()), "log_sd": float(np.std(np.log(ratio))),
+                    "median_error": float(np.median(np.abs(ratio - 1))),
+                    "median_error_loso": float(np.median(np.abs(ratio_loso - 1)))}
+    return out
+
+
+def fit_all(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray,
+            sources: np.ndarray) -> tuple[Fit, dict[str, dict]]:
+    """Fit on every row, predict in-sample and leave-one-source-out, and report per group."""
+    f = fit(pred, measured, groups, np.ones(len(measured), bool))
+    in_sample = predict(pred, groups, f)
+    loso = leave_one_source_out(pred, measured, groups, sources)
+    return f, group_report(f, groups, measured, in_sample, loso)
+
+
+def toml_header(script: str, data_file: str, n_rows: int, n_skipped: int) -> list[str]:
+    import datetime
+
+    return [f"# Fitted parameters. Written by scripts/{script}; do not edit.",
+            f"# Fitted {datetime.date.today().isoformat()} on {n_rows} rows of "
+            f"data/validation/{data_file} ({n_skipped} skipped: shape, layout or lengths "
+            "not published).",
+            "# Method: xpuplan.validation.calibrate (grid search, median |log error|); groups",
+            "# are chip families, vendors and 'default', used in that order.", ""]
+
+
+def toml_source(script: str, r: dict) -> str:
+    return (f'source = "scripts/{script} on {r["rows"]} development rows; median abs error '
+            f'in-sample {r["median_error"]:.1%}, leave-one-source-out '
+            f'{r["median_error_loso"]:.1%}"')

@@ -39,6 +39,7 @@ class InferRow:
     id: str
     source_group: str
     vendor: str
+    family: str
     problem: ServeProblem
     tp: int
     pp: int
@@ -94,13 +95,13 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
         ep = int(_num(row, "ep_chips") or 1)
         problem = ServeProblem(
             model=model, chip=chip, efficiency=chip_efficiency(chip, vendor_of),
-            calibration=calibration or serve_calibration_for(chip.vendor),
+            calibration=calibration or serve_calibration_for(chip),
             n_chips=max(tp * pp, ep * pp), input_len=int(lengths[0]), output_len=int(lengths[1]),
             weights=weights, kv=kv, compute=compute,
             reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None)
         batch = _num(row, "batch")
         rows.append(InferRow(
-            id=row["id"], source_group=row["source_group"], vendor=chip.vendor,
+            id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,
             problem=problem, tp=tp, pp=pp, ep=ep,
             mode=row["mode"], batch=int(batch) if batch else None,
             metric=row["target_metric"], measured=float(row["target_value"]),

@@ -51,6 +51,11 @@ class ValidationReport:
                 "error": "|predicted/measured - 1| of each row's metric"}
 
 
+def groups_of(rows) -> np.ndarray:
+    """(family, vendor) of each row, shape (n_rows, 2): the calibration groups."""
+    return np.array([[r.family, r.vendor] for r in rows])
+
+
 def _summary(rows: list[ValidationRow], key: str) -> dict[str, dict]:
     out = {}
     for group in sorted({f"{r.kind}/{getattr(r, key)}" for r in rows}):
@@ -78,8 +83,7 @@ def _infer_rows() -> tuple[list[ValidationRow], dict]:
     rows, skipped = infer_rows()
     measured = np.array([r.measured for r in rows])
     in_sample = np.array([float(predict_row(r)[0]) for r in rows])
-    loso = leave_one_source_out(serve_prediction_matrix(rows), measured,
-                                np.array([r.vendor for r in rows]),
+    loso = leave_one_source_out(serve_prediction_matrix(rows), measured, groups_of(rows),
                                 np.array([r.source_group for r in rows]))
     out = [ValidationRow(id=r.id, kind="infer", metric=r.metric, vendor=r.vendor,
                          source_group=r.source_group, chip=r.problem.chip.id,
@@ -98,7 +102,7 @@ def _train_rows() -> tuple[list[ValidationRow], dict]:
                           / r.problem.n_chips for r in rows])
     grid_rows, _ = train_rows(StackCalibration(1.0, 0.0, 0.0, 0.0, 0, "grid"))
     pred = prediction_matrix(grid_rows)
-    loso = leave_one_source_out(pred, measured, np.array([r.vendor for r in rows]),
+    loso = leave_one_source_out(pred, measured, groups_of(rows),
                                 np.array([r.source_group for r in rows]))
     out = [ValidationRow(id=r.id, kind="train", metric="tokens_per_s_per_chip", vendor=r.vendor,
                          source_group=r.source_group,

@@ -40,6 +40,7 @@ class TrainRow:
     id: str
     source_group: str
     vendor: str
+    family: str
     problem: TrainProblem
     layout: Layouts
     measured_tokens_per_s_per_chip: float
@@ -109,7 +110,7 @@ def train_rows(stack: StackCalibration | None = None) -> tuple[list[TrainRow], d
                             zero=int(zero) if zero is not None else 1,
                             recompute=RECOMPUTE.get(str(row["recompute"]).lower(), 0))
         rows.append(TrainRow(id=row["id"], source_group=row["source_group"],
-                             vendor=chip.vendor, problem=problem, layout=lay,
+                             vendor=chip.vendor, family=chip.family, problem=problem, layout=lay,
                              measured_tokens_per_s_per_chip=float(row["tokens_per_s_per_chip"]),
                              confidence=str(row.get("conversion_confidence", ""))))
     return rows, skipped
