@@ -68,22 +68,24 @@ def show_search(d: dict) -> None:
 
 
 def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
-    table = Table("chip", "best layout", "time to train", "cost", "$/chip-h", "MFU",
-                  "tokens/s/chip", title=f"{model}: {tokens} tokens on {chips:,} chips each")
+    table = Table("chip", "best layout", "time to train", "cost", "$/chip-h", "price from",
+                  "MFU", "tokens/s/chip", title=f"{model}: {tokens} tokens on {chips:,} chips each")
     for row in rows:
         r = row.result
         if r is None:
-            table.add_row(row.chip, f"[red]{row.error}[/red]", "", "", "", "", "")
+            table.add_row(row.chip, f"[red]{row.error}[/red]", "", "", "", "", "", "")
             continue
         run = r.run or {}
         cost = run.get("cost_usd")
         table.add_row(r.chip, _layout(r.parallelism), fmt_duration(run["time_to_train_s"]),
                       "no price" if cost is None else fmt_usd(cost),
                       "-" if cost is None else f"{run['usd_per_chip_hour']:.2f}",
+                      "-" if cost is None else f"{run['instance']} ({run['price_term']})",
                       f"{r.mfu:.1%}", f"{r.tokens_per_s_per_chip:,.0f}")
     console.print(table)
-    console.print("Cost = chip-hours x the cheapest on-demand price in the catalog "
-                  "(xpuplan instances); 'no price' where no public price was found.")
+    console.print("Cost = chip-hours x the cheapest on-demand price in the catalog (xpuplan "
+                  "instances), else its capacity-block, committed or spot price; 'no price' "
+                  "where no public price was found.")
 
 
 def show_validation(report) -> None:

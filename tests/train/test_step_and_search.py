@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -171,3 +172,15 @@ def test_compare_default_runs_every_chip(run_json):
 def test_search_cli_reports_speed(run_json):
     d = run_json("search", "llama-3.1-8b", "--chip", "h100", "--chips", "64", "--top", "3")
     assert d["configs_evaluated"] > 100 and len(d["top"]) == 3 and d["search_time_s"] > 0
+
+
+def test_chunked_evaluation_equals_one_call():
+    from xpuplan.search.train_search import candidate_grid, evaluate_chunked
+
+    p = _problem(chips=256)
+    grid = candidate_grid(p, {})
+    whole = evaluate(p, grid)
+    parts = evaluate_chunked(p, grid, chunk=997)
+    assert np.array_equal(whole.reason, parts.reason)
+    assert np.allclose(whole.step_time_s, parts.step_time_s)
+    assert np.allclose(whole.time["time/comm/tp"], parts.time["time/comm/tp"])
