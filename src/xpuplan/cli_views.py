@@ -88,22 +88,21 @@ def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
                   "where no public price was found.")
 
 
-def show_validation(report) -> None:
-    table = Table("kind/vendor", "rows", "median err", "worst", "median err LOSO",
-                  "worst LOSO", title="|predicted/measured - 1| (training: tokens/s per chip; "
-                  "serving: tokens/s per chip, TPOT or TTFT)")
-    for name, s in report.by_vendor.items():
+def _error_table(label: str, groups: dict, title: str | None = None) -> Table:
+    table = Table(label, "rows", "median err", "worst", "median err LOSO", "worst LOSO",
+                  title=title)
+    for name, s in groups.items():
         table.add_row(name, str(s["rows"]), f"{s['median_error']:.1%}",
                       f"{s['worst_error']:.0%}", f"{s['median_error_loso']:.1%}",
                       f"{s['worst_error_loso']:.0%}")
-    console.print(table)
-    by_source = Table("kind/source", "rows", "median err", "worst", "median err LOSO",
-                      "worst LOSO")
-    for name, s in report.by_source.items():
-        by_source.add_row(name, str(s["rows"]), f"{s['median_error']:.1%}",
-                          f"{s['worst_error']:.0%}", f"{s['median_error_loso']:.1%}",
-                          f"{s['worst_error_loso']:.0%}")
-    console.print(by_source)
+    return table
+
+
+def show_validation(report) -> None:
+    console.print(_error_table("kind/vendor", report.by_vendor,
+                               "|predicted/measured - 1| (training: tokens/s per chip; "
+                               "serving: tokens/s per chip, TPOT or TTFT)"))
+    console.print(_error_table("kind/source", report.by_source))
     rows = Table("id", "chip", "metric", "measured", "predicted", "err", "LOSO err")
     for r in report.rows:
         rows.add_row(r.id, r.chip, r.metric, f"{r.measured:,.4g}", f"{r.predicted:,.4g}",

@@ -10,7 +10,6 @@ single-stream rows at batch 1; MLPerf server rows are predicted like offline (an
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -29,7 +28,7 @@ from xpuplan.infer.layout import ServeLayouts, ServeProblem
 from xpuplan.search.serve_search import MAX_BATCH
 from xpuplan.specs.precision import Precision
 from xpuplan.specs.registry import hardware_catalog
-from xpuplan.validation.train_set import _model
+from xpuplan.validation.train_set import _model, _num
 
 METRICS = ("output_tokens_per_s_per_chip", "total_tokens_per_s_per_chip", "tpot_s", "ttft_s")
 
@@ -49,11 +48,6 @@ class InferRow:
     metric: str
     measured: float
     confidence: str
-
-
-def _num(row, key):
-    value = row.get(key)
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 @lru_cache(maxsize=1)
