@@ -32,7 +32,8 @@ MOE = [e for e in ENTRIES if e.published_active_params != e.published_total_para
 
 @pytest.mark.parametrize("entry", MOE, ids=[e.id for e in MOE])
 def test_active_params_match_published(entry):
-    counted = param_counts(api.load_model(entry.id)).active
+    p = param_counts(api.load_model(entry.id))
+    counted = p.active - (p.embedding if entry.published_active_excludes_embedding else 0)
     allowed = REL_TOL * entry.published_active_params + entry.published_active_rounding
     assert abs(counted - entry.published_active_params) <= allowed, (
         f"{entry.id}: counted {counted:,} vs published {entry.published_active_params:,.0f} "
@@ -42,7 +43,7 @@ def test_active_params_match_published(entry):
 def test_every_required_model_type_has_a_builtin():
     types = {api.load_model(e.id).model_type for e in ENTRIES}
     assert {"gpt2", "gpt_neox", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3",
-            "qwen3_moe", "gemma2", "deepseek_v3"} <= types
+            "qwen3_moe", "gemma2", "deepseek_v3", "gpt_oss"} <= types
 
 
 def test_deepseek_v3_mla_moe_and_mtp():
@@ -115,3 +116,36 @@ def test_model_json_keys(run_json):
                 "flops_per_token_train", "weight_bytes"):
         assert key in data
     assert data["weight_bytes"]["bf16"] == 2 * data["total_params"]
+
+
+# Families beyond the built-ins, from the architecture keys of their Hugging Face configs.
+EXTRA_CONFIGS = [
+    # DeepSeek-V2-Lite model card: 15.7B total, 2.4B activated (no q-LoRA, 64 experts top-6).
+    ({"model_type": "deepseek_v2", "hidden_size": 2048, "num_hidden_layers": 27,
+      "num_attention_heads": 16, "num_key_value_heads": 16, "q_lora_rank": None,
+      "kv_lora_rank": 512, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128,
+      "intermediate_size": 10944, "moe_intermediate_size": 1408, "n_routed_experts": 64,
+      "n_shared_experts": 2, "num_experts_per_tok": 6, "first_k_dense_replace": 1,
+      "moe_layer_freq": 1, "vocab_size": 102400, "tie_word_embeddings": False},
+     15.7e9, 0.05e9, 2.4e9, 0.05e9),
+    # GLM-4.5-Air (Z.ai model card): 106B total, 12B active; one MTP layer kept apart.
+    ({"model_type": "glm4_moe", "hidden_size": 4096, "num_hidden_layers": 46,
+      "num_attention_heads": 96, "num_key_value_heads": 8, "head_dim": 128,
+      "intermediate_size": 10944, "moe_intermediate_size": 1408, "n_routed_experts": 128,
+      "n_shared_experts": 1, "num_experts_per_tok": 8, "first_k_dense_replace": 1,
+      "vocab_size": 151552, "attention_bias": True, "num_nextn_predict_layers": 1,
+      "tie_word_embeddings": False},
+     106e9, 0.5e9, 12e9, 0.5e9),
+]
+
+
+@pytest.mark.parametrize("config,total,total_round,active,active_round", EXTRA_CONFIGS,
+                         ids=["deepseek_v2", "glm4_moe"])
+def test_other_families_match_published(tmp_path, config, total, total_round, active,
+                                        active_round):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    p = param_counts(api.load_model(path))
+    assert abs(p.total - total) <= REL_TOL * total + total_round
+    # Both publishers count activated parameters without the input embedding.
+    assert abs(p.active - p.embedding - active) <= REL_TOL * active + active_round

@@ -33,6 +33,7 @@ class ModelEntry:
     published_active_params: float
     published_total_rounding: float  # half a unit of the published figure's last digit
     published_active_rounding: float
+    published_active_excludes_embedding: bool  # the publisher counts active params without it
     params_source: str
     retrieved: str
     notes: str
@@ -61,6 +62,8 @@ def model_entries() -> dict[str, ModelEntry]:
             published_active_params=float(raw.get("published_active_params", total)),
             published_total_rounding=float(raw.get("published_total_rounding", 0.0)),
             published_active_rounding=float(raw.get("published_active_rounding", 0.0)),
+            published_active_excludes_embedding=bool(
+                raw.get("published_active_excludes_embedding", False)),
             params_source=raw["params_source"], retrieved=raw["retrieved"],
             notes=raw.get("notes", ""))
     return entries

@@ -15,10 +15,16 @@ from xpuplan.errors import SpecError
 from xpuplan.specs.model import MLASpec, ModelSpec, MoESpec
 
 SUPPORTED_TYPES = ("gpt2", "gpt_neox", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe",
-                   "qwen3", "qwen3_moe", "gemma", "gemma2", "gemma3_text", "deepseek_v3",
+                   "qwen3", "qwen3_moe", "gemma", "gemma2", "gemma3_text", "deepseek_v2",
+                   "deepseek_v3", "glm4_moe", "gpt_oss", "phimoe", "granite", "starcoder2",
                    "olmo2", "phi3")
 # Families with a plain two-matrix MLP (GELU) instead of a gated one (SwiGLU/GeGLU).
-UNGATED_TYPES = ("gpt2", "gpt_neox")
+UNGATED_TYPES = ("gpt2", "gpt_neox", "starcoder2")
+MLA_TYPES = ("deepseek_v2", "deepseek_v3")
+# Mixtral-style MoE: every layer routes and the experts' width is intermediate_size.
+MIXTRAL_STYLE = ("mixtral", "phimoe", "gpt_oss")
+# DeepSeek-style MoE: n_routed/n_shared experts after first_k_dense_replace dense layers.
+DEEPSEEK_STYLE = ("deepseek_v2", "deepseek_v3", "glm4_moe")
 # Keys that fix the shape; AutoConfig would otherwise fill a default silently.
 REQUIRED_KEYS = ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size")
 
@@ -37,7 +43,7 @@ def model_spec_from_config(raw: dict[str, Any], name: str) -> ModelSpec:
     hidden, n_layers, n_heads = c.hidden_size, c.num_hidden_layers, c.num_attention_heads
     n_kv_heads = getattr(c, "num_key_value_heads", None) or n_heads
     _positive("num_key_value_heads", n_kv_heads)
-    mla = _mla(c) if model_type == "deepseek_v3" else None
+    mla = _mla(c) if model_type in MLA_TYPES else None
     head_dim = getattr(c, "head_dim", None) if mla is None else None
     if mla is not None:
         head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
@@ -53,7 +59,8 @@ def model_spec_from_config(raw: dict[str, Any], name: str) -> ModelSpec:
         ffn_hidden = 4 * hidden  # GPT-2: n_inner = None means 4·D (Radford et al. 2019)
     _positive("intermediate_size", ffn_hidden)
     is_gpt2, is_neox = model_type == "gpt2", model_type == "gpt_neox"
-    attention_bias = bool(getattr(c, "attention_bias", False))
+    all_bias = model_type == "starcoder2" and bool(getattr(c, "use_bias", True))
+    attention_bias = bool(getattr(c, "attention_bias", False)) or all_bias
     return ModelSpec(
         name=name,
         model_type=model_type,
@@ -69,10 +76,12 @@ def model_spec_from_config(raw: dict[str, Any], name: str) -> ModelSpec:
         learned_positions=c.max_position_embeddings if is_gpt2 else 0,
         qkv_bias=is_gpt2 or attention_bias or model_type in ("qwen2", "qwen2_moe"),
         out_bias=is_gpt2 or (attention_bias and model_type not in ("qwen2", "qwen2_moe")),
-        mlp_bias=is_gpt2 or is_neox or bool(getattr(c, "mlp_bias", False)),
-        norm_bias=is_gpt2 or is_neox,
+        mlp_bias=is_gpt2 or is_neox or all_bias or bool(getattr(c, "mlp_bias", False)),
+        norm_bias=is_gpt2 or is_neox or model_type in ("starcoder2", "phimoe"),
         norms_per_layer=4 if model_type in ("gemma2", "gemma3_text") else 2,
-        qk_norm=model_type in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2"),
+        qk_norm=model_type in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2")
+        or bool(getattr(c, "use_qk_norm", False)),
+        attention_sinks=model_type == "gpt_oss",
         sliding_window=_sliding_window(c),
         sliding_layers=_sliding_layers(c, n_layers),
         moe=_moe(c, model_type, n_layers, hidden),
@@ -100,7 +109,7 @@ def _auto_config(model_type: str, raw: dict[str, Any]):
             raise SpecError(key, None, f"required in config.json{spelled}; it is missing")
         _positive(key, raw_value(key))
     hidden, heads = raw_value("hidden_size"), raw_value("num_attention_heads")
-    if not raw.get("head_dim") and model_type != "deepseek_v3" and hidden % heads:
+    if not raw.get("head_dim") and model_type not in MLA_TYPES and hidden % heads:
         raise SpecError("hidden_size", hidden, f"must be divisible by num_attention_heads = "
                         f"{heads} (or give head_dim)")
     kv_heads = raw.get("num_key_value_heads")
@@ -144,18 +153,21 @@ def _moe(c, model_type: str, n_layers: int, hidden: int) -> MoESpec | None:
     if top_k > n_experts:
         raise SpecError("num_experts_per_tok", top_k,
                         f"must be <= the number of experts ({n_experts})")
-    if model_type == "mixtral":
+    if model_type in MIXTRAL_STYLE:
+        gpt_oss = model_type == "gpt_oss"
         return MoESpec(n_routed_experts=n_experts, top_k=top_k,
-                       expert_ffn_hidden=c.intermediate_size, moe_layers=(True,) * n_layers)
+                       expert_ffn_hidden=c.intermediate_size, moe_layers=(True,) * n_layers,
+                       router_bias=gpt_oss, expert_bias=gpt_oss)
     expert_ffn = c.moe_intermediate_size
     _positive("moe_intermediate_size", expert_ffn)
-    if model_type == "deepseek_v3":
+    if model_type in DEEPSEEK_STYLE:
         first_dense, freq = c.first_k_dense_replace, getattr(c, "moe_layer_freq", 1) or 1
         layers = tuple(i >= first_dense and i % freq == 0 for i in range(n_layers))
         n_shared = c.n_shared_experts or 0
+        # DeepSeek-V3 and GLM-4.5 route with a learned correction bias; V2 does not.
         return MoESpec(n_routed_experts=n_experts, top_k=top_k, expert_ffn_hidden=expert_ffn,
                        n_shared_experts=n_shared, shared_expert_ffn_hidden=expert_ffn,
-                       router_bias=True, moe_layers=layers)
+                       router_bias=model_type != "deepseek_v2", moe_layers=layers)
     # Qwen2-MoE / Qwen3-MoE: layer i routes unless listed in mlp_only_layers, every
     # decoder_sparse_step-th layer (modeling_qwen2_moe.py, Qwen2MoeDecoderLayer).
     dense_only = set(getattr(c, "mlp_only_layers", None) or [])

@@ -35,7 +35,8 @@ class MoESpec(BaseModel):
     n_shared_experts: int = Field(0, ge=0)
     shared_expert_ffn_hidden: int = Field(0, ge=0)  # width of EACH shared expert
     shared_expert_gate: bool = False  # Qwen2-MoE: sigmoid gate D -> 1 on the shared expert
-    router_bias: bool = False  # DeepSeek-V3 e_score_correction_bias (E params)
+    router_bias: bool = False  # DeepSeek-V3 e_score_correction_bias, GPT-OSS router bias (E)
+    expert_bias: bool = False  # GPT-OSS: biases on each expert's gate/up (2·Fe) and down (D)
     moe_layers: tuple[bool, ...]  # per layer: True where the MLP is routed
 
     @model_validator(mode="after")
@@ -69,6 +70,7 @@ class ModelSpec(BaseModel):
     norm_bias: bool = False  # LayerNorm (weight + bias) vs RMSNorm (weight only)
     norms_per_layer: int = Field(2, ge=0)
     qk_norm: bool = False  # Qwen3: RMSNorm on each Q and K head (H params each)
+    attention_sinks: bool = False  # GPT-OSS: one learned sink logit per head per layer
     sliding_window: int | None = Field(None, gt=0)
     sliding_layers: tuple[bool, ...] = ()  # per layer: True where attention is windowed
     moe: MoESpec | None = None

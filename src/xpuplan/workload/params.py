@@ -30,7 +30,7 @@ def attention_params(m: ModelSpec) -> int:
         return q + kv + N * a.v_head_dim * D
     weights = D * N * H + 2 * D * K * H + N * H * D
     biases = (N * H + 2 * K * H) * m.qkv_bias + D * m.out_bias
-    return weights + biases + 2 * H * m.qk_norm
+    return weights + biases + 2 * H * m.qk_norm + N * m.attention_sinks
 
 
 def mlp_params(hidden: int, ffn_hidden: int, gated: bool, bias: bool = False) -> int:
@@ -40,8 +40,8 @@ def mlp_params(hidden: int, ffn_hidden: int, gated: bool, bias: bool = False) ->
 
 
 def routed_expert_params(m: ModelSpec) -> int:
-    """Parameters of ONE routed expert: a gated MLP of width Fe."""
-    return mlp_params(m.hidden, m.moe.expert_ffn_hidden, gated=True)
+    """Parameters of ONE routed expert: a gated MLP of width Fe (3·D·Fe, + 2·Fe + D biases)."""
+    return mlp_params(m.hidden, m.moe.expert_ffn_hidden, gated=True, bias=m.moe.expert_bias)
 
 
 def moe_fixed_params(m: ModelSpec) -> int:

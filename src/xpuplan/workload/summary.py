@@ -23,7 +23,8 @@ class ModelSummary:
     model_type: str
     seq_len: int
     total_params: int
-    active_params: int
+    active_params: int  # every weight a token touches, the embedding table included
+    active_params_excluding_embedding: int  # OpenAI / DeepSeek convention
     embedding_params: int
     lm_head_params: int
     non_embedding_params: int
@@ -43,7 +44,8 @@ def summarize(m: ModelSpec, seq_len: int) -> ModelSummary:
     p = param_counts(m)
     return ModelSummary(
         name=m.name, model_type=m.model_type, seq_len=seq_len, total_params=p.total,
-        active_params=p.active, embedding_params=p.embedding, lm_head_params=p.lm_head,
+        active_params=p.active, active_params_excluding_embedding=p.active - p.embedding,
+        embedding_params=p.embedding, lm_head_params=p.lm_head,
         non_embedding_params=p.non_embedding, mtp_params=p.mtp,
         flops_per_token_fwd=flops_per_token_fwd(m, seq_len),
         flops_per_token_train=flops_per_token_train(m, seq_len),
