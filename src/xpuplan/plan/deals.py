@@ -16,7 +16,7 @@ import numpy as np
 
 from xpuplan.catalog.economics import HOURS_PER_YEAR, economics_record
 from xpuplan.errors import SpecError
-from xpuplan.plan.context import PlanContext
+from xpuplan.plan.context import PlanContext, quantiles, samples
 from xpuplan.plan.fleets import require_published
 from xpuplan.plan.scenario import Investment, SpendForecast, TcoCompare
 from xpuplan.units import fmt_si, fmt_usd
@@ -104,6 +104,14 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
         if opt.list_usd_per_chip_hour:
             row["list_usd_per_chip_hour"] = opt.list_usd_per_chip_hour
             row["gross_margin_at_list"] = 1 - per_hour / opt.list_usd_per_chip_hour
+        draw = samples(s.spreads, ctx.efficiency_sd(chip.id), ctx.seed + len(rows))
+        u = np.clip(s.utilization + draw["utilization"], 0.05, 1.0)
+        # Capex varies with the price draw; energy with utilisation; tokens with efficiency.
+        annual_mc = (capex_per_chip / life_sys + (facility_per_chip / life_fac if life_fac
+                                                   else 0.0)) * draw["price"] + energy * u / (
+            s.utilization)
+        row["owned_usd_per_mtok_trained_p10_p50_p90"] = quantiles(
+            annual_mc / HOURS_PER_YEAR / (tokens_per_chip_hour * draw["efficiency"]) * 1e6)
         rows.append(row)
         lines.append(f"{opt.label}: ({basis}; life {life_sys:g} y) -> "
                      f"{fmt_usd(per_hour)}/chip-h owned; {tokens_per_chip_hour:,.0f} training "

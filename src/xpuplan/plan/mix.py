@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from xpuplan.errors import InfeasibleError, SolverError, SpecError
-from xpuplan.plan.context import HOURS_PER_YEAR, SECONDS_PER_DAY, PlanContext
+from xpuplan.plan.context import (
+    HOURS_PER_YEAR,
+    SECONDS_PER_DAY,
+    PlanContext,
+    quantiles,
+    samples,
+)
 from xpuplan.plan.scenario import VendorMix
 from xpuplan.units import fmt_si, fmt_usd
 
@@ -152,7 +158,23 @@ def _max_fraction(rates: list[VendorRates], runs: float, tokens: float, share: f
 
 def vendor_mix(ctx: PlanContext, s: VendorMix) -> dict:
     rates = vendor_rates(ctx, s)
-    return mix_result(rates, s.training_runs_per_year, s.serving_tokens_per_day, s.max_share)
+    out = mix_result(rates, s.training_runs_per_year, s.serving_tokens_per_day, s.max_share)
+    out["interval"] = mix_interval(ctx, s, rates, out["outputs"]["vendors"])
+    return out
+
+
+def mix_interval(ctx: PlanContext, s: VendorMix, rates: list[VendorRates],
+                 table: list[dict]) -> dict:
+    """P10-P90 of the chosen mix's yearly cost when each vendor's price, efficiency and the
+    utilisation vary: the chips needed scale as 1/(efficiency·utilisation) (vectorised)."""
+    total = np.zeros(s.spreads.samples)
+    for i, (v, row) in enumerate(zip(rates, table, strict=True)):
+        draw = samples(s.spreads, ctx.efficiency_sd(v.chip), ctx.seed + i)
+        u = np.clip(s.utilization + draw["utilization"], 0.05, 1.0)
+        chips = (row["train_chips"] + row["serve_chips"]) * s.utilization / (
+            u * draw["efficiency"])
+        total += chips * v.price * draw["price"] * HOURS_PER_YEAR + row["migration_usd"]
+    return {"total_usd_per_year": quantiles(total)}
 
 
 def mix_result(rates: list[VendorRates], runs: float, tokens: float, share: float) -> dict:
