@@ -5,8 +5,8 @@ Parameters (hardware.efficiency.StackCalibration): one `compute_scale` per chip 
 (fitted on every row), used in that order of preference; one `gemm_half_dim` and one
 `gemm_overhead_us` shared by all. Fit: grid search minimising the median |log(predicted /
 measured)| of the rows' metric. Leave-one-source-out: for each source group, refit without its
-rows and predict them; a family with fewer than MIN_GROUP_ROWS rows left falls back to its
-vendor, and a vendor to `default`, as an unseen chip would.
+rows and predict them; a family with fewer than MIN_ROWS rows left falls back to its vendor,
+and a vendor to `default`, as an unseen chip would.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from xpuplan.train.evaluate import evaluate
 from xpuplan.validation.train_set import TrainRow, with_stack
 
 SCALE_GRID = np.geomspace(0.15, 2.0, 101)
-MIN_GROUP_ROWS = 5  # a family or vendor with fewer rows borrows its parent's parameters
+# Fewest rows a group needs for its own parameters (else it borrows its parent's): a family
+# must have enough to stand apart from its vendor; a vendor needs two.
+MIN_ROWS = {0: 5, 1: 2}  # column 0 families, column 1 vendors
 HALF_DIM_GRID = (0.0, 128.0, 256.0, 512.0, 1024.0, 2048.0)
 OVERHEAD_GRID_S = (0.0, 5e-6, 10e-6, 20e-6, 40e-6, 80e-6)
 SHARED_GRID = tuple(itertools.product(HALF_DIM_GRID, OVERHEAD_GRID_S))  # (d½, overhead)
@@ -69,7 +71,7 @@ def fit(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray, mask: np.nda
         for column in (1, 0):  # vendors, then families
             for group in np.unique(groups[mask, column]):
                 sel = mask & (groups[:, column] == group)
-                if sel.sum() < MIN_GROUP_ROWS:
+                if sel.sum() < MIN_ROWS[column]:
                     continue
                 cost = np.median(log_err[sel, j], axis=0)
                 scales[str(group)] = int(np.argmin(cost))

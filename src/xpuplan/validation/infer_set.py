@@ -68,6 +68,9 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
         if row["target_metric"] not in METRICS:
             skipped[row["id"]] = f"metric {row['target_metric']} not predicted"
             continue
+        if row["target_metric"] == "ttft_s" and (_num(row, "batch") or 1) > 1:
+            skipped[row["id"]] = "TTFT under concurrent load includes queueing (not modelled)"
+            continue
         ref = row.get("model_ref")
         try:
             model = _model({**row, "model_name": ref if isinstance(ref, str) else
