@@ -25,7 +25,8 @@ def main() -> None:
     rows, skipped = infer_rows()
     measured = np.array([r.measured for r in rows])
     sources = np.array([r.source_group for r in rows])
-    f, report = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources)
+    fit_rows = np.array([r.confidence == "high" for r in rows])
+    f, report = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources, fit_rows)
     lines = toml_header("calibrate_infer.py", "infer_measurements.csv", len(rows), len(skipped))
     overhead, latency = SHARED_GRID[f.shared_index]
     for key, r in report.items():

@@ -4,7 +4,9 @@ Parameters (hardware.efficiency.StackCalibration): one `compute_scale` per chip 
 (architecture generation: nvidia-hopper, aws-neuroncore-v2, ...), per vendor and `default`
 (fitted on every row), used in that order of preference; one `gemm_half_dim` and one
 `gemm_overhead_us` shared by all. Fit: grid search minimising the median |log(predicted /
-measured)| of the rows' metric. Leave-one-source-out: for each source group, refit without its
+measured)| of the rows' metric, on the rows whose conversion to that metric is marked high
+confidence (the others are predicted, not learnt from). Leave-one-source-out: for each source
+group, refit without its
 rows and predict them; a family with fewer than MIN_ROWS rows left falls back to its vendor,
 and a vendor to `default`, as an unseen chip would.
 """
@@ -92,12 +94,16 @@ def predict(pred: np.ndarray, groups: np.ndarray, f: Fit) -> np.ndarray:
 
 
 def leave_one_source_out(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray,
-                         sources: np.ndarray) -> np.ndarray:
-    """Each row predicted by a fit that never saw its source group, shape (n_rows,)."""
+                         sources: np.ndarray, fit_rows: np.ndarray | None = None) -> np.ndarray:
+    """Each row predicted by a fit that never saw its source group, shape (n_rows,).
+
+    `fit_rows` marks the rows a fit may learn from (all by default); every row is predicted.
+    """
     out = np.empty(len(measured))
+    usable = np.ones(len(measured), bool) if fit_rows is None else fit_rows
     for source in np.unique(sources):
         held = sources == source
-        f = fit(pred, measured, groups, ~held)  # only groups with rows left get a scale
+        f = fit(pred, measured, groups, ~held & usable)  # groups with rows left get a scale
         out[held] = predict(pred, groups, f)[held]
     return out
 
@@ -118,12 +124,13 @@ def group_report(f: Fit, groups: np.ndarray, measured: np.ndarray, in_sample: np
     return out
 
 
-def fit_all(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray,
-            sources: np.ndarray) -> tuple[Fit, dict[str, dict]]:
-    """Fit on every row, predict in-sample and leave-one-source-out, and report per group."""
-    f = fit(pred, measured, groups, np.ones(len(measured), bool))
+def fit_all(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray, sources: np.ndarray,
+            fit_rows: np.ndarray) -> tuple[Fit, dict[str, dict]]:
+    """Fit on the `fit_rows` (high-confidence conversions), predict every row in-sample and
+    leave-one-source-out, and report per group."""
+    f = fit(pred, measured, groups, fit_rows)
     in_sample = predict(pred, groups, f)
-    loso = leave_one_source_out(pred, measured, groups, sources)
+    loso = leave_one_source_out(pred, measured, groups, sources, fit_rows)
     return f, group_report(f, groups, measured, in_sample, loso)
 
 

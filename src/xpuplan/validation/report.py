@@ -56,6 +56,11 @@ def groups_of(rows) -> np.ndarray:
     return np.array([[r.family, r.vendor] for r in rows])
 
 
+def fit_rows_of(rows) -> np.ndarray:
+    """Rows the calibration learns from: conversions marked high confidence."""
+    return np.array([r.confidence == "high" for r in rows])
+
+
 def _summary(rows: list[ValidationRow], key: str) -> dict[str, dict]:
     out = {}
     for group in sorted({f"{r.kind}/{getattr(r, key)}" for r in rows}):
@@ -84,7 +89,7 @@ def _infer_rows() -> tuple[list[ValidationRow], dict]:
     measured = np.array([r.measured for r in rows])
     in_sample = np.array([float(predict_row(r)[0]) for r in rows])
     loso = leave_one_source_out(serve_prediction_matrix(rows), measured, groups_of(rows),
-                                np.array([r.source_group for r in rows]))
+                                np.array([r.source_group for r in rows]), fit_rows_of(rows))
     out = [ValidationRow(id=r.id, kind="infer", metric=r.metric, vendor=r.vendor,
                          source_group=r.source_group, chip=r.problem.chip.id,
                          model=r.problem.model.name, n_chips=r.problem.n_chips,
@@ -103,7 +108,7 @@ def _train_rows() -> tuple[list[ValidationRow], dict]:
     grid_rows, _ = train_rows(StackCalibration(1.0, 0.0, 0.0, 0.0, 0, "grid"))
     pred = prediction_matrix(grid_rows)
     loso = leave_one_source_out(pred, measured, groups_of(rows),
-                                np.array([r.source_group for r in rows]))
+                                np.array([r.source_group for r in rows]), fit_rows_of(rows))
     out = [ValidationRow(id=r.id, kind="train", metric="tokens_per_s_per_chip", vendor=r.vendor,
                          source_group=r.source_group,
                          chip=r.problem.chip.id, model=r.problem.model.name,
