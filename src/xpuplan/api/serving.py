@@ -1,0 +1,178 @@
+"""API: serving predictions, serving-layout search and the serving comparison."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
+from xpuplan.infer.layout import ServeProblem
+from xpuplan.infer.result import InferResult, infer_result
+from xpuplan.search.serve_search import ServeSearch, search_serving
+from xpuplan.specs.hardware import ChipSpec
+from xpuplan.specs.model import ModelSpec
+from xpuplan.specs.model_loader import load_model as _load_model
+from xpuplan.specs.precision import Precision
+from xpuplan.specs.registry import hardware_catalog
+from xpuplan.workload.summary import summarize
+
+SERVE_KNOBS = ("tp", "pp", "ep", "batch")
+WEIGHT_CHOICES = ("bf16", "fp8", "int8", "fp4")
+KV_CHOICES = ("bf16", "fp8")
+MODEL_FILL_TARGET = 0.7  # default chip count: weights use at most 70 % of usable HBM
+
+
+def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
+                  chips: int | None = None, input_len: int = 1024, output_len: int = 1024,
+                  weights: str = "bf16", kv: str | None = None, disaggregated: bool = False,
+                  catalog_files: list[str] | None = None, price_term: str = "on_demand"
+                  ) -> tuple[ServeProblem, str | None]:
+    """Validate a serving question; default chips = the smallest power of two whose usable
+    HBM holds the weights at MODEL_FILL_TARGET. Returns the problem and the priced instance."""
+    from xpuplan.hardware.efficiency import (
+        chip_efficiency,
+        reserved_fraction,
+        serve_calibration_for,
+    )
+
+    for name, value in (("input_len", input_len), ("output_len", output_len)):
+        if not isinstance(value, int) or value <= 0:
+            raise SpecError(name, value, "must be a positive number of tokens")
+    if chips is not None and (not isinstance(chips, int) or chips <= 0):
+        raise SpecError("chips", chips, "must be a positive integer")
+    cat = hardware_catalog(catalog_files)
+    c = cat.chip(chip_name)
+    w = _serving_precision(c, weights, "weights", WEIGHT_CHOICES)
+    k = _serving_precision(c, kv or ("fp8" if w in (Precision.fp8, Precision.fp4)
+                                     and c.supports("fp8") else "bf16"), "kv", KV_CHOICES)
+    if c.hbm_bw is None:
+        raise SpecError("chip", c.id, "has no HBM bandwidth in the catalog")
+    compute = w if w in (Precision.fp8, Precision.fp4, Precision.int8) else Precision.bf16
+    m = model if isinstance(model, ModelSpec) else _load_model(model)
+    reserve = reserved_fraction() * c.hbm_bytes
+    if chips is None:
+        need = summarize(m, 1).weight_bytes[w.value]
+        chips = 1
+        while need > MODEL_FILL_TARGET * chips * (c.hbm_bytes - reserve) and chips < 2**20:
+            chips *= 2
+    found = cat.price_for(c.id, price_term)
+    vendor_of = {key: v.vendor for key, v in cat.chips.items()}
+    return ServeProblem(model=m, chip=c, efficiency=chip_efficiency(c, vendor_of),
+                        calibration=serve_calibration_for(c), n_chips=chips,
+                        input_len=input_len, output_len=output_len, weights=w, kv=k,
+                        compute=compute, reserved_bytes=reserve,
+                        usd_per_chip_s=found[0].usd_per_chip_s(found[1]) if found else None,
+                        disaggregated=disaggregated), (found[0].id if found else None)
+
+
+def _serving_precision(c: ChipSpec, value: str, field: str, allowed: tuple) -> Precision:
+    if value not in allowed:
+        raise SpecError(field, value, f"allowed: {', '.join(allowed)}")
+    p = Precision(value)
+    if p != Precision.bf16 and not c.supports(p):
+        have = [q for q in allowed if q == "bf16" or c.supports(q)]
+        raise SpecError(field, value, f"{c.name} has no native {value} support in the catalog "
+                        f"(it supports: {', '.join(have)})")
+    return p
+
+
+def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = None,
+          input_len: int = 1024, output_len: int = 1024, batch: int | None = None,
+          ttft_ms: float | None = None, tpot_ms: float | None = None, weights: str = "bf16",
+          kv: str | None = None, disaggregated: bool = False,
+          catalog_files: list[str] | None = None, **fixed) -> InferResult:
+    """Serve `model` on `chips` chips: the layout and batch that maximise output tokens/s per
+    chip (per dollar at one price) within memory and the SLO; with `batch` fixed, that batch.
+    """
+    unknown = set(fixed) - set(SERVE_KNOBS)
+    if unknown:
+        raise SpecError("layout", sorted(unknown)[0], f"allowed: {', '.join(SERVE_KNOBS)}")
+    fixed = {k: v for k, v in fixed.items() if v is not None}
+    if batch is not None:
+        fixed["batch"] = batch
+    for k, v in fixed.items():
+        if not isinstance(v, int) or v <= 0:
+            raise SpecError(k, v, "must be a positive integer")
+    for name, v in (("ttft_ms", ttft_ms), ("tpot_ms", tpot_ms)):
+        if v is not None and v <= 0:
+            raise SpecError(name, v, "must be > 0 ms")
+    problem, instance = serve_problem(model, chip, chips, input_len, output_len, weights, kv,
+                                      disaggregated, catalog_files)
+    found = search_serving(problem, fixed, None if ttft_ms is None else ttft_ms / 1e3,
+                           None if tpot_ms is None else tpot_ms / 1e3)
+    ev = found.evaluated
+    if found.best is None:
+        raise _serving_infeasible(problem, found, ttft_ms, tpot_ms)
+    mode = "slo" if (ttft_ms or tpot_ms) else ("fixed_batch" if batch else "offline")
+    result = infer_result(problem, ev, found.best, mode, instance)
+    result.pareto = [{"tpot_ms": float(ev.tpot_s[i]) * 1e3, "ttft_ms": float(ev.ttft_s[i]) * 1e3,
+                      "output_tokens_per_s_per_chip": float(ev.output_tokens_per_s_per_chip[i]),
+                      **ev.layouts.row(int(i))} for i in found.pareto]
+    return result
+
+
+def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -> XpuplanError:
+    ev = found.evaluated
+    if not ev.fits.any():
+        weights = summarize(p.model, 1).weight_bytes[p.weights.value]
+        usable = p.n_chips * (p.chip.hbm_bytes - p.reserved_bytes)
+        short = weights - usable
+        need = 1
+        while summarize(p.model, 1).weight_bytes[p.weights.value] > need * (
+                p.chip.hbm_bytes - p.reserved_bytes) * MODEL_FILL_TARGET and need < 2**20:
+            need *= 2
+        what = (f"{short / 1e9:.1f} GB missing" if short > 0 else
+                "no room left for the KV cache of one sequence")
+        return SpecError("chips", p.n_chips,
+                         f"{p.model.name} weights ({weights / 1e9:.1f} GB {p.weights.value}) do "
+                         f"not fit with a KV cache on {p.n_chips} x {p.chip.name} ({what}); "
+                         f"{need} chips would")
+    fit = np.flatnonzero(ev.fits)
+    return InfeasibleError(
+        f"no layout meets TTFT <= {ttft_ms} ms and TPOT <= {tpot_ms} ms on {p.n_chips} x "
+        f"{p.chip.name}; best reachable: TTFT {ev.ttft_s[fit].min() * 1e3:.1f} ms, "
+        f"TPOT {ev.tpot_s[fit].min() * 1e3:.2f} ms")
+
+
+DEFAULT_SERVE_MODELS = ("llama-3.1-70b", "deepseek-v3")  # a 70B-class dense model, a large MoE
+DEFAULT_SERVE_CHIPS = ("h200", "b200", "gb200", "mi300x", "mi355x", "trn2", "tpu-v6e")
+
+
+@dataclass
+class ServeCompareRow:
+    model: str
+    chip: str
+    result: InferResult | None
+    error: str | None
+
+    def to_dict(self) -> dict:
+        out = self.result.to_dict() if self.result else {}
+        out.pop("pareto", None)
+        return {"model": self.model, "chip": self.chip, "error": self.error, **out}
+
+
+def compare_serving(models: tuple[str, ...] | list[str] = DEFAULT_SERVE_MODELS,
+                    chips: tuple[str, ...] | list[str] = DEFAULT_SERVE_CHIPS,
+                    input_len: int = 1024, output_len: int = 1024, weights: str = "auto",
+                    ttft_ms: float | None = None, tpot_ms: float | None = None,
+                    n_chips: int | None = None, catalog_files: list[str] | None = None,
+                    progress=None) -> list[ServeCompareRow]:
+    """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16)."""
+    rows = []
+    for model in models:
+        m = _load_model(model)
+        for name in chips:
+            c = hardware_catalog(catalog_files).chip(name)
+            w = ("fp8" if c.supports("fp8") else "bf16") if weights == "auto" else weights
+            try:
+                r = infer(m, name, n_chips, input_len, output_len, None, ttft_ms, tpot_ms, w,
+                          catalog_files=catalog_files)
+                rows.append(ServeCompareRow(model=m.name, chip=c.id, result=r, error=None))
+            except (InfeasibleError, SpecError) as exc:
+                rows.append(ServeCompareRow(model=m.name, chip=c.id, result=None,
+                                            error=str(exc)))
+            if progress is not None:
+                progress(name)
+    return rows

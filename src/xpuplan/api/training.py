@@ -1,0 +1,225 @@
+"""API: training predictions, layout search, interval and the cross-chip comparison."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from xpuplan.cost.training import training_run_cost
+from xpuplan.errors import InfeasibleError, SpecError
+from xpuplan.search.train_search import SearchResult, search
+from xpuplan.specs.model import ModelSpec
+from xpuplan.specs.model_loader import load_model as _load_model
+from xpuplan.specs.precision import parse_precision
+from xpuplan.specs.registry import hardware_catalog
+from xpuplan.train.evaluate import REASONS, TrainProblem, evaluate
+from xpuplan.train.layout import RECOMPUTE, Layouts
+from xpuplan.train.result import TrainResult, train_result
+
+TRAIN_KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero", "recompute", "sp")
+# Llama 3 405B ended pre-training at 16M tokens per step (Llama 3 paper, sec. 3.4.1).
+DEFAULT_GLOBAL_BATCH_TOKENS = 16 * 1024 * 1024
+
+
+def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips: int,
+                  seq_len: int = 8192, global_batch: int | None = None,
+                  precision: str = "bf16", catalog_files: list[str] | None = None
+                  ) -> TrainProblem:
+    """Validate the inputs of a training prediction and gather what it needs."""
+    from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction
+
+    for name, value in (("chips", n_chips), ("seq_len", seq_len)):
+        if not isinstance(value, int) or value <= 0:
+            raise SpecError(name, value, "must be a positive integer")
+    if global_batch is None:
+        global_batch = max(1, DEFAULT_GLOBAL_BATCH_TOKENS // seq_len)
+    if global_batch <= 0:
+        raise SpecError("global_batch", global_batch, "must be a positive number of sequences")
+    cat = hardware_catalog(catalog_files)
+    c = cat.chip(chip_name)
+    p = parse_precision(precision)
+    c.dense_flops(p)  # raises a SpecError when the chip has no such rate
+    if c.hbm_bw is None:
+        raise SpecError("chip", c.id, "has no HBM bandwidth in the catalog; add one with "
+                        "--catalog (hbm_tb_per_s) to predict its step time")
+    m = model if isinstance(model, ModelSpec) else _load_model(model)
+    vendor_of = {k: v.vendor for k, v in cat.chips.items()}
+    return TrainProblem(model=m, chip=c, efficiency=chip_efficiency(c, vendor_of),
+                        n_chips=n_chips, seq_len=seq_len, global_batch=global_batch,
+                        precision=p, reserved_bytes=reserved_fraction() * c.hbm_bytes)
+
+
+def search_layouts(problem: TrainProblem, top: int = 5, **fixed) -> tuple[list[TrainResult],
+                                                                            SearchResult]:
+    """The best `top` fitting layouts (fixed knobs pinned); InfeasibleError if none fits."""
+    fixed = _check_fixed(fixed)
+    result = search(problem, fixed)
+    if len(result.order) == 0:
+        raise _nothing_fits(problem, result, fixed)
+    best = [train_result(problem, result.evaluated, int(i)) for i in result.order[:top]]
+    return best, result
+
+
+def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int, seq_len: int = 8192,
+          global_batch: int | None = None, precision: str = "bf16", tokens: float | None = None,
+          catalog_files: list[str] | None = None, price_term: str = "on_demand",
+          **fixed) -> TrainResult:
+    """Predict training on `chips` chips; unset layout knobs are searched for the fastest.
+
+    With every knob given this evaluates exactly that layout and raises a SpecError naming
+    the constraint it breaks (e.g. memory: needed vs available bytes).
+    """
+    problem = train_problem(model, chip, chips, seq_len, global_batch, precision,
+                            catalog_files)
+    fixed = _check_fixed(fixed)
+    if all(fixed.get(k) is not None for k in ("tp", "pp", "dp")):
+        result = evaluate(problem, Layouts.build(**{k: v for k, v in fixed.items()
+                                                    if v is not None}))
+        _raise_if_illegal(problem, result)
+        best = train_result(problem, result, 0)
+    else:
+        best = search_layouts(problem, top=1, **fixed)[0][0]
+    if tokens is not None:
+        cat = hardware_catalog(catalog_files)
+        best.run = training_run_cost(tokens, best.tokens_per_s, chips, problem.chip, cat,
+                                     price_term)
+    return best
+
+
+def _check_fixed(fixed: dict) -> dict:
+    unknown = set(fixed) - set(TRAIN_KNOBS)
+    if unknown:
+        raise SpecError("layout", sorted(unknown)[0], f"allowed knobs: {', '.join(TRAIN_KNOBS)}")
+    out = {k: v for k, v in fixed.items() if v is not None}
+    if isinstance(out.get("recompute"), str):
+        if out["recompute"] not in RECOMPUTE:
+            raise SpecError("recompute", out["recompute"], f"allowed: {', '.join(RECOMPUTE)}")
+        out["recompute"] = RECOMPUTE.index(out["recompute"])
+    for k, v in out.items():
+        if k == "sp":
+            continue
+        low = 0 if k in ("zero", "recompute") else 1
+        if not isinstance(v, int) or v < low or (k == "zero" and v > 3):
+            allowed = "0-3" if k == "zero" else f"an integer >= {low}"
+            raise SpecError(k, v, f"must be {allowed}")
+    return out
+
+
+def _raise_if_illegal(p: TrainProblem, ev) -> None:
+    reason = int(ev.reason[0])
+    lay = ev.layouts.row(0)
+    m = p.model
+    if reason == 0:
+        return
+    if reason == 8:
+        need, have = float(ev.memory_per_chip_bytes[0]), p.chip.hbm_bytes
+        raise SpecError("layout", _layout_text(lay),
+                        f"needs {need / 1e9:.1f} GB per chip, {p.chip.name} has "
+                        f"{have / 1e9:.0f} GB ({(need - have) / 1e9:.1f} GB short; reserve "
+                        f"{p.reserved_bytes / 1e9:.1f} GB included)")
+    detail = {
+        1: f"tp·pp·dp·cp = {lay['tp'] * lay['pp'] * lay['dp'] * lay['cp']}, chips = {p.n_chips}",
+        2: f"tp = {lay['tp']}, attention heads = {m.n_heads}, KV heads = {m.n_kv_heads}",
+        3: f"pp = {lay['pp']}, vpp = {lay['vpp']}, layers = {m.n_layers}",
+        4: f"ep = {lay['ep']}, experts = {m.moe.n_routed_experts if m.moe else 'none (dense)'}",
+        5: f"dp·micro_batch = {lay['dp'] * lay['micro_batch']}, global batch = "
+           f"{p.global_batch}",
+        6: f"cp = {lay['cp']}, sequence length = {p.seq_len}",
+        7: f"vpp = {lay['vpp']}, pp = {lay['pp']}",
+    }[reason]
+    raise SpecError("layout", _layout_text(lay), f"{REASONS[reason]} ({detail})")
+
+
+def _layout_text(lay: dict) -> str:
+    return " ".join(f"{k}={lay[k]}" for k in ("tp", "pp", "dp", "cp", "ep", "vpp",
+                                               "micro_batch", "zero", "recompute"))
+
+
+def _nothing_fits(p: TrainProblem, result: SearchResult, fixed: dict) -> InfeasibleError:
+    """Say why nothing fits, and the smallest chip count (doubling) at which something does."""
+    legal = result.evaluated.legal
+    if not legal.any():
+        return InfeasibleError(f"no legal layout of {p.model.name} on {p.n_chips} chips with "
+                               f"the fixed knobs {fixed or '{}'} and global batch "
+                               f"{p.global_batch}")
+    need = float(result.evaluated.memory_per_chip_bytes[legal].min())
+    n = p.n_chips
+    for _ in range(16):
+        n *= 2
+        bigger = replace(p, n_chips=n, global_batch=max(p.global_batch, n))
+        if len(search(bigger, fixed).order):
+            return InfeasibleError(
+                f"nothing fits on {p.n_chips} {p.chip.name}: the leanest layout needs "
+                f"{need / 1e9:.1f} GB per chip, {p.chip.hbm_bytes / 1e9:.0f} GB available; "
+                f"{n} chips would fit", needed=need, available=p.chip.hbm_bytes)
+    return InfeasibleError(f"nothing fits on {p.n_chips} {p.chip.name}: the leanest layout "
+                           f"needs {need / 1e9:.1f} GB per chip", needed=need,
+                           available=p.chip.hbm_bytes)
+
+
+def step_time_interval(problem: TrainProblem, result: TrainResult, samples: int = 2000,
+                       seed: int = 0) -> dict:
+    """P10/P50/P90 of step time, tokens/s and (if priced) cost for one layout.
+
+    The stack's fitted compute scale is sampled log-normally with its calibration spread
+    (compute_scale_sd); everything else held at its point value. Vectorised: one evaluate call.
+    """
+    sd = problem.efficiency.stack.compute_scale_sd
+    draws = np.exp(np.random.default_rng(seed).normal(0.0, sd, samples))
+    lay = Layouts.build(**{k: v if k != "recompute" else RECOMPUTE.index(v)
+                           for k, v in result.parallelism.items()})
+    ev = evaluate(problem, lay, compute_scale=draws)
+    q = (10, 50, 90)
+    out = {"quantiles": list(q), "compute_scale_sd": sd,
+           "step_time_s": np.percentile(ev.step_time_s, q).tolist(),
+           "tokens_per_s": np.percentile(ev.tokens_per_s, q).tolist()}
+    if result.run and result.run.get("cost_usd") is not None:
+        scale = ev.step_time_s / result.step_time_s
+        out["time_to_train_s"] = np.percentile(result.run["time_to_train_s"] * scale, q).tolist()
+        out["cost_usd"] = np.percentile(result.run["cost_usd"] * scale, q).tolist()
+    return out
+
+
+
+DEFAULT_COMPARE_MODEL = "llama-3.1-70b"
+DEFAULT_COMPARE_CHIPS = ("h100-sxm", "h200", "b200", "gb200", "trn2", "tpu-v5p", "tpu-v6e",
+                         "mi300x")
+DEFAULT_COMPARE_CHIP_COUNT = 4096
+DEFAULT_COMPARE_TOKENS = 15e12  # Llama 3 was pre-trained on about 15T tokens (Meta, 2024)
+
+
+@dataclass
+class CompareRow:
+    chip: str
+    result: TrainResult | None
+    error: str | None
+
+    def to_dict(self) -> dict:
+        return {"chip": self.chip, "error": self.error,
+                **(self.result.to_dict() if self.result else {})}
+
+
+def compare(model: str | os.PathLike = DEFAULT_COMPARE_MODEL,
+            chips: tuple[str, ...] | list[str] = DEFAULT_COMPARE_CHIPS,
+            n_chips: int = DEFAULT_COMPARE_CHIP_COUNT, tokens: float = DEFAULT_COMPARE_TOKENS,
+            seq_len: int = 8192, global_batch: int | None = None, precision: str = "bf16",
+            catalog_files: list[str] | None = None, progress=None) -> list[CompareRow]:
+    """Best layout, time, cost and MFU of training `model` on `n_chips` of each chip.
+
+    A chip that cannot run the job (precision missing, nothing fits) gets its reason instead
+    of a result; an unknown chip name is still an error.
+    """
+    m = _load_model(model)
+    rows = []
+    for name in chips:
+        hardware_catalog(catalog_files).chip(name)  # unknown names fail loudly
+        try:
+            r = train(m, name, n_chips, seq_len, global_batch, precision, tokens, catalog_files)
+            rows.append(CompareRow(chip=name, result=r, error=None))
+        except (InfeasibleError, SpecError) as exc:
+            rows.append(CompareRow(chip=name, result=None, error=str(exc)))
+        if progress is not None:
+            progress(name)
+    return rows
