@@ -9,10 +9,11 @@ stack's calibrated scale and half-rate dimension; backward = 2 × forward; full 
 forward. Communication (collectives.alpha_beta): TP all-reduce 4 per layer (2 fwd, 2 bwd),
 exposed; CP ring KV exchange, hidden under attention; EP all-to-all 4 per MoE layer, exposed;
 PP point-to-point 2 per micro-batch; DP gradient reduce-scatter + parameter all-gather once per
-step, hidden under one micro-batch's backward; ZeRO-3 gathers weights every micro-batch, hidden
-under its compute. Step = (m + (pp−1)/v)·t_micro + DP exposed + optimizer (1F1B, Narayanan
-et al. 2021 eq. 1-2). Neglects: kernel-launch gaps, stage imbalance from the embedding, and
-MoE load imbalance (the published NeMo runs force balanced routing).
+step, hidden under the last micro-batch's backward and the next forward (3 forward times);
+ZeRO-3 gathers weights every micro-batch, hidden under its compute.
+Step = (m + (pp−1)/v)·t_micro + DP exposed + optimizer (1F1B, Narayanan et al. 2021 eq. 1-2).
+Neglects: launch gaps of dense kernels, stage imbalance from the embedding, and MoE load
+imbalance (the published NeMo runs force balanced routing).
 """
 
 from __future__ import annotations
@@ -163,8 +164,8 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     t_micro = compute_micro + t_tp + t_cp + t_ep + t_pp + t_zero3
     bubble = (pp - 1) / lay.vpp * t_micro
 
-    # Data parallel, once per step: reduce-scatter grads + all-gather weights (ZeRO 1-2) or an
-    # all-reduce (ZeRO 0), hidden under one micro-batch's backward pass.
+    # Data parallel, once per step: reduce-scatter grads + all-gather weights (ZeRO 1-2; the
+    # same bytes as ZeRO 0's all-reduce).
     grad_bytes = GRAD_REDUCE_BYTES * (dense_p + expert_p)
     dp_comm = np.where(
         lay.zero >= 3, 0.0,
