@@ -184,3 +184,16 @@ def test_chunked_evaluation_equals_one_call():
     assert np.array_equal(whole.reason, parts.reason)
     assert np.allclose(whole.step_time_s, parts.step_time_s)
     assert np.allclose(whole.time["time/comm/tp"], parts.time["time/comm/tp"])
+
+
+def test_chip_without_interconnect_says_so(tmp_path):
+    # A user chip with compute and HBM but no link bandwidth: one chip works, many cannot.
+    path = tmp_path / "c.yaml"
+    path.write_text("chips:\n  - id: lonely\n    vendor: acme\n    name: Lonely\n"
+                    "    bf16_dense_tflops: 400\n    hbm_gb: 96\n    hbm_tb_per_s: 3\n"
+                    "    source: test\n    retrieved: '2026-11-25'\n")
+    one = api.train("gpt2", "lonely", 1, catalog_files=[str(path)], tp=1, pp=1, dp=1,
+                    recompute="full", zero=0, global_batch=8)
+    assert one.tokens_per_s > 0
+    with pytest.raises(InfeasibleError, match="no interconnect bandwidth"):
+        api.train("llama-3.1-8b", "lonely", 64, catalog_files=[str(path)])

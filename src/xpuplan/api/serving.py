@@ -115,6 +115,10 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
 
 def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -> XpuplanError:
     ev = found.evaluated
+    if not ev.fits.any() and (ev.reason == 7).any() and p.n_chips > 1:
+        return SpecError("chips", p.n_chips, f"{p.chip.name} has no interconnect bandwidth in "
+                         "the catalog, so a model cannot span chips (add "
+                         "scaleup_gb_per_s_* with --catalog)")
     if not ev.fits.any():
         weights = summarize(p.model, 1).weight_bytes[p.weights.value]
         usable = p.n_chips * (p.chip.hbm_bytes - p.reserved_bytes)

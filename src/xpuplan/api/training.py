@@ -119,6 +119,8 @@ def _raise_if_illegal(p: TrainProblem, ev) -> None:
                         f"needs {need / 1e9:.1f} GB per chip, {p.chip.name} has "
                         f"{have / 1e9:.0f} GB ({(need - have) / 1e9:.1f} GB short; reserve "
                         f"{p.reserved_bytes / 1e9:.1f} GB included)")
+    if reason == 9:
+        raise SpecError("chip", p.chip.id, REASONS[9])
     detail = {
         1: f"tp·pp·dp·cp = {lay['tp'] * lay['pp'] * lay['dp'] * lay['cp']}, chips = {p.n_chips}",
         2: f"tp = {lay['tp']}, attention heads = {m.n_heads}, KV heads = {m.n_kv_heads}",
@@ -140,6 +142,8 @@ def _layout_text(lay: dict) -> str:
 def _nothing_fits(p: TrainProblem, result: SearchResult, fixed: dict) -> InfeasibleError:
     """Say why nothing fits, and the smallest chip count (doubling) at which something does."""
     legal = result.evaluated.legal
+    if not legal.any() and (result.evaluated.reason == 9).any():
+        return InfeasibleError(f"{p.chip.name}: {REASONS[9]}")
     if not legal.any():
         return InfeasibleError(f"no legal layout of {p.model.name} on {p.n_chips} chips with "
                                f"the fixed knobs {fixed or '{}'} and global batch "

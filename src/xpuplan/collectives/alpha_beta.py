@@ -63,7 +63,10 @@ def collective_time(op: str, bytes_per_chip: np.ndarray, n: np.ndarray,
         ratio = (n - 1) / np.maximum(k - 1, 1.0)
     bw = np.where(crosses, np.minimum(up, nic * ratio), up)
     alpha = np.where(crosses, fabric.scaleout_latency_s, fabric.scaleup_latency_s)
-    t = alpha + BUS_FACTOR[op](n) * bytes_per_chip / bw
+    # A chip whose catalog has no link bandwidth cannot run the collective: infinite time.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = alpha + np.where(bw > 0, BUS_FACTOR[op](n) * bytes_per_chip / np.where(bw > 0, bw, 1),
+                             np.inf)
     return np.where(n > 1, t, 0.0)
 
 

@@ -40,7 +40,8 @@ ACT_BYTES = 2.0  # bf16 activations
 REASONS = {0: "ok", 1: "tp·pp must divide the chip count", 2: "tp must divide the heads",
            3: "pp must not exceed the layers",
            4: "ep must divide (or be a multiple of) tp, and divide the experts and chips/pp",
-           5: "weights do not fit", 6: "batch exceeds the KV-cache capacity"}
+           5: "weights do not fit", 6: "batch exceeds the KV-cache capacity",
+           7: "multi-chip layout on a chip without interconnect bandwidth in the catalog"}
 
 
 @dataclass
@@ -71,9 +72,9 @@ def _fabric(p: ServeProblem) -> Fabric:
     """The chip's tiers, with the serving stack's latency scale on α (serving engines use
     one-shot custom all-reduce kernels, faster than nccl-tests' small-message time)."""
     c, e, lat = p.chip, p.efficiency, p.calibration.latency_scale
-    return Fabric(scaleup_bw=c.scaleup_bw_unidir or c.scaleout_bw_unidir or 1.0,
+    return Fabric(scaleup_bw=c.scaleup_bw_unidir or c.scaleout_bw_unidir or 0.0,
                   scaleup_eff=e.scaleup_link, scaleup_latency_s=e.scaleup_latency_s * lat,
-                  scaleout_bw=c.scaleout_bw_unidir or c.scaleup_bw_unidir or 1.0,
+                  scaleout_bw=c.scaleout_bw_unidir or c.scaleup_bw_unidir or 0.0,
                   scaleout_eff=e.scaleout_link, scaleout_latency_s=e.scaleout_latency_s * lat,
                   domain_chips=c.scaleup_domain_chips)
 
@@ -163,6 +164,7 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     price_replica = price * chips_replica
 
     reason = _legality(p, lay)
+    reason = np.where((reason == 0) & ~np.isfinite(tpot_decode + t_pf), 7, reason)
     reason = np.where((reason == 0) & (free <= 0), 5, reason)
     reason = np.where((reason == 0) & (batch > max_conc), 6, reason).astype(np.int8)
     total = tokens_replica * replicas

@@ -32,6 +32,8 @@ REASONS = {
     6: "cp must divide the sequence length",
     7: "interleaving (vpp > 1) needs pp > 1 and micro-batches divisible by pp",
     8: "does not fit in HBM",
+    9: "the chip has no interconnect bandwidth in the catalog (add scaleup_gb_per_s_* with "
+       "--catalog) so it cannot run multi-chip collectives",
 }
 
 
@@ -69,6 +71,10 @@ class TrainEval:
         return (self.reason == 0) | (self.reason == 8)
 
     @property
+    def finite(self) -> np.ndarray:
+        return np.isfinite(self.step_time_s)
+
+    @property
     def fits(self) -> np.ndarray:
         return self.reason == 0
 
@@ -104,6 +110,7 @@ def evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray = 
     memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes)
     step = sum(time.values())
     mem = sum(memory.values())
+    reason = np.where((reason == 0) & ~np.isfinite(step), 9, reason)
     reason = np.where((reason == 0) & (mem > p.chip.hbm_bytes), 8, reason).astype(np.int8)
     tokens_per_s = p.global_batch * p.seq_len / step
     peak = p.n_chips * p.chip.dense_flops(p.precision)

@@ -162,7 +162,8 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     t_zero3 = np.where(lay.zero >= 3, np.maximum(zero3_comm - compute_micro, 0.0), 0.0)
 
     t_micro = compute_micro + t_tp + t_cp + t_ep + t_pp + t_zero3
-    bubble = (pp - 1) / lay.vpp * t_micro
+    with np.errstate(invalid="ignore"):  # inf·0 where a chip lacks link bandwidth
+        bubble = np.where(pp > 1, (pp - 1) / lay.vpp * t_micro, 0.0)
 
     # Data parallel, once per step: reduce-scatter grads + all-gather weights (ZeRO 1-2; the
     # same bytes as ZeRO 0's all-reduce).
