@@ -209,6 +209,8 @@ def compare(
 ) -> None:
     """Train (or with --serve, serve) one model on each accelerator, side by side."""
     names = [c.strip() for c in chip.split(",") if c.strip()]
+    for name in names:  # unknown names fail before any progress display starts
+        api.chip(name, STATE["catalog"])
     if serve:
         return _compare_serving(model, names, chip, chips, input_len, output_len, as_json)
     with Progress(transient=True, console=err) as bar:
@@ -330,11 +332,9 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("error: aborted\n")
         sys.exit(130)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+    except Exception as exc:
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
+            sys.stderr.write(f"error: {exc.format_message()}\n")
             sys.exit(exc.exit_code)
         if STATE["debug"]:
             raise

@@ -134,10 +134,11 @@ def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -
                          f"not fit with a KV cache on {p.n_chips} x {p.chip.name} ({what}); "
                          f"{need} chips would")
     fit = np.flatnonzero(ev.fits)
+    slo = " and ".join(f"{name} <= {value:g} ms" for name, value in
+                       (("TTFT", ttft_ms), ("TPOT", tpot_ms)) if value is not None)
     return InfeasibleError(
-        f"no layout meets TTFT <= {ttft_ms} ms and TPOT <= {tpot_ms} ms on {p.n_chips} x "
-        f"{p.chip.name}; best reachable: TTFT {ev.ttft_s[fit].min() * 1e3:.1f} ms, "
-        f"TPOT {ev.tpot_s[fit].min() * 1e3:.2f} ms")
+        f"no layout meets {slo} on {p.n_chips} x {p.chip.name}; best reachable: TTFT "
+        f"{ev.ttft_s[fit].min() * 1e3:.1f} ms, TPOT {ev.tpot_s[fit].min() * 1e3:.2f} ms")
 
 
 DEFAULT_SERVE_MODELS = ("llama-3.1-70b", "deepseek-v3")  # a 70B-class dense model, a large MoE

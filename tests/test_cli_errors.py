@@ -1,0 +1,18 @@
+"""Usage errors from the command line are one line on stderr with exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "llama-3.1-8b", "--chip", "h100", "--chips", "8", "--recompute", "sometimes"],
+     "--recompute"),
+    (["frobnicate"], "frobnicate"),
+    (["compare", "--chip", "h100,blah"], "blah"),
+    (["train", "llama-3.1-8b", "--chip", "h100", "--chips", "8", "--tokens", "abc"], "tokens"),
+])
+def test_usage_errors_are_one_line(run_cli, args, needle):
+    code, out, err = run_cli(*args)
+    assert code == 2 and out == "" and err.count("\n") == 1 and needle in err
+    assert err.startswith("error:")
