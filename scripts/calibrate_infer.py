@@ -15,7 +15,7 @@ import numpy as np
 
 from xpuplan.validation.calibrate import fit_all, toml_header, toml_source
 from xpuplan.validation.infer_set import infer_rows
-from xpuplan.validation.report import groups_of
+from xpuplan.validation.report import fit_rows_of, groups_of
 from xpuplan.validation.serve_grid import SHARED_GRID, VENDOR_GRID, prediction_matrix
 
 OUT = Path(__file__).resolve().parents[1] / "src/xpuplan/data/calibration_infer.toml"
@@ -25,8 +25,8 @@ def main() -> None:
     rows, skipped = infer_rows()
     measured = np.array([r.measured for r in rows])
     sources = np.array([r.source_group for r in rows])
-    fit_rows = np.array([r.confidence == "high" for r in rows])
-    f, report = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources, fit_rows)
+    f, report = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources,
+                        fit_rows_of(rows))
     lines = toml_header("calibrate_infer.py", "infer_measurements.csv", len(rows), len(skipped))
     overhead, latency = SHARED_GRID[f.shared_index]
     for key, r in report.items():

@@ -20,7 +20,7 @@ from xpuplan.validation.calibrate import (
     toml_header,
     toml_source,
 )
-from xpuplan.validation.report import groups_of
+from xpuplan.validation.report import fit_rows_of, groups_of
 from xpuplan.validation.train_set import train_rows
 
 OUT = Path(__file__).resolve().parents[1] / "src/xpuplan/data/calibration.toml"
@@ -30,8 +30,8 @@ def main() -> None:
     rows, skipped = train_rows(StackCalibration(1.0, 0.0, 0.0, 0.0, 0, "grid"))
     measured = np.array([r.measured_tokens_per_s_per_chip for r in rows])
     sources = np.array([r.source_group for r in rows])
-    fit_rows = np.array([r.confidence == "high" for r in rows])
-    f, report = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources, fit_rows)
+    f, report = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources,
+                        fit_rows_of(rows))
     lines = toml_header("calibrate_train.py", "train_measurements.csv", len(rows), len(skipped))
     for key, r in report.items():
         stack = f.stack(key)

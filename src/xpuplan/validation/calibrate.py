@@ -5,7 +5,8 @@ Parameters (hardware.efficiency.StackCalibration): one `compute_scale` per chip 
 (fitted on every row), used in that order of preference; one `gemm_half_dim` and one
 `gemm_overhead_us` shared by all. Fit: grid search minimising the median |log(predicted /
 measured)| of the rows' metric, on the rows whose conversion to that metric is marked high
-confidence (the others are predicted, not learnt from). Leave-one-source-out: for each source
+confidence, or medium where a vendor has nothing better (low ones are predicted, not learnt
+from). Leave-one-source-out: for each source
 group, refit without its
 rows and predict them; a family with fewer than MIN_ROWS rows left falls back to its vendor,
 and a vendor to `default`, as an unseen chip would.

@@ -57,8 +57,12 @@ def groups_of(rows) -> np.ndarray:
 
 
 def fit_rows_of(rows) -> np.ndarray:
-    """Rows the calibration learns from: conversions marked high confidence."""
-    return np.array([r.confidence == "high" for r in rows])
+    """Rows the calibration learns from: conversions marked high confidence, or medium for a
+    vendor that has no high-confidence row (its only evidence); never low."""
+    vendors_with_high = {r.vendor for r in rows if r.confidence == "high"}
+    return np.array([r.confidence == "high" or (r.confidence == "medium"
+                                                and r.vendor not in vendors_with_high)
+                     for r in rows])
 
 
 def _summary(rows: list[ValidationRow], key: str) -> dict[str, dict]:
