@@ -108,6 +108,11 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     eff, cal = p.efficiency, p.calibration
     gemm_key = {Precision.fp8: "fp8", Precision.fp4: "fp4"}.get(p.compute, "bf16")
     flops_rate = p.chip.dense_flops(p.compute) * eff.gemm[gemm_key] * cal.compute_scale
+    # Attention runs at the KV cache's precision (FP8 KV -> FP8 FMHA, as TensorRT-LLM and
+    # vLLM do), never at FP4: FP4 is a GEMM weight format.
+    attn_precision = Precision.fp8 if p.kv == Precision.fp8 else Precision.bf16
+    attn_rate = (p.chip.dense_flops(attn_precision) * eff.gemm[attn_precision.value]
+                 * cal.compute_scale)
     bw = p.chip.hbm_bw * eff.hbm * cal.memory_scale
     fab = _fabric(p)
     ones = np.ones_like(tp)
@@ -121,9 +126,10 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     bytes_weights = wb * (layers * dense_layer / tp + layers * f * touched * s.expert_params / x
                           ) + ACT_BYTES * head * s.lm_head_params / tp
     bytes_kv = b * layers * s.kv_elems_per_token * kvb * ctx / kv_split
-    flops = 2 * b * (layers * s.matmul_params_per_token + head * s.lm_head_params) / tp + (
-        b * layers * s.decode_attn_flops_per_ctx * ctx / tp)
-    t_math = flops / flops_rate  # skinny decode GEMMs: the roofline max() is their shape law
+    gemm_flops = 2 * b * (layers * s.matmul_params_per_token + head * s.lm_head_params) / tp
+    attn_flops = b * layers * s.decode_attn_flops_per_ctx * ctx / tp
+    # Skinny decode GEMMs: the roofline max() below is their shape law (no φ).
+    t_math = gemm_flops / flops_rate + attn_flops / attn_rate
     t_mem = (bytes_weights + bytes_kv) / bw
     tp_g = ranks_per_domain(ones, tp, fab.domain_chips)
     t_tp = layers * 2 * collective_time("all_reduce", ACT_BYTES * b * D, tp, tp_g, fab)
@@ -136,17 +142,18 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     tpot_decode = pp * stage
 
     # Prefill of one request across the whole replica (stages in sequence).
-    pf_flops = (2 * n_in * (L * s.matmul_params_per_token + s.lm_head_params)
-                + n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True)) / tp
+    pf_gemm = 2 * n_in * (L * s.matmul_params_per_token + s.lm_head_params) / tp
+    pf_attn = n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True) / tp
     half, chunk = eff.stack.gemm_half_dim, max(n_in, prefill_chunk_tokens())
     t_pf_read = weights * pp / bw  # all stages read their weights once
     t_pf_comm = L * 2 * collective_time("all_reduce", ACT_BYTES * n_in * D, tp, tp_g, fab) + (
         f * L * 2 * collective_time("all_to_all", ACT_BYTES * n_in * s.top_k * D, ep, ep_g, fab))
     # Alone, a prompt's GEMMs have M = I rows; batched with others they run in chunks of C.
-    t_pf = np.maximum(pf_flops / (flops_rate * shape_factor(half, n_in, s.ffn_width / tp, D)),
-                      t_pf_read) + t_pf_comm
+    t_pf_attn = pf_attn / attn_rate
+    t_pf = np.maximum(pf_gemm / (flops_rate * shape_factor(half, n_in, s.ffn_width / tp, D))
+                      + t_pf_attn, t_pf_read) + t_pf_comm
     t_pf_batched = np.maximum(
-        pf_flops / (flops_rate * shape_factor(half, chunk, s.ffn_width / tp, D)),
+        pf_gemm / (flops_rate * shape_factor(half, chunk, s.ffn_width / tp, D)) + t_pf_attn,
         t_pf_read * n_in / chunk) + t_pf_comm
 
     if p.disaggregated:

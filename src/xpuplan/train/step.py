@@ -2,7 +2,7 @@
 
 Per micro-batch, per pipeline stage of ceil(L/pp) layers, on one chip:
   t_gemm  = FLOP_gemm / (P · η_mamf · c · φ(M,N,K)),   φ = 1 / (1 + d½/M + d½/N + d½/K)
-  t_attn  = FLOP_attn(causal) / (P · η_mamf · c · φ(M=tokens, N=ctx, K=H))
+  t_attn  = FLOP_attn(causal) / (P_bf16 · η_mamf,bf16 · c · φ(M=tokens, N=ctx, K=H))
   t_mem   = bytes_elementwise / (B_hbm · η_hbm)
 with P the chip's dense peak at the precision, η_mamf its measured matmul ceiling, c and d½ the
 stack's calibrated scale and half-rate dimension; backward = 2 × forward; full recompute adds a
@@ -39,6 +39,7 @@ class Rates:
 
     peak_flops: float  # dense FLOP/s at the GEMM precision
     gemm_eff: float  # η_mamf · c
+    attention_flops: float  # achievable FLOP/s of attention kernels (bf16 flash), before φ
     half_dim: float  # d½
     gemm_overhead_s: float  # fixed cost per GEMM call
     hbm_bw: float  # achievable byte/s
@@ -52,6 +53,10 @@ def chip_rates(chip: ChipSpec, eff: ChipEfficiency, precision: Precision,
     return Rates(
         peak_flops=chip.dense_flops(precision),
         gemm_eff=eff.gemm[_gemm_key(precision)] * eff.stack.compute_scale * scale,
+        # Flash attention runs in bf16 whatever the GEMM precision (Transformer Engine keeps
+        # FP8/FP4 recipes' attention in bf16 by default).
+        attention_flops=chip.dense_flops(Precision.bf16) * eff.gemm["bf16"]
+        * eff.stack.compute_scale * scale,
         half_dim=eff.stack.gemm_half_dim,
         gemm_overhead_s=eff.stack.gemm_overhead_s,
         hbm_bw=chip.hbm_bw * eff.hbm,
@@ -104,7 +109,7 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     # Attention scores (flash, causal kernels skip masked blocks), heads split over tp.
     attn_flops = tokens * s.attention_flops_fwd_per_token(seq_len, causal) / tp
     phi_scores = shape_factor(r.half_dim, tokens, seq_len / cp, s.head_dim_qk)
-    t_scores_layer = attn_flops / (peak * phi_scores)
+    t_scores_layer = attn_flops / (r.attention_flops * phi_scores)
     # Element-wise work (norms, residuals, activation, rotary), bytes read + written:
     # 2 norms 2·2D + 2 residual adds 2·3D = 10D, activation 3F (gated) or 2F, rotary on
     # the projected Q, K, V read + written 2·(N+2K)H.
