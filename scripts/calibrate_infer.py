@@ -1,9 +1,9 @@
 """Refit the serving stack parameters and write src/xpuplan/data/calibration_infer.toml.
 
 Run: python scripts/calibrate_infer.py
-Per group (chip family, vendor, default): compute_scale (prefill GEMM rate / MAMF) and
-memory_scale (decode read rate / STREAM); shared by all: step_overhead_us (fixed cost per
-decode step) and latency_scale (serving collectives' α relative to nccl-tests). Grid search
+Per group (chip family, vendor, default): compute_scale (prefill GEMM rate / MAMF),
+memory_scale (decode read rate / STREAM) and step_overhead_us (fixed cost per decode step);
+shared by all: latency_scale (serving collectives' α relative to nccl-tests). Grid search
 minimising the median |log(predicted / measured)| over data/validation/infer_measurements.csv.
 """
 
@@ -28,9 +28,9 @@ def main() -> None:
     f, report = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources,
                         fit_rows_of(rows))
     lines = toml_header("calibrate_infer.py", "infer_measurements.csv", len(rows), len(skipped))
-    overhead, latency = SHARED_GRID[f.shared_index]
+    latency = SHARED_GRID[f.shared_index]
     for key, r in report.items():
-        c, m = VENDOR_GRID[f.scale_index[key]]
+        c, m, overhead = VENDOR_GRID[f.scale_index[key]]
         lines += [f"[infer.{key}]", f"compute_scale = {c:.4f}", f"memory_scale = {m:.4f}",
                   f"step_overhead_us = {overhead * 1e6:g}", f"latency_scale = {latency:g}",
                   f"log_sd = {r['log_sd']:.4f}", f"n_rows = {r['rows']}",
