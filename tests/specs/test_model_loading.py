@@ -151,3 +151,14 @@ def test_other_families_match_published(tmp_path, config, total, total_round, ac
     # embedding and output head (Z.ai): the convention is part of the case.
     left_out = p.embedding + (p.lm_head if "head" in without else 0)
     assert abs(p.active - left_out - active) <= REL_TOL * active + active_round
+
+
+def test_multimodal_wrapper_reads_its_text_model(tmp_path):
+    # Gemma 3 checkpoints wrap the decoder in `text_config` (model_type gemma3_text).
+    inner = json.loads(model_entries()["gemma-2-9b"].config_path.read_text())
+    inner["model_type"] = "gemma3_text"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": "gemma3", "text_config": inner,
+                                "vision_config": {"hidden_size": 1152}}))
+    m = api.load_model(path)
+    assert m.model_type == "gemma3_text" and m.hidden == inner["hidden_size"]

@@ -34,7 +34,14 @@ TYPE_ALIASES = {"kimi_k2": "deepseek_v3"}  # Moonshot Kimi K2 ships DeepseekV3Fo
 
 
 def model_spec_from_config(raw: dict[str, Any], name: str) -> ModelSpec:
-    """Validate a raw config.json dict and turn it into a ModelSpec."""
+    """Validate a raw config.json dict and turn it into a ModelSpec.
+
+    A multimodal wrapper (gemma3, mistral3, ...) whose `text_config` is a supported decoder
+    is read through that text model: the vision tower is not part of the LLM's cost here.
+    """
+    text = raw.get("text_config")
+    if raw.get("model_type") not in SUPPORTED_TYPES and isinstance(text, dict):
+        return model_spec_from_config(text, name)
     model_type = TYPE_ALIASES.get(raw.get("model_type"), raw.get("model_type"))
     if model_type not in SUPPORTED_TYPES:
         raise SpecError("model_type", model_type,
