@@ -18,6 +18,10 @@ from xpuplan.specs.registry import HardwareCatalog
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 SECONDS_PER_DAY = 86400.0
+# Chips one training run uses when a scenario does not say: a 4,096-chip job by default, and
+# never more than 16,384, the largest published single run (Llama 3 405B, 16K H100s).
+DEFAULT_RUN_CHIPS = 4096
+MAX_RUN_CHIPS = 16384
 
 
 @dataclass

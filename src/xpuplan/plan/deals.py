@@ -16,7 +16,7 @@ import numpy as np
 
 from xpuplan.catalog.economics import HOURS_PER_YEAR, economics_record
 from xpuplan.errors import SpecError
-from xpuplan.plan.context import PlanContext, quantiles, samples
+from xpuplan.plan.context import DEFAULT_RUN_CHIPS, PlanContext, quantiles, samples
 from xpuplan.plan.fleets import require_published
 from xpuplan.plan.scenario import Investment, SpendForecast, TcoCompare
 from xpuplan.units import fmt_si, fmt_usd
@@ -95,7 +95,7 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
         annual = capex_per_chip / life_sys + (facility_per_chip / life_fac if life_fac else 0.0) \
             + energy
         per_hour = annual / HOURS_PER_YEAR
-        run = ctx.train(s.training, chip.id, s.training.chips or 4096)
+        run = ctx.train(s.training, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
         tokens_per_chip_hour = s.training.tokens / run.run["chip_hours"]
         usd_per_mtok = per_hour / tokens_per_chip_hour * 1e6
         row = {"label": opt.label, "chip": chip.id, "owned_usd_per_chip_hour": per_hour,

@@ -16,7 +16,14 @@ import numpy as np
 
 from xpuplan.catalog.economics import HOURS_PER_YEAR, economics_record
 from xpuplan.errors import SpecError
-from xpuplan.plan.context import SECONDS_PER_DAY, PlanContext, pow2_floor, quantiles, samples
+from xpuplan.plan.context import (
+    MAX_RUN_CHIPS,
+    SECONDS_PER_DAY,
+    PlanContext,
+    pow2_floor,
+    quantiles,
+    samples,
+)
 from xpuplan.plan.scenario import Contract, PowerBudget
 from xpuplan.units import fmt_si, fmt_usd
 
@@ -25,7 +32,7 @@ def _workloads(ctx: PlanContext, s, chip: str, fleet_chips: float) -> dict:
     """Training run and serving rate on this chip (None where the scenario has none)."""
     out = {"run": None, "serve": None}
     if s.training is not None:
-        chips = s.training.chips or min(pow2_floor(fleet_chips), 16384)
+        chips = s.training.chips or min(pow2_floor(fleet_chips), MAX_RUN_CHIPS)
         out["run"] = ctx.train(s.training, chip, chips)
     if s.serving is not None:
         out["serve"] = ctx.serve(s.serving, chip)

@@ -20,6 +20,7 @@ import numpy as np
 
 from xpuplan.errors import InfeasibleError, SolverError, SpecError
 from xpuplan.plan.context import (
+    DEFAULT_RUN_CHIPS,
     HOURS_PER_YEAR,
     SECONDS_PER_DAY,
     PlanContext,
@@ -72,7 +73,7 @@ def vendor_rates(ctx: PlanContext, s: VendorMix) -> list[VendorRates]:
         keep = 1 - v.shortfall
         r = q = 0.0
         if s.training_runs_per_year > 0:
-            run = ctx.train(s.training, chip.id, s.training.chips or 4096)
+            run = ctx.train(s.training, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
             r = HOURS_PER_YEAR * s.utilization * keep / run.run["chip_hours"]
         if s.serving_tokens_per_day > 0:
             rate = ctx.serve(s.serving, chip.id).output_tokens_per_s_per_chip
