@@ -7,6 +7,7 @@ import os
 from xpuplan.api.serving import infer
 from xpuplan.api.training import train
 from xpuplan.errors import SpecError
+from xpuplan.hardware.efficiency import calibration_for
 from xpuplan.infer.result import InferResult
 from xpuplan.plan.context import PlanContext
 from xpuplan.plan.run import PlanResult, examples, load_example, run_scenario
@@ -17,8 +18,6 @@ from xpuplan.train.result import TrainResult
 
 def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanContext:
     """Bind the planning layer to the training and inference models and the catalog."""
-    from xpuplan.hardware.efficiency import calibration_for
-
     cat = hardware_catalog(catalog_files)
 
     def run_training(job: TrainingJob, chip_name: str, n_chips: int) -> TrainResult:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
+from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction, serve_calibration_for
 from xpuplan.infer.layout import ServeProblem
 from xpuplan.infer.result import InferResult, infer_result
 from xpuplan.search.serve_search import ServeSearch, search_serving
@@ -31,12 +32,6 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
                   ) -> tuple[ServeProblem, str | None]:
     """Validate a serving question; default chips = the smallest power of two whose usable
     HBM holds the weights at MODEL_FILL_TARGET. Returns the problem and the priced instance."""
-    from xpuplan.hardware.efficiency import (
-        chip_efficiency,
-        reserved_fraction,
-        serve_calibration_for,
-    )
-
     for name, value in (("input_len", input_len), ("output_len", output_len)):
         if not isinstance(value, int) or value <= 0:
             raise SpecError(name, value, "must be a positive number of tokens")

@@ -9,6 +9,7 @@ import numpy as np
 
 from xpuplan.cost.training import training_run_cost
 from xpuplan.errors import InfeasibleError, SpecError
+from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction
 from xpuplan.search.train_search import SearchResult, search
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.model_loader import load_model as _load_model
@@ -28,8 +29,6 @@ def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips:
                   precision: str = "bf16", catalog_files: list[str] | None = None
                   ) -> TrainProblem:
     """Validate the inputs of a training prediction and gather what it needs."""
-    from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction
-
     for name, value in (("chips", n_chips), ("seq_len", seq_len)):
         if not isinstance(value, int) or value <= 0:
             raise SpecError(name, value, "must be a positive integer")
