@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from xpuplan.cost.training import training_run_cost
-from xpuplan.errors import InfeasibleError, SpecError
+from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction
 from xpuplan.search.train_search import SearchResult, search
 from xpuplan.specs.model import ModelSpec
@@ -56,7 +56,7 @@ def search_layouts(problem: TrainProblem, top: int = 5, **fixed) -> tuple[list[T
     fixed = _check_fixed(fixed)
     result = search(problem, fixed)
     if len(result.order) == 0:
-        raise _nothing_fits(problem, result, fixed)
+        raise _why_nothing(problem, result, fixed)
     best = [train_result(problem, result.evaluated, int(i)) for i in result.order[:top]]
     return best, result
 
@@ -65,21 +65,19 @@ def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int, seq_len: 
           global_batch: int | None = None, precision: str = "bf16", tokens: float | None = None,
           catalog_files: list[str] | None = None, price_term: str = "on_demand",
           **fixed) -> TrainResult:
-    """Predict training on `chips` chips; unset layout knobs are searched for the fastest.
+    """Predict training on `chips` chips; the knobs given are fixed, the rest are searched
+    for the fastest layout that fits.
 
-    With every knob given this evaluates exactly that layout and raises a SpecError naming
-    the constraint it breaks (e.g. memory: needed vs available bytes).
+    A given layout that breaks a rule raises a SpecError naming the constraint and by how
+    much (memory: bytes needed vs available, for the leanest setting of the free knobs).
     """
     problem = train_problem(model, chip, chips, seq_len, global_batch, precision,
                             catalog_files)
     fixed = _check_fixed(fixed)
-    if all(fixed.get(k) is not None for k in ("tp", "pp", "dp")):
-        result = evaluate(problem, Layouts.build(**{k: v for k, v in fixed.items()
-                                                    if v is not None}))
-        _raise_if_illegal(problem, result)
-        best = train_result(problem, result, 0)
-    else:
-        best = search_layouts(problem, top=1, **fixed)[0][0]
+    result = search(problem, fixed)
+    if len(result.order) == 0:
+        raise _why_nothing(problem, result, fixed)
+    best = train_result(problem, result.evaluated, int(result.order[0]))
     if tokens is not None:
         cat = hardware_catalog(catalog_files)
         best.run = training_run_cost(tokens, best.tokens_per_s, chips, problem.chip, cat,
@@ -104,6 +102,24 @@ def _check_fixed(fixed: dict) -> dict:
             allowed = "0-3" if k == "zero" else f"an integer >= {low}"
             raise SpecError(k, v, f"must be {allowed}")
     return out
+
+
+def _why_nothing(p: TrainProblem, result: SearchResult, fixed: dict) -> XpuplanError:
+    """The error for a search with no fitting layout: the broken rule of the user's layout
+    (SpecError), or, for a free search, the smallest chip count that fits (InfeasibleError)."""
+    ev = result.evaluated
+    layout_given = all(k in fixed for k in ("tp", "pp"))
+    if len(ev.layouts) == 0:  # the fixed knobs leave no candidate: check them as written
+        tp, pp, cp = fixed.get("tp", 1), fixed.get("pp", 1), fixed.get("cp", 1)
+        literal = {"dp": max(1, p.n_chips // (tp * pp * cp)), **fixed}
+        _raise_if_illegal(p, evaluate(p, Layouts.build(**literal)))
+    elif not ev.legal.any():
+        if fixed and not (ev.reason == 9).any():  # the given knobs break a rule
+            _raise_if_illegal(p, evaluate(p, ev.layouts.take([0])))
+    elif layout_given:
+        leanest = np.flatnonzero(ev.legal)[np.argmin(ev.memory_per_chip_bytes[ev.legal])]
+        _raise_if_illegal(p, evaluate(p, ev.layouts.take([int(leanest)])))
+    return _nothing_fits(p, result, fixed)
 
 
 def _raise_if_illegal(p: TrainProblem, ev) -> None:
