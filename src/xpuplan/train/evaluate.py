@@ -26,7 +26,7 @@ REASONS = {
     0: "ok",
     1: "tp·pp·dp·cp must equal the chip count",
     2: "tp must divide the attention heads (and KV heads)",
-    3: "pp must not exceed the layers (and vpp·pp must divide them)",
+    3: "pp·vpp must not exceed the layers",
     4: "ep must divide the experts and the tp·dp·cp ranks (and be 1 for a dense model)",
     5: "dp·micro_batch must divide the global batch",
     6: "cp must divide the sequence length",
@@ -89,7 +89,9 @@ def legality(p: TrainProblem, lay: Layouts) -> np.ndarray:
     checks = [
         (1, lay.tp * lay.pp * lay.dp * lay.cp == p.n_chips),
         (2, (m.n_heads % lay.tp == 0) & kv_ok),
-        (3, (lay.pp <= m.n_layers) & ((lay.vpp == 1) | (m.n_layers % (lay.pp * lay.vpp) == 0))),
+        # Uneven splits are allowed (Megatron --decoder-first/last-pipeline-num-layers); the
+        # busiest stage then holds ceil(L/pp) layers.
+        (3, lay.pp * lay.vpp <= m.n_layers),
         (4, (experts % lay.ep == 0) & ((lay.tp * lay.dp * lay.cp) % lay.ep == 0)),
         (5, p.global_batch % (lay.dp * lay.micro_batch) == 0),
         (6, p.seq_len % lay.cp == 0),
