@@ -166,6 +166,10 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     compute_micro = 3 * fwd_compute + recompute_extra
     t_zero3 = np.where(lay.zero >= 3, np.maximum(zero3_comm - compute_micro, 0.0), 0.0)
 
+    # With pipelining, a stage holds a forward and a backward micro-batch at once: the expert
+    # all-to-all of one overlaps the other's compute (DeepSeek DualPipe, Megatron-Core
+    # combined 1F1B); only what exceeds that compute stays exposed.
+    t_ep = np.where(pp > 1, np.maximum(t_ep - compute_micro, 0.0), t_ep)
     t_micro = compute_micro + t_tp + t_cp + t_ep + t_pp + t_zero3
     with np.errstate(invalid="ignore"):  # inf·0 where a chip lacks link bandwidth
         bubble = np.where(pp > 1, (pp - 1) / lay.vpp * t_micro, 0.0)
