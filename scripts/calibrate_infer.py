@@ -31,7 +31,7 @@ def main() -> None:
     latency = SHARED_GRID[f.shared_index]
     for key, r in report.items():
         c, m, overhead = VENDOR_GRID[f.scale_index[key]]
-        lines += [f"[infer.{key}]", f"compute_scale = {c:.4f}", f"memory_scale = {m:.4f}",
+        lines += [f'[infer."{key}"]', f"compute_scale = {c:.4f}", f"memory_scale = {m:.4f}",
                   f"step_overhead_us = {overhead * 1e6:g}", f"latency_scale = {latency:g}",
                   f"log_sd = {r['log_sd']:.4f}", f"n_rows = {r['rows']}",
                   toml_source("calibrate_infer.py", r), ""]

@@ -35,7 +35,7 @@ def main() -> None:
     lines = toml_header("calibrate_train.py", "train_measurements.csv", len(rows), len(skipped))
     for key, r in report.items():
         stack = f.stack(key)
-        lines += [f"[train.{key}]", f"compute_scale = {stack.compute_scale:.4f}",
+        lines += [f'[train."{key}"]', f"compute_scale = {stack.compute_scale:.4f}",
                   f"compute_scale_sd = {r['log_sd']:.4f}",
                   f"gemm_half_dim = {stack.gemm_half_dim:g}",
                   f"gemm_overhead_us = {stack.gemm_overhead_s * 1e6:g}",

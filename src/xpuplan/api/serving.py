@@ -55,7 +55,7 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
     found = cat.price_for(c.id, price_term)
     vendor_of = {key: v.vendor for key, v in cat.chips.items()}
     return ServeProblem(model=m, chip=c, efficiency=chip_efficiency(c, vendor_of),
-                        calibration=serve_calibration_for(c), n_chips=chips,
+                        calibration=serve_calibration_for(c, w), n_chips=chips,
                         input_len=input_len, output_len=output_len, weights=w, kv=k,
                         compute=compute, reserved_bytes=reserve,
                         usd_per_chip_s=found[0].usd_per_chip_s(found[1]) if found else None,

@@ -45,7 +45,7 @@ def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips:
                         "--catalog (hbm_tb_per_s) to predict its step time")
     m = model if isinstance(model, ModelSpec) else _load_model(model)
     vendor_of = {k: v.vendor for k, v in cat.chips.items()}
-    return TrainProblem(model=m, chip=c, efficiency=chip_efficiency(c, vendor_of),
+    return TrainProblem(model=m, chip=c, efficiency=chip_efficiency(c, vendor_of, precision=p),
                         n_chips=n_chips, seq_len=seq_len, global_batch=global_batch,
                         precision=p, reserved_bytes=reserved_fraction() * c.hbm_bytes)
 

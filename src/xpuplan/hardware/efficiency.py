@@ -26,6 +26,7 @@ from xpuplan.catalog.hardware import builtin_file
 from xpuplan.catalog.records import read_table_file
 from xpuplan.errors import CatalogError
 from xpuplan.specs.hardware import ChipSpec
+from xpuplan.specs.precision import precision_class
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,17 @@ def _serve_calibration() -> dict:
     return stacks
 
 
-def serve_calibration_for(chip: ChipSpec) -> ServeCalibration:
-    """The fitted serving-stack parameters of the chip's family, else vendor, else default."""
+def _group_keys(chip: ChipSpec, precision: str) -> tuple[str, ...]:
+    """Calibration groups of a chip at a precision, most specific first."""
+    cls = precision_class(precision)
+    return (f"{chip.family}/{cls}", f"{chip.vendor}/{cls}", chip.family, chip.vendor, "default")
+
+
+def serve_calibration_for(chip: ChipSpec, precision: str = "bf16") -> ServeCalibration:
+    """The fitted serving parameters of the chip's most specific group (family or vendor at
+    the weight precision, family, vendor, default)."""
     stacks = _serve_calibration()
-    return next(stacks[k] for k in (chip.family, chip.vendor, "default") if k in stacks)
+    return next(stacks[k] for k in _group_keys(chip, precision) if k in stacks)
 
 
 def prefill_chunk_tokens(stack: str = "default") -> int:
@@ -130,10 +138,11 @@ def prefill_chunk_tokens(stack: str = "default") -> int:
     return int(rows.get(stack, rows["default"])["prefill_chunk_tokens"])
 
 
-def calibration_for(chip: ChipSpec) -> StackCalibration:
-    """The fitted training-stack parameters of the chip's family, else vendor, else default."""
+def calibration_for(chip: ChipSpec, precision: str = "bf16") -> StackCalibration:
+    """The fitted training parameters of the chip's most specific group (family or vendor at
+    the GEMM precision, family, vendor, default)."""
     stacks = _calibration()
-    return next(stacks[k] for k in (chip.family, chip.vendor, "default") if k in stacks)
+    return next(stacks[k] for k in _group_keys(chip, precision) if k in stacks)
 
 
 def _pick(values: dict[str, float], chip: ChipSpec, vendor_of: dict[str, str],
@@ -150,22 +159,23 @@ def _pick(values: dict[str, float], chip: ChipSpec, vendor_of: dict[str, str],
 
 
 def chip_efficiency(chip: ChipSpec, vendor_of: dict[str, str],
-                    stack: StackCalibration | None = None) -> ChipEfficiency:
+                    stack: StackCalibration | None = None,
+                    precision: str = "bf16") -> ChipEfficiency:
     """Every efficiency a step-time model needs for `chip` (see module doc)."""
     data = _measurements()
     prov: dict[str, str] = {}
     gemm = {}
-    for precision in ("bf16", "fp8", "fp4"):
+    for fmt in ("bf16", "fp8", "fp4"):
         ratios = {r["chip"]: r["achieved_tflops"] / r["peak_dense_tflops"]
-                  for r in data.get("matmul", []) if r["precision"] == precision}
-        if precision != "bf16" and chip.id not in ratios:
+                  for r in data.get("matmul", []) if r["precision"] == fmt}
+        if fmt != "bf16" and chip.id not in ratios:
             ratios_bf16 = {r["chip"]: r["achieved_tflops"] / r["peak_dense_tflops"]
                            for r in data.get("matmul", []) if r["precision"] == "bf16"}
             if chip.id in ratios_bf16:  # same chip at bf16 beats another chip at this precision
-                gemm[precision] = ratios_bf16[chip.id]
-                prov[f"gemm/{precision}"] = f"bf16 measurement of {chip.id} (no {precision} one)"
+                gemm[fmt] = ratios_bf16[chip.id]
+                prov[f"gemm/{fmt}"] = f"bf16 measurement of {chip.id} (no {fmt} one)"
                 continue
-        gemm[precision] = _pick(ratios, chip, vendor_of, f"gemm/{precision}", prov)
+        gemm[fmt] = _pick(ratios, chip, vendor_of, f"gemm/{fmt}", prov)
     hbm = {r["chip"]: r["achieved_tb_per_s"] / r["peak_tb_per_s"] for r in data.get("memory", [])}
     coll = data.get("collective", [])
     up = {r["chip"]: r["busbw_gb_per_s"] / r["link_gb_per_s_unidir"] for r in coll
@@ -183,6 +193,6 @@ def chip_efficiency(chip: ChipSpec, vendor_of: dict[str, str],
         scaleout_link=_pick(out, chip, vendor_of, "scaleout_link", prov),
         scaleup_latency_s=_pick(up_lat, chip, vendor_of, "scaleup_latency", prov),
         scaleout_latency_s=_pick(out_lat or up_lat, chip, vendor_of, "scaleout_latency", prov),
-        stack=stack or calibration_for(chip),
+        stack=stack or calibration_for(chip, precision),
         provenance=prov,
     )

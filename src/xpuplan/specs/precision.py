@@ -42,6 +42,12 @@ PEAK_FIELD: dict[Precision, str] = {
 }
 
 
+def precision_class(p: Precision | str) -> str:
+    """The GEMM format family a calibration group is keyed on: bf16, fp8 (with int8) or fp4."""
+    p = Precision(p)
+    return {Precision.fp8: "fp8", Precision.int8: "fp8", Precision.fp4: "fp4"}.get(p, "bf16")
+
+
 def parse_precision(value: str, field: str = "precision") -> Precision:
     """A Precision from user text, or a SpecError listing the allowed names."""
     try:

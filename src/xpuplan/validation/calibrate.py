@@ -1,8 +1,9 @@
 """Fit the training stack parameters on the development set, and measure how they generalise.
 
-Parameters (hardware.efficiency.StackCalibration): one `compute_scale` per chip family
-(architecture generation: nvidia-hopper, aws-neuroncore-v2, ...), per vendor and `default`
-(fitted on every row), used in that order of preference; one `gemm_half_dim` and one
+Parameters (hardware.efficiency.StackCalibration): one `compute_scale` per group, the most
+specific with enough rows winning: chip family at a GEMM precision (nvidia-hopper/fp8),
+vendor at a precision (nvidia/bf16), family (architecture generation: nvidia-hopper,
+aws-neuroncore-v2, ...), vendor, and `default` (fitted on every row); one `gemm_half_dim` and one
 `gemm_overhead_us` shared by all. Fit: grid search minimising the median |log(predicted /
 measured)| of the rows' metric, on the rows whose conversion to that metric is marked high
 confidence, or medium where a vendor has nothing better (low ones are predicted, not learnt
@@ -24,9 +25,9 @@ from xpuplan.train.evaluate import evaluate
 from xpuplan.validation.train_set import TrainRow, with_stack
 
 SCALE_GRID = np.geomspace(0.15, 2.0, 101)
-# Fewest rows a group needs for its own parameters (else it borrows its parent's): a family
-# must have enough to stand apart from its vendor; a vendor needs two.
-MIN_ROWS = {0: 5, 1: 2}  # column 0 families, column 1 vendors
+# Fewest rows a group needs for its own parameters (else it borrows its parent's): a
+# family (or family at one precision) must have enough to stand apart; a vendor needs two.
+MIN_ROWS = (5, 5, 5, 2)  # per column: family/precision, vendor/precision, family, vendor
 HALF_DIM_GRID = (0.0, 128.0, 256.0, 512.0, 1024.0, 2048.0)
 OVERHEAD_GRID_S = (0.0, 5e-6, 10e-6, 20e-6, 40e-6, 80e-6)
 SHARED_GRID = tuple(itertools.product(HALF_DIM_GRID, OVERHEAD_GRID_S))  # (d½, overhead)
@@ -35,11 +36,11 @@ SHARED_GRID = tuple(itertools.product(HALF_DIM_GRID, OVERHEAD_GRID_S))  # (d½, 
 @dataclass(frozen=True)
 class Fit:
     shared_index: int  # into the shared grid
-    scale_index: dict[str, int]  # family, vendor and 'default' -> index into the vendor grid
+    scale_index: dict[str, int]  # group name ('default' too) -> index into the group grid
 
-    def key(self, family: str, vendor: str) -> str:
-        """The most specific fitted group for a chip: its family, else vendor, else default."""
-        return next(k for k in (family, vendor, "default") if k in self.scale_index)
+    def key(self, *groups: str) -> str:
+        """The most specific fitted group of a row (groups most specific first), else default."""
+        return next(k for k in (*groups, "default") if k in self.scale_index)
 
     def stack(self, key: str) -> StackCalibration:
         """The StackCalibration of fitted group `key`."""
@@ -65,13 +66,14 @@ def prediction_matrix(rows: list[TrainRow]) -> np.ndarray:
 def fit(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray, mask: np.ndarray) -> Fit:
     """Best shared parameters and per-group scales on the rows in `mask` (module doc).
 
-    `groups` has shape (n_rows, 2): each row's (family, vendor).
+    `groups` has shape (n_rows, n_levels): each row's groups, most specific first
+    (family/precision, vendor/precision, family, vendor).
     """
     log_err = np.abs(np.log(pred / measured[:, None, None]))  # (rows, shared, vendor grid)
     best = None
     for j in range(pred.shape[1]):
         scales, total = {}, 0.0
-        for column in (1, 0):  # vendors, then families
+        for column in reversed(range(groups.shape[1])):  # vendors first, then finer
             for group in np.unique(groups[mask, column]):
                 sel = mask & (groups[:, column] == group)
                 if sel.sum() < MIN_ROWS[column]:
@@ -80,7 +82,7 @@ def fit(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray, mask: np.nda
                 scales[str(group)] = int(np.argmin(cost))
         scales["default"] = int(np.argmin(np.median(log_err[mask, j], axis=0)))
         # The shared setting is chosen on the rows' errors under their own group's scale.
-        keys = [next(k for k in (fam, ven, "default") if k in scales) for fam, ven in groups]
+        keys = [next(k for k in (*row, "default") if k in scales) for row in groups]
         per_row = log_err[np.arange(len(keys)), j, [scales[k] for k in keys]]
         total = float(np.mean(per_row[mask]))
         if best is None or total < best[0]:
@@ -90,8 +92,8 @@ def fit(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray, mask: np.nda
 
 def predict(pred: np.ndarray, groups: np.ndarray, f: Fit) -> np.ndarray:
     """Predicted metric of every row under fit `f`, shape (n_rows,)."""
-    return np.array([pred[i, f.shared_index, f.scale_index[f.key(fam, ven)]]
-                     for i, (fam, ven) in enumerate(groups)])
+    return np.array([pred[i, f.shared_index, f.scale_index[f.key(*row)]]
+                     for i, row in enumerate(groups)])
 
 
 def leave_one_source_out(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray,
@@ -117,7 +119,7 @@ def group_report(f: Fit, groups: np.ndarray, measured: np.ndarray, in_sample: np
         if key == "default":
             sel = np.ones(len(measured), bool)
         else:
-            sel = (groups[:, 0] == key) | (groups[:, 1] == key)
+            sel = (groups == key).any(axis=1)
         ratio, ratio_loso = in_sample[sel] / measured[sel], loso[sel] / measured[sel]
         out[key] = {"rows": int(sel.sum()), "log_sd": float(np.std(np.log(ratio))),
                     "median_error": float(np.median(np.abs(ratio - 1))),
@@ -143,7 +145,8 @@ def toml_header(script: str, data_file: str, n_rows: int, n_skipped: int) -> lis
             f"data/validation/{data_file} ({n_skipped} skipped: shape, layout or lengths "
             "not published).",
             "# Method: xpuplan.validation.calibrate (grid search, median |log error|); groups",
-            "# are chip families, vendors and 'default', used in that order.", ""]
+            "# are family/precision, vendor/precision, family, vendor and 'default', in",
+            "# that order of preference.", ""]
 
 
 def toml_source(script: str, r: dict) -> str:

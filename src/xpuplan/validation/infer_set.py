@@ -26,7 +26,7 @@ from xpuplan.hardware.efficiency import (
 from xpuplan.infer.evaluate import ServeEval, evaluate_serving
 from xpuplan.infer.layout import ServeLayouts, ServeProblem
 from xpuplan.search.serve_search import MAX_BATCH
-from xpuplan.specs.precision import Precision
+from xpuplan.specs.precision import Precision, precision_class
 from xpuplan.specs.registry import hardware_catalog
 from xpuplan.validation.train_set import _model, _num
 
@@ -39,6 +39,7 @@ class InferRow:
     source_group: str
     vendor: str
     family: str
+    precision_class: str  # of the weights: bf16 / fp8 / fp4
     problem: ServeProblem
     tp: int
     pp: int
@@ -92,13 +93,14 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
         ep = int(_num(row, "ep_chips") or 1)
         problem = ServeProblem(
             model=model, chip=chip, efficiency=chip_efficiency(chip, vendor_of),
-            calibration=calibration or serve_calibration_for(chip),
+            calibration=calibration or serve_calibration_for(chip, weights),
             n_chips=max(tp * pp, ep * pp), input_len=int(lengths[0]), output_len=int(lengths[1]),
             weights=weights, kv=kv, compute=compute,
             reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None)
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,
+            precision_class=precision_class(weights),
             problem=problem, tp=tp, pp=pp, ep=ep,
             mode=row["mode"], batch=int(batch) if batch else None,
             metric=row["target_metric"], measured=float(row["target_value"]),

@@ -52,8 +52,10 @@ class ValidationReport:
 
 
 def groups_of(rows) -> np.ndarray:
-    """(family, vendor) of each row, shape (n_rows, 2): the calibration groups."""
-    return np.array([[r.family, r.vendor] for r in rows])
+    """Each row's calibration groups, most specific first, shape (n_rows, 4): family and
+    vendor at the row's GEMM precision class, then family and vendor alone."""
+    return np.array([[f"{r.family}/{r.precision_class}", f"{r.vendor}/{r.precision_class}",
+                      r.family, r.vendor] for r in rows])
 
 
 def fit_rows_of(rows) -> np.ndarray:

@@ -19,7 +19,7 @@ from xpuplan.catalog.hardware import builtin_file
 from xpuplan.hardware.efficiency import StackCalibration, chip_efficiency, reserved_fraction
 from xpuplan.specs.model import ModelSpec, MoESpec
 from xpuplan.specs.model_loader import load_model, resolve_builtin
-from xpuplan.specs.precision import Precision
+from xpuplan.specs.precision import Precision, precision_class
 from xpuplan.specs.registry import hardware_catalog
 from xpuplan.train.evaluate import TrainProblem
 from xpuplan.train.layout import Layouts
@@ -41,6 +41,7 @@ class TrainRow:
     source_group: str
     vendor: str
     family: str
+    precision_class: str  # bf16 / fp8 / fp4: the GEMM format group
     problem: TrainProblem
     layout: Layouts
     measured_tokens_per_s_per_chip: float
@@ -97,7 +98,7 @@ def train_rows(stack: StackCalibration | None = None) -> tuple[list[TrainRow], d
             skipped[row["id"]] = f"{chip.id} has no HBM bandwidth in the catalog"
             continue
         precision = Precision(PRECISION[str(row["precision"]).lower()])
-        eff = chip_efficiency(chip, vendor_of, stack)
+        eff = chip_efficiency(chip, vendor_of, stack, precision)
         problem = TrainProblem(model=model, chip=chip, efficiency=eff,
                                n_chips=int(row["n_chips_true"]), seq_len=int(row["seq_len"]),
                                global_batch=int(batch), precision=precision,
@@ -110,7 +111,9 @@ def train_rows(stack: StackCalibration | None = None) -> tuple[list[TrainRow], d
                             zero=int(zero) if zero is not None else 1,
                             recompute=RECOMPUTE.get(str(row["recompute"]).lower(), 0))
         rows.append(TrainRow(id=row["id"], source_group=row["source_group"],
-                             vendor=chip.vendor, family=chip.family, problem=problem, layout=lay,
+                             vendor=chip.vendor, family=chip.family,
+                             precision_class=precision_class(precision), problem=problem,
+                             layout=lay,
                              measured_tokens_per_s_per_chip=float(row["tokens_per_s_per_chip"]),
                              confidence=str(row.get("conversion_confidence", ""))))
     return rows, skipped
