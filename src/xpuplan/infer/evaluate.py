@@ -133,9 +133,13 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     t_mem = (bytes_weights + bytes_kv) / bw
     tp_g = ranks_per_domain(ones, tp, fab.domain_chips)
     t_tp = layers * 2 * collective_time("all_reduce", ACT_BYTES * b * D, tp, tp_g, fab)
+    # Experts inside the TP group (ep ≤ tp) see every token already (the attention output
+    # is replicated) and their outputs merge in the TP all-reduce: no all-to-all. Across
+    # replicas (ep > tp) each chip dispatches its share of the tokens' k copies and combines
+    # them back: 2 all-to-alls over the ep ranks.
     ep_g = ranks_per_domain(ones, ep, fab.domain_chips)
-    t_ep = layers * f * 2 * collective_time("all_to_all", ACT_BYTES * b * s.top_k * D, ep,
-                                            ep_g, fab)
+    dispatch = np.where(ep > tp, ACT_BYTES * b * s.top_k * D / tp, 0.0)
+    t_ep = layers * f * 2 * collective_time("all_to_all", dispatch, ep, ep_g, fab)
     pp_g = ranks_per_domain(tp, pp, fab.domain_chips)
     t_pp = collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab)
     stage = np.maximum(t_mem, t_math) + t_tp + t_ep + t_pp + cal.step_overhead_s / pp
@@ -146,8 +150,9 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     pf_attn = n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True) / tp
     half, chunk = eff.stack.gemm_half_dim, max(n_in, prefill_chunk_tokens())
     t_pf_read = weights * pp / bw  # all stages read their weights once
+    pf_dispatch = np.where(ep > tp, ACT_BYTES * n_in * s.top_k * D / tp, 0.0)
     t_pf_comm = L * 2 * collective_time("all_reduce", ACT_BYTES * n_in * D, tp, tp_g, fab) + (
-        f * L * 2 * collective_time("all_to_all", ACT_BYTES * n_in * s.top_k * D, ep, ep_g, fab))
+        f * L * 2 * collective_time("all_to_all", pf_dispatch, ep, ep_g, fab))
     # Alone, a prompt's GEMMs have M = I rows; batched with others they run in chunks of C.
     t_pf_attn = pf_attn / attn_rate
     t_pf = np.maximum(pf_gemm / (flops_rate * shape_factor(half, n_in, s.ffn_width / tp, D))
