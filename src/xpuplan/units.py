@@ -55,8 +55,10 @@ def fmt_si(value: float, unit: str = "", digits: int = 3) -> str:
     """12345678 -> '12.3 M' + unit, with decimal prefixes."""
     if value == 0 or value != value:
         return f"{value:g} {unit}".strip()
-    for prefix, scale in (("Q", 1e30), ("R", 1e27), ("Y", 1e24), ("Z", 1e21), ("E", 1e18),
-                          ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+    if abs(value) >= 1e21:  # past exa, prefixes stop being read at a glance
+        return f"{value:.{digits}g} {unit}".strip()
+    for prefix, scale in (("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6),
+                          ("k", 1e3)):
         if abs(value) >= scale:
             return f"{value / scale:.{digits}g} {prefix}{unit}"
     return f"{value:.{digits}g} {unit}".strip()
