@@ -242,11 +242,13 @@ def infer(model: ModelArg, chip: ChipOpt,
           = False,
           plot: Annotated[str | None, typer.Option(help="Write the Pareto front (.html/.png).")]
           = None,
+          interval: Annotated[bool, typer.Option(help="P10-P90 of latency and throughput.")]
+          = False,
           as_json: JsonOpt = False) -> None:
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
     result = api.infer(model, chip, chips, input_len, output_len, batch, ttft_ms, tpot_ms,
                        weights.value, kv.value if kv else None, disaggregated,
-                       STATE["catalog"], tp=tp, pp=pp, ep=ep)
+                       STATE["catalog"], interval, tp=tp, pp=pp, ep=ep)
     if plot:
         from xpuplan.report.charts import pareto_figure, write_figure
 

@@ -132,6 +132,11 @@ def show_infer(d: dict) -> None:
                      f"${d['usd_per_chip_hour']:.2f}/chip-h)")
     else:
         head.add_row("$ / M tokens", "no priced instance in the catalog")
+    if d.get("interval"):
+        iv = d["interval"]
+        head.add_row("TPOT P10-P90", f"{iv['tpot_ms'][0]:.2f} - {iv['tpot_ms'][2]:.2f} ms")
+        head.add_row("tokens/s/chip P10-P90", f"{iv['output_tokens_per_s_per_chip'][0]:,.0f} - "
+                     f"{iv['output_tokens_per_s_per_chip'][2]:,.0f}")
     console.print(head)
     parts = Table("decode step part", "ms", "memory part", "bytes per chip")
     times = list(d["breakdown"].items())

@@ -151,3 +151,16 @@ def test_compare_serve_default(run_json):
     assert models == {"llama-3.1-70b", "deepseek-v3"}
     ok = [r for r in d["rows"] if r["error"] is None]
     assert len(ok) >= 10 and all(r["output_tokens_per_s_per_chip"] > 0 for r in ok)
+
+
+def test_interval_brackets_the_point_estimate():
+    # The interval draws the fitted scales around the calibration, so its median must sit on
+    # the point estimate (draws are centred on 1) and P10 < P50 < P90 for each headline.
+    r = api.infer("llama-3.1-70b", "h100", 8, batch=16, interval=True)
+    band = r.interval
+    assert band["quantiles"] == [10, 50, 90]
+    lo, mid, hi = band["tpot_ms"]
+    assert lo < mid < hi
+    assert mid == pytest.approx(r.tpot_ms, rel=0.05)
+    t_lo, _, t_hi = band["output_tokens_per_s_per_chip"]
+    assert t_lo < t_hi

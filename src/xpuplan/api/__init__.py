@@ -29,6 +29,7 @@ from xpuplan.api.serving import (
     compare_serving,
     infer,
     serve_problem,
+    serving_interval,
 )
 from xpuplan.api.training import (
     DEFAULT_COMPARE_CHIP_COUNT,
@@ -53,6 +54,6 @@ __all__ = [
     "SERVE_KNOBS", "TRAIN_KNOBS", "WEIGHT_CHOICES", "CompareRow", "ServeCompareRow", "chip",
     "chip_figures", "chips", "compare", "compare_serving", "infer", "instance", "instances",
     "load_model", "model_summary", "models", "plan", "plan_context", "plan_examples",
-    "search_layouts", "serve_problem", "step_time_interval", "train", "train_problem",
-    "validate",
+    "search_layouts", "serve_problem", "serving_interval", "step_time_interval", "train",
+    "train_problem", "validate",
 ]

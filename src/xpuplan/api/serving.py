@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction, serve_calibration_for
-from xpuplan.infer.layout import ServeProblem
+from xpuplan.infer.evaluate import evaluate_serving
+from xpuplan.infer.layout import ServeLayouts, ServeProblem
 from xpuplan.infer.result import InferResult, infer_result
 from xpuplan.search.serve_search import ServeSearch, search_serving
 from xpuplan.specs.hardware import ChipSpec
@@ -77,9 +78,11 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
           input_len: int = 1024, output_len: int = 1024, batch: int | None = None,
           ttft_ms: float | None = None, tpot_ms: float | None = None, weights: str = "bf16",
           kv: str | None = None, disaggregated: bool = False,
-          catalog_files: list[str] | None = None, **fixed) -> InferResult:
+          catalog_files: list[str] | None = None, interval: bool = False,
+          **fixed) -> InferResult:
     """Serve `model` on `chips` chips: the layout and batch that maximise output tokens/s per
     chip (per dollar at one price) within memory and the SLO; with `batch` fixed, that batch.
+    `interval` adds P10/P50/P90 of the headline numbers (see `serving_interval`).
     """
     unknown = set(fixed) - set(SERVE_KNOBS)
     if unknown:
@@ -105,7 +108,30 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
     result.pareto = [{"tpot_ms": float(ev.tpot_s[i]) * 1e3, "ttft_ms": float(ev.ttft_s[i]) * 1e3,
                       "output_tokens_per_s_per_chip": float(ev.output_tokens_per_s_per_chip[i]),
                       **ev.layouts.row(int(i))} for i in found.pareto]
+    if interval:
+        result.interval = serving_interval(problem, ev.layouts.take([found.best]))
     return result
+
+
+def serving_interval(problem: ServeProblem, layout: ServeLayouts, samples: int = 2000,
+                     seed: int = 0) -> dict:
+    """P10/P50/P90 of TTFT, TPOT, tokens/s per chip and $/Mtok for one layout: the fitted
+    compute and memory scales are drawn log-normally with the calibration's residual spread
+    (one draw scales both), in one vectorised evaluation."""
+    cal = problem.calibration
+    draw = np.exp(np.random.default_rng(seed).normal(0.0, cal.log_sd, samples))
+    sampled = replace(problem, calibration=replace(cal, compute_scale=cal.compute_scale * draw,
+                                                   memory_scale=cal.memory_scale * draw))
+    ev = evaluate_serving(sampled, layout)
+    q = (10, 50, 90)
+    out = {"quantiles": list(q), "log_sd": cal.log_sd,
+           "ttft_ms": (np.percentile(ev.ttft_s, q) * 1e3).tolist(),
+           "tpot_ms": (np.percentile(ev.tpot_s, q) * 1e3).tolist(),
+           "output_tokens_per_s_per_chip": np.percentile(ev.output_tokens_per_s_per_chip,
+                                                         q).tolist()}
+    if problem.usd_per_chip_s is not None:
+        out["usd_per_mtok_output"] = np.percentile(ev.usd_per_mtok_output, q).tolist()
+    return out
 
 
 def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -> XpuplanError:

@@ -37,6 +37,7 @@ class InferResult:
     memory_bytes: dict
     takeaway: str
     pareto: list = field(default_factory=list)
+    interval: dict | None = None  # P10/P50/P90 with --interval
 
     def to_dict(self) -> dict:
         return asdict(self)
