@@ -109,6 +109,8 @@ def test_search_returns_fitting_layouts_best_first():
 
 @pytest.mark.parametrize("chips,layout,needle", [
     (64, dict(tp=3, pp=1, dp=21), "tp·pp·dp·cp must equal the chip count"),
+    (8, dict(tp=3), "tp·pp·dp·cp = 6, chips = 8"),  # one knob given, the rest left free
+    (8, dict(cp=3), "tp·pp·dp·cp = 6, chips = 8"),
     (60, dict(tp=6, pp=1, dp=10, cp=1), "must divide the attention heads"),
     (128, dict(tp=1, pp=128, dp=1, cp=1), "pp·vpp must not exceed the layers"),
     (64, dict(tp=8, pp=1, dp=8, ep=2), "ep must divide the experts"),

@@ -111,7 +111,8 @@ def _why_nothing(p: TrainProblem, result: SearchResult, fixed: dict) -> XpuplanE
     layout_given = all(k in fixed for k in ("tp", "pp"))
     if len(ev.layouts) == 0:  # the fixed knobs leave no candidate: check them as written
         tp, pp, cp = fixed.get("tp", 1), fixed.get("pp", 1), fixed.get("cp", 1)
-        literal = {"dp": max(1, p.n_chips // (tp * pp * cp)), **fixed}
+        literal = {"tp": tp, "pp": pp, "cp": cp, "dp": max(1, p.n_chips // (tp * pp * cp)),
+                   **fixed}
         _raise_if_illegal(p, evaluate(p, Layouts.build(**literal)))
     elif not ev.legal.any():
         if fixed and not (ev.reason == 9).any():  # the given knobs break a rule
