@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated
 
@@ -27,7 +28,7 @@ from xpuplan.cli_views import (
     show_train,
     show_validation,
 )
-from xpuplan.errors import XpuplanError
+from xpuplan.errors import SpecError, XpuplanError
 from xpuplan.specs.precision import Precision
 from xpuplan.train.layout import RECOMPUTE
 from xpuplan.units import fmt_si, parse_count
@@ -252,7 +253,8 @@ def infer(model: ModelArg, chip: ChipOpt,
     if plot:
         from xpuplan.report.charts import pareto_figure, write_figure
 
-        write_figure(pareto_figure(result), plot)
+        with _writing("plot", plot):
+            write_figure(pareto_figure(result), plot)
     if as_json:
         return emit_json(result.to_dict())
     show_infer(result.to_dict())
@@ -278,11 +280,20 @@ def plan(
     if report:
         from xpuplan.report.plan_report import plan_html
 
-        with open(report, "w") as fh:
+        with _writing("report", report), open(report, "w") as fh:
             fh.write(plan_html(result))
     if as_json:
         return emit_json(result.to_dict())
     show_plan(result)
+
+
+@contextmanager
+def _writing(option: str, path: str):
+    """Turn a file that cannot be written into one line naming the option and the path."""
+    try:
+        yield
+    except OSError as exc:
+        raise SpecError(option, path, f"cannot write the file ({exc.strerror})") from None
 
 
 @app.command()

@@ -164,3 +164,19 @@ def test_interval_brackets_the_point_estimate():
     assert mid == pytest.approx(r.tpot_ms, rel=0.05)
     t_lo, _, t_hi = band["output_tokens_per_s_per_chip"]
     assert t_lo < t_hi
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("--tp", "3"), "layout = 'tp=3 pp=1 ep=1 batch=1': tp·pp must divide the chip count"),
+    (("--chips", "8", "--ep", "2"), "ep must divide"),
+    (("--batch", "100000"), "at most 207 sequences of 2048 tokens fit per replica"),
+    (("--plot", "/nonexistent-dir/front.html"), "plot = '/nonexistent-dir/front.html': cannot "
+                                                "write the file"),
+])
+def test_infer_cli_names_the_broken_rule(run_cli, args, needle):
+    # Llama 3.1 8B bf16 on one H100: 16.1 GB of weights leave room for 207 sequences of
+    # 1024 + 1024 tokens (131 kB/token of KV) - a batch of 100,000 is the problem, not weights.
+    code, out, err = run_cli("infer", "llama-3.1-8b", "--chip", "h100", *args)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ") and needle in err and err.count("\n") == 1

@@ -9,7 +9,7 @@ import numpy as np
 
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction, serve_calibration_for
-from xpuplan.infer.evaluate import evaluate_serving
+from xpuplan.infer.evaluate import REASONS, evaluate_serving
 from xpuplan.infer.layout import ServeLayouts, ServeProblem
 from xpuplan.infer.result import InferResult, infer_result
 from xpuplan.search.serve_search import ServeSearch, search_serving
@@ -140,6 +140,20 @@ def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -
         return SpecError("chips", p.n_chips, f"{p.chip.name} has no interconnect bandwidth in "
                          "the catalog, so a model cannot span chips (add "
                          "scaleup_gb_per_s_* with --catalog)")
+    if not ev.fits.any() and (ev.reason == 6).any():  # legal and loaded, but the batch is big
+        over = np.flatnonzero(ev.reason == 6)
+        i = int(over[np.argmax(ev.max_concurrency[over])])
+        return SpecError("batch", int(ev.layouts.batch[i]),
+                         f"{REASONS[6]}: at most {int(ev.max_concurrency[i])} sequences of "
+                         f"{p.input_len + p.output_len:g} tokens fit per replica "
+                         f"({_serve_layout_text(ev.layouts.row(i))})")
+    if not ev.fits.any() and not (ev.reason == 5).any():  # every candidate breaks a rule
+        codes, counts = np.unique(ev.reason, return_counts=True)
+        code = int(codes[np.argmax(counts)])
+        lay = ev.layouts.row(int(np.flatnonzero(ev.reason == code)[0]))
+        return SpecError("layout", _serve_layout_text(lay),
+                         f"{REASONS[code]} (chips = {p.n_chips}, attention heads = "
+                         f"{p.model.n_heads}, layers = {p.model.n_layers})")
     if not ev.fits.any():
         weights = summarize(p.model, 1).weight_bytes[p.weights.value]
         usable = p.n_chips * (p.chip.hbm_bytes - p.reserved_bytes)
@@ -160,6 +174,10 @@ def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -
     return InfeasibleError(
         f"no layout meets {slo} on {p.n_chips} x {p.chip.name}; best reachable: TTFT "
         f"{ev.ttft_s[fit].min() * 1e3:.1f} ms, TPOT {ev.tpot_s[fit].min() * 1e3:.2f} ms")
+
+
+def _serve_layout_text(lay: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in lay.items())
 
 
 DEFAULT_SERVE_MODELS = ("llama-3.1-70b", "deepseek-v3")  # a 70B-class dense model, a large MoE
