@@ -16,3 +16,12 @@ def test_usage_errors_are_one_line(run_cli, args, needle):
     code, out, err = run_cli(*args)
     assert code == 2 and out == "" and err.count("\n") == 1 and needle in err
     assert err.startswith("error:")
+
+
+def test_version_and_bare_command(run_cli):
+    import xpuplan
+
+    code, out, err = run_cli("--version")
+    assert (code, out.strip(), err) == (0, f"xpuplan {xpuplan.__version__}", "")
+    code, out, err = run_cli()  # bare `xpuplan`: the help, and no empty "error:" line
+    assert "compare" in out and "error" not in err

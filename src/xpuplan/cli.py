@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from xpuplan import api
+from xpuplan import __version__, api
 from xpuplan.cli_views import (
     show_compare,
     show_compare_serving,
@@ -45,11 +45,19 @@ KvChoice = Enum("KvChoice", {k: k for k in api.KV_CHOICES}, type=str)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"xpuplan {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _options(
     catalog: Annotated[list[str] | None, typer.Option(
         help="Extra chip/instance catalog (TOML/YAML); repeatable. Also $XPUPLAN_CATALOG.")] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
     STATE["catalog"], STATE["debug"] = catalog, debug
 
@@ -347,7 +355,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as exc:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
-            sys.stderr.write(f"error: {exc.format_message()}\n")
+            message = exc.format_message()
+            if message:  # empty when click printed the help for a bare `xpuplan`
+                sys.stderr.write(f"error: {message}\n")
             sys.exit(exc.exit_code)
         if STATE["debug"]:
             raise
