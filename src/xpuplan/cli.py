@@ -143,7 +143,8 @@ ModelArg = Annotated[str, typer.Argument(help="Built-in name, config.json path/f
                                                 "Hugging Face id.")]
 ChipOpt = Annotated[str, typer.Option("--chip", help="Chip id or alias (xpuplan chips).")]
 ChipsOpt = Annotated[int, typer.Option("--chips", help="Number of chips.")]
-SeqOpt = Annotated[int, typer.Option("--seq-len", help="Tokens per sequence.")]
+SeqOpt = Annotated[int | None, typer.Option(
+    "--seq-len", help="Tokens per sequence (default 8192, or the model's position table).")]
 BatchOpt = Annotated[int | None, typer.Option(
     "--global-batch", help="Sequences per step (default: 16M tokens / seq-len).")]
 TokensOpt = Annotated[str | None, typer.Option(
@@ -160,7 +161,7 @@ def _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute) -> dict:
 
 
 @app.command()
-def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = 8192,
+def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = None,
           global_batch: BatchOpt = None, tokens: TokensOpt = None,
           precision: PrecisionOpt = Precision.bf16, tp: Knob = None, pp: Knob = None,
           dp: Knob = None, cp: Knob = None, ep: Knob = None, vpp: Knob = None,
@@ -172,7 +173,7 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = 819
     fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
     problem = api.train_problem(model, chip, chips, seq_len, global_batch, precision.value,
                                 STATE["catalog"])
-    result = api.train(problem.model, chip, chips, seq_len, problem.global_batch,
+    result = api.train(problem.model, chip, chips, problem.seq_len, problem.global_batch,
                        precision.value, budget, STATE["catalog"], **fixed)
     data = result.to_dict()
     if interval:
@@ -183,7 +184,7 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = 819
 
 
 @app.command()
-def search(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = 8192,
+def search(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = None,
            global_batch: BatchOpt = None, precision: PrecisionOpt = Precision.bf16,
            top: Annotated[int, typer.Option(help="How many layouts to show.")] = 5,
            tp: Knob = None, pp: Knob = None, dp: Knob = None, cp: Knob = None,
@@ -209,7 +210,7 @@ def compare(
     chip: Annotated[str, typer.Option("--chip", help="Comma-separated chips.")] = ",".join(
         api.DEFAULT_COMPARE_CHIPS),
     chips: ChipsOpt = api.DEFAULT_COMPARE_CHIP_COUNT, tokens: Annotated[str, typer.Option(
-        help="Training tokens.")] = "15T", seq_len: SeqOpt = 8192,
+        help="Training tokens.")] = "15T", seq_len: SeqOpt = None,
     global_batch: BatchOpt = None, precision: PrecisionOpt = Precision.bf16,
     serve: Annotated[bool, typer.Option(help="Compare serving instead of training.")] = False,
     input_len: Annotated[int, typer.Option("--input-len")] = 1024,

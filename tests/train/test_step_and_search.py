@@ -199,3 +199,14 @@ def test_chip_without_interconnect_says_so(tmp_path):
     assert one.tokens_per_s > 0
     with pytest.raises(InfeasibleError, match="no interconnect bandwidth"):
         api.train("llama-3.1-8b", "lonely", 64, catalog_files=[str(path)])
+
+
+def test_learned_position_table_caps_the_sequence():
+    # GPT-2 has 1024 learned position rows (config n_positions = 1024): the default training
+    # sequence shrinks to fit, a longer one is refused naming the table, and so is serving.
+    assert api.train_problem("gpt2", "h100", 1).seq_len == 1024
+    assert api.train_problem("llama-3.1-8b", "h100", 1).seq_len == 8192
+    with pytest.raises(SpecError, match="learned position table of 1024 rows"):
+        api.train_problem("gpt2", "h100", 1, seq_len=2048)
+    with pytest.raises(SpecError, match="input_len \\+ output_len = 2048"):
+        api.infer("gpt2", "h100", 1, input_len=1024, output_len=1024)

@@ -47,6 +47,10 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
         raise SpecError("chip", c.id, "has no HBM bandwidth in the catalog")
     compute = w if w in (Precision.fp8, Precision.fp4, Precision.int8) else Precision.bf16
     m = model if isinstance(model, ModelSpec) else _load_model(model)
+    if m.learned_positions and input_len + output_len > m.learned_positions:
+        raise SpecError("input_len + output_len", input_len + output_len,
+                        f"{m.name} has a learned position table of {m.learned_positions} "
+                        "rows, so at most that many tokens per sequence")
     reserve = reserved_fraction() * c.hbm_bytes
     if chips is None:
         need = summarize(m, 1).weight_bytes[w.value]

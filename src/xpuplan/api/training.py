@@ -22,16 +22,28 @@ from xpuplan.train.result import TrainResult, train_result
 TRAIN_KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero", "recompute", "sp")
 # Llama 3 405B ended pre-training at 16M tokens per step (Llama 3 paper, sec. 3.4.1).
 DEFAULT_GLOBAL_BATCH_TOKENS = 16 * 1024 * 1024
+# Llama 3 pre-trains at 8K tokens per sequence before long-context training (same section).
+DEFAULT_TRAIN_SEQ_LEN = 8192
 
 
 def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips: int,
-                  seq_len: int = 8192, global_batch: int | None = None,
+                  seq_len: int | None = None, global_batch: int | None = None,
                   precision: str = "bf16", catalog_files: list[str] | None = None
                   ) -> TrainProblem:
-    """Validate the inputs of a training prediction and gather what it needs."""
+    """Validate the inputs of a training prediction and gather what it needs.
+
+    `seq_len` defaults to 8192, or to the model's learned position table if shorter (GPT-2).
+    """
     for name, value in (("chips", n_chips), ("seq_len", seq_len)):
-        if not isinstance(value, int) or value <= 0:
+        if value is not None and (not isinstance(value, int) or value <= 0):
             raise SpecError(name, value, "must be a positive integer")
+    m = model if isinstance(model, ModelSpec) else _load_model(model)
+    positions = m.learned_positions or None
+    if seq_len is None:
+        seq_len = min(DEFAULT_TRAIN_SEQ_LEN, positions or DEFAULT_TRAIN_SEQ_LEN)
+    if positions and seq_len > positions:
+        raise SpecError("seq_len", seq_len, f"{m.name} has a learned position table of "
+                        f"{positions} rows, so at most {positions} tokens per sequence")
     if global_batch is None:
         global_batch = max(1, DEFAULT_GLOBAL_BATCH_TOKENS // seq_len)
     if global_batch <= 0:
@@ -43,7 +55,6 @@ def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips:
     if c.hbm_bw is None:
         raise SpecError("chip", c.id, "has no HBM bandwidth in the catalog; add one with "
                         "--catalog (hbm_tb_per_s) to predict its step time")
-    m = model if isinstance(model, ModelSpec) else _load_model(model)
     vendor_of = {k: v.vendor for k, v in cat.chips.items()}
     return TrainProblem(model=m, chip=c, efficiency=chip_efficiency(c, vendor_of, precision=p),
                         n_chips=n_chips, seq_len=seq_len, global_batch=global_batch,
@@ -61,7 +72,8 @@ def search_layouts(problem: TrainProblem, top: int = 5, **fixed) -> tuple[list[T
     return best, result
 
 
-def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int, seq_len: int = 8192,
+def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
+          seq_len: int | None = None,
           global_batch: int | None = None, precision: str = "bf16", tokens: float | None = None,
           catalog_files: list[str] | None = None, price_term: str = "on_demand",
           **fixed) -> TrainResult:
@@ -224,7 +236,7 @@ class CompareRow:
 def compare(model: str | os.PathLike = DEFAULT_COMPARE_MODEL,
             chips: tuple[str, ...] | list[str] = DEFAULT_COMPARE_CHIPS,
             n_chips: int = DEFAULT_COMPARE_CHIP_COUNT, tokens: float = DEFAULT_COMPARE_TOKENS,
-            seq_len: int = 8192, global_batch: int | None = None, precision: str = "bf16",
+            seq_len: int | None = None, global_batch: int | None = None, precision: str = "bf16",
             catalog_files: list[str] | None = None, progress=None) -> list[CompareRow]:
     """Best layout, time, cost and MFU of training `model` on `n_chips` of each chip.
 
