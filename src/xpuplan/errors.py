@@ -46,9 +46,10 @@ class UnknownNameError(SpecError):
 class CatalogError(XpuplanError):
     """A catalog or scenario file that cannot be read as written."""
 
-    def __init__(self, file: str, key: str, problem: str):
+    def __init__(self, file: str, key: str | None, problem: str):
         self.file, self.key, self.problem = file, key, problem
-        super().__init__(f"{file}: {key}: {problem}")
+        where = f"{file}: {key}" if key else file  # no key: the whole file is the problem
+        super().__init__(f"{where}: {problem}")
 
 
 class InfeasibleError(XpuplanError):

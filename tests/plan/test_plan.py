@@ -203,3 +203,13 @@ def test_report_renders_charts_in_headless_chromium(tmp_path, run_cli):
     # Plotly draws coloured bars: the page holds many non-grey pixels, not just text.
     saturation = pixels.max(axis=2) - pixels.min(axis=2)
     assert (saturation > 60).mean() > 0.01
+
+
+def test_unreadable_and_malformed_scenario_files(run_cli, tmp_path):
+    code, _, err = run_cli("plan", str(tmp_path / "missing.yaml"))
+    assert code == 2 and err == f"error: {tmp_path / 'missing.yaml'}: cannot read file (No such " \
+                                "file or directory)\n"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: contract\nchips: [h100,\n")
+    code, _, err = run_cli("plan", str(broken))
+    assert code == 2 and "not valid yaml" in err and "(line 3, column 1)" in err

@@ -42,7 +42,7 @@ class ModelEntry:
         try:
             return json.loads(self.config_path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise CatalogError(str(self.config_path), "-", f"unreadable config: {exc}") from exc
+            raise CatalogError(str(self.config_path), None, f"unreadable config: {exc}") from exc
 
 
 @lru_cache(maxsize=1)

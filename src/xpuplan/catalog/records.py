@@ -55,14 +55,17 @@ def read_table_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise CatalogError(str(path), "-", f"cannot read file ({exc.strerror})") from exc
+        raise CatalogError(str(path), None, f"cannot read file ({exc.strerror})") from exc
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise CatalogError(str(path), "-", f"not valid {path.suffix[1:]}: "
-                           f"{str(exc).splitlines()[0]}") from exc
+        mark = getattr(exc, "problem_mark", None)  # YAML errors carry the failing position
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CatalogError(str(path), None, f"not valid {path.suffix[1:]}: {problem}"
+                           f"{where}") from exc
     if not isinstance(data, dict):
-        raise CatalogError(str(path), "-", "expected a mapping at the top level")
+        raise CatalogError(str(path), None, "expected a mapping at the top level")
     return data
 
 
