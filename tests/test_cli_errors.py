@@ -11,6 +11,9 @@ import pytest
     (["frobnicate"], "frobnicate"),
     (["compare", "--chip", "h100,blah"], "blah"),
     (["train", "llama-3.1-8b", "--chip", "h100", "--chips", "8", "--tokens", "abc"], "tokens"),
+    # questions nothing can satisfy exit 2 as well (issues #5-#7), naming what would work
+    (["infer", "llama-3.1-8b", "--chip", "h100", "--tpot-ms", "0.01"], "best reachable: TTFT"),
+    (["train", "llama-3.1-405b", "--chip", "h100", "--chips", "1"], "128 chips would fit"),
 ])
 def test_usage_errors_are_one_line(run_cli, args, needle):
     code, out, err = run_cli(*args)

@@ -7,8 +7,10 @@ XpuplanError
 ├── InfeasibleError(reason, needed, available)  nothing fits (memory, SLO, chip count)
 └── SolverError(status)                         the LP/MILP solver did not reach an optimum
 
-The CLI prints `error: <message>` on one stderr line and exits with code 2 (1 for
-InfeasibleError and SolverError). Tracebacks are shown only with `--debug`.
+The CLI prints `error: <message>` on one stderr line and exits with code 2: bad input and a
+question nothing can satisfy (an SLO no layout meets, a job no layout fits) alike, as the
+issues specify; 1 only for SolverError, a solver that failed on a well-posed problem.
+Tracebacks are shown only with `--debug`.
 """
 
 from __future__ import annotations
@@ -54,8 +56,6 @@ class CatalogError(XpuplanError):
 
 class InfeasibleError(XpuplanError):
     """The request is well-formed but nothing satisfies it."""
-
-    exit_code = 1
 
     def __init__(self, reason: str, needed: object = None, available: object = None):
         self.reason, self.needed, self.available = reason, needed, available
