@@ -247,6 +247,9 @@ def infer(model: ModelArg, chip: ChipOpt,
           tpot_ms: Annotated[float | None, typer.Option("--tpot-ms", help="SLO on TPOT.")] = None,
           tp: Knob = None, pp: Knob = None, ep: Knob = None,
           weights: Annotated[WeightChoice, typer.Option()] = WeightChoice.bf16,
+          activations: Annotated[WeightChoice | None, typer.Option(
+              help="GEMM precision if not the weights' (e.g. --weights fp4 --activations bf16 "
+                   "for weight-only MXFP4 on Hopper).")] = None,
           kv: Annotated[KvChoice | None, typer.Option(help="KV-cache precision.")] = None,
           disaggregated: Annotated[bool, typer.Option(help="Separate prefill/decode pools.")]
           = False,
@@ -258,7 +261,9 @@ def infer(model: ModelArg, chip: ChipOpt,
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
     result = api.infer(model, chip, chips, input_len, output_len, batch, ttft_ms, tpot_ms,
                        weights.value, kv.value if kv else None, disaggregated,
-                       STATE["catalog"], interval, tp=tp, pp=pp, ep=ep)
+                       STATE["catalog"], interval,
+                       activations=activations.value if activations else None,
+                       tp=tp, pp=pp, ep=ep)
     if plot:
         from xpuplan.report.charts import pareto_figure, write_figure
 

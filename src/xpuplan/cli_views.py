@@ -114,8 +114,9 @@ def show_validation(report) -> None:
 
 def show_infer(d: dict) -> None:
     lay = d["layout"]
-    head = Table(title=f"{d['model']} on {d['chips']} x {d['chip']} ({d['weights']} weights, "
-                 f"{d['kv']} KV; {d['input_len']} in / {d['output_len']} out; {d['mode']})",
+    acts = "" if d["activations"] == d["weights"] else f", {d['activations']} activations"
+    head = Table(title=f"{d['model']} on {d['chips']} x {d['chip']} ({d['weights']} weights"
+                 f"{acts}, {d['kv']} KV; {d['input_len']} in / {d['output_len']} out; {d['mode']})",
                  show_header=False)
     head.add_row("layout", f"{lay['replicas']} replica(s) of tp{lay['tp']} pp{lay['pp']} "
                  f"ep{lay['ep']}, batch {lay['batch']} per replica"

@@ -180,3 +180,34 @@ def test_infer_cli_names_the_broken_rule(run_cli, args, needle):
     assert code == 2
     assert out == ""
     assert err.startswith("error: ") and needle in err and err.count("\n") == 1
+
+
+def test_weight_only_fp4_reads_fp4_bytes_and_computes_at_the_activation_rate():
+    # MXFP4 weights with bf16 activations (GPT-OSS on Hopper): the weights read per decode
+    # step shrink to fp4's 0.5625 B/param, the GEMMs run at H100's bf16 rate, and the chip's
+    # lack of an FP4 rate is no longer an error.
+    w4a16, _ = api.serve_problem("llama-3.1-70b", "h100", 8, weights="fp4", activations="bf16")
+    w16, _ = api.serve_problem("llama-3.1-70b", "h100", 8)
+    assert (w4a16.weights.value, w4a16.compute.value) == ("fp4", "bf16")
+    one = ServeLayouts.build(tp=8, batch=1)
+    light, full = evaluate_serving(w4a16, one), evaluate_serving(w16, one)
+    # Decode reads every weight but the embedding: 70.55B - 1.05B = 69.5B params, of which the
+    # 1.05B head stays bf16 in a quantized checkpoint. fp4: 68.45B x 0.5625 B + 1.05B x 2 B =
+    # 40.6 GB; bf16: 69.5B x 2 B = 139.0 GB; ratio 0.292.
+    read = "time/decode/weights_read"
+    assert light.decode[read][0] / full.decode[read][0] == pytest.approx(0.292, rel=0.01)
+    assert light.prefill_s[0] == pytest.approx(full.prefill_s[0], rel=0.05)  # same bf16 GEMMs
+    r = api.infer("llama-3.1-70b", "h100", 8, weights="fp4", activations="bf16", batch=8)
+    assert (r.weights, r.activations) == ("fp4", "bf16")
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    (dict(weights="fp4"), "for weight-only fp4, add activations bf16, fp8, int8"),
+    (dict(weights="bf16", activations="fp8"), "narrower than the bf16 weights; allowed: bf16"),
+    (dict(weights="fp8", activations="fp4"), "activations = 'fp4': H100 SXM5 80GB has no "
+                                             "native fp4"),
+])
+def test_activation_precision_errors(kwargs, needle):
+    with pytest.raises(SpecError) as err:
+        api.serve_problem("llama-3.1-70b", "h100", 8, **kwargs)
+    assert needle in str(err.value)

@@ -16,7 +16,7 @@ from xpuplan.search.serve_search import ServeSearch, search_serving
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.model_loader import load_model as _load_model
-from xpuplan.specs.precision import Precision
+from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
 from xpuplan.specs.registry import hardware_catalog
 from xpuplan.workload.summary import summarize
 
@@ -29,10 +29,15 @@ MODEL_FILL_TARGET = 0.7  # default chip count: weights use at most 70 % of usabl
 def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
                   chips: int | None = None, input_len: int = 1024, output_len: int = 1024,
                   weights: str = "bf16", kv: str | None = None, disaggregated: bool = False,
-                  catalog_files: list[str] | None = None, price_term: str = "on_demand"
-                  ) -> tuple[ServeProblem, str | None]:
+                  catalog_files: list[str] | None = None, price_term: str = "on_demand",
+                  activations: str | None = None) -> tuple[ServeProblem, str | None]:
     """Validate a serving question; default chips = the smallest power of two whose usable
-    HBM holds the weights at MODEL_FILL_TARGET. Returns the problem and the priced instance."""
+    HBM holds the weights at MODEL_FILL_TARGET. Returns the problem and the priced instance.
+
+    `weights` sets the bytes stored and read; `activations` the precision the GEMMs run at
+    (default: the weights'). Weight-only quantization, e.g. MXFP4 weights with bf16
+    activations (GPT-OSS on Hopper), stores 4-bit weights on a chip with no FP4 rate.
+    """
     for name, value in (("input_len", input_len), ("output_len", output_len)):
         if not isinstance(value, int) or value <= 0:
             raise SpecError(name, value, "must be a positive number of tokens")
@@ -40,12 +45,20 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
         raise SpecError("chips", chips, "must be a positive integer")
     cat = hardware_catalog(catalog_files)
     c = cat.chip(chip_name)
-    w = _serving_precision(c, weights, "weights", WEIGHT_CHOICES)
+    if weights not in WEIGHT_CHOICES:
+        raise SpecError("weights", weights, f"allowed: {', '.join(WEIGHT_CHOICES)}")
+    compute = _serving_precision(c, activations or weights,
+                                 "activations" if activations else "weights", WEIGHT_CHOICES)
+    w = Precision(weights)
+    if BYTES_PER_ELEMENT[compute] < BYTES_PER_ELEMENT[w]:  # GEMMs never narrower than weights
+        wider = [a for a in WEIGHT_CHOICES
+                 if BYTES_PER_ELEMENT[Precision(a)] >= BYTES_PER_ELEMENT[w]]
+        raise SpecError("activations", compute.value, f"narrower than the {weights} weights; "
+                        f"allowed: {', '.join(wider)}")
     k = _serving_precision(c, kv or ("fp8" if w in (Precision.fp8, Precision.fp4)
                                      and c.supports("fp8") else "bf16"), "kv", KV_CHOICES)
     if c.hbm_bw is None:
         raise SpecError("chip", c.id, "has no HBM bandwidth in the catalog")
-    compute = w if w in (Precision.fp8, Precision.fp4, Precision.int8) else Precision.bf16
     m = model if isinstance(model, ModelSpec) else _load_model(model)
     if m.learned_positions and input_len + output_len > m.learned_positions:
         raise SpecError("input_len + output_len", input_len + output_len,
@@ -60,7 +73,7 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
     found = cat.price_for(c.id, price_term)
     vendor_of = {key: v.vendor for key, v in cat.chips.items()}
     return ServeProblem(model=m, chip=c, efficiency=chip_efficiency(c, vendor_of),
-                        calibration=serve_calibration_for(c, w), n_chips=chips,
+                        calibration=serve_calibration_for(c, compute), n_chips=chips,
                         input_len=input_len, output_len=output_len, weights=w, kv=k,
                         compute=compute, reserved_bytes=reserve,
                         usd_per_chip_s=found[0].usd_per_chip_s(found[1]) if found else None,
@@ -73,8 +86,10 @@ def _serving_precision(c: ChipSpec, value: str, field: str, allowed: tuple) -> P
     p = Precision(value)
     if p != Precision.bf16 and not c.supports(p):
         have = [q for q in allowed if q == "bf16" or c.supports(q)]
+        hint = (f"; for weight-only {value}, add activations {', '.join(have)}"
+                if field == "weights" else "")
         raise SpecError(field, value, f"{c.name} has no native {value} support in the catalog "
-                        f"(it supports: {', '.join(have)})")
+                        f"(it supports: {', '.join(have)}){hint}")
     return p
 
 
@@ -83,10 +98,11 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
           ttft_ms: float | None = None, tpot_ms: float | None = None, weights: str = "bf16",
           kv: str | None = None, disaggregated: bool = False,
           catalog_files: list[str] | None = None, interval: bool = False,
-          **fixed) -> InferResult:
+          activations: str | None = None, **fixed) -> InferResult:
     """Serve `model` on `chips` chips: the layout and batch that maximise output tokens/s per
     chip (per dollar at one price) within memory and the SLO; with `batch` fixed, that batch.
-    `interval` adds P10/P50/P90 of the headline numbers (see `serving_interval`).
+    `interval` adds P10/P50/P90 of the headline numbers (see `serving_interval`);
+    `activations` sets the GEMM precision apart from the weights' (see `serve_problem`).
     """
     unknown = set(fixed) - set(SERVE_KNOBS)
     if unknown:
@@ -101,7 +117,7 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
         if v is not None and v <= 0:
             raise SpecError(name, v, "must be > 0 ms")
     problem, instance = serve_problem(model, chip, chips, input_len, output_len, weights, kv,
-                                      disaggregated, catalog_files)
+                                      disaggregated, catalog_files, activations=activations)
     found = search_serving(problem, fixed, None if ttft_ms is None else ttft_ms / 1e3,
                            None if tpot_ms is None else tpot_ms / 1e3)
     ev = found.evaluated

@@ -57,7 +57,7 @@ class ServeProblem:
     output_len: int
     weights: Precision
     kv: Precision
-    compute: Precision  # the precision GEMMs run at (weights' if the chip has it, else bf16)
+    compute: Precision  # the precision GEMMs run at (the activations'; the weights' by default)
     reserved_bytes: float
     usd_per_chip_s: float | None
     disaggregated: bool = False

@@ -18,6 +18,7 @@ class InferResult:
     input_len: int
     output_len: int
     weights: str
+    activations: str  # the precision GEMMs run at
     kv: str
     mode: str  # offline | fixed_batch | slo
     disaggregated: bool
@@ -60,7 +61,8 @@ def infer_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: st
     step_ms = float(ev.tpot_decode_s[i]) * 1e3
     return InferResult(
         model=p.model.name, chip=p.chip.id, chips=p.n_chips, input_len=p.input_len,
-        output_len=p.output_len, weights=p.weights.value, kv=p.kv.value, mode=mode,
+        output_len=p.output_len, weights=p.weights.value,
+        activations=p.compute.value, kv=p.kv.value, mode=mode,
         disaggregated=p.disaggregated, ttft_ms=float(ev.ttft_s[i]) * 1e3,
         tpot_ms=float(ev.tpot_s[i]) * 1e3, tpot_decode_ms=float(ev.tpot_decode_s[i]) * 1e3,
         e2e_latency_s=float(ev.e2e_latency_s[i]),

@@ -39,7 +39,7 @@ class InferRow:
     source_group: str
     vendor: str
     family: str
-    precision_class: str  # of the weights: bf16 / fp8 / fp4
+    precision_class: str  # of the GEMMs (the activations): bf16 / fp8 / fp4
     problem: ServeProblem
     tp: int
     pp: int
@@ -85,22 +85,23 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             continue
         chip = cat.chip(row["chip_id"])
         weights, kv = Precision(row["weights"]), Precision(row["kv"] or "bf16")
-        if not (chip.supports(weights) and chip.supports(kv)) or chip.hbm_bw is None:
-            skipped[row["id"]] = f"{chip.id} lacks {weights.value}/{kv.value} in the catalog"
+        acts = row.get("activations")
+        compute = Precision(acts) if isinstance(acts, str) and acts else weights
+        if not (chip.supports(compute) and chip.supports(kv)) or chip.hbm_bw is None:
+            skipped[row["id"]] = f"{chip.id} lacks {compute.value}/{kv.value} in the catalog"
             continue
-        compute = weights if weights != Precision.bf16 else Precision.bf16
         tp, pp = int(row["tp_chips"]), int(row["pp_chips"])
         ep = int(_num(row, "ep_chips") or 1)
         problem = ServeProblem(
             model=model, chip=chip, efficiency=chip_efficiency(chip, vendor_of),
-            calibration=calibration or serve_calibration_for(chip, weights),
+            calibration=calibration or serve_calibration_for(chip, compute),
             n_chips=max(tp * pp, ep * pp), input_len=int(lengths[0]), output_len=int(lengths[1]),
             weights=weights, kv=kv, compute=compute,
             reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None)
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,
-            precision_class=precision_class(weights),
+            precision_class=precision_class(compute),
             problem=problem, tp=tp, pp=pp, ep=ep,
             mode=row["mode"], batch=int(batch) if batch else None,
             metric=row["target_metric"], measured=float(row["target_value"]),
