@@ -213,3 +213,22 @@ def test_unreadable_and_malformed_scenario_files(run_cli, tmp_path):
     broken.write_text("kind: contract\nchips: [h100,\n")
     code, _, err = run_cli("plan", str(broken))
     assert code == 2 and "not valid yaml" in err and "(line 3, column 1)" in err
+
+
+def test_serving_unit_is_the_best_per_chip_that_meets_the_slo():
+    # The planner serves on the fewest chips that hold the weights or 2x/4x/8x that, whichever
+    # gives the most output tokens/s per chip within the SLO (a tight TPOT can need more TP).
+    from xpuplan.api.planning import SERVING_UNIT_DOUBLINGS
+    from xpuplan.errors import XpuplanError
+    from xpuplan.plan.scenario import ServingJob
+
+    job = ServingJob(model="llama-3.1-70b", tpot_ms=30)
+    chosen = api.plan_context().serve(job, "h100")
+    assert chosen.tpot_ms <= 30
+    fewest = api.serve_problem("llama-3.1-70b", "h100", None, weights="fp8")[0].n_chips
+    for k in range(SERVING_UNIT_DOUBLINGS + 1):
+        try:
+            other = api.infer("llama-3.1-70b", "h100", fewest * 2**k, tpot_ms=30, weights="fp8")
+        except XpuplanError:
+            continue
+        assert chosen.output_tokens_per_s_per_chip >= other.output_tokens_per_s_per_chip

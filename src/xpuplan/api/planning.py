@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from xpuplan.api.serving import infer
+from xpuplan.api.serving import infer, serve_problem
 from xpuplan.api.training import train
-from xpuplan.errors import SpecError
+from xpuplan.errors import SpecError, XpuplanError
 from xpuplan.hardware.efficiency import calibration_for
 from xpuplan.infer.result import InferResult
 from xpuplan.plan.context import PlanContext
@@ -14,6 +14,10 @@ from xpuplan.plan.run import PlanResult, examples, load_example, run_scenario
 from xpuplan.plan.scenario import ServingJob, TrainingJob, load_scenario
 from xpuplan.specs.registry import hardware_catalog
 from xpuplan.train.result import TrainResult
+
+# Serving units searched: the fewest chips that hold the weights, times 1, 2, 4 and 8 (a search
+# range, not a physical figure).
+SERVING_UNIT_DOUBLINGS = 3
 
 
 def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanContext:
@@ -25,12 +29,25 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanC
                      job.tokens, catalog_files)
 
     def run_serving(job: ServingJob, chip_name: str) -> InferResult:
+        """The serving unit with the most output tokens/s per chip under the SLO, among the
+        fewest chips that hold the weights and 2x, 4x, 8x that (more chips can lower TPOT)."""
         c = cat.chip(chip_name)
         weights = job.weights
         if weights == "auto":
             weights = "fp8" if c.supports("fp8") else "bf16"
-        return infer(job.model, chip_name, None, job.input_len, job.output_len, None,
-                     job.ttft_ms, job.tpot_ms, weights, catalog_files=catalog_files)
+        fewest = serve_problem(job.model, chip_name, None, job.input_len, job.output_len,
+                               weights, catalog_files=catalog_files)[0].n_chips
+        results, first_error = [], None
+        for n in (fewest * 2**k for k in range(SERVING_UNIT_DOUBLINGS + 1)):
+            try:
+                results.append(infer(job.model, chip_name, n, job.input_len, job.output_len,
+                                     None, job.ttft_ms, job.tpot_ms, weights,
+                                     catalog_files=catalog_files))
+            except XpuplanError as exc:
+                first_error = first_error or exc
+        if not results:
+            raise first_error
+        return max(results, key=lambda r: r.output_tokens_per_s_per_chip)
 
     return PlanContext(catalog=cat, train=run_training, serve=run_serving,
                        efficiency_sd=lambda chip: calibration_for(
