@@ -195,9 +195,7 @@ def search(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = No
                                 STATE["catalog"])
     fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
     with err.status(f"searching layouts of {problem.model.name} on {chips} {chip} ..."):
-        best, found = api.search_layouts(problem, top, **fixed)
-    data = {"configs_evaluated": found.configs_evaluated, "search_time_s": found.search_time_s,
-            "configs_fitting": int(len(found.order)), "top": [b.to_dict() for b in best]}
+        data = api.search_layouts(problem, top, **fixed).to_dict()
     if as_json:
         return emit_json(data)
     show_search(data)
@@ -229,8 +227,7 @@ def compare(
                            global_batch, precision.value, STATE["catalog"],
                            progress=lambda _: bar.advance(task))
     if as_json:
-        return emit_json({"model": model, "chips": chips, "tokens": parse_count(tokens),
-                          "rows": [r.to_dict() for r in rows]})
+        return emit_json(rows.to_dict())
     show_compare(model, chips, tokens, rows)
 
 
@@ -332,8 +329,7 @@ def _compare_serving(model, names, chip_text, chips, input_len, output_len, as_j
                                    catalog_files=STATE["catalog"],
                                    progress=lambda _: bar.advance(task))
     if as_json:
-        return emit_json({"input_len": input_len, "output_len": output_len,
-                          "rows": [r.to_dict() for r in rows]})
+        return emit_json(rows.to_dict())
     show_compare_serving(rows, input_len, output_len)
 
 

@@ -217,12 +217,35 @@ class ServeCompareRow:
         return {"model": self.model, "chip": self.chip, "error": self.error, **out}
 
 
+@dataclass
+class ServeComparison:
+    """Rows of `compare_serving`, one per (model, chip); iterates like its list of rows."""
+
+    input_len: int
+    output_len: int
+    rows: list[ServeCompareRow]
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+    def to_dict(self) -> dict:
+        """What `xpuplan compare --serve --json` prints."""
+        return {"input_len": self.input_len, "output_len": self.output_len,
+                "rows": [r.to_dict() for r in self.rows]}
+
+
 def compare_serving(models: tuple[str, ...] | list[str] = DEFAULT_SERVE_MODELS,
                     chips: tuple[str, ...] | list[str] = DEFAULT_SERVE_CHIPS,
                     input_len: int = 1024, output_len: int = 1024, weights: str = "auto",
                     ttft_ms: float | None = None, tpot_ms: float | None = None,
                     n_chips: int | None = None, catalog_files: list[str] | None = None,
-                    progress=None) -> list[ServeCompareRow]:
+                    progress=None) -> ServeComparison:
     """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16)."""
     rows = []
     for model in models:
@@ -239,4 +262,4 @@ def compare_serving(models: tuple[str, ...] | list[str] = DEFAULT_SERVE_MODELS,
                                             error=str(exc)))
             if progress is not None:
                 progress(name)
-    return rows
+    return ServeComparison(input_len=input_len, output_len=output_len, rows=rows)

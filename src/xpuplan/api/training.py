@@ -61,15 +61,32 @@ def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips:
                         precision=p, reserved_bytes=reserved_fraction() * c.hbm_bytes)
 
 
-def search_layouts(problem: TrainProblem, top: int = 5, **fixed) -> tuple[list[TrainResult],
-                                                                            SearchResult]:
+@dataclass
+class LayoutSearch:
+    """The best fitting layouts of one search and its size; unpacks as `(best, found)`."""
+
+    best: list[TrainResult]
+    found: SearchResult
+
+    def __iter__(self):
+        return iter((self.best, self.found))
+
+    def to_dict(self) -> dict:
+        """What `xpuplan search --json` prints."""
+        return {"configs_evaluated": self.found.configs_evaluated,
+                "search_time_s": self.found.search_time_s,
+                "configs_fitting": int(len(self.found.order)),
+                "top": [b.to_dict() for b in self.best]}
+
+
+def search_layouts(problem: TrainProblem, top: int = 5, **fixed) -> LayoutSearch:
     """The best `top` fitting layouts (fixed knobs pinned); InfeasibleError if none fits."""
     fixed = _check_fixed(fixed)
     result = search(problem, fixed)
     if len(result.order) == 0:
         raise _why_nothing(problem, result, fixed)
     best = [train_result(problem, result.evaluated, int(i)) for i in result.order[:top]]
-    return best, result
+    return LayoutSearch(best=best, found=result)
 
 
 def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
@@ -233,11 +250,35 @@ class CompareRow:
                 **(self.result.to_dict() if self.result else {})}
 
 
+@dataclass
+class Comparison:
+    """Rows of `compare`, one per chip; iterates, indexes and counts like its list of rows."""
+
+    model: str
+    n_chips: int
+    tokens: float
+    rows: list[CompareRow]
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+    def to_dict(self) -> dict:
+        """What `xpuplan compare --json` prints."""
+        return {"model": self.model, "chips": self.n_chips, "tokens": self.tokens,
+                "rows": [r.to_dict() for r in self.rows]}
+
+
 def compare(model: str | os.PathLike = DEFAULT_COMPARE_MODEL,
             chips: tuple[str, ...] | list[str] = DEFAULT_COMPARE_CHIPS,
             n_chips: int = DEFAULT_COMPARE_CHIP_COUNT, tokens: float = DEFAULT_COMPARE_TOKENS,
             seq_len: int | None = None, global_batch: int | None = None, precision: str = "bf16",
-            catalog_files: list[str] | None = None, progress=None) -> list[CompareRow]:
+            catalog_files: list[str] | None = None, progress=None) -> Comparison:
     """Best layout, time, cost and MFU of training `model` on `n_chips` of each chip.
 
     A chip that cannot run the job (precision missing, nothing fits) gets its reason instead
@@ -254,4 +295,4 @@ def compare(model: str | os.PathLike = DEFAULT_COMPARE_MODEL,
             rows.append(CompareRow(chip=name, result=None, error=str(exc)))
         if progress is not None:
             progress(name)
-    return rows
+    return Comparison(model=str(model), n_chips=n_chips, tokens=tokens, rows=rows)
