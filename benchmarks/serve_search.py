@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from xpuplan import api
-from xpuplan.infer.evaluate import evaluate_serving
-from xpuplan.search.serve_search import search_serving, serve_grid
+from xpuplan.serve.evaluate import evaluate_serving
+from xpuplan.serve.search import search_serving, serve_grid
 
 MODEL, CHIP, CHIPS = "deepseek-v3", "h200", 64
 

@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from xpuplan import api
-from xpuplan.search.train_search import candidate_grid, evaluate_chunked
 from xpuplan.train.evaluate import evaluate
+from xpuplan.train.search import candidate_grid, evaluate_chunked
 
 
 def main() -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from xpuplan.validation.calibrate import fit_all, toml_header, toml_source
-from xpuplan.validation.infer_set import infer_rows
-from xpuplan.validation.report import fit_rows_of, groups_of
-from xpuplan.validation.serve_grid import SHARED_GRID, VENDOR_GRID, prediction_matrix
+from xpuplan.calibrate.calibrate import fit_all, toml_header, toml_source
+from xpuplan.calibrate.infer_set import infer_rows
+from xpuplan.calibrate.report import fit_rows_of, groups_of
+from xpuplan.calibrate.serve_grid import SHARED_GRID, VENDOR_GRID, prediction_matrix
 
 OUT = Path(__file__).resolve().parents[1] / "src/xpuplan/data/calibration_infer.toml"
 

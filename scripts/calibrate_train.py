@@ -2,7 +2,7 @@
 
 Run: python scripts/calibrate_train.py
 Fits on every usable row of data/validation/train_measurements.csv (method:
-xpuplan.validation.calibrate) and prints in-sample and leave-one-source-out median absolute
+xpuplan.calibrate.calibrate) and prints in-sample and leave-one-source-out median absolute
 errors per group beside the values it writes.
 """
 
@@ -12,16 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from xpuplan.hardware.efficiency import StackCalibration
-from xpuplan.validation.calibrate import (
+from xpuplan.calibrate.calibrate import (
     SHARED_GRID,
     fit_all,
     prediction_matrix,
     toml_header,
     toml_source,
 )
-from xpuplan.validation.report import fit_rows_of, groups_of
-from xpuplan.validation.train_set import train_rows
+from xpuplan.calibrate.report import fit_rows_of, groups_of
+from xpuplan.calibrate.train_set import train_rows
+from xpuplan.hardware.efficiency import StackCalibration
 
 OUT = Path(__file__).resolve().parents[1] / "src/xpuplan/data/calibration.toml"
 

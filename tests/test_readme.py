@@ -18,7 +18,7 @@ def test_readme_python_example_runs():
 
 
 def test_readme_catalog_example_loads(tmp_path):
-    from xpuplan.specs.registry import hardware_catalog
+    from xpuplan.catalog.registry import hardware_catalog
 
     yaml_block = re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.S)[0]
     path = tmp_path / "my.yaml"

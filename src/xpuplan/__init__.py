@@ -7,6 +7,13 @@ search -> cost -> validation -> api -> cli.
 """
 
 from xpuplan.api import (
+    Comparison,
+    LayoutSearch,
+    PlanResult,
+    ServeComparison,
+    ServeResult,
+    TrainResult,
+    ValidationReport,
     chip,
     chips,
     compare,
@@ -33,6 +40,13 @@ from xpuplan.errors import (
 )
 
 __all__ = [
+    "Comparison",
+    "LayoutSearch",
+    "PlanResult",
+    "ServeComparison",
+    "ServeResult",
+    "TrainResult",
+    "ValidationReport",
     "CatalogError",
     "InfeasibleError",
     "SolverError",

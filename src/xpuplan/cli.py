@@ -18,7 +18,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from xpuplan import __version__, api
-from xpuplan.cli_views import (
+from xpuplan.errors import SpecError, XpuplanError
+from xpuplan.specs.layouts import RECOMPUTE
+from xpuplan.specs.precision import Precision
+from xpuplan.units import fmt_si, parse_count
+from xpuplan.views.terminal import (
     show_compare,
     show_compare_serving,
     show_examples,
@@ -28,10 +32,6 @@ from xpuplan.cli_views import (
     show_train,
     show_validation,
 )
-from xpuplan.errors import SpecError, XpuplanError
-from xpuplan.specs.precision import Precision
-from xpuplan.train.layout import RECOMPUTE
-from xpuplan.units import fmt_si, parse_count
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Plan AI training and serving across accelerators.")
@@ -262,7 +262,7 @@ def infer(model: ModelArg, chip: ChipOpt,
                        activations=activations.value if activations else None,
                        tp=tp, pp=pp, ep=ep)
     if plot:
-        from xpuplan.report.charts import pareto_figure, write_figure
+        from xpuplan.views.charts import pareto_figure, write_figure
 
         with _writing("plot", plot):
             write_figure(pareto_figure(result), plot)
@@ -289,7 +289,7 @@ def plan(
     with err.status("running the scenario (training and serving models inside) ..."):
         result = api.plan(scenario, example, STATE["catalog"])
     if report:
-        from xpuplan.report.plan_report import plan_html
+        from xpuplan.views.plan_report import plan_html
 
         with _writing("report", report), open(report, "w") as fh:
             fh.write(plan_html(result))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from xpuplan import api
+from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import CatalogError, UnknownNameError
-from xpuplan.specs.registry import hardware_catalog
 
 REQUIRED_CHIPS = ["a100-80gb", "h100-sxm", "h800", "h200", "b200", "gb200", "gb300", "mi250x",
                   "mi300x", "mi325x", "mi355x", "trn1", "trn2", "trn2-ultraserver", "trn3",

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xpuplan import api
-from xpuplan.train.layout import Layouts
+from xpuplan.specs.layouts import Layouts
 from xpuplan.train.memory import activation_bytes_per_token_layer, memory_per_chip
 from xpuplan.workload.layer import layer_shape
 

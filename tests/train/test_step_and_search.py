@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from xpuplan import api
 from xpuplan.errors import InfeasibleError, SpecError
+from xpuplan.specs.layouts import Layouts
 from xpuplan.train.evaluate import evaluate
-from xpuplan.train.layout import Layouts
 from xpuplan.workload.flops import flops_per_token_train
 
 LAYOUT = dict(tp=8, pp=2, dp=4, micro_batch=1, zero=1, recompute="selective")
@@ -81,8 +81,8 @@ def test_faster_chip_never_slower(flops, hbm, link):
 @settings(max_examples=20, deadline=None)
 @given(price=st.floats(0.1, 100.0), k=st.floats(0.1, 10.0))
 def test_cost_is_linear_in_price(price, k):
-    from xpuplan.cost.training import training_run_cost
-    from xpuplan.specs.registry import hardware_catalog
+    from xpuplan.catalog.registry import hardware_catalog
+    from xpuplan.economics.run_cost import training_run_cost
 
     chip = api.chip("h100")
     one = training_run_cost(1e12, 1e6, 64, chip, hardware_catalog(), usd_per_chip_hour=price)
@@ -177,7 +177,7 @@ def test_search_cli_reports_speed(run_json):
 
 
 def test_chunked_evaluation_equals_one_call():
-    from xpuplan.search.train_search import candidate_grid, evaluate_chunked
+    from xpuplan.train.search import candidate_grid, evaluate_chunked
 
     p = _problem(chips=256)
     grid = candidate_grid(p, {})

@@ -49,15 +49,19 @@ from xpuplan.api.training import (
     train_problem,
 )
 from xpuplan.api.validation import validate
+from xpuplan.calibrate.report import ValidationReport
+from xpuplan.economics.run import PlanResult
+from xpuplan.serve.result import InferResult, ServeResult
+from xpuplan.train.result import TrainResult
 
 __all__ = [
-    "DEFAULT_COMPARE_CHIPS", "DEFAULT_COMPARE_CHIP_COUNT", "DEFAULT_COMPARE_MODEL",
-    "DEFAULT_COMPARE_TOKENS", "DEFAULT_GLOBAL_BATCH_TOKENS", "DEFAULT_SEQ_LEN",
-    "DEFAULT_SERVE_CHIPS", "DEFAULT_SERVE_MODELS", "KV_CHOICES", "MODEL_FILL_TARGET",
-    "SERVE_KNOBS", "TRAIN_KNOBS", "WEIGHT_CHOICES", "CompareRow", "Comparison", "LayoutSearch",
-    "ServeCompareRow", "ServeComparison", "chip",
-    "chip_figures", "chips", "compare", "compare_serving", "infer", "instance", "instances",
-    "load_model", "model_summary", "models", "plan", "plan_context", "plan_examples",
-    "search_layouts", "serve_problem", "serving_interval", "step_time_interval", "train",
-    "train_problem", "validate",
+    "CompareRow", "Comparison", "DEFAULT_COMPARE_CHIPS", "DEFAULT_COMPARE_CHIP_COUNT",
+    "DEFAULT_COMPARE_MODEL", "DEFAULT_COMPARE_TOKENS", "DEFAULT_GLOBAL_BATCH_TOKENS",
+    "DEFAULT_SEQ_LEN", "DEFAULT_SERVE_CHIPS", "DEFAULT_SERVE_MODELS", "InferResult",
+    "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET", "PlanResult", "SERVE_KNOBS",
+    "ServeCompareRow", "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult",
+    "ValidationReport", "WEIGHT_CHOICES", "chip", "chip_figures", "chips", "compare",
+    "compare_serving", "infer", "instance", "instances", "load_model", "model_summary",
+    "models", "plan", "plan_context", "plan_examples", "search_layouts", "serve_problem",
+    "serving_interval", "step_time_interval", "train", "train_problem", "validate",
 ]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 
+from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.models import ModelEntry, model_entries
+from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import SpecError
 from xpuplan.specs.hardware import ChipSpec, InstanceSpec
 from xpuplan.specs.model import ModelSpec
-from xpuplan.specs.model_loader import load_model as _load_model
-from xpuplan.specs.registry import hardware_catalog
 from xpuplan.workload.summary import ModelSummary, summarize
 
 DEFAULT_SEQ_LEN = 4096  # sequence length for per-token FLOPs when none is given

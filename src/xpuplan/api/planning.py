@@ -6,13 +6,13 @@ import os
 
 from xpuplan.api.serving import infer, serve_problem
 from xpuplan.api.training import train
+from xpuplan.catalog.registry import hardware_catalog
+from xpuplan.economics.context import PlanContext
+from xpuplan.economics.run import PlanResult, examples, load_example, run_scenario
+from xpuplan.economics.scenario import ServingJob, TrainingJob, load_scenario
 from xpuplan.errors import SpecError, XpuplanError
 from xpuplan.hardware.efficiency import calibration_for
-from xpuplan.infer.result import InferResult
-from xpuplan.plan.context import PlanContext
-from xpuplan.plan.run import PlanResult, examples, load_example, run_scenario
-from xpuplan.plan.scenario import ServingJob, TrainingJob, load_scenario
-from xpuplan.specs.registry import hardware_catalog
+from xpuplan.serve.result import ServeResult
 from xpuplan.train.result import TrainResult
 
 # Serving units searched: the fewest chips that hold the weights, times 1, 2, 4 and 8 (a search
@@ -28,7 +28,7 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanC
         return train(job.model, chip_name, n_chips, job.seq_len, None, job.precision,
                      job.tokens, catalog_files)
 
-    def run_serving(job: ServingJob, chip_name: str) -> InferResult:
+    def run_serving(job: ServingJob, chip_name: str) -> ServeResult:
         """The serving unit with the most output tokens/s per chip under the SLO, among the
         fewest chips that hold the weights and 2x, 4x, 8x that (more chips can lower TPOT)."""
         c = cat.chip(chip_name)

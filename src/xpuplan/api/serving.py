@@ -7,17 +7,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from xpuplan.catalog.model_loader import load_model as _load_model
+from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction, serve_calibration_for
-from xpuplan.infer.evaluate import REASONS, evaluate_serving
-from xpuplan.infer.layout import ServeLayouts, ServeProblem
-from xpuplan.infer.result import InferResult, infer_result
-from xpuplan.search.serve_search import ServeSearch, search_serving
+from xpuplan.serve.evaluate import REASONS, evaluate_serving
+from xpuplan.serve.problem import ServeProblem
+from xpuplan.serve.result import ServeResult, serve_result
+from xpuplan.serve.search import ServeSearch, search_serving
 from xpuplan.specs.hardware import ChipSpec
+from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.model import ModelSpec
-from xpuplan.specs.model_loader import load_model as _load_model
 from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
-from xpuplan.specs.registry import hardware_catalog
 from xpuplan.workload.summary import summarize
 
 SERVE_KNOBS = ("tp", "pp", "ep", "batch")
@@ -98,7 +99,7 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
           ttft_ms: float | None = None, tpot_ms: float | None = None, weights: str = "bf16",
           kv: str | None = None, disaggregated: bool = False,
           catalog_files: list[str] | None = None, interval: bool = False,
-          activations: str | None = None, **fixed) -> InferResult:
+          activations: str | None = None, **fixed) -> ServeResult:
     """Serve `model` on `chips` chips: the layout and batch that maximise output tokens/s per
     chip (per dollar at one price) within memory and the SLO; with `batch` fixed, that batch.
     `interval` adds P10/P50/P90 of the headline numbers (see `serving_interval`);
@@ -124,7 +125,7 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
     if found.best is None:
         raise _serving_infeasible(problem, found, ttft_ms, tpot_ms)
     mode = "slo" if (ttft_ms or tpot_ms) else ("fixed_batch" if batch else "offline")
-    result = infer_result(problem, ev, found.best, mode, instance)
+    result = serve_result(problem, ev, found.best, mode, instance)
     result.pareto = [{"tpot_ms": float(ev.tpot_s[i]) * 1e3, "ttft_ms": float(ev.ttft_s[i]) * 1e3,
                       "output_tokens_per_s_per_chip": float(ev.output_tokens_per_s_per_chip[i]),
                       **ev.layouts.row(int(i))} for i in found.pareto]
@@ -208,7 +209,7 @@ DEFAULT_SERVE_CHIPS = ("h200", "b200", "gb200", "mi300x", "mi355x", "trn2", "tpu
 class ServeCompareRow:
     model: str
     chip: str
-    result: InferResult | None
+    result: ServeResult | None
     error: str | None
 
     def to_dict(self) -> dict:

@@ -7,17 +7,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from xpuplan.cost.training import training_run_cost
+from xpuplan.catalog.model_loader import load_model as _load_model
+from xpuplan.catalog.registry import hardware_catalog
+from xpuplan.economics.run_cost import training_run_cost
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction
-from xpuplan.search.train_search import SearchResult, search
+from xpuplan.specs.layouts import RECOMPUTE, Layouts
 from xpuplan.specs.model import ModelSpec
-from xpuplan.specs.model_loader import load_model as _load_model
 from xpuplan.specs.precision import parse_precision
-from xpuplan.specs.registry import hardware_catalog
 from xpuplan.train.evaluate import REASONS, TrainProblem, evaluate
-from xpuplan.train.layout import RECOMPUTE, Layouts
 from xpuplan.train.result import TrainResult, train_result
+from xpuplan.train.search import SearchResult, search
 
 TRAIN_KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero", "recompute", "sp")
 # Llama 3 405B ended pre-training at 16M tokens per step (Llama 3 paper, sec. 3.4.1).

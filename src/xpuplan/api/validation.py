@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xpuplan.validation.report import ValidationReport, validation_report
+from xpuplan.calibrate.report import ValidationReport, validation_report
 
 
 def validate() -> ValidationReport:

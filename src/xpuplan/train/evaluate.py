@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xpuplan.hardware.efficiency import ChipEfficiency
+from xpuplan.hardware.roofline import chip_rates
 from xpuplan.specs.hardware import ChipSpec
+from xpuplan.specs.layouts import Layouts
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import Precision
-from xpuplan.train.layout import Layouts
 from xpuplan.train.memory import memory_per_chip
-from xpuplan.train.step import chip_rates, step_time
+from xpuplan.train.step import step_time
 from xpuplan.workload.flops import flops_per_token_fwd, flops_per_token_train
 from xpuplan.workload.layer import layer_shape
 

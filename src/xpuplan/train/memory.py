@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xpuplan.train.layout import Layouts
+from xpuplan.specs.layouts import Layouts
 from xpuplan.workload.layer import LayerShape
 
 WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2.0, 4.0, 12.0  # per parameter (see module doc)

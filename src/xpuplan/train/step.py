@@ -18,70 +18,15 @@ imbalance (the published NeMo runs force balanced routing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from xpuplan.collectives.alpha_beta import Fabric, collective_time, ranks_per_domain
-from xpuplan.hardware.efficiency import ChipEfficiency
-from xpuplan.specs.hardware import ChipSpec
-from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
-from xpuplan.train.layout import Layouts
+from xpuplan.hardware.collectives import collective_time, ranks_per_domain
+from xpuplan.hardware.roofline import Rates, shape_factor
+from xpuplan.specs.layouts import Layouts
 from xpuplan.train.memory import ACT_BYTES, OPTIMIZER_BYTES, params_per_chip
 from xpuplan.workload.layer import LayerShape
 
 GRAD_REDUCE_BYTES = 2.0  # bf16 gradient reduce-scatter (Megatron-Core default for bf16 runs)
-
-
-@dataclass(frozen=True)
-class Rates:
-    """The chip's rates at one precision, after efficiency: what an op is divided by."""
-
-    peak_flops: float  # dense FLOP/s at the GEMM precision
-    gemm_eff: float  # η_mamf · c
-    attention_flops: float  # achievable FLOP/s of attention kernels (bf16 flash), before φ
-    half_dim: float  # d½
-    gemm_overhead_s: float  # fixed cost per GEMM call
-    hbm_bw: float  # achievable byte/s
-    fabric: Fabric
-    quantized_bytes: float  # bytes/element GEMM inputs are cast to (0 when GEMMs run in bf16)
-
-
-def chip_rates(chip: ChipSpec, eff: ChipEfficiency, precision: Precision,
-               scale: float | np.ndarray = 1.0) -> Rates:
-    """Effective rates; `scale` multiplies the calibrated compute scale (for sampling)."""
-    return Rates(
-        peak_flops=chip.dense_flops(precision),
-        gemm_eff=eff.gemm[_gemm_key(precision)] * eff.stack.compute_scale * scale,
-        # Flash attention runs in bf16 whatever the GEMM precision (Transformer Engine keeps
-        # FP8/FP4 recipes' attention in bf16 by default).
-        attention_flops=chip.dense_flops(Precision.bf16) * eff.gemm["bf16"]
-        * eff.stack.compute_scale * scale,
-        half_dim=eff.stack.gemm_half_dim,
-        gemm_overhead_s=eff.stack.gemm_overhead_s,
-        hbm_bw=chip.hbm_bw * eff.hbm,
-        fabric=Fabric(
-            scaleup_bw=chip.scaleup_bw_unidir or chip.scaleout_bw_unidir or 0.0,
-            scaleup_eff=eff.scaleup_link, scaleup_latency_s=eff.scaleup_latency_s,
-            scaleout_bw=chip.scaleout_bw_unidir or chip.scaleup_bw_unidir or 0.0,
-            scaleout_eff=eff.scaleout_link, scaleout_latency_s=eff.scaleout_latency_s,
-            domain_chips=chip.scaleup_domain_chips),
-        quantized_bytes=(BYTES_PER_ELEMENT[precision]
-                         if precision in (Precision.fp8, Precision.fp4) else 0.0),
-    )
-
-
-def _gemm_key(precision: Precision) -> str:
-    return {Precision.fp8: "fp8", Precision.fp4: "fp4"}.get(precision, "bf16")
-
-
-MAMF_REFERENCE_DIM = 8192.0  # MAMF searches peak near M = N = K ≈ 8k (stas00 mamf-finder)
-
-
-def shape_factor(half_dim: float, *dims: np.ndarray) -> np.ndarray:
-    """φ(M,N,K) / φ(8k,8k,8k), φ = 1/(1 + Σ d½/d): a GEMM's rate relative to the MAMF shape."""
-    reference = 1.0 + len(dims) * half_dim / MAMF_REFERENCE_DIM
-    return reference / (1.0 + sum(half_dim / np.maximum(d, 1.0) for d in dims))
 
 
 def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: Rates,

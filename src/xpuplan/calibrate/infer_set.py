@@ -1,0 +1,132 @@
+"""The inference validation set: published serving runs as ServeProblems with their targets.
+
+`data/validation/infer_measurements.csv` copies ../shared/data's development set with its
+sources, plus columns giving the layout in chips, the traffic shape, the mode and one target
+per row (output tokens/s per chip, TPOT or TTFT in seconds; INFER_README.md says how each
+source's figure was converted). A row is predicted with its published layout; offline rows
+run at the largest batch that fits (the server fills memory), fixed-batch rows at their batch,
+single-stream rows at batch 1; MLPerf server rows are predicted like offline (an upper bound).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from xpuplan.calibrate.train_set import _model, _num
+from xpuplan.catalog.hardware import builtin_file
+from xpuplan.catalog.registry import hardware_catalog
+from xpuplan.hardware.efficiency import (
+    ServeCalibration,
+    chip_efficiency,
+    reserved_fraction,
+    serve_calibration_for,
+)
+from xpuplan.serve.evaluate import ServeEval, evaluate_serving
+from xpuplan.serve.problem import ServeProblem
+from xpuplan.serve.search import MAX_BATCH
+from xpuplan.specs.layouts import ServeLayouts
+from xpuplan.specs.precision import Precision, precision_class
+
+METRICS = ("output_tokens_per_s_per_chip", "total_tokens_per_s_per_chip", "tpot_s", "ttft_s")
+
+
+@dataclass(frozen=True)
+class InferRow:
+    id: str
+    source_group: str
+    vendor: str
+    family: str
+    precision_class: str  # of the GEMMs (the activations): bf16 / fp8 / fp4
+    problem: ServeProblem
+    tp: int
+    pp: int
+    ep: int
+    mode: str
+    batch: int | None
+    metric: str
+    measured: float
+    confidence: str
+
+
+@lru_cache(maxsize=1)
+def _frame() -> pd.DataFrame:
+    return pd.read_csv(builtin_file("validation/infer_measurements.csv"))
+
+
+def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferRow], dict]:
+    """Usable rows (with `calibration` in place of the fitted one if given) and skip reasons."""
+    cat = hardware_catalog()
+    vendor_of = {k: v.vendor for k, v in cat.chips.items()}
+    rows, skipped = [], {}
+    for row in _frame().to_dict("records"):
+        lengths = [_num(row, "input_len"), _num(row, "output_len")]
+        if any(v is None for v in lengths):
+            skipped[row["id"]] = "mean input/output length not published"
+            continue
+        if row["target_metric"] not in METRICS:
+            skipped[row["id"]] = f"metric {row['target_metric']} not predicted"
+            continue
+        if row["target_metric"] == "ttft_s" and (_num(row, "batch") or 1) > 1:
+            skipped[row["id"]] = "TTFT under concurrent load includes queueing (not modelled)"
+            continue
+        ref = row.get("model_ref")
+        try:
+            model = _model({**row, "model_name": ref if isinstance(ref, str) else
+                            row["model_name"], "model_family": row["arch"],
+                            "gated_mlp": True})
+        except Exception as exc:  # a shape the dev set leaves inconsistent
+            skipped[row["id"]] = f"model shape unusable ({type(exc).__name__})"
+            continue
+        if model is None:
+            skipped[row["id"]] = "model shape not published"
+            continue
+        chip = cat.chip(row["chip_id"])
+        weights, kv = Precision(row["weights"]), Precision(row["kv"] or "bf16")
+        acts = row.get("activations")
+        compute = Precision(acts) if isinstance(acts, str) and acts else weights
+        if not (chip.supports(compute) and chip.supports(kv)) or chip.hbm_bw is None:
+            skipped[row["id"]] = f"{chip.id} lacks {compute.value}/{kv.value} in the catalog"
+            continue
+        tp, pp = int(row["tp_chips"]), int(row["pp_chips"])
+        ep = int(_num(row, "ep_chips") or 1)
+        problem = ServeProblem(
+            model=model, chip=chip, efficiency=chip_efficiency(chip, vendor_of),
+            calibration=calibration or serve_calibration_for(chip, compute),
+            n_chips=max(tp * pp, ep * pp), input_len=int(lengths[0]), output_len=int(lengths[1]),
+            weights=weights, kv=kv, compute=compute,
+            reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None)
+        batch = _num(row, "batch")
+        rows.append(InferRow(
+            id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,
+            precision_class=precision_class(compute),
+            problem=problem, tp=tp, pp=pp, ep=ep,
+            mode=row["mode"], batch=int(batch) if batch else None,
+            metric=row["target_metric"], measured=float(row["target_value"]),
+            confidence=str(row.get("conversion_confidence", ""))))
+    return rows, skipped
+
+
+def predict_row(r: InferRow, calibration: ServeCalibration | None = None) -> np.ndarray:
+    """The row's target metric as predicted (an array if the calibration holds arrays)."""
+    p = r.problem if calibration is None else replace(r.problem, calibration=calibration)
+    ep = r.ep
+    if r.mode == "single_stream":
+        batch = 1
+    elif r.mode == "fixed_batch" and r.batch:
+        batch = r.batch
+    else:
+        probe = evaluate_serving(p, ServeLayouts.build(r.tp, r.pp, ep, 1))
+        batch = int(np.clip(probe.max_concurrency[0], 1, MAX_BATCH))
+    ev: ServeEval = evaluate_serving(p, ServeLayouts.build(r.tp, r.pp, ep, batch))
+    if r.metric == "tpot_s":
+        return ev.tpot_s
+    if r.metric == "ttft_s":
+        return ev.ttft_s
+    out = ev.output_tokens_per_s_per_chip
+    if r.metric == "total_tokens_per_s_per_chip":
+        return out * (p.input_len + p.output_len) / p.output_len
+    return out

@@ -1,0 +1,125 @@
+"""`xpuplan validate`: every usable published run predicted, in-sample and leave-one-source-out.
+
+In-sample uses the shipped calibrations (fitted on all rows); leave-one-source-out refits the
+same parameters without each source group and predicts that group (validation.calibrate).
+Errors are |predicted / measured − 1| of each row's metric: training tokens/s per chip;
+serving output tokens/s per chip, TPOT or TTFT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from xpuplan.calibrate.calibrate import leave_one_source_out, prediction_matrix
+from xpuplan.calibrate.infer_set import infer_rows, predict_row
+from xpuplan.calibrate.serve_grid import prediction_matrix as serve_prediction_matrix
+from xpuplan.calibrate.train_set import train_rows
+from xpuplan.hardware.efficiency import StackCalibration
+from xpuplan.train.evaluate import evaluate
+
+
+@dataclass
+class ValidationRow:
+    id: str
+    kind: str  # "train" or "infer"
+    metric: str  # what was compared: tokens/s per chip, TPOT or TTFT (s)
+    vendor: str
+    source_group: str
+    chip: str
+    model: str
+    n_chips: int
+    measured: float  # tokens/s per chip
+    predicted: float  # in-sample
+    predicted_loso: float
+    error: float  # |predicted/measured - 1|
+    error_loso: float
+    confidence: str
+
+
+@dataclass
+class ValidationReport:
+    rows: list[ValidationRow]
+    skipped: dict[str, str]
+    by_vendor: dict[str, dict]  # "train/nvidia", "infer/aws", ...
+    by_source: dict[str, dict]
+
+    def to_dict(self) -> dict:
+        return {"rows": [asdict(r) for r in self.rows], "skipped": self.skipped,
+                "by_vendor": self.by_vendor, "by_source": self.by_source,
+                "error": "|predicted/measured - 1| of each row's metric"}
+
+
+def groups_of(rows) -> np.ndarray:
+    """Each row's calibration groups, most specific first, shape (n_rows, 4): family and
+    vendor at the row's GEMM precision class, then family and vendor alone."""
+    return np.array([[f"{r.family}/{r.precision_class}", f"{r.vendor}/{r.precision_class}",
+                      r.family, r.vendor] for r in rows])
+
+
+def fit_rows_of(rows) -> np.ndarray:
+    """Rows the calibration learns from: conversions marked high confidence, or medium for a
+    vendor that has no high-confidence row (its only evidence); never low."""
+    vendors_with_high = {r.vendor for r in rows if r.confidence == "high"}
+    return np.array([r.confidence == "high" or (r.confidence == "medium"
+                                                and r.vendor not in vendors_with_high)
+                     for r in rows])
+
+
+def _summary(rows: list[ValidationRow], key: str) -> dict[str, dict]:
+    out = {}
+    for group in sorted({f"{r.kind}/{getattr(r, key)}" for r in rows}):
+        sel = [r for r in rows if f"{r.kind}/{getattr(r, key)}" == group]
+        err = np.array([r.error for r in sel])
+        loso = np.array([r.error_loso for r in sel])
+        out[group] = {"rows": len(sel), "median_error": float(np.median(err)),
+                      "worst_error": float(err.max()),
+                      "median_error_loso": float(np.median(loso)),
+                      "worst_error_loso": float(loso.max())}
+    return out
+
+
+def validation_report() -> ValidationReport:
+    """Predict every usable development row, training and inference, in-sample and LOSO."""
+    train, skipped = _train_rows()
+    infer, skipped_infer = _infer_rows()
+    rows = train + infer
+    return ValidationReport(rows=rows, skipped={**skipped, **skipped_infer},
+                            by_vendor=_summary(rows, "vendor"),
+                            by_source=_summary(rows, "source_group"))
+
+
+def _infer_rows() -> tuple[list[ValidationRow], dict]:
+    rows, skipped = infer_rows()
+    measured = np.array([r.measured for r in rows])
+    in_sample = np.array([float(predict_row(r)[0]) for r in rows])
+    loso = leave_one_source_out(serve_prediction_matrix(rows), measured, groups_of(rows),
+                                np.array([r.source_group for r in rows]), fit_rows_of(rows))
+    out = [ValidationRow(id=r.id, kind="infer", metric=r.metric, vendor=r.vendor,
+                         source_group=r.source_group, chip=r.problem.chip.id,
+                         model=r.problem.model.name, n_chips=r.problem.n_chips,
+                         measured=float(m), predicted=float(p), predicted_loso=float(q),
+                         error=float(abs(p / m - 1)), error_loso=float(abs(q / m - 1)),
+                         confidence=r.confidence)
+           for r, m, p, q in zip(rows, measured, in_sample, loso, strict=True)]
+    return out, skipped
+
+
+def _train_rows() -> tuple[list[ValidationRow], dict]:
+    rows, skipped = train_rows()
+    measured = np.array([r.measured_tokens_per_s_per_chip for r in rows])
+    in_sample = np.array([float(evaluate(r.problem, r.layout).tokens_per_s[0])
+                          / r.problem.n_chips for r in rows])
+    grid_rows, _ = train_rows(StackCalibration(1.0, 0.0, 0.0, 0.0, 0, "grid"))
+    pred = prediction_matrix(grid_rows)
+    loso = leave_one_source_out(pred, measured, groups_of(rows),
+                                np.array([r.source_group for r in rows]), fit_rows_of(rows))
+    out = [ValidationRow(id=r.id, kind="train", metric="tokens_per_s_per_chip", vendor=r.vendor,
+                         source_group=r.source_group,
+                         chip=r.problem.chip.id, model=r.problem.model.name,
+                         n_chips=r.problem.n_chips, measured=float(m), predicted=float(p),
+                         predicted_loso=float(q), error=float(abs(p / m - 1)),
+                         error_loso=float(abs(q / m - 1)), confidence=r.confidence)
+           for r, m, p, q in zip(rows, measured, in_sample, loso, strict=True)]
+    return out, skipped

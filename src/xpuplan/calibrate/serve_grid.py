@@ -1,0 +1,36 @@
+"""The serving calibration grid: predictions of every row at every parameter setting.
+
+Shared axis: the collective latency scale. Group axis: (compute_scale, memory_scale,
+per-step overhead) triples: a stack's scheduling overhead is its own, like its kernels.
+The fit and leave-one-source-out logic is the training one (validation.calibrate), which
+only needs predictions shaped (rows, shared settings, group settings).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from xpuplan.calibrate.infer_set import InferRow, predict_row
+from xpuplan.hardware.efficiency import ServeCalibration
+
+COMPUTE_GRID = np.geomspace(0.2, 2.0, 21)
+# Decode reads cannot beat the HBM peak: memory_scale · η_stream ≤ 1 (η_stream ≈ 0.77-0.89).
+MEMORY_GRID = np.geomspace(0.3, 1.15, 21)
+OVERHEAD_GRID_S = (0.0, 1e-4, 3e-4, 1e-3, 2e-3, 4e-3, 8e-3)
+LATENCY_SCALE_GRID = (0.1, 0.25, 0.5, 1.0)
+SHARED_GRID = LATENCY_SCALE_GRID
+VENDOR_GRID = tuple(itertools.product(COMPUTE_GRID, MEMORY_GRID, OVERHEAD_GRID_S))
+
+
+def prediction_matrix(rows: list[InferRow]) -> np.ndarray:
+    """Each row's predicted target, shape (n_rows, n_shared_settings, n_vendor_settings)."""
+    c, m, overhead = (np.array([v[k] for v in VENDOR_GRID]) for k in range(3))
+    out = np.empty((len(rows), len(SHARED_GRID), len(VENDOR_GRID)))
+    for i, row in enumerate(rows):
+        for j, latency in enumerate(SHARED_GRID):
+            cal = ServeCalibration(compute_scale=c, memory_scale=m, step_overhead_s=overhead,
+                                   latency_scale=latency, log_sd=0.0, n_rows=0, source="grid")
+            out[i, j] = predict_row(row, cal)
+    return out

@@ -1,0 +1,95 @@
+"""Load a ModelSpec from a catalog name, a local config.json (file or folder) or a Hub id."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from xpuplan.catalog.hf_config import model_spec_from_config
+from xpuplan.catalog.models import model_entries
+from xpuplan.errors import SpecError, UnknownNameError
+from xpuplan.specs.model import ModelSpec
+
+HUB_TIMEOUT_S = 10.0  # seconds to wait for the Hub before reporting it unreachable
+
+
+def resolve_builtin(name: str) -> str | None:
+    """The built-in model id for a name or alias, or None."""
+    key = name.strip().lower()
+    entries = model_entries()
+    if key in entries:
+        return key
+    for entry in entries.values():
+        if key in (a.lower() for a in entry.aliases):
+            return entry.id
+    return None
+
+
+def load_model(source: str | os.PathLike) -> ModelSpec:
+    """A ModelSpec from `source`: built-in name, config.json path or folder, or Hub model id."""
+    text = str(source)
+    builtin = resolve_builtin(text)
+    if builtin is not None:
+        entry = model_entries()[builtin]
+        return model_spec_from_config(entry.raw_config(), name=entry.id)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        path = path / "config.json"
+    if path.is_file():
+        return model_spec_from_config(_read_json(path), name=path.parent.name or path.stem)
+    if text.endswith(".json") or os.sep in text and not _looks_like_hub_id(text):
+        raise SpecError("model", text, "no such config file")
+    if _looks_like_hub_id(text):
+        return model_spec_from_config(_fetch_hub_config(text), name=text)
+    known = list(model_entries()) + [a for e in model_entries().values() for a in e.aliases]
+    raise UnknownNameError("model", text, known)
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    parts = text.split("/")
+    return len(parts) == 2 and all(parts) and not Path(text).exists()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise SpecError("config.json", str(path),
+                        f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise SpecError("config.json", str(path), "must hold a JSON object")
+    return data
+
+
+def _fetch_hub_config(model_id: str) -> dict[str, Any]:
+    """Download only config.json of a Hub model (one attempt, HF_TOKEN honoured); offline,
+    gated or unknown: one clear SpecError."""
+    import urllib.error
+    import urllib.request
+
+    from huggingface_hub import get_token, hf_hub_url
+
+    token = get_token()
+    request = urllib.request.Request(hf_hub_url(model_id, "config.json"),
+                                     headers={"authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=HUB_TIMEOUT_S) as reply:
+            body = reply.read()
+    except urllib.error.HTTPError as exc:
+        raise SpecError("model", model_id,
+                        f"the Hugging Face Hub answered HTTP {exc.code} for its config.json "
+                        "(unknown or gated model? set HF_TOKEN)") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SpecError("model", model_id,
+                        f"could not reach the Hugging Face Hub ({reason}); offline? pass a "
+                        "local config.json path or a built-in name (xpuplan models)") from None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise SpecError("model", model_id, "the Hub's config.json is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise SpecError("model", model_id, "the Hub's config.json is not a JSON object")
+    return data

@@ -1,0 +1,67 @@
+"""What a plan needs from the layers above it, passed in (plans never import the API).
+
+`PlanContext` carries the catalog and two functions: `train(job, chip, chips)` and
+`serve(job, chip)`, which `xpuplan.api` binds to the training and inference models, so a
+plan's every throughput comes from the same model the `train` and `infer` commands use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from xpuplan.catalog.registry import HardwareCatalog
+from xpuplan.economics.scenario import ServingJob, Spreads, TrainingJob
+from xpuplan.errors import SpecError
+
+HOURS_PER_YEAR = 8766.0  # 365.25 days
+SECONDS_PER_DAY = 86400.0
+# Chips one training run uses when a scenario does not say: a 4,096-chip job by default, and
+# never more than 16,384, the largest published single run (Llama 3 405B, 16K H100s).
+DEFAULT_RUN_CHIPS = 4096
+MAX_RUN_CHIPS = 16384
+
+
+@dataclass
+class PlanContext:
+    catalog: HardwareCatalog
+    train: Callable[[TrainingJob, str, int], object]  # -> TrainResult
+    serve: Callable[[ServingJob, str], object]  # -> ServeResult
+    efficiency_sd: Callable[[str], float]  # chip -> calibration spread (log sd)
+    seed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def price(self, chip: str, term: str, override: float | None) -> tuple[float, str]:
+        """$/chip-hour: the override, else the catalog's cheapest under the term (or the next
+        priced term); SpecError if the chip has no price anywhere."""
+        if override is not None:
+            return override, "scenario input"
+        c = self.catalog.chip(chip)
+        found = self.catalog.price_for(c.id, term)
+        if found is None:
+            raise SpecError("usd_per_chip_hour", None,
+                            f"{c.id} has no price in the catalog; give usd_per_chip_hour")
+        instance, used = found
+        return instance.usd_per_chip_s(used) * 3600, f"{instance.id} ({used.replace('_', '-')})"
+
+
+def samples(spreads: Spreads, sd_efficiency: float, seed: int) -> dict[str, np.ndarray]:
+    """Vectorised draws: price and efficiency multipliers (log-normal), utilisation offset."""
+    rng = np.random.default_rng(seed)
+    n = spreads.samples
+    eff_sd = spreads.efficiency if spreads.efficiency is not None else sd_efficiency
+    return {"price": np.exp(rng.normal(0.0, spreads.price, n)),
+            "efficiency": np.exp(rng.normal(0.0, eff_sd, n)),
+            "utilization": rng.normal(0.0, spreads.utilization, n)}
+
+
+def quantiles(x: np.ndarray) -> list[float]:
+    """P10, P50, P90."""
+    return [float(v) for v in np.percentile(x, (10, 50, 90))]
+
+
+def pow2_floor(x: float) -> int:
+    """Largest power of two ≤ x (at least 1)."""
+    return int(2 ** np.floor(np.log2(max(x, 1.0))))

@@ -1,0 +1,170 @@
+"""Contracts and power budgets: what a budget or a GW of facility power buys and delivers.
+
+Contract (cloud):  chip_hours = budget / (price·(1 − discount));  avg_chips = chip_hours /
+  (years · 8766 h);  delivered FLOP = chip_hours · 3600 · P_bf16 · u;  training runs =
+  chip_hours · u / run chip-hours;  tokens/day = avg_chips · u · tokens/s/chip · 86400.
+Power budget (owned):  IT power = GW / PUE;  systems = ⌊IT power / system kW⌋;  capex =
+  systems · price + facility $/MW · IT MW;  energy/yr = IT power · u · PUE · 8766 h · $/kWh;
+  annualised = systems capex / life + facility capex / life + energy.
+Throughputs come from the training and inference models through the PlanContext; P10-P90
+come from vectorised draws of price, efficiency and utilisation (plan.context.samples).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xpuplan.catalog.economics import HOURS_PER_YEAR, economics_record
+from xpuplan.economics.context import (
+    MAX_RUN_CHIPS,
+    SECONDS_PER_DAY,
+    PlanContext,
+    pow2_floor,
+    quantiles,
+    samples,
+)
+from xpuplan.economics.scenario import Contract, PowerBudget
+from xpuplan.errors import SpecError
+from xpuplan.units import fmt_si, fmt_usd
+
+
+def _workloads(ctx: PlanContext, s, chip: str, fleet_chips: float) -> dict:
+    """Training run and serving rate on this chip (None where the scenario has none)."""
+    out = {"run": None, "serve": None}
+    if s.training is not None:
+        chips = s.training.chips or min(pow2_floor(fleet_chips), MAX_RUN_CHIPS)
+        out["run"] = ctx.train(s.training, chip, chips)
+    if s.serving is not None:
+        out["serve"] = ctx.serve(s.serving, chip)
+    return out
+
+
+def contract(ctx: PlanContext, s: Contract) -> dict:
+    chip = ctx.catalog.chip(s.chip)
+    list_price, price_source = ctx.price(chip.id, s.price_term, s.usd_per_chip_hour)
+    price = list_price * (1 - s.discount)
+    chip_hours = s.budget_usd / price
+    if chip_hours < 1:
+        raise SpecError("budget_usd", s.budget_usd, f"buys {chip_hours:.2f} chip-hours of "
+                        f"{chip.id} at {fmt_usd(price)}/chip-h: less than one")
+    avg_chips = chip_hours / (s.years * HOURS_PER_YEAR)
+    peak = chip.dense_flops("bf16")
+    delivered = chip_hours * 3600 * peak * s.utilization
+    w = _workloads(ctx, s, chip.id, avg_chips)
+    out = {"budget_usd": s.budget_usd, "years": s.years, "chip": chip.id,
+           "usd_per_chip_hour": price, "list_usd_per_chip_hour": list_price,
+           "price_source": price_source, "chip_hours": chip_hours, "avg_chips": avg_chips,
+           "delivered_flop": delivered, "training_runs": None, "serving_tokens_per_day": None}
+    lines = [
+        f"price {fmt_usd(list_price)}/chip-h from {price_source}, less {s.discount:.0%} "
+        f"discount = {fmt_usd(price)}/chip-h",
+        f"chip-hours = {fmt_usd(s.budget_usd)} / {fmt_usd(price)} = {fmt_si(chip_hours)}",
+        f"average chips held = {fmt_si(chip_hours)} / ({s.years:g} y x 8,766 h) = "
+        f"{avg_chips:,.0f}",
+        f"delivered FLOP = chip-hours x 3,600 s x {fmt_si(peak, 'FLOP/s')} (dense BF16) x "
+        f"{s.utilization:.0%} utilisation = {fmt_si(delivered, 'FLOP')}",
+    ]
+    draw = samples(s.spreads, ctx.efficiency_sd(chip.id), ctx.seed)
+    u = np.clip(s.utilization + draw["utilization"], 0.05, 1.0)
+    hours_mc = s.budget_usd / (price * draw["price"])
+    interval = {"chip_hours": quantiles(hours_mc)}
+    if w["run"] is not None:
+        run_hours = w["run"].run["chip_hours"]
+        out["training_runs"] = chip_hours * s.utilization / run_hours
+        out["training_run"] = _run_summary(w["run"])
+        lines.append(f"one run of {s.training.model} ({fmt_si(s.training.tokens)} tokens) on "
+                     f"{w['run'].n_chips:,} chips = {fmt_si(run_hours)} chip-hours "
+                     f"(MFU {w['run'].mfu:.0%}) -> {out['training_runs']:.1f} runs")
+        interval["training_runs"] = quantiles(hours_mc * u * draw["efficiency"] / run_hours)
+    if w["serve"] is not None:
+        rate = w["serve"].output_tokens_per_s_per_chip
+        out["serving_tokens_per_day"] = avg_chips * s.utilization * rate * SECONDS_PER_DAY
+        out["serving"] = _serve_summary(w["serve"])
+        lines.append(f"serving {s.serving.model}: {rate:,.0f} output tokens/s per chip x "
+                     f"{avg_chips:,.0f} chips x {s.utilization:.0%} x 86,400 s = "
+                     f"{fmt_si(out['serving_tokens_per_day'])} tokens/day")
+        interval["serving_tokens_per_day"] = quantiles(
+            hours_mc / (s.years * HOURS_PER_YEAR) * u * rate * draw["efficiency"]
+            * SECONDS_PER_DAY)
+    return {"outputs": out, "explain": lines, "interval": interval}
+
+
+def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
+    sys_ = economics_record("system", s.system)
+    fac = economics_record("facility", s.facility)
+    require_published(sys_, ("power_kw", "capex_usd"))
+    require_published(fac, ("pue", "capex_usd_per_mw", "electricity_usd_per_kwh",
+                            "depreciation_years_systems"))
+    chip = ctx.catalog.chip(sys_.chip)
+    it_w = s.gw * 1e9 / fac.pue
+    systems = int(it_w // sys_.power_w)
+    if systems < 1:
+        raise SpecError("gw", s.gw, f"too small for one {sys_.id} ({sys_.power_kw:g} kW IT, "
+                        f"{sys_.power_kw * fac.pue / 1e6:.4f} GW with PUE {fac.pue:g})")
+    chips = systems * sys_.chips
+    capex_sys = systems * sys_.capex_usd
+    capex_fac = fac.capex_usd_per_w * it_w
+    energy_yr = it_w * s.utilization * fac.pue * 3600 * HOURS_PER_YEAR * fac.electricity_usd_per_j
+    life_sys = fac.depreciation_years_systems
+    life_fac = fac.depreciation_years_facility or s.facility_life_years
+    annual = capex_sys / life_sys + (capex_fac / life_fac if life_fac else 0.0) + energy_yr
+    usd_per_chip_hour = annual / (chips * HOURS_PER_YEAR)
+    peak = chip.dense_flops("bf16")
+    out = {"gw": s.gw, "system": sys_.id, "systems": systems, "chips": chips,
+           "it_power_w": it_w, "peak_flop_per_s": chips * peak, "capex_systems_usd": capex_sys,
+           "capex_facility_usd": capex_fac, "capex_usd": capex_sys + capex_fac,
+           "energy_usd_per_year": energy_yr, "annualised_usd_per_year": annual,
+           "owned_usd_per_chip_hour": usd_per_chip_hour, "training_runs_per_year": None,
+           "serving_tokens_per_day": None}
+    lines = [
+        f"IT power = {s.gw:g} GW / PUE {fac.pue:g} = {it_w / 1e9:.3f} GW",
+        f"systems = IT power / {sys_.power_kw:g} kW = {systems:,} {sys_.id} = {chips:,} chips",
+        f"capex = {systems:,} x {fmt_usd(sys_.capex_usd)} + {fmt_usd(fac.capex_usd_per_mw)}/MW x "
+        f"{it_w / 1e6:,.0f} MW = {fmt_usd(capex_sys)} + {fmt_usd(capex_fac)}",
+        f"energy/yr = {it_w / 1e9:.3f} GW x {s.utilization:.0%} x PUE {fac.pue:g} x 8,766 h x "
+        f"${fac.electricity_usd_per_kwh:g}/kWh = {fmt_usd(energy_yr)}",
+        f"annualised = systems over {life_sys:g} y"
+        + (f" + facility over {life_fac:g} y" if life_fac else " (facility life not given: "
+           "excluded)") + f" + energy = {fmt_usd(annual)}/yr = "
+        f"{fmt_usd(usd_per_chip_hour)}/chip-h owned",
+    ]
+    w = _workloads(ctx, s, chip.id, chips)
+    draw = samples(s.spreads, ctx.efficiency_sd(chip.id), ctx.seed)
+    u = np.clip(s.utilization + draw["utilization"], 0.05, 1.0)
+    interval = {"annualised_usd_per_year": quantiles(
+        (capex_sys / life_sys + (capex_fac / life_fac if life_fac else 0.0)) * draw["price"]
+        + energy_yr * u / s.utilization)}
+    if w["run"] is not None:
+        run_hours = w["run"].run["chip_hours"]
+        out["training_runs_per_year"] = chips * s.utilization * HOURS_PER_YEAR / run_hours
+        out["training_run"] = _run_summary(w["run"])
+        lines.append(f"runs/yr = {chips:,} chips x {s.utilization:.0%} x 8,766 h / "
+                     f"{fmt_si(run_hours)} chip-h per run = {out['training_runs_per_year']:.1f}")
+        interval["training_runs_per_year"] = quantiles(
+            chips * u * HOURS_PER_YEAR * draw["efficiency"] / run_hours)
+    if w["serve"] is not None:
+        rate = w["serve"].output_tokens_per_s_per_chip
+        out["serving_tokens_per_day"] = chips * s.utilization * rate * SECONDS_PER_DAY
+        out["serving"] = _serve_summary(w["serve"])
+        interval["serving_tokens_per_day"] = quantiles(
+            chips * u * rate * draw["efficiency"] * SECONDS_PER_DAY)
+    return {"outputs": out, "explain": lines, "interval": interval}
+
+
+def require_published(record, keys: tuple[str, ...]) -> None:
+    """SpecError naming the first figure the economics record does not publish."""
+    for key in keys:
+        if getattr(record, key) is None:
+            raise SpecError(f"{record.id}.{key}", None, "not published in economics.toml; add "
+                            "it with a source or pick another record")
+
+
+def _run_summary(r) -> dict:
+    return {"model": r.model, "chips": r.n_chips, "mfu": r.mfu, "parallelism": r.parallelism,
+            "time_to_train_s": r.run["time_to_train_s"], "chip_hours": r.run["chip_hours"]}
+
+
+def _serve_summary(r) -> dict:
+    return {"model": r.model, "chips_per_replica": r.layout["chips_per_replica"],
+            "output_tokens_per_s_per_chip": r.output_tokens_per_s_per_chip,
+            "ttft_ms": r.ttft_ms, "tpot_ms": r.tpot_ms, "weights": r.weights}

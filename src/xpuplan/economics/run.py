@@ -1,0 +1,59 @@
+"""Run a scenario of any kind: dispatch to its model and wrap the answer as a PlanResult."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from xpuplan.economics.context import PlanContext
+from xpuplan.economics.deals import investment, spend_forecast, tco_compare
+from xpuplan.economics.fleets import contract, power_budget
+from xpuplan.economics.mix import vendor_mix
+from xpuplan.economics.scenario import Scenario, load_scenario
+from xpuplan.errors import UnknownNameError
+
+RUNNERS = {"contract": contract, "power_budget": power_budget, "vendor_mix": vendor_mix,
+           "investment": investment, "tco_compare": tco_compare,
+           "spend_forecast": spend_forecast}
+
+
+@dataclass
+class PlanResult:
+    kind: str
+    name: str
+    description: str
+    inputs: dict  # the validated scenario
+    sources: dict  # input -> its source
+    outputs: dict
+    explain: list[str]  # the arithmetic, one step a line
+    interval: dict = field(default_factory=dict)  # output -> [P10, P50, P90]
+    sensitivity: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_scenario(ctx: PlanContext, s: Scenario) -> PlanResult:
+    answer = RUNNERS[s.kind](ctx, s)
+    return PlanResult(kind=s.kind, name=s.name, description=s.description,
+                      inputs=s.model_dump(), sources=dict(s.sources),
+                      outputs=answer["outputs"], explain=answer["explain"],
+                      interval=answer.get("interval", {}),
+                      sensitivity=answer.get("sensitivity", []))
+
+
+def example_dir() -> Path:
+    return Path(str(resources.files("xpuplan") / "data" / "scenarios"))
+
+
+def examples() -> dict[str, Path]:
+    """Built-in scenario files by name (file stem)."""
+    return {p.stem: p for p in sorted(example_dir().glob("*.yaml"))}
+
+
+def load_example(name: str) -> Scenario:
+    files = examples()
+    if name not in files:
+        raise UnknownNameError("example", name, list(files))
+    return load_scenario(files[name])

@@ -1,0 +1,77 @@
+"""Roofline rates of one chip at one precision, after measured efficiency: what ops divide by.
+
+  t_math = FLOP / (P · η · φ(M,N,K)),   t_mem = bytes / (B_hbm · η_hbm)
+P the dense peak at the precision, η the measured matmul ceiling (MAMF) times the stack's
+calibrated scale c, φ the GEMM shape factor below, B_hbm the HBM bandwidth and η_hbm its STREAM
+ratio. The fabric is the chip's two network tiers for hardware.collectives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from xpuplan.hardware.collectives import Fabric
+from xpuplan.hardware.efficiency import ChipEfficiency
+from xpuplan.specs.hardware import ChipSpec
+from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
+
+
+def chip_fabric(chip: ChipSpec, eff: ChipEfficiency, latency_scale: float = 1.0) -> Fabric:
+    """The chip's scale-up and scale-out tiers; `latency_scale` multiplies both α (serving
+    engines' one-shot all-reduce kernels beat nccl-tests' small-message time)."""
+    return Fabric(scaleup_bw=chip.scaleup_bw_unidir or chip.scaleout_bw_unidir or 0.0,
+                  scaleup_eff=eff.scaleup_link,
+                  scaleup_latency_s=eff.scaleup_latency_s * latency_scale,
+                  scaleout_bw=chip.scaleout_bw_unidir or chip.scaleup_bw_unidir or 0.0,
+                  scaleout_eff=eff.scaleout_link,
+                  scaleout_latency_s=eff.scaleout_latency_s * latency_scale,
+                  domain_chips=chip.scaleup_domain_chips)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """The chip's rates at one precision, after efficiency: what an op is divided by."""
+
+    peak_flops: float  # dense FLOP/s at the GEMM precision
+    gemm_eff: float  # η_mamf · c
+    attention_flops: float  # achievable FLOP/s of attention kernels (bf16 flash), before φ
+    half_dim: float  # d½
+    gemm_overhead_s: float  # fixed cost per GEMM call
+    hbm_bw: float  # achievable byte/s
+    fabric: Fabric
+    quantized_bytes: float  # bytes/element GEMM inputs are cast to (0 when GEMMs run in bf16)
+
+
+def chip_rates(chip: ChipSpec, eff: ChipEfficiency, precision: Precision,
+               scale: float | np.ndarray = 1.0) -> Rates:
+    """Effective rates; `scale` multiplies the calibrated compute scale (for sampling)."""
+    return Rates(
+        peak_flops=chip.dense_flops(precision),
+        gemm_eff=eff.gemm[gemm_key(precision)] * eff.stack.compute_scale * scale,
+        # Flash attention runs in bf16 whatever the GEMM precision (Transformer Engine keeps
+        # FP8/FP4 recipes' attention in bf16 by default).
+        attention_flops=chip.dense_flops(Precision.bf16) * eff.gemm["bf16"]
+        * eff.stack.compute_scale * scale,
+        half_dim=eff.stack.gemm_half_dim,
+        gemm_overhead_s=eff.stack.gemm_overhead_s,
+        hbm_bw=chip.hbm_bw * eff.hbm,
+        fabric=chip_fabric(chip, eff),
+        quantized_bytes=(BYTES_PER_ELEMENT[precision]
+                         if precision in (Precision.fp8, Precision.fp4) else 0.0),
+    )
+
+
+def gemm_key(precision: Precision) -> str:
+    """The matmul-efficiency class a GEMM precision is measured in (int8 runs as bf16)."""
+    return {Precision.fp8: "fp8", Precision.fp4: "fp4"}.get(precision, "bf16")
+
+
+MAMF_REFERENCE_DIM = 8192.0  # MAMF searches peak near M = N = K ≈ 8k (stas00 mamf-finder)
+
+
+def shape_factor(half_dim: float, *dims: np.ndarray) -> np.ndarray:
+    """φ(M,N,K) / φ(8k,8k,8k), φ = 1/(1 + Σ d½/d): a GEMM's rate relative to the MAMF shape."""
+    reference = 1.0 + len(dims) * half_dim / MAMF_REFERENCE_DIM
+    return reference / (1.0 + sum(half_dim / np.maximum(d, 1.0) for d in dims))

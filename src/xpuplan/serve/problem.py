@@ -1,0 +1,33 @@
+"""The serving problem: everything fixed across the serving layouts being compared.
+
+Layouts are `specs.layouts.ServeLayouts`, arrays of (tp, pp, ep, batch); a Trainium or TPU
+chip counts as one chip, not its cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xpuplan.hardware.efficiency import ChipEfficiency, ServeCalibration
+from xpuplan.specs.hardware import ChipSpec
+from xpuplan.specs.model import ModelSpec
+from xpuplan.specs.precision import Precision
+
+
+@dataclass(frozen=True)
+class ServeProblem:
+    """Everything fixed across the serving layouts being compared."""
+
+    model: ModelSpec
+    chip: ChipSpec
+    efficiency: ChipEfficiency
+    calibration: ServeCalibration
+    n_chips: int
+    input_len: int
+    output_len: int
+    weights: Precision
+    kv: Precision
+    compute: Precision  # the precision GEMMs run at (the activations'; the weights' by default)
+    reserved_bytes: float
+    usd_per_chip_s: float | None
+    disaggregated: bool = False

@@ -1,0 +1,85 @@
+"""Serving-layout search: every (tp, pp, ep, batch) for a model on N chips, under an SLO.
+
+Batches are powers of two up to the largest that any layout can hold, plus each layout's own
+maximum concurrency. Objective: output tokens/s per chip (= per dollar at one chip price)
+among fitting layouts that meet the SLO; with no SLO and no batch, the offline maximum.
+The latency-throughput Pareto front keeps the layouts no other beats on both TPOT and
+tokens/s per chip.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from xpuplan.serve.evaluate import ServeEval, evaluate_serving
+from xpuplan.serve.problem import ServeProblem
+from xpuplan.specs.layouts import ServeLayouts, divisors
+
+MAX_BATCH = 8192
+
+
+@dataclass
+class ServeSearch:
+    evaluated: ServeEval
+    feasible: np.ndarray  # fits and meets the SLO
+    best: int | None  # index of the winner, None if nothing qualifies
+    pareto: np.ndarray  # indices on the latency-throughput front, by TPOT
+
+
+def serve_grid(p: ServeProblem, fixed: dict) -> ServeLayouts:
+    """Every layout (fixed knobs pinned) at every candidate batch, as ServeLayouts."""
+    m, n = p.model, p.n_chips
+    experts = m.moe.n_routed_experts if m.moe else 1
+    tps = [d for d in divisors(n) if m.n_heads % d == 0]
+    rows = []
+    for tp in ([fixed["tp"]] if fixed.get("tp") else tps):
+        for pp in ([fixed["pp"]] if fixed.get("pp") else
+                   [d for d in divisors(n // tp) if d <= m.n_layers] if n % tp == 0 else [1]):
+            eps = [e for e in divisors(n // pp) if experts % e == 0
+                   and (tp % e == 0 or e % tp == 0)] if n % pp == 0 else [1]
+            for ep in ([fixed["ep"]] if fixed.get("ep") else eps):
+                rows.append((tp, pp, ep))
+    base = np.array(rows, dtype=np.int64)
+    probe = evaluate_serving(p, ServeLayouts.build(base[:, 0], base[:, 1], base[:, 2], 1))
+    if fixed.get("batch"):
+        batches = [fixed["batch"]]
+    else:
+        top = int(min(MAX_BATCH, max(1, np.nanmax(probe.max_concurrency, initial=1))))
+        batches = [2**i for i in range(int(np.log2(top)) + 1)]
+    grid = np.array([(*r, b) for r, b in itertools.product(rows, batches)], dtype=np.int64)
+    own_max = np.clip(probe.max_concurrency, 1, MAX_BATCH).astype(np.int64)
+    if not fixed.get("batch"):
+        grid = np.vstack([grid, np.column_stack([base, own_max])])
+    return ServeLayouts.build(grid[:, 0], grid[:, 1], grid[:, 2], grid[:, 3])
+
+
+def pareto_front(latency: np.ndarray, throughput: np.ndarray, candidates: np.ndarray
+                 ) -> np.ndarray:
+    """Indices of `candidates` not dominated in (lower latency, higher throughput), by latency."""
+    order = candidates[np.lexsort((-throughput[candidates], latency[candidates]))]
+    front, best = [], -np.inf
+    for i in order:
+        if throughput[i] > best:
+            front.append(i)
+            best = throughput[i]
+    return np.array(front, dtype=np.int64)
+
+
+def search_serving(p: ServeProblem, fixed: dict, ttft_s: float | None = None,
+                   tpot_s: float | None = None) -> ServeSearch:
+    """Evaluate the grid; keep what fits and meets the SLO; pick the highest tokens/s/chip."""
+    lay = serve_grid(p, fixed)
+    ev = evaluate_serving(p, lay)
+    ok = ev.fits.copy()
+    if ttft_s is not None:
+        ok &= ev.ttft_s <= ttft_s
+    if tpot_s is not None:
+        ok &= ev.tpot_s <= tpot_s
+    idx = np.flatnonzero(ok)
+    best = int(idx[np.argmax(ev.output_tokens_per_s_per_chip[idx])]) if len(idx) else None
+    fitting = np.flatnonzero(ev.fits)
+    front = pareto_front(ev.tpot_s, ev.output_tokens_per_s_per_chip, fitting)
+    return ServeSearch(evaluated=ev, feasible=ok, best=best, pareto=front)

@@ -1,0 +1,95 @@
+"""Layouts: arrays of parallel configurations (training and serving), one entry per configuration.
+
+Training (`Layouts`):
+
+tp tensor, pp pipeline, dp data, cp context (sequence) and ep expert parallel sizes count
+chips (a Trainium or TPU chip, not a core); tp·pp·dp·cp = chips, and ep folds over dp·cp·tp
+ranks with expert-tensor-parallel 1 (Megatron-Core "MoE parallel folding"). vpp is the number
+of virtual pipeline stages per rank (interleaved 1F1B), micro_batch the sequences per micro-batch,
+zero the ZeRO stage (3 = FSDP), recompute 0 none / 1 selective / 2 full, sp sequence parallel.
+
+Serving (`ServeLayouts`): a replica is tp·pp chips holding one copy of the dense weights;
+ep ≤ tp splits the experts over ep of the tp ranks, ep > tp (a multiple of tp) spreads them
+over ep/tp replicas whose attention runs data-parallel ("DEP"); batch is the number of
+sequences a replica decodes concurrently, split into pp micro-batches when pp > 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+RECOMPUTE = ("none", "selective", "full")
+
+
+def divisors(n: int) -> list[int]:
+    """The positive divisors of n, ascending."""
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@dataclass(frozen=True)
+class Layouts:
+    """Equal-length int64 arrays, shape (n_cfg,); `sp` is bool."""
+
+    tp: np.ndarray
+    pp: np.ndarray
+    dp: np.ndarray
+    cp: np.ndarray
+    ep: np.ndarray
+    vpp: np.ndarray
+    micro_batch: np.ndarray
+    zero: np.ndarray
+    recompute: np.ndarray
+    sp: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tp)
+
+    @classmethod
+    def build(cls, **columns) -> Layouts:
+        """From scalars or arrays (broadcast); sp defaults to tp > 1."""
+        names = [f.name for f in fields(cls)]
+        defaults = {"cp": 1, "ep": 1, "vpp": 1, "micro_batch": 1, "zero": 1, "recompute": 0}
+        values = {k: columns.get(k, defaults.get(k)) for k in names if k != "sp"}
+        arrays = np.broadcast_arrays(*[np.asarray(v, dtype=np.int64) for v in values.values()])
+        built = dict(zip(values, (np.atleast_1d(np.array(a)) for a in arrays), strict=True))
+        sp = columns.get("sp")
+        built["sp"] = (built["tp"] > 1) if sp is None else np.broadcast_to(
+            np.asarray(sp, dtype=bool), built["tp"].shape).copy()
+        return cls(**built)
+
+    def take(self, index) -> Layouts:
+        """The configurations at `index` (int array or boolean mask)."""
+        return Layouts(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def row(self, i: int) -> dict:
+        """Configuration i as plain Python values (recompute by name)."""
+        out = {f.name: getattr(self, f.name)[i].item() for f in fields(self)}
+        out["recompute"] = RECOMPUTE[out["recompute"]]
+        return out
+
+
+@dataclass(frozen=True)
+class ServeLayouts:
+    """Equal-length int64 arrays, shape (n_cfg,)."""
+
+    tp: np.ndarray
+    pp: np.ndarray
+    ep: np.ndarray
+    batch: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tp)
+
+    @classmethod
+    def build(cls, tp, pp=1, ep=1, batch=1) -> ServeLayouts:
+        arrays = np.broadcast_arrays(*[np.atleast_1d(np.asarray(v, dtype=np.int64))
+                                       for v in (tp, pp, ep, batch)])
+        return cls(*[np.array(a) for a in arrays])
+
+    def take(self, index) -> ServeLayouts:
+        return ServeLayouts(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def row(self, i: int) -> dict:
+        return {f.name: getattr(self, f.name)[i].item() for f in fields(self)}

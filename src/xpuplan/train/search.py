@@ -1,0 +1,90 @@
+"""Enumerate every training layout for a model on N chips, evaluate them at once, rank.
+
+The candidate grid is the product of each knob's choices (a knob the user fixed has one);
+dp is N/(tp·pp·cp). Structural legality and memory are masks from `train.evaluate`; the
+feasible layouts are ranked by tokens/s (or cost, which for a fixed chip ranks the same).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from xpuplan.specs.layouts import Layouts, divisors
+from xpuplan.train.evaluate import TrainEval, TrainProblem, evaluate
+
+# Layouts per evaluate call: small enough that numpy's temporaries stay in cache
+# (benchmarks/train_search.py: ~2.5M layouts/s in chunks of 16k vs ~0.6M/s in one 1.2M call).
+CHUNK = 16384
+MICRO_BATCHES = (1, 2, 4, 8)
+VPP_CHOICES = (1, 2, 4, 8)
+MAX_CP = 32  # context parallel beyond 32 ranks is not used by published recipes
+
+
+@dataclass
+class SearchResult:
+    evaluated: TrainEval  # every candidate, legal or not
+    order: np.ndarray  # indices of fitting candidates, best first
+    configs_evaluated: int
+    search_time_s: float
+
+
+def candidate_grid(p: TrainProblem, fixed: dict) -> Layouts:
+    """All combinations of knob choices (fixed knobs pinned), as Layouts arrays."""
+    n, m = p.n_chips, p.model
+    experts = m.moe.n_routed_experts if m.moe else 1
+    divs = divisors(n)
+    choices = {
+        "tp": [d for d in divs if m.n_heads % d == 0],
+        "pp": [d for d in divs if d <= m.n_layers],
+        "cp": [d for d in divs if d <= MAX_CP and p.seq_len % d == 0],
+        "ep": [d for d in divisors(experts) if n % d == 0],
+        "vpp": list(VPP_CHOICES),
+        "micro_batch": [b for b in MICRO_BATCHES if b <= p.global_batch],
+        "zero": [0, 1, 2, 3],
+        "recompute": [0, 1, 2],
+    }
+    for knob, value in fixed.items():
+        if knob in choices and value is not None:
+            choices[knob] = [value]
+    names = list(choices)
+    grid = np.array(list(itertools.product(*choices.values())), dtype=np.int64)
+    cols = dict(zip(names, grid.T, strict=True))
+    keep = n % (cols["tp"] * cols["pp"] * cols["cp"]) == 0
+    if fixed.get("dp") is not None:
+        keep &= cols["tp"] * cols["pp"] * cols["cp"] * fixed["dp"] == n
+    cols = {k: v[keep] for k, v in cols.items()}
+    cols["dp"] = n // (cols["tp"] * cols["pp"] * cols["cp"])
+    sp = fixed.get("sp")
+    return Layouts.build(**cols, **({"sp": sp} if sp is not None else {}))
+
+
+def evaluate_chunked(p: TrainProblem, layouts: Layouts, chunk: int = CHUNK) -> TrainEval:
+    """`evaluate` over cache-sized chunks, results concatenated (same numbers, faster)."""
+    if len(layouts) <= chunk:
+        return evaluate(p, layouts)
+    parts = [evaluate(p, layouts.take(slice(i, i + chunk)))
+             for i in range(0, len(layouts), chunk)]
+    cat = np.concatenate
+    return TrainEval(
+        layouts=layouts, reason=cat([e.reason for e in parts]),
+        time={k: cat([e.time[k] for e in parts]) for k in parts[0].time},
+        memory={k: cat([e.memory[k] for e in parts]) for k in parts[0].memory},
+        step_time_s=cat([e.step_time_s for e in parts]),
+        memory_per_chip_bytes=cat([e.memory_per_chip_bytes for e in parts]),
+        tokens_per_s=cat([e.tokens_per_s for e in parts]), mfu=cat([e.mfu for e in parts]),
+        hfu=cat([e.hfu for e in parts]))
+
+
+def search(p: TrainProblem, fixed: dict | None = None) -> SearchResult:
+    """Evaluate every candidate layout; order the fitting ones by tokens/s, best first."""
+    start = time.perf_counter()
+    layouts = candidate_grid(p, fixed or {})
+    result = evaluate_chunked(p, layouts)
+    fitting = np.flatnonzero(result.fits)
+    order = fitting[np.argsort(-result.tokens_per_s[fitting], kind="stable")]
+    return SearchResult(evaluated=result, order=order, configs_evaluated=len(layouts),
+                        search_time_s=time.perf_counter() - start)

@@ -1,0 +1,213 @@
+"""Inference model: hand-worked decode bound, properties, search, CLI and error paths."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xpuplan import api
+from xpuplan.errors import InfeasibleError, SpecError
+from xpuplan.serve.evaluate import evaluate_serving
+from xpuplan.specs.layouts import ServeLayouts
+
+
+def _problem(chip="h100", chips=8, model="llama-3.1-70b", **kw):
+    return api.serve_problem(model, chip, chips, **kw)[0]
+
+
+def test_batch1_decode_on_8_h100_is_bounded_by_weight_bytes():
+    # Llama 3.1 70B bf16 = 70.55e9 params x 2 B = 141.1 GB; split over tp = 8 -> 17.6 GB per
+    # chip; at H100's 3.35 TB/s peak the read alone takes 17.6e9 / 3.35e12 = 5.27 ms, a floor
+    # for the time per output token at batch 1. With the achievable bandwidth the read takes
+    # exactly weights / (B · η_stream · memory_scale).
+    p = _problem()
+    ev = evaluate_serving(p, ServeLayouts.build(tp=8, batch=1))
+    weights_per_chip = 2 * 70_553_706_496 / 8
+    assert weights_per_chip / 3.35e12 == pytest.approx(5.265e-3, rel=1e-3)
+    assert ev.tpot_decode_s[0] >= weights_per_chip / 3.35e12
+    bw = p.chip.hbm_bw * p.efficiency.hbm * p.calibration.memory_scale
+    head_and_layers = ev.decode["time/decode/weights_read"][0]
+    assert head_and_layers == pytest.approx(weights_per_chip / bw, rel=0.02)  # norms, no embed
+    assert sum(v[0] for v in ev.decode.values()) == pytest.approx(ev.tpot_decode_s[0])
+
+
+def test_mla_kv_cache_is_the_compressed_latent():
+    # DeepSeek-V3 caches kv_lora_rank + rope = 512 + 64 = 576 elements per token per layer
+    # (DeepSeek-V2 sec. 2.1.3), vs 2·K·H = 2·128·192 = 49,152 for the uncompressed heads.
+    from xpuplan.workload.layer import layer_shape
+
+    assert layer_shape(api.load_model("deepseek-v3")).kv_elems_per_token == 576
+    assert layer_shape(api.load_model("llama-3.1-70b")).kv_elems_per_token == 2 * 8 * 128
+
+
+def test_moe_decode_reads_only_touched_experts():
+    p = _problem(chip="h200", model="mixtral-8x7b", chips=2)
+    small = evaluate_serving(p, ServeLayouts.build(tp=2, batch=1))
+    big = evaluate_serving(p, ServeLayouts.build(tp=2, batch=64))
+    w1 = small.decode["time/decode/weights_read"][0]
+    w64 = big.decode["time/decode/weights_read"][0]
+    # batch 1 touches k = 2 of 8 experts; batch 64 touches 8·(1 − (6/8)^64) ≈ 8 of them
+    assert w64 > 2 * w1
+
+
+@settings(max_examples=30, deadline=None)
+@given(b=st.integers(1, 256), tp=st.sampled_from([1, 2, 4, 8]))
+def test_tpot_never_falls_when_batch_grows(b, tp):
+    p = _problem()
+    ev = evaluate_serving(p, ServeLayouts.build(tp=tp, batch=[b, b + 1, 2 * b]))
+    assert np.all(np.diff(ev.tpot_s) >= -1e-15)
+    assert np.all(np.diff(ev.tpot_decode_s) >= -1e-15)
+
+
+@settings(max_examples=30, deadline=None)
+@given(factor=st.floats(1.0, 5.0), b=st.integers(1, 512))
+def test_more_hbm_bandwidth_never_slows_decode(factor, b):
+    p = _problem()
+    fast = replace(p, chip=p.chip.model_copy(update={"hbm_bw": p.chip.hbm_bw * factor}))
+    lay = ServeLayouts.build(tp=8, batch=b)
+    assert evaluate_serving(fast, lay).tpot_s[0] <= evaluate_serving(p, lay).tpot_s[0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(n_in=st.integers(16, 32768), extra=st.integers(1, 32768))
+def test_max_concurrency_never_rises_with_context(n_in, extra):
+    short = evaluate_serving(_problem(input_len=n_in), ServeLayouts.build(tp=8))
+    long = evaluate_serving(_problem(input_len=n_in + extra), ServeLayouts.build(tp=8))
+    assert long.max_concurrency[0] <= short.max_concurrency[0]
+
+
+@settings(max_examples=20, deadline=None)
+@given(price=st.floats(0.01, 100.0), k=st.floats(0.1, 10.0))
+def test_usd_per_mtok_is_linear_in_price(price, k):
+    lay = ServeLayouts.build(tp=8, batch=32)
+    a = evaluate_serving(replace(_problem(), usd_per_chip_s=price / 3600), lay)
+    b = evaluate_serving(replace(_problem(), usd_per_chip_s=price * k / 3600), lay)
+    assert b.usd_per_mtok_output[0] == pytest.approx(k * a.usd_per_mtok_output[0])
+    assert b.usd_per_mtok_input[0] == pytest.approx(k * a.usd_per_mtok_input[0])
+
+
+def test_offline_picks_the_batch_that_fills_memory_and_slo_constrains():
+    offline = api.infer("llama-3.1-70b", "h100", 8)
+    slo = api.infer("llama-3.1-70b", "h100", 8, tpot_ms=offline.tpot_ms / 2)
+    assert slo.tpot_ms <= offline.tpot_ms / 2
+    assert slo.output_tokens_per_s_per_chip <= offline.output_tokens_per_s_per_chip
+    front = [p["tpot_ms"] for p in offline.pareto]
+    assert front == sorted(front) and len(front) >= 2
+
+
+def test_disaggregated_decode_is_not_slowed_by_prefills():
+    mixed = api.infer("llama-3.1-70b", "h100", 8, batch=64, tp=8)
+    split = api.infer("llama-3.1-70b", "h100", 8, batch=64, tp=8, disaggregated=True)
+    assert split.tpot_ms < mixed.tpot_ms and split.ttft_ms > mixed.ttft_ms
+
+
+def test_infer_json_keys(run_json):
+    d = run_json("infer", "llama-3.1-70b", "--chip", "h100", "--chips", "8",
+                 "--input-len", "2048", "--output-len", "256", "--batch", "32")
+    for key in ("ttft_ms", "tpot_ms", "e2e_latency_s", "output_tokens_per_s",
+                "output_tokens_per_s_per_chip", "max_concurrency", "usd_per_mtok_output",
+                "usd_per_mtok_input", "layout", "breakdown"):
+        assert key in d, key
+    assert d["layout"]["batch"] == 32 and d["mode"] == "fixed_batch"
+
+
+def test_plot_writes_html(tmp_path, run_cli):
+    out = tmp_path / "front.html"
+    code, _, err = run_cli("infer", "llama-3.1-8b", "--chip", "h100", "--chips", "1",
+                           "--plot", str(out))
+    assert code == 0, err
+    assert out.stat().st_size > 10_000 and "plotly" in out.read_text()[:200_000].lower()
+
+
+def test_model_too_big_says_what_is_missing_and_what_fits():
+    with pytest.raises(SpecError) as err:
+        api.infer("llama-3.1-405b", "h100", 2)
+    message = str(err.value)
+    assert "GB missing" in message and "chips would" in message
+
+
+def test_unreachable_slo_states_best_reachable():
+    with pytest.raises(InfeasibleError, match=r"best reachable: TTFT [\d.]+ ms, TPOT [\d.]+ ms"):
+        api.infer("llama-3.1-70b", "h100", 8, ttft_ms=0.01, tpot_ms=0.01)
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    (dict(weights="fp4"), "weights"), (dict(input_len=0), "input_len"),
+    (dict(output_len=-5), "output_len"), (dict(batch=0), "batch"), (dict(kv="fp6"), "kv"),
+])
+def test_bad_serving_inputs(kwargs, field):
+    with pytest.raises(SpecError) as err:
+        api.infer("llama-3.1-8b", "h100", 1, **kwargs)
+    assert field in str(err.value)
+
+
+def test_compare_serve_default(run_json):
+    d = run_json("compare", "--serve")
+    models = {r["model"] for r in d["rows"]}
+    assert models == {"llama-3.1-70b", "deepseek-v3"}
+    ok = [r for r in d["rows"] if r["error"] is None]
+    assert len(ok) >= 10 and all(r["output_tokens_per_s_per_chip"] > 0 for r in ok)
+
+
+def test_interval_brackets_the_point_estimate():
+    # The interval draws the fitted scales around the calibration, so its median must sit on
+    # the point estimate (draws are centred on 1) and P10 < P50 < P90 for each headline.
+    r = api.infer("llama-3.1-70b", "h100", 8, batch=16, interval=True)
+    band = r.interval
+    assert band["quantiles"] == [10, 50, 90]
+    lo, mid, hi = band["tpot_ms"]
+    assert lo < mid < hi
+    assert mid == pytest.approx(r.tpot_ms, rel=0.05)
+    t_lo, _, t_hi = band["output_tokens_per_s_per_chip"]
+    assert t_lo < t_hi
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("--tp", "3"), "layout = 'tp=3 pp=1 ep=1 batch=1': tp·pp must divide the chip count"),
+    (("--chips", "8", "--ep", "2"), "ep must divide"),
+    (("--batch", "100000"), "at most 207 sequences of 2048 tokens fit per replica"),
+    (("--plot", "/nonexistent-dir/front.html"), "plot = '/nonexistent-dir/front.html': cannot "
+                                                "write the file"),
+])
+def test_infer_cli_names_the_broken_rule(run_cli, args, needle):
+    # Llama 3.1 8B bf16 on one H100: 16.1 GB of weights leave room for 207 sequences of
+    # 1024 + 1024 tokens (131 kB/token of KV) - a batch of 100,000 is the problem, not weights.
+    code, out, err = run_cli("infer", "llama-3.1-8b", "--chip", "h100", *args)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ") and needle in err and err.count("\n") == 1
+
+
+def test_weight_only_fp4_reads_fp4_bytes_and_computes_at_the_activation_rate():
+    # MXFP4 weights with bf16 activations (GPT-OSS on Hopper): the weights read per decode
+    # step shrink to fp4's 0.5625 B/param, the GEMMs run at H100's bf16 rate, and the chip's
+    # lack of an FP4 rate is no longer an error.
+    w4a16, _ = api.serve_problem("llama-3.1-70b", "h100", 8, weights="fp4", activations="bf16")
+    w16, _ = api.serve_problem("llama-3.1-70b", "h100", 8)
+    assert (w4a16.weights.value, w4a16.compute.value) == ("fp4", "bf16")
+    one = ServeLayouts.build(tp=8, batch=1)
+    light, full = evaluate_serving(w4a16, one), evaluate_serving(w16, one)
+    # Decode reads every weight but the embedding: 70.55B - 1.05B = 69.5B params, of which the
+    # 1.05B head stays bf16 in a quantized checkpoint. fp4: 68.45B x 0.5625 B + 1.05B x 2 B =
+    # 40.6 GB; bf16: 69.5B x 2 B = 139.0 GB; ratio 0.292.
+    read = "time/decode/weights_read"
+    assert light.decode[read][0] / full.decode[read][0] == pytest.approx(0.292, rel=0.01)
+    assert light.prefill_s[0] == pytest.approx(full.prefill_s[0], rel=0.05)  # same bf16 GEMMs
+    r = api.infer("llama-3.1-70b", "h100", 8, weights="fp4", activations="bf16", batch=8)
+    assert (r.weights, r.activations) == ("fp4", "bf16")
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    (dict(weights="fp4"), "for weight-only fp4, add activations bf16, fp8, int8"),
+    (dict(weights="bf16", activations="fp8"), "narrower than the bf16 weights; allowed: bf16"),
+    (dict(weights="fp8", activations="fp4"), "activations = 'fp4': H100 SXM5 80GB has no "
+                                             "native fp4"),
+])
+def test_activation_precision_errors(kwargs, needle):
+    with pytest.raises(SpecError) as err:
+        api.serve_problem("llama-3.1-70b", "h100", 8, **kwargs)
+    assert needle in str(err.value)
