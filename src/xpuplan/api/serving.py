@@ -11,7 +11,7 @@ from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction, serve_calibration_for
-from xpuplan.serve.evaluate import REASONS, evaluate_serving
+from xpuplan.serve.evaluate import ServeReason, evaluate_serving
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.result import ServeResult, serve_result
 from xpuplan.serve.search import ServeSearch, search_serving
@@ -157,23 +157,26 @@ def serving_interval(problem: ServeProblem, layout: ServeLayouts, samples: int =
 
 def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -> XpuplanError:
     ev = found.evaluated
-    if not ev.fits.any() and (ev.reason == 7).any() and p.n_chips > 1:
+    if not ev.fits.any() and (ev.reason == ServeReason.NO_FABRIC).any() and p.n_chips > 1:
         return SpecError("chips", p.n_chips, f"{p.chip.name} has no interconnect bandwidth in "
                          "the catalog, so a model cannot span chips (add "
                          "scaleup_gb_per_s_* with --catalog)")
-    if not ev.fits.any() and (ev.reason == 6).any():  # legal and loaded, but the batch is big
-        over = np.flatnonzero(ev.reason == 6)
+    # legal and loaded, but the batch is big
+    if not ev.fits.any() and (ev.reason == ServeReason.KV_CAPACITY).any():
+        over = np.flatnonzero(ev.reason == ServeReason.KV_CAPACITY)
         i = int(over[np.argmax(ev.max_concurrency[over])])
         return SpecError("batch", int(ev.layouts.batch[i]),
-                         f"{REASONS[6]}: at most {int(ev.max_concurrency[i])} sequences of "
+                         f"{ServeReason.KV_CAPACITY.message}: at most "
+                         f"{int(ev.max_concurrency[i])} sequences of "
                          f"{p.input_len + p.output_len:g} tokens fit per replica "
                          f"({_serve_layout_text(ev.layouts.row(i))})")
-    if not ev.fits.any() and not (ev.reason == 5).any():  # every candidate breaks a rule
+    # every candidate breaks a rule
+    if not ev.fits.any() and not (ev.reason == ServeReason.WEIGHTS).any():
         codes, counts = np.unique(ev.reason, return_counts=True)
         code = int(codes[np.argmax(counts)])
         lay = ev.layouts.row(int(np.flatnonzero(ev.reason == code)[0]))
         return SpecError("layout", _serve_layout_text(lay),
-                         f"{REASONS[code]} (chips = {p.n_chips}, attention heads = "
+                         f"{ServeReason(code).message} (chips = {p.n_chips}, attention heads = "
                          f"{p.model.n_heads}, layers = {p.model.n_layers})")
     if not ev.fits.any():
         weights = summarize(p.model, 1).weight_bytes[p.weights.value]

@@ -15,7 +15,7 @@ from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction
 from xpuplan.specs.layouts import RECOMPUTE, Layouts
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import parse_precision
-from xpuplan.train.evaluate import REASONS, TrainProblem, evaluate
+from xpuplan.train.evaluate import TrainProblem, TrainReason, evaluate
 from xpuplan.train.result import TrainResult, train_result
 from xpuplan.train.search import SearchResult, search
 
@@ -144,7 +144,7 @@ def _why_nothing(p: TrainProblem, result: SearchResult, fixed: dict) -> XpuplanE
                    **fixed}
         _raise_if_illegal(p, evaluate(p, Layouts.build(**literal)))
     elif not ev.legal.any():
-        if fixed and not (ev.reason == 9).any():  # the given knobs break a rule
+        if fixed and not (ev.reason == TrainReason.NO_FABRIC).any():  # the given knobs break a rule
             _raise_if_illegal(p, evaluate(p, ev.layouts.take([0])))
     elif layout_given:
         leanest = np.flatnonzero(ev.legal)[np.argmin(ev.memory_per_chip_bytes[ev.legal])]
@@ -153,30 +153,33 @@ def _why_nothing(p: TrainProblem, result: SearchResult, fixed: dict) -> XpuplanE
 
 
 def _raise_if_illegal(p: TrainProblem, ev) -> None:
-    reason = int(ev.reason[0])
+    reason = TrainReason(int(ev.reason[0]))
     lay = ev.layouts.row(0)
     m = p.model
-    if reason == 0:
+    if reason == TrainReason.OK:
         return
-    if reason == 8:
+    if reason == TrainReason.MEMORY:
         need, have = float(ev.memory_per_chip_bytes[0]), p.chip.hbm_bytes
         raise SpecError("layout", _layout_text(lay),
                         f"needs {need / 1e9:.1f} GB per chip, {p.chip.name} has "
                         f"{have / 1e9:.0f} GB ({(need - have) / 1e9:.1f} GB short; reserve "
                         f"{p.reserved_bytes / 1e9:.1f} GB included)")
-    if reason == 9:
-        raise SpecError("chip", p.chip.id, REASONS[9])
+    if reason == TrainReason.NO_FABRIC:
+        raise SpecError("chip", p.chip.id, TrainReason.NO_FABRIC.message)
     detail = {
-        1: f"tp·pp·dp·cp = {lay['tp'] * lay['pp'] * lay['dp'] * lay['cp']}, chips = {p.n_chips}",
-        2: f"tp = {lay['tp']}, attention heads = {m.n_heads}, KV heads = {m.n_kv_heads}",
-        3: f"pp = {lay['pp']}, vpp = {lay['vpp']}, layers = {m.n_layers}",
-        4: f"ep = {lay['ep']}, experts = {m.moe.n_routed_experts if m.moe else 'none (dense)'}",
-        5: f"dp·micro_batch = {lay['dp'] * lay['micro_batch']}, global batch = "
+        TrainReason.CHIPS: f"tp·pp·dp·cp = {lay['tp'] * lay['pp'] * lay['dp'] * lay['cp']}, "
+                           f"chips = {p.n_chips}",
+        TrainReason.HEADS: f"tp = {lay['tp']}, attention heads = {m.n_heads}, "
+                           f"KV heads = {m.n_kv_heads}",
+        TrainReason.LAYERS: f"pp = {lay['pp']}, vpp = {lay['vpp']}, layers = {m.n_layers}",
+        TrainReason.EXPERTS: f"ep = {lay['ep']}, experts = "
+                             f"{m.moe.n_routed_experts if m.moe else 'none (dense)'}",
+        TrainReason.BATCH: f"dp·micro_batch = {lay['dp'] * lay['micro_batch']}, global batch = "
            f"{p.global_batch}",
-        6: f"cp = {lay['cp']}, sequence length = {p.seq_len}",
-        7: f"vpp = {lay['vpp']}, pp = {lay['pp']}",
+        TrainReason.SEQUENCE: f"cp = {lay['cp']}, sequence length = {p.seq_len}",
+        TrainReason.INTERLEAVE: f"vpp = {lay['vpp']}, pp = {lay['pp']}",
     }[reason]
-    raise SpecError("layout", _layout_text(lay), f"{REASONS[reason]} ({detail})")
+    raise SpecError("layout", _layout_text(lay), f"{reason.message} ({detail})")
 
 
 def _layout_text(lay: dict) -> str:
@@ -187,8 +190,8 @@ def _layout_text(lay: dict) -> str:
 def _nothing_fits(p: TrainProblem, result: SearchResult, fixed: dict) -> InfeasibleError:
     """Say why nothing fits, and the smallest chip count (doubling) at which something does."""
     legal = result.evaluated.legal
-    if not legal.any() and (result.evaluated.reason == 9).any():
-        return InfeasibleError(f"{p.chip.name}: {REASONS[9]}")
+    if not legal.any() and (result.evaluated.reason == TrainReason.NO_FABRIC).any():
+        return InfeasibleError(f"{p.chip.name}: {TrainReason.NO_FABRIC.message}")
     if not legal.any():
         return InfeasibleError(f"no legal layout of {p.model.name} on {p.n_chips} chips with "
                                f"the fixed knobs {fixed or '{}'} and global batch "

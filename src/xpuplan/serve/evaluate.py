@@ -35,14 +35,23 @@ from xpuplan.hardware.roofline import chip_fabric, shape_factor
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
+from xpuplan.specs.reasons import Reason
 from xpuplan.workload.layer import layer_shape
 
 ACT_BYTES = 2.0  # bf16 activations
-REASONS = {0: "ok", 1: "tp·pp must divide the chip count", 2: "tp must divide the heads",
-           3: "pp must not exceed the layers",
-           4: "ep must divide (or be a multiple of) tp, and divide the experts and chips/pp",
-           5: "weights do not fit", 6: "batch exceeds the KV-cache capacity",
-           7: "multi-chip layout on a chip without interconnect bandwidth in the catalog"}
+
+
+class ServeReason(Reason):
+    """Why a serving layout is rejected: the first failed check, per configuration."""
+
+    OK = 0, "ok"
+    CHIPS = 1, "tp·pp must divide the chip count"
+    HEADS = 2, "tp must divide the heads"
+    LAYERS = 3, "pp must not exceed the layers"
+    EXPERTS = 4, "ep must divide (or be a multiple of) tp, and divide the experts and chips/pp"
+    WEIGHTS = 5, "weights do not fit"
+    KV_CAPACITY = 6, "batch exceeds the KV-cache capacity"
+    NO_FABRIC = 7, "multi-chip layout on a chip without interconnect bandwidth in the catalog"
 
 
 @dataclass
@@ -66,7 +75,7 @@ class ServeEval:
 
     @property
     def fits(self) -> np.ndarray:
-        return self.reason == 0
+        return self.reason == ServeReason.OK
 
 
 def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
@@ -166,9 +175,11 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     price_replica = price * chips_replica
 
     reason = _legality(p, lay)
-    reason = np.where((reason == 0) & ~np.isfinite(tpot_decode + t_pf), 7, reason)
-    reason = np.where((reason == 0) & (free <= 0), 5, reason)
-    reason = np.where((reason == 0) & (batch > max_conc), 6, reason).astype(np.int8)
+    reason = np.where((reason == 0) & ~np.isfinite(tpot_decode + t_pf), ServeReason.NO_FABRIC,
+                      reason)
+    reason = np.where((reason == 0) & (free <= 0), ServeReason.WEIGHTS, reason)
+    reason = np.where((reason == 0) & (batch > max_conc), ServeReason.KV_CAPACITY,
+                      reason).astype(np.int8)
     total = tokens_replica * replicas
     memory_bound = t_mem >= t_math
     full = np.ones_like(tp)
@@ -192,11 +203,11 @@ def _legality(p: ServeProblem, lay: ServeLayouts) -> np.ndarray:
     m = p.model
     experts = m.moe.n_routed_experts if m.moe else 1
     checks = [
-        (1, p.n_chips % (lay.tp * lay.pp) == 0),
-        (2, (m.n_heads % lay.tp == 0)),
-        (3, lay.pp <= m.n_layers),
-        (4, ((lay.tp % lay.ep == 0) | (lay.ep % lay.tp == 0)) & (experts % lay.ep == 0)
-         & ((p.n_chips // lay.pp) % lay.ep == 0)),
+        (ServeReason.CHIPS, p.n_chips % (lay.tp * lay.pp) == 0),
+        (ServeReason.HEADS, (m.n_heads % lay.tp == 0)),
+        (ServeReason.LAYERS, lay.pp <= m.n_layers),
+        (ServeReason.EXPERTS, ((lay.tp % lay.ep == 0) | (lay.ep % lay.tp == 0))
+         & (experts % lay.ep == 0) & ((p.n_chips // lay.pp) % lay.ep == 0)),
     ]
     reason = np.zeros(len(lay), dtype=np.int8)
     for code, ok in reversed(checks):

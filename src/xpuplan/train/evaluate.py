@@ -17,25 +17,27 @@ from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.layouts import Layouts
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import Precision
+from xpuplan.specs.reasons import Reason
 from xpuplan.train.memory import memory_per_chip
 from xpuplan.train.step import step_time
 from xpuplan.workload.flops import flops_per_token_fwd, flops_per_token_train
 from xpuplan.workload.layer import layer_shape
 
-# Why a configuration is illegal: the first failed check, per config (int8).
-REASONS = {
-    0: "ok",
-    1: "tp·pp·dp·cp must equal the chip count",
-    2: "tp must divide the attention heads (and KV heads)",
-    3: "pp·vpp must not exceed the layers",
-    4: "ep must divide the experts and the tp·dp·cp ranks (and be 1 for a dense model)",
-    5: "dp·micro_batch must divide the global batch",
-    6: "cp must divide the sequence length",
-    7: "interleaving (vpp > 1) needs pp > 1 and micro-batches divisible by pp",
-    8: "does not fit in HBM",
-    9: "the chip has no interconnect bandwidth in the catalog (add scaleup_gb_per_s_* with "
-       "--catalog) so it cannot run multi-chip collectives",
-}
+
+class TrainReason(Reason):
+    """Why a training layout is rejected: the first failed check, per configuration."""
+
+    OK = 0, "ok"
+    CHIPS = 1, "tp·pp·dp·cp must equal the chip count"
+    HEADS = 2, "tp must divide the attention heads (and KV heads)"
+    LAYERS = 3, "pp·vpp must not exceed the layers"
+    EXPERTS = 4, "ep must divide the experts and the tp·dp·cp ranks (and be 1 for a dense model)"
+    BATCH = 5, "dp·micro_batch must divide the global batch"
+    SEQUENCE = 6, "cp must divide the sequence length"
+    INTERLEAVE = 7, "interleaving (vpp > 1) needs pp > 1 and micro-batches divisible by pp"
+    MEMORY = 8, "does not fit in HBM"
+    NO_FABRIC = 9, ("the chip has no interconnect bandwidth in the catalog (add "
+                    "scaleup_gb_per_s_* with --catalog) so it cannot run multi-chip collectives")
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class TrainEval:
     """Arrays (n_cfg,) for the evaluated layouts; parts sum to the totals."""
 
     layouts: Layouts
-    reason: np.ndarray  # int8, see REASONS
+    reason: np.ndarray  # int8 TrainReason codes
     time: dict[str, np.ndarray]
     memory: dict[str, np.ndarray]
     step_time_s: np.ndarray
@@ -69,7 +71,7 @@ class TrainEval:
 
     @property
     def legal(self) -> np.ndarray:
-        return (self.reason == 0) | (self.reason == 8)
+        return (self.reason == TrainReason.OK) | (self.reason == TrainReason.MEMORY)
 
     @property
     def finite(self) -> np.ndarray:
@@ -77,7 +79,7 @@ class TrainEval:
 
     @property
     def fits(self) -> np.ndarray:
-        return self.reason == 0
+        return self.reason == TrainReason.OK
 
 
 def legality(p: TrainProblem, lay: Layouts) -> np.ndarray:
@@ -88,15 +90,15 @@ def legality(p: TrainProblem, lay: Layouts) -> np.ndarray:
     experts = m.moe.n_routed_experts if m.moe else 1
     kv_ok = (kv % lay.tp == 0) | (lay.tp % kv == 0) | (m.mla is not None)
     checks = [
-        (1, lay.tp * lay.pp * lay.dp * lay.cp == p.n_chips),
-        (2, (m.n_heads % lay.tp == 0) & kv_ok),
+        (TrainReason.CHIPS, lay.tp * lay.pp * lay.dp * lay.cp == p.n_chips),
+        (TrainReason.HEADS, (m.n_heads % lay.tp == 0) & kv_ok),
         # Uneven splits are allowed (Megatron --decoder-first/last-pipeline-num-layers); the
         # busiest stage then holds ceil(L/pp) layers.
-        (3, lay.pp * lay.vpp <= m.n_layers),
-        (4, (experts % lay.ep == 0) & ((lay.tp * lay.dp * lay.cp) % lay.ep == 0)),
-        (5, p.global_batch % (lay.dp * lay.micro_batch) == 0),
-        (6, p.seq_len % lay.cp == 0),
-        (7, (lay.vpp == 1) | ((lay.pp > 1) & (n_micro % lay.pp == 0))),
+        (TrainReason.LAYERS, lay.pp * lay.vpp <= m.n_layers),
+        (TrainReason.EXPERTS, (experts % lay.ep == 0) & ((lay.tp * lay.dp * lay.cp) % lay.ep == 0)),
+        (TrainReason.BATCH, p.global_batch % (lay.dp * lay.micro_batch) == 0),
+        (TrainReason.SEQUENCE, p.seq_len % lay.cp == 0),
+        (TrainReason.INTERLEAVE, (lay.vpp == 1) | ((lay.pp > 1) & (n_micro % lay.pp == 0))),
     ]
     reason = np.zeros(len(lay), dtype=np.int8)
     for code, ok in reversed(checks):  # the first failing check wins
@@ -113,8 +115,9 @@ def evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray = 
     memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes)
     step = sum(time.values())
     mem = sum(memory.values())
-    reason = np.where((reason == 0) & ~np.isfinite(step), 9, reason)
-    reason = np.where((reason == 0) & (mem > p.chip.hbm_bytes), 8, reason).astype(np.int8)
+    reason = np.where((reason == 0) & ~np.isfinite(step), TrainReason.NO_FABRIC, reason)
+    reason = np.where((reason == 0) & (mem > p.chip.hbm_bytes), TrainReason.MEMORY,
+                      reason).astype(np.int8)
     tokens_per_s = p.global_batch * p.seq_len / step
     peak = p.n_chips * p.chip.dense_flops(p.precision)
     model_flops = flops_per_token_train(p.model, p.seq_len)

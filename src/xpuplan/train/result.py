@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from xpuplan.train.evaluate import REASONS, TrainEval, TrainProblem
+from xpuplan.train.evaluate import TrainEval, TrainProblem, TrainReason
 
 BREAKDOWN_NAMES = {  # slash keys of the evaluator -> JSON keys
     "time/compute/gemm": "compute_gemm",
@@ -73,8 +73,8 @@ def train_result(p: TrainProblem, ev: TrainEval, i: int) -> TrainResult:
 
 def takeaway(breakdown: dict, step: float, reason: int) -> str:
     """What binds, by how much: the largest part of the step and the compute share."""
-    if reason not in (0,):
-        return f"infeasible: {REASONS[reason]}"
+    if reason != TrainReason.OK:
+        return f"infeasible: {TrainReason(reason).message}"
     biggest = max(breakdown, key=breakdown.get)
     compute = sum(v for k, v in breakdown.items() if k.startswith("compute"))
     exposed = step - compute
