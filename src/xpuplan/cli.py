@@ -19,8 +19,6 @@ from rich.table import Table
 
 from xpuplan import __version__, api
 from xpuplan.errors import SpecError, XpuplanError
-from xpuplan.specs.layouts import RECOMPUTE
-from xpuplan.specs.precision import Precision
 from xpuplan.units import fmt_si, parse_count
 from xpuplan.views.terminal import (
     show_compare,
@@ -39,7 +37,7 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True)
 STATE: dict = {"catalog": None, "debug": False}
 
-RecomputeChoice = Enum("RecomputeChoice", {r: r for r in RECOMPUTE}, type=str)
+RecomputeChoice = Enum("RecomputeChoice", {r: r for r in api.RECOMPUTE_CHOICES}, type=str)
 WeightChoice = Enum("WeightChoice", {w: w for w in api.WEIGHT_CHOICES}, type=str)
 KvChoice = Enum("KvChoice", {k: k for k in api.KV_CHOICES}, type=str)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
@@ -149,7 +147,7 @@ BatchOpt = Annotated[int | None, typer.Option(
     "--global-batch", help="Sequences per step (default: 16M tokens / seq-len).")]
 TokensOpt = Annotated[str | None, typer.Option(
     "--tokens", help="Training tokens, e.g. 15T: adds time, chip-hours, cost, energy.")]
-PrecisionOpt = Annotated[Precision, typer.Option("--precision", help="GEMM precision.")]
+PrecisionOpt = Annotated[api.Precision, typer.Option("--precision", help="GEMM precision.")]
 Knob = Annotated[int | None, typer.Option(help="Fix this knob (else searched).")]
 RecomputeOpt = Annotated[RecomputeChoice | None, typer.Option(help="Fix activation recompute.")]
 
@@ -163,7 +161,7 @@ def _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute) -> dict:
 @app.command()
 def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = None,
           global_batch: BatchOpt = None, tokens: TokensOpt = None,
-          precision: PrecisionOpt = Precision.bf16, tp: Knob = None, pp: Knob = None,
+          precision: PrecisionOpt = api.Precision.bf16, tp: Knob = None, pp: Knob = None,
           dp: Knob = None, cp: Knob = None, ep: Knob = None, vpp: Knob = None,
           micro_batch: Knob = None, zero: Knob = None, recompute: RecomputeOpt = None,
           interval: Annotated[bool, typer.Option(help="P10-P90 of step time and cost.")] = False,
@@ -185,7 +183,7 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
 
 @app.command()
 def search(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = None,
-           global_batch: BatchOpt = None, precision: PrecisionOpt = Precision.bf16,
+           global_batch: BatchOpt = None, precision: PrecisionOpt = api.Precision.bf16,
            top: Annotated[int, typer.Option(help="How many layouts to show.")] = 5,
            tp: Knob = None, pp: Knob = None, dp: Knob = None, cp: Knob = None,
            ep: Knob = None, vpp: Knob = None, micro_batch: Knob = None, zero: Knob = None,
@@ -209,7 +207,7 @@ def compare(
         api.DEFAULT_COMPARE_CHIPS),
     chips: ChipsOpt = api.DEFAULT_COMPARE_CHIP_COUNT, tokens: Annotated[str, typer.Option(
         help="Training tokens.")] = "15T", seq_len: SeqOpt = None,
-    global_batch: BatchOpt = None, precision: PrecisionOpt = Precision.bf16,
+    global_batch: BatchOpt = None, precision: PrecisionOpt = api.Precision.bf16,
     serve: Annotated[bool, typer.Option(help="Compare serving instead of training.")] = False,
     input_len: Annotated[int, typer.Option("--input-len")] = 1024,
     output_len: Annotated[int, typer.Option("--output-len")] = 1024,

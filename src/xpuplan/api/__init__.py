@@ -3,6 +3,10 @@
 Functions take plain names (chip, model, instance) and return typed objects that export with
 `.model_dump()` (specs) or `.to_dict()` (results). `catalog_files` adds the user's own chip
 and instance records on top of the built-in catalog (as `--catalog` does on the CLI).
+
+Files by topic: catalog.py, training.py, serving.py, planning.py, validation.py. The API may
+import every layer; the CLI, views and the web app import only this package (and errors,
+units), as the import-linter contract in pyproject.toml enforces.
 """
 
 
@@ -52,16 +56,19 @@ from xpuplan.api.validation import validate
 from xpuplan.calibrate.report import ValidationReport
 from xpuplan.economics.run import PlanResult
 from xpuplan.serve.result import InferResult, ServeResult
+from xpuplan.specs.layouts import RECOMPUTE as RECOMPUTE_CHOICES
+from xpuplan.specs.precision import Precision
 from xpuplan.train.result import TrainResult
 
 __all__ = [
     "CompareRow", "Comparison", "DEFAULT_COMPARE_CHIPS", "DEFAULT_COMPARE_CHIP_COUNT",
     "DEFAULT_COMPARE_MODEL", "DEFAULT_COMPARE_TOKENS", "DEFAULT_GLOBAL_BATCH_TOKENS",
     "DEFAULT_SEQ_LEN", "DEFAULT_SERVE_CHIPS", "DEFAULT_SERVE_MODELS", "InferResult",
-    "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET", "PlanResult", "SERVE_KNOBS",
-    "ServeCompareRow", "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult",
-    "ValidationReport", "WEIGHT_CHOICES", "chip", "chip_figures", "chips", "compare",
-    "compare_serving", "infer", "instance", "instances", "load_model", "model_summary",
-    "models", "plan", "plan_context", "plan_examples", "search_layouts", "serve_problem",
-    "serving_interval", "step_time_interval", "train", "train_problem", "validate",
+    "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET", "PlanResult", "Precision",
+    "RECOMPUTE_CHOICES", "SERVE_KNOBS", "ServeCompareRow", "ServeComparison", "ServeResult",
+    "TRAIN_KNOBS", "TrainResult", "ValidationReport", "WEIGHT_CHOICES", "chip", "chip_figures",
+    "chips", "compare", "compare_serving", "infer", "instance", "instances", "load_model",
+    "model_summary", "models", "plan", "plan_context", "plan_examples", "search_layouts",
+    "serve_problem", "serving_interval", "step_time_interval", "train", "train_problem",
+    "validate",
 ]

@@ -37,7 +37,7 @@ class Fabric:
     domain_chips: int
 
 
-def collective_time(op: str, bytes_per_chip: np.ndarray, n: np.ndarray,
+def collective_time(op: str, bytes_per_chip: np.ndarray | float, n: np.ndarray,
                     per_domain: np.ndarray, fabric: Fabric) -> np.ndarray:
     """Seconds for one collective of `op` per config, s; 0 when n = 1.
 

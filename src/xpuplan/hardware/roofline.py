@@ -35,8 +35,8 @@ class Rates:
     """The chip's rates at one precision, after efficiency: what an op is divided by."""
 
     peak_flops: float  # dense FLOP/s at the GEMM precision
-    gemm_eff: float  # η_mamf · c
-    attention_flops: float  # achievable FLOP/s of attention kernels (bf16 flash), before φ
+    gemm_eff: float | np.ndarray  # η_mamf · c (an array when sampling the scale)
+    attention_flops: float | np.ndarray  # achievable FLOP/s of attention kernels (bf16 flash), before φ
     half_dim: float  # d½
     gemm_overhead_s: float  # fixed cost per GEMM call
     hbm_bw: float  # achievable byte/s
@@ -47,6 +47,7 @@ class Rates:
 def chip_rates(chip: ChipSpec, eff: ChipEfficiency, precision: Precision,
                scale: float | np.ndarray = 1.0) -> Rates:
     """Effective rates; `scale` multiplies the calibrated compute scale (for sampling)."""
+    assert chip.hbm_bw is not None, "problems refuse a chip without HBM bandwidth"
     return Rates(
         peak_flops=chip.dense_flops(precision),
         gemm_eff=eff.gemm[gemm_key(precision)] * eff.stack.compute_scale * scale,
@@ -71,7 +72,7 @@ def gemm_key(precision: Precision) -> str:
 MAMF_REFERENCE_DIM = 8192.0  # MAMF searches peak near M = N = K ≈ 8k (stas00 mamf-finder)
 
 
-def shape_factor(half_dim: float, *dims: np.ndarray) -> np.ndarray:
+def shape_factor(half_dim: float, *dims: np.ndarray | float) -> np.ndarray:
     """φ(M,N,K) / φ(8k,8k,8k), φ = 1/(1 + Σ d½/d): a GEMM's rate relative to the MAMF shape."""
     reference = 1.0 + len(dims) * half_dim / MAMF_REFERENCE_DIM
-    return reference / (1.0 + sum(half_dim / np.maximum(d, 1.0) for d in dims))
+    return np.asarray(reference / (1.0 + sum(half_dim / np.maximum(d, 1.0) for d in dims)))

@@ -15,7 +15,7 @@ class Reason(IntEnum):
 
     message: str
 
-    def __new__(cls, code: int, message: str):
+    def __new__(cls, code: int, message: str = ""):
         member = int.__new__(cls, code)
         member._value_ = code
         member.message = message

@@ -1,0 +1,9 @@
+"""What a model costs per token, independent of hardware: parameters, FLOPs, bytes.
+
+Read in this order:
+  params.py   parameter counts by part
+  flops.py    model FLOPs per token: the one FLOP definition every MFU uses
+  layer.py    per-layer GEMM widths and bytes (LayerShape), averaged over dense and MoE layers
+  summary.py  the per-model figures `xpuplan model` shows
+May import: specs, errors, units.
+"""

@@ -41,12 +41,16 @@ def mlp_params(hidden: int, ffn_hidden: int, gated: bool, bias: bool = False) ->
 
 def routed_expert_params(m: ModelSpec) -> int:
     """Parameters of ONE routed expert: a gated MLP of width Fe (3·D·Fe, + 2·Fe + D biases)."""
+    if m.moe is None:
+        return 0
     return mlp_params(m.hidden, m.moe.expert_ffn_hidden, gated=True, bias=m.moe.expert_bias)
 
 
 def moe_fixed_params(m: ModelSpec) -> int:
     """Per MoE layer, parameters every token uses: router D·E (+E bias), shared experts, gate."""
     e = m.moe
+    if e is None:
+        return 0
     router = m.hidden * e.n_routed_experts + e.n_routed_experts * e.router_bias
     shared = e.n_shared_experts * mlp_params(m.hidden, e.shared_expert_ffn_hidden, gated=True)
     return router + shared + m.hidden * e.shared_expert_gate
