@@ -5,7 +5,7 @@ Functions take plain names (chip, model, instance) and return typed objects that
 and instance records on top of the built-in catalog (as `--catalog` does on the CLI).
 """
 
-
+from xpuplan.api.audit import AUDIT_TARGETS, AuditResult, audit
 from xpuplan.api.catalog import (
     DEFAULT_SEQ_LEN,
     chip,
@@ -48,6 +48,7 @@ from xpuplan.api.training import (
 from xpuplan.api.validation import validate
 
 __all__ = [
+    "AUDIT_TARGETS", "AuditResult", "audit",
     "DEFAULT_COMPARE_CHIPS", "DEFAULT_COMPARE_CHIP_COUNT", "DEFAULT_COMPARE_MODEL",
     "DEFAULT_COMPARE_TOKENS", "DEFAULT_GLOBAL_BATCH_TOKENS", "DEFAULT_SEQ_LEN",
     "DEFAULT_SERVE_CHIPS", "DEFAULT_SERVE_MODELS", "KV_CHOICES", "MODEL_FILL_TARGET",
