@@ -35,7 +35,8 @@ def parse_python(text: str, path: str) -> ast.Module:
 
 def scan_python(path: str, tree: ast.Module, rules: Rules) -> list[Finding]:
     """Findings of one parsed Python module."""
-    aliases = _aliases(tree)
+    nodes = list(ast.walk(tree))
+    aliases = _aliases(nodes)
     out: list[Finding] = []
     skip: set[int] = set()  # nodes already accounted for (inner names, decorators)
 
@@ -43,7 +44,7 @@ def scan_python(path: str, tree: ast.Module, rules: Rules) -> list[Finding]:
         if kind_rule is not None:
             out.append(Finding(path, node.lineno, kind_rule.kind, symbol, kind_rule.id, loc))
 
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Attribute):
             skip.add(id(node.value))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -65,7 +66,7 @@ def scan_python(path: str, tree: ast.Module, rules: Rules) -> list[Finding]:
                     and len(node.values) == 2):
                 add(node, rules.classify(("torch_cuda_calls",), "py", '"cuda:{}"'),
                     '"cuda:{}"')
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, (ast.Attribute, ast.Name)) and id(node) not in skip:
             name = _dotted(node, aliases)
             if name and "." in name:
@@ -130,10 +131,10 @@ def _string(node, value: str, rules, add) -> None:
     add(node, rules.classify(("torch_cuda_calls",), "py", symbol), symbol)
 
 
-def _aliases(tree: ast.Module) -> dict[str, str]:
+def _aliases(nodes: list[ast.AST]) -> dict[str, str]:
     """Local name -> dotted module path, from every import in the file."""
     out: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:

@@ -9,7 +9,7 @@ for structural findings (kernels, launches, inline PTX, source files).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,14 +57,16 @@ class Rules:
     targets: dict[str, dict]  # id -> {name, docs, source}
     vendor_targets: dict[str, str]  # chips.toml vendor -> target
     scan: ScanPolicy
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def classify(self, kinds: tuple[str, ...], matcher: str, symbol: str) -> Rule | None:
         """The first rule, among `kinds` in that order, whose `matcher` regexes match."""
-        for kind in kinds:
-            for rule in self.rules:
-                if rule.kind == kind and rule.matches(matcher, symbol):
-                    return rule
-        return None
+        key = (kinds, matcher, symbol)
+        if key not in self._memo:
+            self._memo[key] = next((rule for kind in kinds for rule in self.rules
+                                    if rule.kind == kind and rule.matches(matcher, symbol)),
+                                   None)
+        return self._memo[key]
 
     def default(self, kind: str) -> Rule:
         return self.defaults[kind]
