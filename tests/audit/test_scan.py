@@ -124,3 +124,18 @@ def test_every_rule_and_effort_record_is_sourced():
     assert all(r.source for r in rules.rules)
     for rec in load_effort().records.values():
         assert rec.source and (not rec.assumption or rec.rationale)
+
+
+def test_kernel_names_through_pointer_and_reference_returns():
+    from xpuplan.audit.cxx_scan import scan_cxx
+
+    src = (b"struct P { __device__ float& operator[](int i) { return x[i]; } float x[4]; };\n"
+           b"__device__ float& vec_at(float4& v, int i) { return v.x; }\n"
+           b"template <int N> __global__ void __launch_bounds__(128) k(const float* p) {}\n"
+           b'__device__ void ptx() { asm volatile("{\\n .reg .pred p;\\n mma.sync.aligned.m16n8k16'
+           b'.row.col.f32 {%0}, {%1}, {%2}, {%3};\\n}" : : "r"(0)); }\n')
+    found = scan_cxx("a.h", src, load_rules(), is_cuda_file=False).findings
+    assert sorted(f.symbol for f in found if f.kind == "cuda_kernels") == [
+        "__device__ operator[]", "__device__ ptx", "__device__ vec_at", "__global__ k"]
+    assert [f.symbol for f in found if f.kind == "inline_ptx"] == ["mma.sync"]
+    assert not [f for f in found if f.kind == "cuda_source_files"]  # a header, not a .cu

@@ -116,8 +116,9 @@ def _name(node) -> str | None:
 
 def _function_name(fn) -> str:
     node = fn.child_by_field_name("declarator")
-    while node is not None and node.type != "function_declarator":
-        node = node.child_by_field_name("declarator")
+    while node is not None and node.type != "function_declarator":  # through *, &, &&
+        node = node.child_by_field_name("declarator") or (
+            node.named_children[-1] if node.named_children else None)
     inner = node.child_by_field_name("declarator") if node is not None else None
     return _name(inner) or (inner.text.decode(errors="replace") if inner else "?")
 

@@ -56,11 +56,9 @@ class AuditResult:
             "usd_per_engineer_week": self.usd_per_engineer_week,
             "usd_per_engineer_week_source": self.usd_per_engineer_week_source,
             "migration_cost_usd": {t: self.migration_cost_usd(t) for t in self.targets},
+            # ROCm statuses come from audit_targets.toml; hipify-perl is only detected
             "hipify_perl": {"available": self.hipify_perl is not None,
-                            "path": self.hipify_perl,
-                            "used": False,
-                            "note": "ROCm statuses come from audit_targets.toml; hipify-perl "
-                                    "is detected, not yet run"},
+                            "path": self.hipify_perl, "used_to_confirm_statuses": False},
         }
 
     def _finding(self, f: Finding) -> dict:

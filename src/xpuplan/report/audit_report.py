@@ -31,10 +31,14 @@ def audit_tables(r) -> list[Table]:
         top = Table("kind", "symbol", "status", "sites", "weeks mid",
                     title=f"largest items: {t}")
         for it in r.effort[t].top_items:
-            top.add_row(it["kind"], it["symbol"], it["status"], str(it["sites"]),
+            top.add_row(it["kind"], _item(it), it["status"], str(it["sites"]),
                         f"{it['engineer_weeks']['mid']:,.2f}")
         tables.append(top)
     return tables
+
+
+def _item(it: dict) -> str:
+    return f"{it['symbol']} ({it['path']})" if it.get("path") else it["symbol"]
 
 
 def _skipped(r) -> str:
@@ -78,7 +82,7 @@ def audit_html(r) -> str:
                           for k, v in e.by_kind.items()]),
                   "<h3>Largest items</h3>",
                   _table(["kind", "symbol", "status", "sites", "weeks mid"],
-                         [[i["kind"], i["symbol"], i["status"], i["sites"],
+                         [[i["kind"], _item(i), i["status"], i["sites"],
                            f"{i['engineer_weeks']['mid']:.2f}"] for i in e.top_items]),
                   "<h3>Assumptions</h3>",
                   _table(["kind", "status", "per", "assumption", "source", "rationale"],
