@@ -139,3 +139,23 @@ def test_kernel_names_through_pointer_and_reference_returns():
         "__device__ operator[]", "__device__ ptx", "__device__ vec_at", "__global__ k"]
     assert [f.symbol for f in found if f.kind == "inline_ptx"] == ["mma.sync"]
     assert not [f for f in found if f.kind == "cuda_source_files"]  # a header, not a .cu
+
+
+def test_pyproject_conda_dockerfile_and_wheel_index(tmp_path):
+    from tests.audit.trees import write
+
+    write(tmp_path, {
+        "pyproject.toml": '[project]\nname = "m"\ndependencies = ["torch", "xformers>=0.0.27"]\n'
+                          '[project.optional-dependencies]\ngpu = ["nvidia-nccl-cu12"]\n',
+        "environment.yml": "name: m\ndependencies:\n  - pytorch-cuda=12.1\n  - numpy\n"
+                           "  - pip:\n      - bitsandbytes==0.43.1\n",
+        "Dockerfile": "FROM ubuntu\nENV NCCL_DEBUG INFO\nRUN echo $CUDA_HOME \\\n  && ls\n",
+        "requirements/gpu.txt": "--extra-index-url https://example.org/whl/cu121\n"
+                                "torch==2.3.0+cu121\n"})
+    r = api.audit(tmp_path)
+    got = sorted((f.path, f.line, f.symbol) for f in r.findings)
+    assert got == [
+        ("Dockerfile", 2, "NCCL_DEBUG"), ("Dockerfile", 3, "CUDA_HOME"),
+        ("environment.yml", 3, "pytorch-cuda"), ("environment.yml", 6, "bitsandbytes"),
+        ("pyproject.toml", 3, "xformers"), ("pyproject.toml", 5, "nvidia-nccl-cu12"),
+        ("requirements/gpu.txt", 1, "cuda-wheel-index"), ("requirements/gpu.txt", 2, "torch+cu")]
