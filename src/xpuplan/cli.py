@@ -296,6 +296,40 @@ def plan(
     show_plan(result)
 
 
+@app.command()
+def audit(
+    path: Annotated[str, typer.Argument(help="Source tree to audit.")],
+    target: Annotated[str, typer.Option(help="Comma-separated targets.")]
+    = ",".join(api.AUDIT_TARGETS),
+    usd_per_engineer_week: Annotated[float | None, typer.Option(
+        help="Loaded cost of an engineer-week (default: BLS-sourced, audit_effort.toml).")]
+    = None,
+    effort: Annotated[str | None, typer.Option(help="TOML of effort records overriding the "
+                                               "built-in ones (audit_effort.toml schema).")]
+    = None,
+    report: Annotated[str | None, typer.Option(help="Write a self-contained HTML report.")]
+    = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What a codebase needs to leave CUDA: findings, each target's offer, engineer-weeks."""
+    from xpuplan.views.audit_report import audit_html, audit_tables
+
+    targets = [t.strip() for t in target.split(",") if t.strip()]
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("auditing", total=None)
+        result = api.audit(path, targets=targets, usd_per_engineer_week=usd_per_engineer_week,
+                           effort_file=effort,
+                           progress=lambda done, total: bar.update(task, completed=done,
+                                                                   total=total))
+    if report:
+        with _writing("report", report), open(report, "w") as fh:
+            fh.write(audit_html(result))
+    if as_json:
+        return emit_json(result.to_dict())
+    for table in audit_tables(result):
+        out.print(table)
+
+
 @contextmanager
 def _writing(option: str, path: str):
     """Turn a file that cannot be written into one line naming the option and the path."""

@@ -9,7 +9,7 @@ import every layer; the CLI, views and the web app import only this package (and
 units), as the import-linter contract in pyproject.toml enforces.
 """
 
-
+from xpuplan.api.audit import AUDIT_TARGETS, AuditResult, audit
 from xpuplan.api.catalog import (
     DEFAULT_SEQ_LEN,
     chip,
@@ -61,14 +61,14 @@ from xpuplan.specs.precision import Precision
 from xpuplan.train.result import TrainResult
 
 __all__ = [
-    "CompareRow", "Comparison", "DEFAULT_COMPARE_CHIPS", "DEFAULT_COMPARE_CHIP_COUNT",
-    "DEFAULT_COMPARE_MODEL", "DEFAULT_COMPARE_TOKENS", "DEFAULT_GLOBAL_BATCH_TOKENS",
-    "DEFAULT_SEQ_LEN", "DEFAULT_SERVE_CHIPS", "DEFAULT_SERVE_MODELS", "InferResult",
-    "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET", "PlanResult", "Precision",
-    "RECOMPUTE_CHOICES", "SERVE_KNOBS", "ServeCompareRow", "ServeComparison", "ServeResult",
-    "TRAIN_KNOBS", "TrainResult", "ValidationReport", "WEIGHT_CHOICES", "chip", "chip_figures",
-    "chips", "compare", "compare_serving", "infer", "instance", "instances", "load_model",
-    "model_summary", "models", "plan", "plan_context", "plan_examples", "search_layouts",
-    "serve_problem", "serving_interval", "step_time_interval", "train", "train_problem",
-    "validate",
+    "AUDIT_TARGETS", "AuditResult", "CompareRow", "Comparison", "DEFAULT_COMPARE_CHIPS",
+    "DEFAULT_COMPARE_CHIP_COUNT", "DEFAULT_COMPARE_MODEL", "DEFAULT_COMPARE_TOKENS",
+    "DEFAULT_GLOBAL_BATCH_TOKENS", "DEFAULT_SEQ_LEN", "DEFAULT_SERVE_CHIPS",
+    "DEFAULT_SERVE_MODELS", "InferResult", "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET",
+    "PlanResult", "Precision", "RECOMPUTE_CHOICES", "SERVE_KNOBS", "ServeCompareRow",
+    "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult", "ValidationReport",
+    "WEIGHT_CHOICES", "audit", "chip", "chip_figures", "chips", "compare", "compare_serving",
+    "infer", "instance", "instances", "load_model", "model_summary", "models", "plan",
+    "plan_context", "plan_examples", "search_layouts", "serve_problem", "serving_interval",
+    "step_time_interval", "train", "train_problem", "validate",
 ]

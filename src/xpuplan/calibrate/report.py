@@ -1,7 +1,7 @@
 """`xpuplan validate`: every usable published run predicted, in-sample and leave-one-source-out.
 
 In-sample uses the shipped calibrations (fitted on all rows); leave-one-source-out refits the
-same parameters without each source group and predicts that group (validation.calibrate).
+same parameters without each source group and predicts that group (calibrate.calibrate).
 Errors are |predicted / measured − 1| of each row's metric: training tokens/s per chip;
 serving output tokens/s per chip, TPOT or TTFT.
 """

@@ -2,7 +2,7 @@
 
 Shared axis: the collective latency scale. Group axis: (compute_scale, memory_scale,
 per-step overhead) triples: a stack's scheduling overhead is its own, like its kernels.
-The fit and leave-one-source-out logic is the training one (validation.calibrate), which
+The fit and leave-one-source-out logic is the training one (calibrate.calibrate), which
 only needs predictions shaped (rows, shared settings, group settings).
 """
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xpuplan.audit.cost import migration_cost
 from xpuplan.economics.context import (
     DEFAULT_RUN_CHIPS,
     HOURS_PER_YEAR,
@@ -41,6 +42,7 @@ class VendorRates:
     capacity: float  # chips (inf when unbounded)
     migration_usd: float
     binary: bool  # whether adoption is a decision
+    migration_source: str = "scenario input"
 
 
 def _highs():
@@ -78,11 +80,16 @@ def vendor_rates(ctx: PlanContext, s: VendorMix) -> list[VendorRates]:
         if s.serving_tokens_per_day > 0:
             rate = ctx.serve(s.serving, chip.id).output_tokens_per_s_per_chip
             q = SECONDS_PER_DAY * s.utilization * keep * rate
+        migration, migration_source = v.migration_cost_usd, "scenario input"
+        if v.migration_audit is not None:
+            audited = migration_cost(v.migration_audit, chip.vendor, v.usd_per_engineer_week)
+            migration, migration_source = audited.usd, audited.source
         out.append(VendorRates(chip=chip.id, price=price, price_source=source,
                                runs_per_chip_year=r, tokens_per_chip_day=q,
                                capacity=v.capacity_chips or np.inf,
-                               migration_usd=v.migration_cost_usd,
-                               binary=not v.incumbent and v.migration_cost_usd > 0))
+                               migration_usd=migration,
+                               binary=not v.incumbent and migration > 0,
+                               migration_source=migration_source))
     return out
 
 
@@ -226,6 +233,7 @@ def mix_result(rates: list[VendorRates], runs: float, tokens: float, share: floa
             r.migration_usd * a for r, a in zip(rates, best["adopt"], strict=True)))
         migration.append({
             "chip": v.chip, "migration_usd": v.migration_usd, "adopted": bool(best["adopt"][i]),
+            "migration_source": v.migration_source,
             "savings_usd_per_year_if_all_moved": per_share,
             "savings_usd_per_year_at_optimum": at_optimum,
             "payback_years_at_optimum": (v.migration_usd / at_optimum if at_optimum > 0
@@ -248,7 +256,8 @@ def mix_result(rates: list[VendorRates], runs: float, tokens: float, share: floa
         explain.append(
             f"{m['chip']}: the optimal mix saves {fmt_usd(m['savings_usd_per_year_at_optimum'])}"
             f"/yr vs staying put, repaying the {fmt_usd(m['migration_usd'])} migration in "
-            f"{m['payback_years_at_optimum'] or float('inf'):.2g} years; moving everything "
+            f"{m['payback_years_at_optimum'] or float('inf'):.2g} years ({m['migration_source']}); "
+            "moving everything "
             f"saves {fmt_usd(saving)}/yr, so a first-year break-even needs "
             f"{share_be:.0%} of the demand moved")
     return {"outputs": {"total_usd_per_year": best["objective"], "chips": total_chips,

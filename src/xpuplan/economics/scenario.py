@@ -10,7 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from xpuplan.catalog.records import read_table_file
 from xpuplan.errors import CatalogError
@@ -93,8 +101,18 @@ class Vendor(_Strict):
     price_term: str = "on_demand"
     capacity_chips: float | None = Field(None, gt=0)
     migration_cost_usd: float = Field(0.0, ge=0)
+    # or an audit: a directory, or the JSON `xpuplan audit --json` wrote (cost = audit weeks x
+    # usd_per_engineer_week, default from audit_effort.toml)
+    migration_audit: str | None = None
+    usd_per_engineer_week: float | None = Field(None, gt=0)
     shortfall: float = Field(0.0, ge=0, lt=1)  # throughput lost while its software matures
     incumbent: bool = False
+
+    @model_validator(mode="after")
+    def _one_migration_cost(self):
+        if self.migration_audit is not None and self.migration_cost_usd > 0:
+            raise ValueError("give migration_cost_usd or migration_audit, not both")
+        return self
 
 
 class VendorMix(_Base):

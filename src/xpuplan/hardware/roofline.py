@@ -36,7 +36,7 @@ class Rates:
 
     peak_flops: float  # dense FLOP/s at the GEMM precision
     gemm_eff: float | np.ndarray  # η_mamf · c (an array when sampling the scale)
-    attention_flops: float | np.ndarray  # achievable FLOP/s of attention kernels (bf16 flash), before φ
+    attention_flops: float | np.ndarray  # achievable FLOP/s of bf16 flash attention, before φ
     half_dim: float  # d½
     gemm_overhead_s: float  # fixed cost per GEMM call
     hbm_bw: float  # achievable byte/s
