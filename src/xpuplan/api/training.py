@@ -97,6 +97,9 @@ def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
     """Predict training on `chips` chips; the knobs given are fixed, the rest are searched
     for the fastest layout that fits.
 
+    The step time is `train/step.py: step_time` (its docstring states the formula), summed
+    and checked for memory in `train/evaluate.py: evaluate`, searched in `train/search.py`.
+
     A given layout that breaks a rule raises a SpecError naming the constraint and by how
     much (memory: bytes needed vs available, for the leanest setting of the free knobs).
     """
