@@ -13,6 +13,7 @@ import sys
 import time
 
 import numpy as np
+from machine import machine_line  # benchmarks/machine.py, beside this script
 
 from xpuplan import api
 from xpuplan.serve.evaluate import evaluate_serving
@@ -22,6 +23,7 @@ MODEL, CHIP, CHIPS = "deepseek-v3", "h200", 64
 
 
 def main() -> None:
+    print(machine_line())
     problem, _ = api.serve_problem(MODEL, CHIP, CHIPS, weights="fp8")
     grid = serve_grid(problem, {})
     reps = max(1, 1_000_000 // len(grid))

@@ -13,6 +13,7 @@ import sys
 import time
 
 import numpy as np
+from machine import machine_line  # benchmarks/machine.py, beside this script
 
 from xpuplan import api
 from xpuplan.train.evaluate import evaluate
@@ -20,6 +21,7 @@ from xpuplan.train.search import candidate_grid, evaluate_chunked
 
 
 def main() -> None:
+    print(machine_line())
     problem = api.train_problem("llama-3.1-405b", "h100", 16384, seq_len=8192,
                                 global_batch=2048)
     grid = candidate_grid(problem, {})
