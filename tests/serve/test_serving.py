@@ -27,8 +27,8 @@ def test_batch1_decode_on_8_h100_is_bounded_by_weight_bytes():
     p = _problem()
     ev = evaluate_serving(p, ServeLayouts.build(tp=8, batch=1))
     weights_per_chip = 2 * 70_553_706_496 / 8
-    assert weights_per_chip / 3.35e12 == pytest.approx(5.265e-3, rel=1e-3)
-    assert ev.tpot_decode_s[0] >= weights_per_chip / 3.35e12
+    peak = p.chip.hbm_bw  # read from the catalog record, never a copy of it
+    assert ev.tpot_decode_s[0] >= weights_per_chip / peak
     bw = p.chip.hbm_bw * p.efficiency.hbm * p.calibration.memory_scale
     head_and_layers = ev.decode["time/decode/weights_read"][0]
     assert head_and_layers == pytest.approx(weights_per_chip / bw, rel=0.02)  # norms, no embed
