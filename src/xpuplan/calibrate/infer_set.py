@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from xpuplan.calibrate.train_set import _model, _num
 from xpuplan.catalog.hardware import builtin_file
@@ -30,6 +30,9 @@ from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.search import MAX_BATCH
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.precision import Precision, precision_class
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METRICS = ("output_tokens_per_s_per_chip", "total_tokens_per_s_per_chip", "tpot_s", "ttft_s")
 
@@ -54,6 +57,8 @@ class InferRow:
 
 @lru_cache(maxsize=1)
 def _frame() -> pd.DataFrame:
+    import pandas as pd  # lazily: only validation and calibration read the CSV tables
+
     return pd.read_csv(builtin_file("validation/infer_measurements.csv"))
 
 

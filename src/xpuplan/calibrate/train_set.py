@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from xpuplan.catalog.hardware import builtin_file
 from xpuplan.catalog.model_loader import load_model, resolve_builtin
@@ -23,6 +22,9 @@ from xpuplan.specs.layouts import Layouts
 from xpuplan.specs.model import ModelSpec, MoESpec
 from xpuplan.specs.precision import Precision, precision_class
 from xpuplan.train.evaluate import TrainProblem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GPT2_BPE_VOCAB = 50257  # GPT-3 uses GPT-2's byte-level BPE (Brown et al. 2020 sec. 2.1)
 PRECISION = {"fp16": "fp16", "bf16": "bf16", "fp8": "fp8", "fp8-cs": "fp8", "mxfp8": "fp8",
@@ -75,6 +77,8 @@ def _model(row) -> ModelSpec | None:
 
 @lru_cache(maxsize=1)
 def _frame() -> pd.DataFrame:
+    import pandas as pd  # lazily: only validation and calibration read the CSV tables
+
     return pd.read_csv(builtin_file("validation/train_measurements.csv"))
 
 
