@@ -84,6 +84,23 @@ def chips(as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def systems(as_json: JsonOpt = False) -> None:
+    """List systems: chip, chips per node, scale-up domain and topology, fabrics, instance."""
+    items = api.systems(STATE["catalog"])
+    if as_json:
+        return emit_json({"systems": [api.system_figures(s) for s in items]})
+    table = Table("id", "chip", "node", "domain", "topology", "scale-up/dir", "scale-out/dir",
+                  "power", "instance", "default")
+    for s in items:
+        shape = "x".join(map(str, s.torus_dims)) if s.torus_dims else ""
+        table.add_row(s.id, s.chip, str(s.chips_per_node), str(s.domain_chips),
+                      f"{s.topology} {shape}".strip(), _opt(s.scaleup_bw_unidir, "B/s"),
+                      _opt(s.scaleout_bw_unidir, "B/s"), _opt(s.system_power_w, "W"),
+                      s.instance, "yes" if s.default else "")
+    out.print(table)
+
+
+@app.command()
 def instances(as_json: JsonOpt = False) -> None:
     """List cloud instances with their chips and prices (per hour), with sources."""
     items = api.instances(STATE["catalog"])

@@ -27,7 +27,7 @@ def chip_fabric(chip: ChipSpec, eff: ChipEfficiency, latency_scale: float = 1.0)
                   scaleout_bw=chip.scaleout_bw_unidir or chip.scaleup_bw_unidir or 0.0,
                   scaleout_eff=eff.scaleout_link,
                   scaleout_latency_s=eff.scaleout_latency_s * latency_scale,
-                  domain_chips=chip.scaleup_domain_chips)
+                  domain_chips=chip.scaleup_domain_chips or 1)
 
 
 @dataclass(frozen=True)
