@@ -204,3 +204,24 @@ def test_a_system_is_priced_by_its_own_instances():
     assert cat.price_for("trn2", "capacity_block", "trn2-ultraserver") is None
     inst, _ = cat.price_for("trn2", "capacity_block")
     assert inst.id == "trn2.48xlarge"
+
+
+def test_no_chip_alias_shadows_another_system():
+    # chip() tries chip names first: a chip alias equal to a system name must mean that
+    # chip's default system, or the system could never be reached by its name.
+    cat = hardware_catalog()
+    for key, s in cat.systems.items():
+        for name in (s.id, *s.aliases):
+            assert cat.chip(name).system.id.lower() == key, name
+
+
+def test_cli_train_on_an_old_system_name(run_json):
+    data = run_json("train", "llama-3.1-8b", "--chip", "trn2-ultraserver", "--chips", "64")
+    assert data["chip"] == "trn2" and data["step_time_s"] > 0
+
+
+def test_cli_systems_table_and_unknown_name(run_cli):
+    code, out, _ = run_cli("systems")
+    assert code == 0 and "trn2-ultraserver" in out
+    code, _, err = run_cli("train", "llama-3.1-8b", "--chip", "trn2-ultrasrever", "--chips", "64")
+    assert code == 2 and "trn2-ultraserver" in err

@@ -26,7 +26,7 @@ class SystemSpec(BaseModel):
     aliases: tuple[str, ...] = ()
     name: str = ""
     chip: str  # a ChipSpec id
-    chips_per_node: int = Field(1, ge=1)  # chips one host / instance / tray holds
+    chips_per_node: int | None = Field(None, ge=1)  # per host / instance / tray; None: unknown
     domain_chips: int = Field(1, ge=1)  # chips in one scale-up domain
     topology: SystemTopology = "switch"
     torus_dims: tuple[int, ...] = ()  # torus axis lengths, fastest-varying rank first
