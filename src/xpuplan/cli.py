@@ -54,7 +54,8 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _options(
     catalog: Annotated[list[str] | None, typer.Option(
-        help="Extra chip/system/instance catalog (TOML/YAML); repeatable. Also $XPUPLAN_CATALOG.")] = None,
+        help="Extra chip/system/instance catalog (TOML/YAML); repeatable. "
+             "Also $XPUPLAN_CATALOG.")] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
     version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
                                           help="Print the version and exit.")] = False,
