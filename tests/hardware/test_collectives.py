@@ -76,19 +76,31 @@ def test_full_mesh_tp2_all_reduce_is_seven_times_slower_than_a_switch():
     assert t_mesh / t_switch == pytest.approx(7.0)
 
 
-def test_torus_block_is_compact():
-    assert torus_block(256, (16, 16)) == (16, 16)
-    assert torus_block(64, (16, 16)) == (8, 8)
-    assert torus_block(64, (16, 20, 28)) == (4, 4, 4)
-    assert torus_block(8, (16, 20, 28)) == (2, 2, 2)
+T2U = Topology("torus", (4, 4, 4), (128e9, 128e9, 64e9), 4)  # Trn2 UltraServer
 
 
-def test_v5e_full_pod_gets_all_four_links_and_a_slice_without_wraparound_half():
+def test_torus_block_takes_the_fastest_shape():
+    assert torus_block(256, V5E) == (16, 16)
+    assert torus_block(16, V5E) == (4, 4)  # ties (16x1: one closed axis) go to the compact one
+    assert torus_block(64, V5E) == (4, 16)  # one closed 16-axis + a line of 4: 100 + 50 GB/s
+    assert torus_block(64, V5P) == (4, 4, 4)
+    assert torus_block(8, V5P) == (2, 2, 2)
+    # 16 Trainium2 stay in one instance (4x4, fast links) rather than cross the thin axis.
+    assert torus_block(16, T2U) == (4, 4, 1)
+
+
+def test_trn2_ultraserver_axes_differ():
+    # 4x4 in one instance: 2 closed axes x 2 x 128 = 512 GB/s; all 64: + 2 x 64 = 640.
+    bw = domain_bandwidth(T2U, 640e9, np.array([16, 64]))
+    assert bw.tolist() == pytest.approx([512e9, 640e9])
+
+
+def test_v5e_full_pod_gets_all_four_links_and_a_block_without_wraparound_half():
     # 16x16: both axes wrap, 2 links x 50 GB/s each = 200 GB/s (the chip's total per direction).
-    # 8x8: no wraparound below 16 on v5e, each axis a line: 2 x 50 x 1/2 per axis = 100 GB/s.
+    # 4x4: no wraparound below 16 on v5e, each axis a line: 2 x 50 x 1/2 per axis = 100 GB/s.
     # 4 chips (2x2): 2 lines of 2 = 2 x 50 = 100 GB/s.
-    bw = domain_bandwidth(V5E, 200e9, np.array([256, 64, 16, 4]))
-    assert bw.tolist() == pytest.approx([200e9, 100e9, 100e9, 100e9])
+    bw = domain_bandwidth(V5E, 200e9, np.array([256, 16, 4]))
+    assert bw.tolist() == pytest.approx([200e9, 100e9, 100e9])
 
 
 def test_v5p_cube_wraps_and_a_2x2x2_does_not():

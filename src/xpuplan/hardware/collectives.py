@@ -60,8 +60,8 @@ def domain_bandwidth(topo: Topology, chip_bw: float, g: np.ndarray) -> np.ndarra
     platform briefs, ROCm blog 'RCCL bandwidth and xGMI performance'): B = (g − 1)·b_link,
     so TP = 2 gets 1/7 of the node's 7 links.
     torus (Scaling Book ch.2 'TPU networking' and ch.3 'collectives'): the group takes the
-    most compact block of the torus (a slice shaped to it, as TPU slices and meshes are), axis
-    extents e_i; each axis runs a bidirectional ring, both neighbour links busy:
+    block of the torus with the most bandwidth (a slice or mesh shaped to it, `torus_block`),
+    axis extents e_i; each axis runs a bidirectional ring, both neighbour links busy:
     B_i = 2·b_i·w_i, w_i = 1 if e_i is a multiple of the wraparound unit (a closed ring: the
     full 16-chip axis of v5e/v6e, any multiple of 4 with v4/v5p optical switches) else ½ (a
     line: the book's 2× without wraparound). Axes run in parallel on split data (the book's
@@ -77,31 +77,38 @@ def domain_bandwidth(topo: Topology, chip_bw: float, g: np.ndarray) -> np.ndarra
     sizes = np.maximum(g, 1).astype(np.int64)
     total = np.zeros(sizes.shape)
     for size in np.unique(sizes):  # a handful of group sizes, not one pass per config
-        ext = torus_block(int(size), topo.torus_dims)
-        closed = [topo.wrap_unit > 0 and e % topo.wrap_unit == 0 for e in ext]
-        bw = sum(2.0 * b * (1.0 if c else 0.5) for e, b, c in
-                 zip(ext, topo.axis_link_bw, closed, strict=True) if e > 1)
-        total[sizes == size] = bw
+        total[sizes == size] = block_bandwidth(torus_block(int(size), topo), topo)
     return np.where(total > 0, total, chip_bw)
 
 
-def torus_block(size: int, dims: tuple[int, ...]) -> tuple[int, ...]:
-    """Axis extents of the most compact block of `size` chips in a torus of `dims`: each prime
-    factor, largest first, goes to the shortest axis it still fits on."""
-    ext = [1] * len(dims)
-    factors, n, p = [], size, 2
-    while n > 1:
-        while n % p == 0:
-            factors.append(p)
-            n //= p
-        p += 1
-    for f in sorted(factors, reverse=True):
-        fits = [i for i in range(len(dims)) if ext[i] * f <= dims[i]]
-        if not fits:
-            break
-        i = min(fits, key=lambda j: ext[j])
-        ext[i] *= f
-    return tuple(ext)
+def torus_block(size: int, topo: Topology) -> tuple[int, ...]:
+    """Axis extents of the block of `size` chips (product of extents, each within its axis)
+    with the most bandwidth, the most compact among equals: how a slice or mesh is shaped to
+    a group."""
+    best: tuple[float, int, tuple[int, ...]] | None = None
+    for ext in _factorizations(size, topo.torus_dims):
+        key = (block_bandwidth(ext, topo), -max(ext), ext)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else (1,) * len(topo.torus_dims)
+
+
+def block_bandwidth(ext: tuple[int, ...], topo: Topology) -> float:
+    """Σ_i 2·b_i·w_i over the axes a block spans, byte/s (see domain_bandwidth)."""
+    return sum(2.0 * b * (1.0 if topo.wrap_unit and e % topo.wrap_unit == 0 else 0.5)
+               for e, b in zip(ext, topo.axis_link_bw, strict=True) if e > 1)
+
+
+def _factorizations(size: int, dims: tuple[int, ...]):
+    """Every tuple of extents e_i ≤ dims_i whose product is `size`."""
+    if not dims:
+        if size == 1:
+            yield ()
+        return
+    for e in range(1, min(size, dims[0]) + 1):
+        if size % e == 0:
+            for rest in _factorizations(size // e, dims[1:]):
+                yield (e, *rest)
 
 
 def collective_time(op: str, bytes_per_chip: np.ndarray, n: np.ndarray,
