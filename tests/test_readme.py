@@ -23,4 +23,6 @@ def test_readme_catalog_example_loads(tmp_path):
     yaml_block = re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.S)[0]
     path = tmp_path / "my.yaml"
     path.write_text(yaml_block)
-    assert hardware_catalog([str(path)]).chip("my-asic").hbm_bytes == 64e9
+    cat = hardware_catalog([str(path)])
+    assert cat.chip("my-asic").hbm_bytes == 64e9
+    assert cat.chip("h100-nvl32").scaleup_domain_chips == 32

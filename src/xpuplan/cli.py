@@ -52,7 +52,8 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _options(
     catalog: Annotated[list[str] | None, typer.Option(
-        help="Extra chip/instance catalog (TOML/YAML); repeatable. Also $XPUPLAN_CATALOG.")] = None,
+        help="Extra chip/system/instance catalog (TOML/YAML); repeatable. "
+             "Also $XPUPLAN_CATALOG.")] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
     version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
                                           help="Print the version and exit.")] = False,
@@ -78,6 +79,25 @@ def chips(as_json: JsonOpt = False) -> None:
                       fmt_si(c.hbm_bytes, "B"), _opt(c.hbm_bw, "B/s"),
                       _opt(c.scaleup_bw_unidir, "B/s"), str(c.scaleup_domain_chips),
                       _opt(c.scaleout_bw_unidir, "B/s"), _opt(c.tdp_w, "W"))
+    out.print(table)
+
+
+@app.command()
+def systems(as_json: JsonOpt = False) -> None:
+    """List systems: chip, chips per node, scale-up domain and topology, fabrics, instance."""
+    items = api.systems(STATE["catalog"])
+    if as_json:
+        return emit_json({"systems": [api.system_figures(s) for s in items]})
+    table = Table(caption="* the chip's default system")
+    table.add_column("system", no_wrap=True)
+    for name in ("chip", "node", "domain", "topology", "up/dir", "out/dir", "power", "instance"):
+        table.add_column(name)
+    for s in items:
+        shape = "x".join(map(str, s.torus_dims)) if s.torus_dims else ""
+        table.add_row(s.id + ("*" if s.default else ""), s.chip, str(s.chips_per_node or "-"),
+                      str(s.domain_chips), f"{s.topology} {shape}".strip(),
+                      _opt(s.scaleup_bw_unidir, "B/s"), _opt(s.scaleout_bw_unidir, "B/s"),
+                      _opt(s.system_power_w, "W"), s.instance)
     out.print(table)
 
 

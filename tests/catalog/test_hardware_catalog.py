@@ -9,7 +9,7 @@ from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import CatalogError, UnknownNameError
 
 REQUIRED_CHIPS = ["a100-80gb", "h100-sxm", "h800", "h200", "b200", "gb200", "gb300", "mi250x",
-                  "mi300x", "mi325x", "mi355x", "trn1", "trn2", "trn2-ultraserver", "trn3",
+                  "mi300x", "mi325x", "mi355x", "trn1", "trn2", "trn3",
                   "inf2", "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e", "tpu-v7", "gaudi3"]
 
 

@@ -20,6 +20,9 @@ from xpuplan.api.catalog import (
     load_model,
     model_summary,
     models,
+    system,
+    system_figures,
+    systems,
 )
 from xpuplan.api.planning import plan, plan_context, plan_examples
 from xpuplan.api.serving import (
@@ -70,5 +73,6 @@ __all__ = [
     "WEIGHT_CHOICES", "audit", "chip", "chip_figures", "chips", "compare", "compare_serving",
     "infer", "instance", "instances", "load_model", "model_summary", "models", "plan",
     "plan_context", "plan_examples", "search_layouts", "serve_problem", "serving_interval",
-    "step_time_interval", "train", "train_problem", "validate",
+    "step_time_interval", "system", "system_figures", "systems", "train", "train_problem",
+    "validate",
 ]

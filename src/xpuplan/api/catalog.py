@@ -10,6 +10,7 @@ from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import SpecError
 from xpuplan.specs.hardware import ChipSpec, InstanceSpec
 from xpuplan.specs.model import ModelSpec
+from xpuplan.specs.system import SystemSpec
 from xpuplan.workload.summary import ModelSummary, summarize
 
 DEFAULT_SEQ_LEN = 4096  # sequence length for per-token FLOPs when none is given
@@ -23,6 +24,30 @@ def chips(catalog_files: list[str] | None = None) -> list[ChipSpec]:
 def chip(name: str, catalog_files: list[str] | None = None) -> ChipSpec:
     """One chip by id or alias ('h100', 'trainium2', 'trillium', 'ironwood')."""
     return hardware_catalog(catalog_files).chip(name)
+
+
+def systems(catalog_files: list[str] | None = None) -> list[SystemSpec]:
+    """Every system (chips joined into a scale-up domain and a scale-out fabric)."""
+    return list(hardware_catalog(catalog_files).systems.values())
+
+
+def system(name: str, catalog_files: list[str] | None = None) -> SystemSpec:
+    """One system by id or alias ('trn2-ultraserver', 'gb200-nvl72'), or a chip's default."""
+    return hardware_catalog(catalog_files).system(name)
+
+
+def system_figures(s: SystemSpec) -> dict:
+    """A system as JSON: its facts, and each figure as {value, unit, source}."""
+    units = {"link_bw_unidir": "B/s", "scaleup_bw_unidir": "B/s", "scaleout_bw_unidir": "B/s",
+             "system_power_w": "W", "chip_power_w": "W"}
+    figures = {f: {"value": getattr(s, f), "unit": u, "source": s.sources.get(f, s.source)}
+               for f, u in units.items() if getattr(s, f) is not None}
+    if s.axis_link_bw_unidir:
+        figures["axis_link_bw_unidir"] = {"value": list(s.axis_link_bw_unidir), "unit": "B/s",
+                                          "source": s.sources.get("axis_link_bw_unidir",
+                                                                  s.source)}
+    facts = s.model_dump(exclude=set(units) | {"sources", "axis_link_bw_unidir"})
+    return {**facts, "figures": figures}
 
 
 def instances(catalog_files: list[str] | None = None) -> list[InstanceSpec]:
@@ -60,5 +85,5 @@ def chip_figures(c: ChipSpec) -> dict:
              "tdp_w": "W"}
     figures = {f: {"value": getattr(c, f), "unit": u, "source": c.sources.get(f, c.source)}
                for f, u in units.items() if getattr(c, f) is not None}
-    facts = c.model_dump(exclude=set(units) | {"sources"})
-    return {**facts, "figures": figures}
+    facts = c.model_dump(exclude=set(units) | {"sources", "system"})
+    return {**facts, "system": c.system.id if c.system else None, "figures": figures}

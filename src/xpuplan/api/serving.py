@@ -71,7 +71,7 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
         chips = 1
         while need > MODEL_FILL_TARGET * chips * (c.hbm_bytes - reserve) and chips < 2**20:
             chips *= 2
-    found = cat.price_for(c.id, price_term)
+    found = cat.price_for(c.id, price_term, c.system.id)
     vendor_of = {key: v.vendor for key, v in cat.chips.items()}
     return ServeProblem(model=m, chip=c, efficiency=chip_efficiency(c, vendor_of),
                         calibration=serve_calibration_for(c, compute), n_chips=chips,

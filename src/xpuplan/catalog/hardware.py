@@ -1,9 +1,10 @@
-"""Chip and instance records: the shipped catalog plus a user's own files on top.
+"""Chip, system and instance records: the shipped catalog plus a user's own files on top.
 
-Shipped: `xpuplan/data/chips.toml` ([[chip]]) and `instances.toml` ([[instance]]). A user adds
-or overrides records with a TOML/YAML file holding `chips:` and/or `instances:` lists (or
-[[chip]]/[[instance]] tables), named by `--catalog PATH` or the XPUPLAN_CATALOG environment
-variable (several paths joined by the OS path separator). A user record whose id is already
+Shipped: `xpuplan/data/chips.toml` ([[chip]]), `systems.toml` ([[system]]) and `instances.toml`
+([[instance]]). A user adds or overrides records with a TOML/YAML file holding `chips:`,
+`systems:` and/or `instances:` lists (or [[chip]]/[[system]]/[[instance]] tables), named by
+`--catalog PATH` or the XPUPLAN_CATALOG environment variable (several paths joined by the OS
+path separator). A user record whose id is already
 known replaces only the keys it gives, each new figure carrying the user's source.
 """
 
@@ -42,7 +43,22 @@ INSTANCE_FIGURES = (
     FigureKind("capacity_block_usd_per_s", "capacity_block", "usd_per_s"),
     FigureKind("network_bw", "network", "bytes_per_s"),
 )
-SECTIONS = {"chip": ("chip", "chips"), "instance": ("instance", "instances")}
+SYSTEM_FACTS = {"id", "aliases", "name", "chip", "chips_per_node", "domain_chips", "topology",
+                "torus_dims", "torus_wrap_unit", "links_per_chip", "scaleup_fabric",
+                "scaleout_fabric", "instance", "default", "source", "retrieved", "confidence",
+                "notes"}
+SYSTEM_FIGURES = (
+    FigureKind("link_bw_unidir", "link", "bytes_per_s", directional=True),
+    FigureKind("axis_link_bw_unidir", "axis_link", "bytes_per_s", directional=True),
+    FigureKind("scaleup_bw_unidir", "scaleup", "bytes_per_s", directional=True),
+    FigureKind("scaleout_bw_unidir", "scaleout", "bytes_per_s", directional=True),
+    FigureKind("system_power_w", "system_power", "watts"),
+    FigureKind("chip_power_w", "chip_power", "watts"),
+)
+SECTIONS = {"chip": ("chip", "chips"), "system": ("system", "systems"),
+            "instance": ("instance", "instances")}
+KINDS = {"chip": (CHIP_FACTS, CHIP_FIGURES), "system": (SYSTEM_FACTS, SYSTEM_FIGURES),
+         "instance": (INSTANCE_FACTS, INSTANCE_FIGURES)}
 
 
 def builtin_file(name: str) -> Path:
@@ -57,9 +73,9 @@ def user_catalog_paths(explicit: list[str] | None = None) -> list[Path]:
 
 
 def read_records(kind: str, user_paths: list[Path]) -> dict[str, Record]:
-    """All records of one kind ('chip' or 'instance') by id, built-in first, users on top."""
-    facts, figures = (CHIP_FACTS, CHIP_FIGURES) if kind == "chip" else (
-        INSTANCE_FACTS, INSTANCE_FIGURES)
+    """All records of one kind ('chip', 'system' or 'instance') by id, built-in first, users
+    on top."""
+    facts, figures = KINDS[kind]
     records: dict[str, Record] = {}
     files = [builtin_file(f"{kind}s.toml")] + user_paths
     for path in files:
@@ -67,7 +83,7 @@ def read_records(kind: str, user_paths: list[Path]) -> dict[str, Record]:
         unknown = set(data) - {s for pair in SECTIONS.values() for s in pair}
         if unknown:
             raise CatalogError(str(path), sorted(unknown)[0],
-                               "unknown section; allowed: chips, instances")
+                               "unknown section; allowed: chips, systems, instances")
         for section in SECTIONS[kind]:
             rows = data.get(section) or []
             if not isinstance(rows, list):

@@ -1,6 +1,6 @@
 """Read catalog records from TOML/YAML files and turn unit-suffixed keys into SI figures.
 
-A record is one chip or instance. Its keys are either plain facts (`id`, `vendor`, `chips`)
+A record is one chip, system or instance. Its keys are either plain facts (`id`, `vendor`, `chips`)
 or figures whose key names the unit the source prints (`hbm_tb_per_s`, `bf16_dense_tflops`,
 `scaleup_gb_per_s_bidir`). Each figure becomes an SI value with the source it came from: the
 record's `source` unless `[sources]` names one for that key. A figure without a source, a key
@@ -36,7 +36,7 @@ class Record:
 
     file: str
     facts: dict[str, Any]
-    figures: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, float | tuple[float, ...]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -89,7 +89,9 @@ def parse_record(raw: dict[str, Any], file: str, plain_keys: set[str],
         if not source:
             raise CatalogError(file, f"{where}.{key}", "figure has no source (add `source` to "
                                "the record or `sources.<key>`)")
-        record.figures[kind.si_field] = _number(value, file, f"{where}.{key}") * factor
+        number = _number(value, file, f"{where}.{key}")
+        record.figures[kind.si_field] = (tuple(v * factor for v in number)
+                                         if isinstance(number, tuple) else number * factor)
         record.sources[kind.si_field] = str(source)
     unknown = set(extra_sources) - set(raw)
     if unknown:
@@ -130,7 +132,10 @@ def _allowed(kinds: tuple[FigureKind, ...]) -> list[str]:
     return names
 
 
-def _number(value: Any, file: str, key: str) -> float:
+def _number(value: Any, file: str, key: str) -> float | tuple[float, ...]:
+    """A non-negative number, or a list of them (a per-axis figure) as a tuple."""
+    if isinstance(value, list) and value:
+        return tuple(_number(v, file, f"{key}[{i}]") for i, v in enumerate(value))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CatalogError(file, key, f"value {value!r} is not a number (the unit goes in the "
                            "key, e.g. hbm_gb = 80)")

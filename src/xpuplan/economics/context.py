@@ -39,7 +39,7 @@ class PlanContext:
         if override is not None:
             return override, "scenario input"
         c = self.catalog.chip(chip)
-        found = self.catalog.price_for(c.id, term)
+        found = self.catalog.price_for(c.id, term, c.system.id)
         if found is None:
             raise SpecError("usd_per_chip_hour", None,
                             f"{c.id} has no price in the catalog; give usd_per_chip_hour")

@@ -21,7 +21,7 @@ def training_run_cost(tokens: float, tokens_per_s: float, n_chips: int, chip: Ch
     chip_hours = n_chips * seconds / 3600
     instance = None
     if usd_per_chip_hour is None:
-        found = catalog.price_for(chip.id, term)
+        found = catalog.price_for(chip.id, term, chip.system.id)
         if found is not None:
             instance, term = found
             usd_per_chip_hour = instance.usd_per_chip_s(term) * 3600

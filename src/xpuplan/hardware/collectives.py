@@ -5,8 +5,10 @@ t = α + f(n) · S / (B · η)
   busbw / link ratio, α the measured small-message time. f(n) is the nccl-tests bus factor
   (NVIDIA nccl-tests doc/PERFORMANCE.md): all-reduce 2(n−1)/n; all-gather, reduce-scatter
   and all-to-all (n−1)/n; point-to-point 1. A group of one rank takes 0 s.
-Neglects: congestion between concurrent collectives, topology-specific algorithms (trees,
-NVLS in-switch reduction), and message-size-dependent efficiency between α and the plateau.
+B inside a domain depends on its topology (`domain_bandwidth`): a switch gives every group the
+chip's full bandwidth; a full mesh only the links among the group; a torus the links along the
+axes the group spans. Neglects: congestion between different concurrent collectives, trees and
+NVLS in-switch reduction, and message-size-dependent efficiency between α and the plateau.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ BUS_FACTOR = {
 
 
 @dataclass(frozen=True)
+class Topology:
+    """How the chips of one scale-up domain are wired (specs.system.SystemSpec, in SI)."""
+
+    kind: str = "switch"  # switch | full_mesh | torus | ring
+    torus_dims: tuple[int, ...] = ()  # axis lengths, fastest-varying rank first
+    axis_link_bw: tuple[float, ...] = ()  # byte/s per link per direction, per axis
+    wrap_unit: int = 0  # an axis span that is a multiple of this closes into a ring
+    link_bw: float = 0.0  # full mesh: byte/s per peer link per direction
+
+
+@dataclass(frozen=True)
 class Fabric:
     """The two network tiers a chip's collectives can take."""
 
@@ -35,6 +48,67 @@ class Fabric:
     scaleout_eff: float
     scaleout_latency_s: float
     domain_chips: int
+    topology: Topology = Topology()
+
+
+def domain_bandwidth(topo: Topology, chip_bw: float, g: np.ndarray) -> np.ndarray:
+    """Per-chip per-direction bandwidth a group of g ranks gets inside one scale-up domain,
+    byte/s.
+
+    switch, or a torus of unknown shape: B = B_chip (every group gets the chip's links).
+    full mesh (AMD 8-GPU Infinity Fabric, each GPU one link to each peer; AMD MI300X/MI355X
+    platform briefs, ROCm blog 'RCCL bandwidth and xGMI performance'): B = (g − 1)·b_link,
+    so TP = 2 gets 1/7 of the node's 7 links.
+    torus (Scaling Book ch.2 'TPU networking' and ch.3 'collectives'): the group takes the
+    block of the torus with the most bandwidth (a slice or mesh shaped to it, `torus_block`),
+    axis extents e_i; each axis runs a bidirectional ring, both neighbour links busy:
+    B_i = 2·b_i·w_i, w_i = 1 if e_i is a multiple of the wraparound unit (a closed ring: the
+    full 16-chip axis of v5e/v6e, any multiple of 4 with v4/v5p optical switches) else ½ (a
+    line: the book's 2× without wraparound). Axes run in parallel on split data (the book's
+    multi-axis AllGather): B = Σ_i B_i.
+    Neglects: other collectives sharing the links at the same time (groups of different kinds
+    cannot all be compact), and uneven axis times.
+    """
+    g = np.asarray(g)
+    if topo.kind == "full_mesh" and topo.link_bw > 0:
+        return np.where(g > 1, np.minimum((g - 1) * topo.link_bw, chip_bw), chip_bw)
+    if topo.kind not in ("torus", "ring") or not topo.torus_dims:
+        return np.full(g.shape, chip_bw, dtype=float)
+    sizes = np.maximum(g, 1).astype(np.int64)
+    total = np.zeros(sizes.shape)
+    for size in np.unique(sizes):  # a handful of group sizes, not one pass per config
+        total[sizes == size] = block_bandwidth(torus_block(int(size), topo), topo)
+    return np.where(total > 0, total, chip_bw)
+
+
+def torus_block(size: int, topo: Topology) -> tuple[int, ...]:
+    """Axis extents of the block of `size` chips (product of extents, each within its axis)
+    with the most bandwidth, the most compact among equals: how a slice or mesh is shaped to
+    a group."""
+    best: tuple[float, int, tuple[int, ...]] | None = None
+    for ext in _factorizations(size, topo.torus_dims):
+        key = (block_bandwidth(ext, topo), -max(ext), ext)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else (1,) * len(topo.torus_dims)
+
+
+def block_bandwidth(ext: tuple[int, ...], topo: Topology) -> float:
+    """Σ_i 2·b_i·w_i over the axes a block spans, byte/s (see domain_bandwidth)."""
+    return sum(2.0 * b * (1.0 if topo.wrap_unit and e % topo.wrap_unit == 0 else 0.5)
+               for e, b in zip(ext, topo.axis_link_bw, strict=True) if e > 1)
+
+
+def _factorizations(size: int, dims: tuple[int, ...]):
+    """Every tuple of extents e_i ≤ dims_i whose product is `size`."""
+    if not dims:
+        if size == 1:
+            yield ()
+        return
+    for e in range(1, min(size, dims[0]) + 1):
+        if size % e == 0:
+            for rest in _factorizations(size // e, dims[1:]):
+                yield (e, *rest)
 
 
 def collective_time(op: str, bytes_per_chip: np.ndarray | float, n: np.ndarray,
@@ -47,12 +121,13 @@ def collective_time(op: str, bytes_per_chip: np.ndarray | float, n: np.ndarray,
     r = (n−1)/(k−1) for all-reduce / all-gather / reduce-scatter (the nccl-tests busbw to
     per-NIC conversion, stas00 ml-engineering network/README) and r = (n−1)/(n−g) for
     all-to-all (the off-domain share of each chip's data); point-to-point across domains runs
-    at the NIC rate. α is the scale-out latency as soon as a group leaves its domain.
+    at the NIC rate. α is the scale-out latency as soon as a group leaves its domain. B_up is
+    what the group's g in-domain ranks get from the domain's topology (`domain_bandwidth`).
     """
     n = np.maximum(np.asarray(n, dtype=float), 1.0)
     g = np.clip(np.asarray(per_domain, dtype=float), 1.0, n)
     k = n / g
-    up = fabric.scaleup_bw * fabric.scaleup_eff
+    up = domain_bandwidth(fabric.topology, fabric.scaleup_bw, g) * fabric.scaleup_eff
     nic = fabric.scaleout_bw * fabric.scaleout_eff
     crosses = k > 1.0
     if op == "all_to_all":

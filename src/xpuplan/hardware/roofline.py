@@ -12,10 +12,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xpuplan.hardware.collectives import Fabric
+from xpuplan.hardware.collectives import Fabric, Topology
 from xpuplan.hardware.efficiency import ChipEfficiency
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
+
+
+def chip_topology(chip: ChipSpec) -> Topology:
+    """The wiring of the chip's scale-up domain, from its system (a ring is a one-axis torus
+    that closes over the whole domain)."""
+    sys_ = chip.system
+    if sys_ is None:
+        return Topology()
+    if sys_.topology == "ring" and sys_.scaleup_bw_unidir:
+        return Topology("ring", (sys_.domain_chips,), (sys_.scaleup_bw_unidir / 2,),
+                        sys_.domain_chips)
+    if sys_.topology == "full_mesh" and sys_.link_bw_unidir:
+        return Topology("full_mesh", link_bw=sys_.link_bw_unidir)
+    if sys_.topology == "torus" and sys_.torus_dims and sys_.axis_links():
+        return Topology("torus", sys_.torus_dims, sys_.axis_links(), sys_.torus_wrap_unit)
+    return Topology()
 
 
 def chip_fabric(chip: ChipSpec, eff: ChipEfficiency, latency_scale: float = 1.0) -> Fabric:
@@ -27,7 +43,7 @@ def chip_fabric(chip: ChipSpec, eff: ChipEfficiency, latency_scale: float = 1.0)
                   scaleout_bw=chip.scaleout_bw_unidir or chip.scaleup_bw_unidir or 0.0,
                   scaleout_eff=eff.scaleout_link,
                   scaleout_latency_s=eff.scaleout_latency_s * latency_scale,
-                  domain_chips=chip.scaleup_domain_chips)
+                  domain_chips=chip.scaleup_domain_chips or 1, topology=chip_topology(chip))
 
 
 @dataclass(frozen=True)

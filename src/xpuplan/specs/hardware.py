@@ -1,5 +1,10 @@
 """ChipSpec and InstanceSpec: validated hardware and price facts in SI units.
 
+A catalog chip is silicon; `HardwareCatalog.chip()` returns it seen inside a system
+(specs.system.SystemSpec): the scale-up/scale-out fields below are then the system's, and
+`system` is that system. A chip record may still carry its own fabric keys (older user
+catalogs); they override its default system's.
+
 Each figure keeps the source it came from (`sources[field]`), so any number xpuplan prints
 can be traced back. Dense vs sparse FLOP/s and per-direction bandwidth are in the names.
 """
@@ -12,12 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xpuplan.errors import SpecError
 from xpuplan.specs.precision import PEAK_FIELD, Precision
+from xpuplan.specs.system import SystemSpec
 
-Topology = Literal["switch", "torus2d", "torus3d", "ring"]
+# torus2d/torus3d: older records' tori without dimensions (treated as uniform, like a switch)
+Topology = Literal["switch", "full_mesh", "torus", "torus2d", "torus3d", "ring"]
 
 
 class ChipSpec(BaseModel):
-    """One accelerator chip (a GPU, one Trainium/TPU chip) and its scale-up domain."""
+    """One accelerator chip (a GPU, one Trainium/TPU chip), seen inside `system`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -34,9 +41,9 @@ class ChipSpec(BaseModel):
     hbm_bytes: float = Field(gt=0)  # decimal bytes
     hbm_bw: float | None = Field(None, gt=0)  # byte/s; None where no source gives it
     scaleup_fabric: str = ""
-    scaleup_topology: Topology = "switch"
+    scaleup_topology: Topology | None = None  # None: the system's (a view always has one)
     scaleup_bw_unidir: float | None = Field(None, gt=0)  # byte/s per chip, per direction
-    scaleup_domain_chips: int = Field(1, ge=1)
+    scaleup_domain_chips: int | None = Field(None, ge=1)
     scaleout_fabric: str = ""
     scaleout_bw_unidir: float | None = Field(None, gt=0)  # byte/s per chip, per direction
     tdp_w: float | None = Field(None, gt=0)
@@ -46,6 +53,7 @@ class ChipSpec(BaseModel):
     confidence: str = "medium"
     notes: str = ""
     sources: dict[str, str] = Field(default_factory=dict)  # figure field -> its source
+    system: SystemSpec | None = None  # the system this view of the chip is in
 
     def dense_flops(self, precision: Precision | str) -> float:
         """Peak dense FLOP/s at a precision; SpecError if the chip has no such unit."""
