@@ -11,7 +11,7 @@ from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction, serve_calibration_for
-from xpuplan.serve.evaluate import ServeReason, evaluate_serving
+from xpuplan.serve.evaluate import ServeReason, evaluate_serving, serve_rules
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.result import ServeResult, serve_result
 from xpuplan.serve.search import ServeSearch, search_serving
@@ -165,19 +165,26 @@ def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -
     if not ev.fits.any() and (ev.reason == ServeReason.KV_CAPACITY).any():
         over = np.flatnonzero(ev.reason == ServeReason.KV_CAPACITY)
         i = int(over[np.argmax(ev.max_concurrency[over])])
+        held = (f"{p.input_len + p.output_len / 2:g} tokens resident on average (paged KV, "
+                f"I + O/2)" if ev.admission == "paged_resident_tokens"
+                else f"{p.input_len + p.output_len:g} tokens (a full-sequence cache slot)")
         return SpecError("batch", int(ev.layouts.batch[i]),
                          f"{ServeReason.KV_CAPACITY.message}: at most "
-                         f"{int(ev.max_concurrency[i])} sequences of "
-                         f"{p.input_len + p.output_len:g} tokens fit per replica "
+                         f"{int(ev.max_concurrency[i])} sequences of {held} fit per replica "
+                         f"under {serve_rules(p).name} "
                          f"({_serve_layout_text(ev.layouts.row(i))})")
     # every candidate breaks a rule
     if not ev.fits.any() and not (ev.reason == ServeReason.WEIGHTS).any():
         codes, counts = np.unique(ev.reason, return_counts=True)
         code = int(codes[np.argmax(counts)])
         lay = ev.layouts.row(int(np.flatnonzero(ev.reason == code)[0]))
+        rules = serve_rules(p)
+        stack = (f"{rules.name} on {p.chip.vendor}: rule '{rules.heads}', "
+                 if code == ServeReason.HEADS else "")
         return SpecError("layout", _serve_layout_text(lay),
-                         f"{ServeReason(code).message} (chips = {p.n_chips}, attention heads = "
-                         f"{p.model.n_heads}, layers = {p.model.n_layers})")
+                         f"{ServeReason(code).message} ({stack}chips = {p.n_chips}, attention "
+                         f"heads = {p.model.n_heads}, KV heads = {p.model.n_kv_heads}, layers = "
+                         f"{p.model.n_layers})")
     if not ev.fits.any():
         weights = summarize(p.model, 1).weight_bytes[p.weights.value]
         usable = p.n_chips * (p.chip.hbm_bytes - p.reserved_bytes)

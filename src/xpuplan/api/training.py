@@ -12,6 +12,7 @@ from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.economics.run_cost import training_run_cost
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction
+from xpuplan.hardware.stacks import stack_rules
 from xpuplan.specs.layouts import RECOMPUTE, Layouts
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import parse_precision
@@ -169,8 +170,7 @@ def _raise_if_illegal(p: TrainProblem, ev) -> None:
     detail = {
         TrainReason.CHIPS: f"tp·pp·dp·cp = {lay['tp'] * lay['pp'] * lay['dp'] * lay['cp']}, "
                            f"chips = {p.n_chips}",
-        TrainReason.HEADS: f"tp = {lay['tp']}, attention heads = {m.n_heads}, "
-                           f"KV heads = {m.n_kv_heads}",
+        TrainReason.HEADS: _heads_detail(p, lay['tp']),
         TrainReason.LAYERS: f"pp = {lay['pp']}, vpp = {lay['vpp']}, layers = {m.n_layers}",
         TrainReason.EXPERTS: f"ep = {lay['ep']}, experts = "
                              f"{m.moe.n_routed_experts if m.moe else 'none (dense)'}",
@@ -180,6 +180,15 @@ def _raise_if_illegal(p: TrainProblem, ev) -> None:
         TrainReason.INTERLEAVE: f"vpp = {lay['vpp']}, pp = {lay['pp']}",
     }[reason]
     raise SpecError("layout", _layout_text(lay), f"{reason.message} ({detail})")
+
+
+def _heads_detail(p: TrainProblem, tp: int) -> str:
+    """The stack, its rule and the numbers for a refused TP degree."""
+    rules = stack_rules(p.chip.vendor, "train")
+    ranks = tp * rules.ranks_per_chip(p.chip)
+    return (f"{rules.name} on {p.chip.vendor}: rule '{rules.heads}', tp = {tp} "
+            f"({ranks} ranks), attention heads = {p.model.n_heads}, "
+            f"KV heads = {p.model.n_kv_heads}")
 
 
 def _layout_text(lay: dict) -> str:
