@@ -30,6 +30,7 @@ class StackRules:
     heads: str  # HEAD_RULES
     tp_counts: str  # TP_COUNTS
     kv_admission: str | None  # ADMISSIONS (serve only)
+    weight_only: tuple[str, ...]  # weight formats dequantized to bf16 before the GEMMs
     source: str
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
@@ -56,8 +57,15 @@ def _rules() -> dict[tuple[str, str], StackRules]:
         out[(row["vendor"], row["workload"])] = StackRules(
             vendor=row["vendor"], workload=row["workload"], name=row["name"],
             heads=row["heads"], tp_counts=row["tp_counts"],
-            kv_admission=row.get("kv_admission"), source=row["source"])
+            kv_admission=row.get("kv_admission"),
+            weight_only=tuple(row.get("weight_only", ())), source=row["source"])
     return out
+
+
+def gemm_precision(vendor: str, weights: str) -> str:
+    """The precision a serving stack's GEMMs run at for `weights` when activations are not
+    given: bf16 for its weight-only formats, else the weights' own."""
+    return "bf16" if weights in stack_rules(vendor, "serve").weight_only else weights
 
 
 def stack_rules(vendor: str, workload: str) -> StackRules:

@@ -41,6 +41,7 @@ class ServeResult:
     takeaway: str
     pareto: list = field(default_factory=list)
     interval: dict | None = None  # P10/P50/P90 with --interval
+    confidence: dict | None = None  # calibrate.confidence: validated or extrapolated, and why
 
     def to_dict(self) -> dict:
         return asdict(self)
