@@ -39,7 +39,7 @@ class Confidence:
     group: str  # the calibration group whose parameters it uses
     group_rows: int
     group_sources: int
-    group_median_error_loso: float
+    group_median_error_loso: float  # the calibration scripts write it for every group
     chip_rows: int  # development rows on this chip at this precision class
     chip_sources: int
     chip_median_error_loso: float | None
@@ -79,7 +79,7 @@ def confidence_for(kind: str, chip: ChipSpec, precision: str) -> Confidence:
     cls = precision_class(precision)
     here = coverage.get(f"{chip.id}/{cls}")
     common = dict(group=key, group_rows=int(g["n_rows"]), group_sources=int(g.get("n_sources", 0)),
-                  group_median_error_loso=float(g.get("median_error_loso", float("nan"))))
+                  group_median_error_loso=float(g["median_error_loso"]))
     if here:
         sd = max(sd_group, float(here["log_sd_loso"]))
         return Confidence(status="validated", why="", chip_rows=int(here["rows"]),
