@@ -13,10 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
-from xpuplan.calibrate.calibrate import fit_all, toml_header, toml_source
+from xpuplan.calibrate.calibrate import (
+    fit_all,
+    toml_diagnostics,
+    toml_group_stats,
+    toml_header,
+    toml_source,
+)
 from xpuplan.calibrate.infer_set import infer_rows
 from xpuplan.calibrate.report import fit_rows_of, groups_of
-from xpuplan.calibrate.serve_grid import SHARED_GRID, VENDOR_GRID, prediction_matrix
+from xpuplan.calibrate.serve_grid import (
+    SERVE_GROUP_GRID,
+    SERVE_SHARED_GRID,
+    SHARED_GRID,
+    VENDOR_GRID,
+    prediction_matrix,
+)
 
 OUT = Path(__file__).resolve().parents[1] / "src/xpuplan/data/calibration_infer.toml"
 
@@ -25,8 +37,9 @@ def main() -> None:
     rows, skipped = infer_rows()
     measured = np.array([r.measured for r in rows])
     sources = np.array([r.source_group for r in rows])
-    f, report = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources,
-                        fit_rows_of(rows))
+    fit_rows = fit_rows_of(rows)
+    f, report, loso = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources,
+                              fit_rows, SERVE_GROUP_GRID, SERVE_SHARED_GRID)
     lines = toml_header("calibrate_infer.py", "infer_measurements.csv", len(rows), len(skipped))
     latency = SHARED_GRID[f.shared_index]
     for key, r in report.items():
@@ -34,10 +47,15 @@ def main() -> None:
         lines += [f'[infer."{key}"]', f"compute_scale = {c:.4f}", f"memory_scale = {m:.4f}",
                   f"step_overhead_us = {overhead * 1e6:g}", f"latency_scale = {latency:g}",
                   f"log_sd = {r['log_sd']:.4f}", f"n_rows = {r['rows']}",
-                  toml_source("calibrate_infer.py", r), ""]
+                  *toml_group_stats(r), toml_source("calibrate_infer.py", r), ""]
         print(f"{key:20s} compute {c:.3f} memory {m:.3f} overhead {overhead * 1e6:g} us "
               f"latency x{latency:g} rows {r['rows']:3d} in-sample {r['median_error']:6.1%}  "
               f"LOSO {r['median_error_loso']:6.1%}")
+    lines += toml_diagnostics("infer", f, [r.problem.chip.id for r in rows],
+                              [r.precision_class for r in rows], sources, measured, loso,
+                              fit_rows)
+    for fail in f.failures:
+        print(f"at bound: {fail}")
     OUT.write_text("\n".join(lines))
     print(f"wrote {OUT}")
 

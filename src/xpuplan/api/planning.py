@@ -6,12 +6,12 @@ import os
 
 from xpuplan.api.serving import infer, serve_problem
 from xpuplan.api.training import train
+from xpuplan.calibrate.confidence import confidence_for
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.economics.context import PlanContext
 from xpuplan.economics.run import PlanResult, examples, load_example, run_scenario
 from xpuplan.economics.scenario import ServingJob, TrainingJob, load_scenario
 from xpuplan.errors import SpecError, XpuplanError
-from xpuplan.hardware.efficiency import calibration_for
 from xpuplan.serve.result import ServeResult
 from xpuplan.train.result import TrainResult
 
@@ -20,13 +20,18 @@ from xpuplan.train.result import TrainResult
 SERVING_UNIT_DOUBLINGS = 3
 
 
-def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanContext:
-    """Bind the planning layer to the training and inference models and the catalog."""
+def plan_context(catalog_files: list[str] | None = None, seed: int = 0,
+                 confidence: dict | None = None) -> PlanContext:
+    """Bind the planning layer to the training and inference models and the catalog; the
+    confidence of every prediction used is written into `confidence` (kind/chip -> dict)."""
     cat = hardware_catalog(catalog_files)
+    seen = {} if confidence is None else confidence
 
     def run_training(job: TrainingJob, chip_name: str, n_chips: int) -> TrainResult:
-        return train(job.model, chip_name, n_chips, job.seq_len, None, job.precision,
-                     job.tokens, catalog_files)
+        r = train(job.model, chip_name, n_chips, job.seq_len, None, job.precision,
+                  job.tokens, catalog_files)
+        seen[f"train/{r.chip}"] = r.confidence
+        return r
 
     def run_serving(job: ServingJob, chip_name: str) -> ServeResult:
         """The serving unit with the most output tokens/s per chip under the SLO, among the
@@ -47,11 +52,15 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanC
                 first_error = first_error or exc
         if not results:
             raise first_error
-        return max(results, key=lambda r: r.output_tokens_per_s_per_chip)
+        best = max(results, key=lambda r: r.output_tokens_per_s_per_chip)
+        seen[f"serve/{best.chip}"] = best.confidence
+        return best
 
+    # Plan intervals draw the efficiency with the training prediction's confidence spread
+    # (calibrate.confidence: at least the LOSO spread, wider for unvalidated chips).
     return PlanContext(catalog=cat, train=run_training, serve=run_serving,
-                       efficiency_sd=lambda chip: calibration_for(
-                           cat.chip(chip)).compute_scale_sd, seed=seed)
+                       efficiency_sd=lambda chip: confidence_for(
+                           "train", cat.chip(chip), "bf16").interval_log_sd, seed=seed)
 
 
 def plan(scenario: str | os.PathLike | None = None, example: str | None = None,
@@ -60,7 +69,10 @@ def plan(scenario: str | os.PathLike | None = None, example: str | None = None,
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
     s = load_example(example) if example else load_scenario(scenario)
-    return run_scenario(plan_context(catalog_files), s)
+    seen: dict = {}
+    result = run_scenario(plan_context(catalog_files, confidence=seen), s)
+    result.confidence = seen
+    return result
 
 
 def plan_examples() -> dict[str, str]:

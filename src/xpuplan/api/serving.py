@@ -7,11 +7,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from xpuplan.calibrate.confidence import confidence_for
 from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction, serve_calibration_for
-from xpuplan.serve.evaluate import ServeReason, evaluate_serving
+from xpuplan.hardware.stacks import gemm_precision, stack_rules
+from xpuplan.serve.evaluate import ServeReason, evaluate_serving, serve_rules
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.result import ServeResult, serve_result
 from xpuplan.serve.search import ServeSearch, search_serving
@@ -48,7 +50,11 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
     c = cat.chip(chip_name)
     if weights not in WEIGHT_CHOICES:
         raise SpecError("weights", weights, f"allowed: {', '.join(WEIGHT_CHOICES)}")
-    compute = _serving_precision(c, activations or weights,
+    rules = stack_rules(c.vendor, "serve")
+    if activations is not None and activations == weights and weights in rules.weight_only:
+        raise SpecError("activations", activations, f"{rules.name} runs {weights} weights "
+                        "weight-only (dequantized to bf16 before its GEMMs); allowed: bf16")
+    compute = _serving_precision(c, activations or gemm_precision(c.vendor, weights),
                                  "activations" if activations else "weights", WEIGHT_CHOICES)
     w = Precision(weights)
     if BYTES_PER_ELEMENT[compute] < BYTES_PER_ELEMENT[w]:  # GEMMs never narrower than weights
@@ -73,8 +79,9 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
             chips *= 2
     found = cat.price_for(c.id, price_term, c.system.id)
     vendor_of = {key: v.vendor for key, v in cat.chips.items()}
-    return ServeProblem(model=m, chip=c, efficiency=chip_efficiency(c, vendor_of),
-                        calibration=serve_calibration_for(c, compute), n_chips=chips,
+    eff = chip_efficiency(c, vendor_of)
+    return ServeProblem(model=m, chip=c, efficiency=eff,
+                        calibration=serve_calibration_for(c, compute, eff.gemm), n_chips=chips,
                         input_len=input_len, output_len=output_len, weights=w, kv=k,
                         compute=compute, reserved_bytes=reserve,
                         usd_per_chip_s=found[0].usd_per_chip_s(found[1]) if found else None,
@@ -126,6 +133,7 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
         raise _serving_infeasible(problem, found, ttft_ms, tpot_ms)
     mode = "slo" if (ttft_ms or tpot_ms) else ("fixed_batch" if batch else "offline")
     result = serve_result(problem, ev, found.best, mode, instance)
+    result.confidence = confidence_for("infer", problem.chip, problem.compute).to_dict()
     result.pareto = [{"tpot_ms": float(ev.tpot_s[i]) * 1e3, "ttft_ms": float(ev.ttft_s[i]) * 1e3,
                       "output_tokens_per_s_per_chip": float(ev.output_tokens_per_s_per_chip[i]),
                       **ev.layouts.row(int(i))} for i in found.pareto]
@@ -137,15 +145,17 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
 def serving_interval(problem: ServeProblem, layout: ServeLayouts, samples: int = 2000,
                      seed: int = 0) -> dict:
     """P10/P50/P90 of TTFT, TPOT, tokens/s per chip and $/Mtok for one layout: the fitted
-    compute and memory scales are drawn log-normally with the calibration's residual spread
-    (one draw scales both), in one vectorised evaluation."""
+    compute and memory scales are drawn log-normally with the prediction's confidence spread
+    (calibrate.confidence: at least the group's leave-one-source-out spread, wider for a chip
+    without validation rows; one draw scales both), in one vectorised evaluation."""
     cal = problem.calibration
-    draw = np.exp(np.random.default_rng(seed).normal(0.0, cal.log_sd, samples))
+    sd = confidence_for("infer", problem.chip, problem.compute).interval_log_sd
+    draw = np.exp(np.random.default_rng(seed).normal(0.0, sd, samples))
     sampled = replace(problem, calibration=replace(cal, compute_scale=cal.compute_scale * draw,
                                                    memory_scale=cal.memory_scale * draw))
     ev = evaluate_serving(sampled, layout)
     q = (10, 50, 90)
-    out = {"quantiles": list(q), "log_sd": cal.log_sd,
+    out = {"quantiles": list(q), "log_sd": sd,
            "ttft_ms": (np.percentile(ev.ttft_s, q) * 1e3).tolist(),
            "tpot_ms": (np.percentile(ev.tpot_s, q) * 1e3).tolist(),
            "output_tokens_per_s_per_chip": np.percentile(ev.output_tokens_per_s_per_chip,
@@ -165,19 +175,26 @@ def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -
     if not ev.fits.any() and (ev.reason == ServeReason.KV_CAPACITY).any():
         over = np.flatnonzero(ev.reason == ServeReason.KV_CAPACITY)
         i = int(over[np.argmax(ev.max_concurrency[over])])
+        held = (f"{p.input_len + p.output_len / 2:g} tokens resident on average (paged KV, "
+                f"I + O/2)" if ev.admission == "paged_resident_tokens"
+                else f"{p.input_len + p.output_len:g} tokens (a full-sequence cache slot)")
         return SpecError("batch", int(ev.layouts.batch[i]),
                          f"{ServeReason.KV_CAPACITY.message}: at most "
-                         f"{int(ev.max_concurrency[i])} sequences of "
-                         f"{p.input_len + p.output_len:g} tokens fit per replica "
+                         f"{int(ev.max_concurrency[i])} sequences of {held} fit per replica "
+                         f"under {serve_rules(p).name} "
                          f"({_serve_layout_text(ev.layouts.row(i))})")
     # every candidate breaks a rule
     if not ev.fits.any() and not (ev.reason == ServeReason.WEIGHTS).any():
         codes, counts = np.unique(ev.reason, return_counts=True)
         code = int(codes[np.argmax(counts)])
         lay = ev.layouts.row(int(np.flatnonzero(ev.reason == code)[0]))
+        rules = serve_rules(p)
+        stack = (f"{rules.name} on {p.chip.vendor}: rule '{rules.heads}', "
+                 if code == ServeReason.HEADS else "")
         return SpecError("layout", _serve_layout_text(lay),
-                         f"{ServeReason(code).message} (chips = {p.n_chips}, attention heads = "
-                         f"{p.model.n_heads}, layers = {p.model.n_layers})")
+                         f"{ServeReason(code).message} ({stack}chips = {p.n_chips}, attention "
+                         f"heads = {p.model.n_heads}, KV heads = {p.model.n_kv_heads}, layers = "
+                         f"{p.model.n_layers})")
     if not ev.fits.any():
         weights = summarize(p.model, 1).weight_bytes[p.weights.value]
         usable = p.n_chips * (p.chip.hbm_bytes - p.reserved_bytes)

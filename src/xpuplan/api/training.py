@@ -7,11 +7,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from xpuplan.calibrate.confidence import confidence_for
 from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.economics.run_cost import training_run_cost
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction
+from xpuplan.hardware.stacks import stack_rules
 from xpuplan.specs.layouts import RECOMPUTE, Layouts
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import parse_precision
@@ -86,6 +88,8 @@ def search_layouts(problem: TrainProblem, top: int = 5, **fixed) -> LayoutSearch
     if len(result.order) == 0:
         raise _why_nothing(problem, result, fixed)
     best = [train_result(problem, result.evaluated, int(i)) for i in result.order[:top]]
+    for b in best:
+        b.confidence = confidence_for("train", problem.chip, problem.precision).to_dict()
     return LayoutSearch(best=best, found=result)
 
 
@@ -110,6 +114,7 @@ def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
     if len(result.order) == 0:
         raise _why_nothing(problem, result, fixed)
     best = train_result(problem, result.evaluated, int(result.order[0]))
+    best.confidence = confidence_for("train", problem.chip, problem.precision).to_dict()
     if tokens is not None:
         cat = hardware_catalog(catalog_files)
         best.run = training_run_cost(tokens, best.tokens_per_s, chips, problem.chip, cat,
@@ -172,8 +177,7 @@ def _raise_if_illegal(p: TrainProblem, ev) -> None:
     detail = {
         TrainReason.CHIPS: f"tp·pp·dp·cp = {lay['tp'] * lay['pp'] * lay['dp'] * lay['cp']}, "
                            f"chips = {p.n_chips}",
-        TrainReason.HEADS: f"tp = {lay['tp']}, attention heads = {m.n_heads}, "
-                           f"KV heads = {m.n_kv_heads}",
+        TrainReason.HEADS: _heads_detail(p, lay['tp']),
         TrainReason.LAYERS: f"pp = {lay['pp']}, vpp = {lay['vpp']}, layers = {m.n_layers}",
         TrainReason.EXPERTS: f"ep = {lay['ep']}, experts = "
                              f"{m.moe.n_routed_experts if m.moe else 'none (dense)'}",
@@ -183,6 +187,15 @@ def _raise_if_illegal(p: TrainProblem, ev) -> None:
         TrainReason.INTERLEAVE: f"vpp = {lay['vpp']}, pp = {lay['pp']}",
     }[reason]
     raise SpecError("layout", _layout_text(lay), f"{reason.message} ({detail})")
+
+
+def _heads_detail(p: TrainProblem, tp: int) -> str:
+    """The stack, its rule and the numbers for a refused TP degree."""
+    rules = stack_rules(p.chip.vendor, "train")
+    ranks = tp * rules.ranks_per_chip(p.chip)
+    return (f"{rules.name} on {p.chip.vendor}: rule '{rules.heads}', tp = {tp} "
+            f"({ranks} ranks), attention heads = {p.model.n_heads}, "
+            f"KV heads = {p.model.n_kv_heads}")
 
 
 def _layout_text(lay: dict) -> str:
@@ -218,16 +231,18 @@ def step_time_interval(problem: TrainProblem, result: TrainResult, samples: int 
                        seed: int = 0) -> dict:
     """P10/P50/P90 of step time, tokens/s and (if priced) cost for one layout.
 
-    The stack's fitted compute scale is sampled log-normally with its calibration spread
-    (compute_scale_sd); everything else held at its point value. Vectorised: one evaluate call.
+    The stack's fitted compute scale is sampled log-normally with the prediction's
+    confidence spread (calibrate.confidence: at least the group's leave-one-source-out spread,
+    wider for a chip without validation rows); everything else held at its point value.
+    Vectorised: one evaluate call.
     """
-    sd = problem.efficiency.stack.compute_scale_sd
+    sd = confidence_for("train", problem.chip, problem.precision).interval_log_sd
     draws = np.exp(np.random.default_rng(seed).normal(0.0, sd, samples))
     lay = Layouts.build(**{k: v if k != "recompute" else RECOMPUTE.index(v)
                            for k, v in result.parallelism.items()})
     ev = evaluate(problem, lay, compute_scale=draws)
     q = (10, 50, 90)
-    out = {"quantiles": list(q), "compute_scale_sd": sd,
+    out = {"quantiles": list(q), "log_sd": sd,
            "step_time_s": np.percentile(ev.step_time_s, q).tolist(),
            "tokens_per_s": np.percentile(ev.tokens_per_s, q).tolist()}
     if result.run and result.run.get("cost_usd") is not None:

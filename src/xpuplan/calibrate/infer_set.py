@@ -25,6 +25,7 @@ from xpuplan.hardware.efficiency import (
     reserved_fraction,
     serve_calibration_for,
 )
+from xpuplan.hardware.stacks import gemm_precision
 from xpuplan.serve.evaluate import ServeEval, evaluate_serving
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.search import MAX_BATCH
@@ -92,15 +93,17 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
         chip = cat.chip(row["chip_id"])
         weights, kv = Precision(row["weights"]), Precision(row["kv"] or "bf16")
         acts = row.get("activations")
-        compute = Precision(acts) if isinstance(acts, str) and acts else weights
+        compute = Precision(acts if isinstance(acts, str) and acts
+                            else gemm_precision(chip.vendor, weights.value))
         if not (chip.supports(compute) and chip.supports(kv)) or chip.hbm_bw is None:
             skipped[row["id"]] = f"{chip.id} lacks {compute.value}/{kv.value} in the catalog"
             continue
         tp, pp = int(row["tp_chips"]), int(row["pp_chips"])
         ep = int(_num(row, "ep_chips") or 1)
+        eff = chip_efficiency(chip, vendor_of)
         problem = ServeProblem(
-            model=model, chip=chip, efficiency=chip_efficiency(chip, vendor_of),
-            calibration=calibration or serve_calibration_for(chip, compute),
+            model=model, chip=chip, efficiency=eff,
+            calibration=calibration or serve_calibration_for(chip, compute, eff.gemm),
             n_chips=max(tp * pp, ep * pp), input_len=int(lengths[0]), output_len=int(lengths[1]),
             weights=weights, kv=kv, compute=compute,
             reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None)

@@ -14,8 +14,11 @@ import numpy as np
 
 from xpuplan.calibrate.calibrate import leave_one_source_out, prediction_matrix
 from xpuplan.calibrate.infer_set import infer_rows, predict_row
+from xpuplan.calibrate.serve_grid import SERVE_GROUP_GRID, SERVE_SHARED_GRID
 from xpuplan.calibrate.serve_grid import prediction_matrix as serve_prediction_matrix
 from xpuplan.calibrate.train_set import train_rows
+from xpuplan.catalog.hardware import builtin_file
+from xpuplan.catalog.records import read_table_file
 from xpuplan.hardware.efficiency import StackCalibration
 from xpuplan.train.evaluate import evaluate
 
@@ -44,10 +47,12 @@ class ValidationReport:
     skipped: dict[str, str]
     by_vendor: dict[str, dict]  # "train/nvidia", "infer/aws", ...
     by_source: dict[str, dict]
+    at_bound: list[dict]  # fitted parameters at a free bound of their grid (failed fits)
 
     def to_dict(self) -> dict:
         return {"rows": [asdict(r) for r in self.rows], "skipped": self.skipped,
                 "by_vendor": self.by_vendor, "by_source": self.by_source,
+                "at_bound": self.at_bound,
                 "error": "|predicted/measured - 1| of each row's metric"}
 
 
@@ -87,7 +92,17 @@ def validation_report() -> ValidationReport:
     rows = train + infer
     return ValidationReport(rows=rows, skipped={**skipped, **skipped_infer},
                             by_vendor=_summary(rows, "vendor"),
-                            by_source=_summary(rows, "source_group"))
+                            by_source=_summary(rows, "source_group"), at_bound=at_bound())
+
+
+def at_bound() -> list[dict]:
+    """The shipped fits' parameters at a bound (written by the calibration scripts)."""
+    out = []
+    for kind, name in (("train", "calibration.toml"), ("infer", "calibration_infer.toml")):
+        for row in read_table_file(builtin_file(name)).get(f"{kind}_at_bound", []):
+            out.append({"kind": kind, **{k: row[k] for k in ("group", "parameter", "value",
+                                                             "bound", "fallback")}})
+    return out
 
 
 def _infer_rows() -> tuple[list[ValidationRow], dict]:
@@ -95,7 +110,8 @@ def _infer_rows() -> tuple[list[ValidationRow], dict]:
     measured = np.array([r.measured for r in rows])
     in_sample = np.array([float(predict_row(r)[0]) for r in rows])
     loso = leave_one_source_out(serve_prediction_matrix(rows), measured, groups_of(rows),
-                                np.array([r.source_group for r in rows]), fit_rows_of(rows))
+                                np.array([r.source_group for r in rows]), fit_rows_of(rows),
+                                SERVE_GROUP_GRID, SERVE_SHARED_GRID)
     out = [ValidationRow(id=r.id, kind="infer", metric=r.metric, vendor=r.vendor,
                          source_group=r.source_group, chip=r.problem.chip.id,
                          model=r.problem.model.name, n_chips=r.problem.n_chips,

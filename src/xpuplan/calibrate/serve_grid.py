@@ -12,16 +12,24 @@ import itertools
 
 import numpy as np
 
+from xpuplan.calibrate.calibrate import Grid
 from xpuplan.calibrate.infer_set import InferRow, predict_row
 from xpuplan.hardware.efficiency import ServeCalibration
 
 COMPUTE_GRID = np.geomspace(0.2, 2.0, 21)
 # Decode reads cannot beat the HBM peak: memory_scale · η_stream ≤ 1 (η_stream ≈ 0.77-0.89).
 MEMORY_GRID = np.geomspace(0.3, 1.15, 21)
-OVERHEAD_GRID_S = (0.0, 1e-4, 3e-4, 1e-3, 2e-3, 4e-3, 8e-3)
+OVERHEAD_GRID_S = (0.0, 1e-4, 3e-4, 1e-3, 2e-3, 4e-3, 8e-3, 16e-3)
 LATENCY_SCALE_GRID = (0.1, 0.25, 0.5, 1.0)
 SHARED_GRID = LATENCY_SCALE_GRID
 VENDOR_GRID = tuple(itertools.product(COMPUTE_GRID, MEMORY_GRID, OVERHEAD_GRID_S))
+# Free bounds (a failed fit when reached): both ends of the compute scale, the memory scale's
+# floor, the overhead's ceiling and the latency scale's floor. Physical ones: zero overhead,
+# the memory ceiling (reads at the HBM peak) and latency x1 (nccl-tests' own α).
+SERVE_GROUP_GRID = Grid(("compute_scale", "memory_scale", "step_overhead_s"),
+                        (tuple(COMPUTE_GRID), tuple(MEMORY_GRID), OVERHEAD_GRID_S),
+                        (True, True, False), (True, False, True))
+SERVE_SHARED_GRID = Grid(("latency_scale",), (LATENCY_SCALE_GRID,), (True,), (False,))
 
 
 def prediction_matrix(rows: list[InferRow]) -> np.ndarray:

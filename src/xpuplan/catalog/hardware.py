@@ -21,6 +21,7 @@ CATALOG_ENV = "XPUPLAN_CATALOG"
 
 CHIP_FACTS = {"id", "aliases", "vendor", "family", "name", "year", "scaleup_fabric",
               "scaleup_topology", "scaleup_domain_chips", "scaleout_fabric", "cores_per_chip",
+              "logical_core_size",
               "source", "retrieved", "confidence", "notes"}
 CHIP_FIGURES = (
     FigureKind("bf16_dense_flops", "bf16_dense", "flops"),

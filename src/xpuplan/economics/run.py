@@ -29,6 +29,8 @@ class PlanResult:
     explain: list[str]  # the arithmetic, one step a line
     interval: dict = field(default_factory=dict)  # output -> [P10, P50, P90]
     sensitivity: list = field(default_factory=list)
+    # "train/<chip>" or "serve/<chip>" -> the confidence of the predictions the plan used
+    confidence: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

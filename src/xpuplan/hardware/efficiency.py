@@ -19,7 +19,7 @@ whose many small expert GEMMs each run for microseconds).
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from xpuplan.catalog.hardware import builtin_file
@@ -119,17 +119,43 @@ def _serve_calibration() -> dict:
     return stacks
 
 
-def _group_keys(chip: ChipSpec, precision: str) -> tuple[str, ...]:
+def group_keys(chip: ChipSpec, precision: str) -> tuple[str, ...]:
     """Calibration groups of a chip at a precision, most specific first."""
     cls = precision_class(precision)
     return (f"{chip.family}/{cls}", f"{chip.vendor}/{cls}", chip.family, chip.vendor, "default")
 
 
-def serve_calibration_for(chip: ChipSpec, precision: str = "bf16") -> ServeCalibration:
+def rate_floor(chip: ChipSpec, gemm: dict[str, float], precision: str, bf16_scale: float
+               ) -> float:
+    """The smallest compute scale at `precision` whose GEMM rate matches bf16's, c_p ≥
+    c_bf16 · P_bf16 · η_bf16 / (P_p · η_p): a format with a higher peak is never slower."""
+    cls = precision_class(precision)
+    if cls == "bf16" or not chip.supports(precision) or not chip.supports("bf16"):
+        return 0.0
+    return bf16_scale * chip.dense_flops("bf16") * gemm["bf16"] / (
+        chip.dense_flops(precision) * gemm[cls])
+
+
+def serve_calibration_for(chip: ChipSpec, precision: str = "bf16",
+                          gemm: dict[str, float] | None = None) -> ServeCalibration:
     """The fitted serving parameters of the chip's most specific group (family or vendor at
-    the weight precision, family, vendor, default)."""
+    the weight precision, family, vendor, default).
+
+    Below bf16 (fp8, fp4) the group's parameters are never worse than the chip's bf16 group:
+    the same engine reads fewer bytes through the same memory system and scheduler, and runs
+    GEMMs at least at the bf16 rate (`rate_floor`, with the chip's MAMF ratios `gemm`), so a
+    precision with a higher peak is never predicted slower for a calibration artefact; what
+    remains (the FP8 KV cache's attention rate, memory) is physics the result shows.
+    """
     stacks = _serve_calibration()
-    return next(stacks[k] for k in _group_keys(chip, precision) if k in stacks)
+    own = next(stacks[k] for k in group_keys(chip, precision) if k in stacks)
+    if precision_class(precision) == "bf16":
+        return own
+    base = next(stacks[k] for k in group_keys(chip, "bf16") if k in stacks)
+    floor = rate_floor(chip, gemm, precision, base.compute_scale) if gemm else 0.0
+    return replace(own, compute_scale=max(own.compute_scale, floor),
+                   memory_scale=max(own.memory_scale, base.memory_scale),
+                   step_overhead_s=min(own.step_overhead_s, base.step_overhead_s))
 
 
 def prefill_chunk_tokens(stack: str = "default") -> int:
@@ -142,7 +168,20 @@ def calibration_for(chip: ChipSpec, precision: str = "bf16") -> StackCalibration
     """The fitted training parameters of the chip's most specific group (family or vendor at
     the GEMM precision, family, vendor, default)."""
     stacks = _calibration()
-    return next(stacks[k] for k in _group_keys(chip, precision) if k in stacks)
+    return next(stacks[k] for k in group_keys(chip, precision) if k in stacks)
+
+
+def _monotone_stack(chip: ChipSpec, gemm: dict[str, float], precision: str,
+                    prov: dict[str, str]) -> StackCalibration:
+    """The training group's parameters, the compute scale raised to `rate_floor` (bf16's
+    GEMM rate) where the fitted group would make a higher-peak format slower; noted."""
+    own = calibration_for(chip, precision)
+    floor = rate_floor(chip, gemm, precision, calibration_for(chip, "bf16").compute_scale)
+    if floor <= own.compute_scale:
+        return own
+    prov["stack"] = (f"{precision} compute scale raised to {floor:.3f} (the bf16 group's GEMM "
+                     "rate): a format with a higher peak is never slower")
+    return replace(own, compute_scale=floor)
 
 
 def _pick(values: dict[str, float], chip: ChipSpec, vendor_of: dict[str, str],
@@ -193,6 +232,6 @@ def chip_efficiency(chip: ChipSpec, vendor_of: dict[str, str],
         scaleout_link=_pick(out, chip, vendor_of, "scaleout_link", prov),
         scaleup_latency_s=_pick(up_lat, chip, vendor_of, "scaleup_latency", prov),
         scaleout_latency_s=_pick(out_lat or up_lat, chip, vendor_of, "scaleout_latency", prov),
-        stack=stack or calibration_for(chip, precision),
+        stack=stack or _monotone_stack(chip, gemm, precision, prov),
         provenance=prov,
     )

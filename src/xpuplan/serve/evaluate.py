@@ -3,8 +3,22 @@
 Per replica of tp·pp chips, I input and O output tokens per request, batch B, ctx = I + O/2;
 experts are split over x = max(tp, ep) chips (ep > tp: expert parallel across ep/tp replicas,
 "DEP", attention data-parallel):
-  KV per sequence per chip   = (L/pp)·c_kv·b_kv·(I+O) / min(tp, K)     (MLA: latent, replicated)
-  max concurrency            = ⌊(HBM − reserve − weights − workspace) / KV per sequence⌋
+  heads (workload.heads)     = the serving stack's split over tp·r ranks (data/stacks.toml):
+      padded (NxD Inference) or tp | N with KV heads replicated past K (vLLM, TensorRT-LLM);
+      q_f = N'/N scales attention-score FLOPs, kv_f = K'/K the KV bytes, and the attention
+      weights grow by s_q·q_f + (1 − s_q)·kv_f
+  KV per token per chip      = (L/pp)·c_kv·b_kv·kv_f / tp   (= 1/min(tp, K) unpadded; MLA latent
+      replicated)
+  admission (data/stacks.toml kv_admission): the tokens a request holds on average,
+      paged_resident_tokens: R = I + O/2 (paged KV blocks are allocated as tokens arrive, so
+          a steady continuous-batching mix of requests at uniformly spread ages holds
+          I + O/2 each; one that outgrows the pool is preempted and recomputed: Kwon et al.,
+          PagedAttention, SOSP 2023 sec. 4.2-4.5; vLLM docs 'Preemption'); one whole
+          sequence I + O must still fit
+      full_sequence: R = I + O (a static cache slot per sequence: NxD Inference, JetStream)
+  max concurrency            = ⌊(HBM − reserve − weights − workspace) / (KV per token · R)⌋
+      a paged engine runs B' = min(B, max concurrency) and queues the rest (a batch past
+      capacity is a max_num_seqs the pool cannot fill, not an error); full_sequence refuses it
   decode stage (b = B/pp)    = max(FLOP/(P·η_c), bytes/(B_hbm·η_m)) + comm + overhead/pp
       bytes = dense weights/tp + E_act(b·x/tp)·P_e·b_w/x + KV read;  FLOP = 2·b·P_active/tp
       E_act(n) = E·(1 − (1 − k/E)^n) experts n tokens touch, uniform routing
@@ -19,8 +33,8 @@ experts are split over x = max(tp, ep) chips (ep > tp: expert parallel across ep
       tokens/s = R·O / (t_pf + O·TPOT/B) over R replicas, TPOT = pure decode, TTFT adds the
       KV transfer over the scale-out network.
   $/Mtok output = price_replica · TPOT / B · 1e6; input = price_replica · t_prefill / I · 1e6.
-Neglects queueing delay (TTFT under load), request length spread, speculative decoding and
-prefix caching.
+Neglects queueing delay (TTFT under load), request length spread (and so the preemptions
+it causes), speculative decoding and prefix caching.
 """
 
 from __future__ import annotations
@@ -32,11 +46,13 @@ import numpy as np
 from xpuplan.hardware.collectives import collective_time, ranks_per_domain
 from xpuplan.hardware.efficiency import prefill_chunk_tokens
 from xpuplan.hardware.roofline import chip_fabric, shape_factor
+from xpuplan.hardware.stacks import StackRules, stack_rules
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
 from xpuplan.specs.reasons import Reason
-from xpuplan.workload.layer import layer_shape
+from xpuplan.workload.heads import HeadSplit, head_split
+from xpuplan.workload.layer import LayerShape, layer_shape
 
 ACT_BYTES = 2.0  # bf16 activations
 
@@ -46,7 +62,8 @@ class ServeReason(Reason):
 
     OK = 0, "ok"
     CHIPS = 1, "tp·pp must divide the chip count"
-    HEADS = 2, "tp must divide the heads"
+    HEADS = 2, ("the serving stack's head rule refuses this tp: tp ranks must divide the "
+                "attention heads, and divide or be divided by the KV heads (data/stacks.toml)")
     LAYERS = 3, "pp must not exceed the layers"
     EXPERTS = 4, "ep must divide (or be a multiple of) tp, and divide the experts and chips/pp"
     WEIGHTS = 5, "weights do not fit"
@@ -61,6 +78,8 @@ class ServeEval:
     layouts: ServeLayouts
     reason: np.ndarray
     max_concurrency: np.ndarray
+    admission: str  # the KV admission rule max_concurrency used (data/stacks.toml)
+    running_batch: np.ndarray  # sequences decoding at once: the batch, capped by paged admission
     memory: dict[str, np.ndarray]
     decode: dict[str, np.ndarray]
     ttft_s: np.ndarray
@@ -78,9 +97,22 @@ class ServeEval:
         return self.reason == ServeReason.OK
 
 
+def serve_rules(p: ServeProblem) -> StackRules:
+    """The rules of the chip vendor's serving stack (data/stacks.toml)."""
+    return stack_rules(p.chip.vendor, "serve")
+
+
+def serve_heads(p: ServeProblem, s: LayerShape, tp) -> HeadSplit:
+    """The head split of every TP degree in `tp` under the serving stack's rule."""
+    rules = serve_rules(p)
+    return head_split(s, tp, rules.ranks_per_chip(p.chip), rules.heads)
+
+
 def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     """Every serving metric for every layout in `lay` (module doc), vectorised."""
     s = layer_shape(p.model)
+    heads = serve_heads(p, s, lay.tp)
+    admission = serve_rules(p).kv_admission
     tp, pp, ep, batch = (x.astype(float) for x in (lay.tp, lay.pp, lay.ep, lay.batch))
     n_in, n_out, L, D = p.input_len, p.output_len, s.n_layers, s.hidden
     wb, kvb = BYTES_PER_ELEMENT[p.weights], BYTES_PER_ELEMENT[p.kv]
@@ -90,18 +122,29 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     replicas = np.floor(p.n_chips / chips_replica)
 
     # Memory per chip.
-    dense_layer = s.attn_params + (1 - f) * s.dense_mlp_params + f * s.moe_fixed_params
+    pad_attn = s.attn_params * (heads.attn_weight_factor - 1)  # padded heads' extra weights
+    dense_layer = (s.attn_params + pad_attn + (1 - f) * s.dense_mlp_params
+                   + f * s.moe_fixed_params)
     expert_layer = f * E * s.expert_params
     x = np.maximum(tp, ep)  # chips one stage's experts are spread over
     # Quantised checkpoints keep the embedding and output head in bf16 (ModelOpt
     # hf_quant_config "exclude_modules": ["lm_head"]; embeddings are never quantised).
     edge_bytes = ACT_BYTES * (s.embedding_params + s.lm_head_weights)
     weights = (wb * (L * dense_layer / tp + L * expert_layer / x) + edge_bytes / tp) / pp
-    kv_split = np.minimum(tp, s.kv_heads)
-    kv_per_seq = layers * s.kv_elems_per_token * kvb * s.context_tokens(n_in + n_out) / kv_split
+    kv_per_token = layers * s.kv_elems_per_token * kvb * heads.kv_factor / tp
+    resident = s.context_tokens(n_in + n_out / 2 if admission == "paged_resident_tokens"
+                                else n_in + n_out)
+    kv_per_seq = kv_per_token * resident  # mean bytes a request holds
     workspace = ACT_BYTES * n_in * (4 * D + 3 * max(s.ffn_width, s.expert_width * s.top_k)) / tp
     free = p.chip.hbm_bytes - p.reserved_bytes - weights - workspace
-    max_conc = np.floor(np.maximum(free, 0.0) / kv_per_seq)
+    whole = kv_per_token * s.context_tokens(n_in + n_out)  # one request at its full length
+    max_conc = np.where(free >= whole, np.floor(np.maximum(free, 0.0) / kv_per_seq), 0.0)
+    # A paged engine admits what fits and queues (or preempts) the rest: a larger requested
+    # batch (max_num_seqs) runs at the capacity. A static-slot engine cannot compile it.
+    paged = admission == "paged_resident_tokens"
+    requested = batch
+    if paged:
+        batch = np.minimum(batch, np.maximum(max_conc, 1.0))
 
     # Rates.
     eff, cal = p.efficiency, p.calibration
@@ -124,9 +167,10 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     head = np.where(pp == 1, 1.0, 1.0 / pp)  # the output head sits on the last stage only
     bytes_weights = wb * (layers * dense_layer / tp + layers * f * touched * s.expert_params / x
                           ) + ACT_BYTES * head * s.lm_head_params / tp
-    bytes_kv = b * layers * s.kv_elems_per_token * kvb * ctx / kv_split
-    gemm_flops = 2 * b * (layers * s.matmul_params_per_token + head * s.lm_head_params) / tp
-    attn_flops = b * layers * s.decode_attn_flops_per_ctx * ctx / tp
+    bytes_kv = b * kv_per_token * ctx
+    gemm_flops = 2 * b * (layers * (s.matmul_params_per_token + pad_attn)
+                          + head * s.lm_head_params) / tp
+    attn_flops = b * layers * s.decode_attn_flops_per_ctx * ctx * heads.q_factor / tp
     # Skinny decode GEMMs: the roofline max() below is their shape law (no φ).
     t_math = gemm_flops / flops_rate + attn_flops / attn_rate
     t_mem = (bytes_weights + bytes_kv) / bw
@@ -145,8 +189,8 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     tpot_decode = pp * stage
 
     # Prefill of one request across the whole replica (stages in sequence).
-    pf_gemm = 2 * n_in * (L * s.matmul_params_per_token + s.lm_head_params) / tp
-    pf_attn = n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True) / tp
+    pf_gemm = 2 * n_in * (L * (s.matmul_params_per_token + pad_attn) + s.lm_head_params) / tp
+    pf_attn = n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True) * heads.q_factor / tp
     half, chunk = eff.stack.gemm_half_dim, max(n_in, prefill_chunk_tokens())
     t_pf_read = weights * pp / bw  # all stages read their weights once
     pf_dispatch = np.where(ep > tp, ACT_BYTES * n_in * s.top_k * D / tp, 0.0)
@@ -174,17 +218,19 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     price = p.usd_per_chip_s if p.usd_per_chip_s is not None else np.nan
     price_replica = price * chips_replica
 
-    reason = _legality(p, lay)
+    reason = _legality(p, lay, heads)
     reason = np.where((reason == 0) & ~np.isfinite(tpot_decode + t_pf), ServeReason.NO_FABRIC,
                       reason)
     reason = np.where((reason == 0) & (free <= 0), ServeReason.WEIGHTS, reason)
-    reason = np.where((reason == 0) & (batch > max_conc), ServeReason.KV_CAPACITY,
+    reason = np.where((reason == 0) & ((max_conc < 1) | (~paged & (requested > max_conc))),
+                      ServeReason.KV_CAPACITY,
                       reason).astype(np.int8)
     total = tokens_replica * replicas
     memory_bound = t_mem >= t_math
     full = np.ones_like(tp)
     return ServeEval(
-        layouts=lay, reason=reason, max_concurrency=max_conc,
+        layouts=lay, reason=reason, max_concurrency=max_conc, admission=admission,
+        running_batch=batch * np.ones_like(tp),
         memory={"mem/weights": weights, "mem/kv_cache": batch * kv_per_seq,
                 "mem/workspace": workspace * full, "mem/reserved": p.reserved_bytes * full},
         decode={  # one pure decode step of the replica, s; parts sum to tpot_decode_s
@@ -199,12 +245,12 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
         usd_per_mtok_input=price_replica * t_pf_batched / n_in * 1e6, prefill_s=t_pf)
 
 
-def _legality(p: ServeProblem, lay: ServeLayouts) -> np.ndarray:
+def _legality(p: ServeProblem, lay: ServeLayouts, heads: HeadSplit) -> np.ndarray:
     m = p.model
     experts = m.moe.n_routed_experts if m.moe else 1
     checks = [
         (ServeReason.CHIPS, p.n_chips % (lay.tp * lay.pp) == 0),
-        (ServeReason.HEADS, (m.n_heads % lay.tp == 0)),
+        (ServeReason.HEADS, heads.legal),
         (ServeReason.LAYERS, lay.pp <= m.n_layers),
         (ServeReason.EXPERTS, ((lay.tp % lay.ep == 0) | (lay.ep % lay.tp == 0))
          & (experts % lay.ep == 0) & ((p.n_chips // lay.pp) % lay.ep == 0)),

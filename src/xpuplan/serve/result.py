@@ -28,7 +28,9 @@ class ServeResult:
     e2e_latency_s: float
     output_tokens_per_s: float
     output_tokens_per_s_per_chip: float
-    max_concurrency: int  # sequences one replica can hold at I + O tokens
+    max_concurrency: int  # sequences one replica can hold under `admission`
+    admission: str  # paged_resident_tokens (mean I + O/2 held) or full_sequence (I + O)
+    running_batch: int  # sequences decoding at once (paged: the batch capped at capacity)
     usd_per_mtok_output: float | None
     usd_per_mtok_input: float | None
     usd_per_chip_hour: float | None
@@ -39,6 +41,7 @@ class ServeResult:
     takeaway: str
     pareto: list = field(default_factory=list)
     interval: dict | None = None  # P10/P50/P90 with --interval
+    confidence: dict | None = None  # calibrate.confidence: validated or extrapolated, and why
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,7 +71,8 @@ def serve_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: st
         e2e_latency_s=float(ev.e2e_latency_s[i]),
         output_tokens_per_s=float(ev.output_tokens_per_s[i]),
         output_tokens_per_s_per_chip=float(ev.output_tokens_per_s_per_chip[i]),
-        max_concurrency=int(ev.max_concurrency[i]),
+        max_concurrency=int(ev.max_concurrency[i]), admission=ev.admission,
+        running_batch=int(ev.running_batch[i]),
         usd_per_mtok_output=usd(ev.usd_per_mtok_output[i]),
         usd_per_mtok_input=usd(ev.usd_per_mtok_input[i]),
         usd_per_chip_hour=None if price is None else price * 3600, instance=instance,
@@ -76,7 +80,9 @@ def serve_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: st
         breakdown=parts, memory_bytes=memory,
         takeaway=(f"decode step ({step_ms:.3g} ms) bound by "
                   f"{bound.removesuffix('_ms').replace('_', ' ')} ({parts[bound] / step_ms:.0%});"
-                  f" batch {lay['batch']} of max {int(ev.max_concurrency[i])} per replica"),
+                  f" batch {lay['batch']} of max {int(ev.max_concurrency[i])} per replica"
+                  + (f" ({int(ev.running_batch[i])} run, the rest queue: paged KV admission)"
+                     if ev.running_batch[i] < lay["batch"] else "")),
     )
 
 

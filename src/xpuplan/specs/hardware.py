@@ -48,6 +48,9 @@ class ChipSpec(BaseModel):
     scaleout_bw_unidir: float | None = Field(None, gt=0)  # byte/s per chip, per direction
     tdp_w: float | None = Field(None, gt=0)
     cores_per_chip: int | None = Field(None, ge=1)
+    # Neuron only: physical NeuronCores grouped into one logical core (LNC); each logical
+    # core is one tensor-parallel rank, so a chip holds cores_per_chip / LNC ranks.
+    logical_core_size: int | None = Field(None, ge=1)
     source: str
     retrieved: str
     confidence: str = "medium"
@@ -65,6 +68,14 @@ class ChipSpec(BaseModel):
                             f"{self.name} has no dense {p.value} rate in the catalog "
                             f"(it has: {', '.join(have)})")
         return value
+
+    @property
+    def ranks_per_chip(self) -> int:
+        """Tensor-parallel ranks one chip runs: cores / LNC on Neuron, else 1 (a GPU or TPU
+        chip is one device to its framework)."""
+        if self.logical_core_size is None or self.cores_per_chip is None:
+            return 1
+        return max(self.cores_per_chip // self.logical_core_size, 1)
 
     def supports(self, precision: Precision | str) -> bool:
         return getattr(self, PEAK_FIELD[Precision(precision)]) is not None

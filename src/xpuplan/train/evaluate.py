@@ -13,6 +13,7 @@ import numpy as np
 
 from xpuplan.hardware.efficiency import ChipEfficiency
 from xpuplan.hardware.roofline import chip_rates
+from xpuplan.hardware.stacks import stack_rules
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.layouts import Layouts
 from xpuplan.specs.model import ModelSpec
@@ -21,6 +22,7 @@ from xpuplan.specs.reasons import Reason
 from xpuplan.train.memory import memory_per_chip
 from xpuplan.train.step import step_time
 from xpuplan.workload.flops import flops_per_token_fwd, flops_per_token_train
+from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import layer_shape
 
 
@@ -29,7 +31,8 @@ class TrainReason(Reason):
 
     OK = 0, "ok"
     CHIPS = 1, "tp·pp·dp·cp must equal the chip count"
-    HEADS = 2, "tp must divide the attention heads (and KV heads)"
+    HEADS = 2, ("the stack's head rule refuses this tp: tp ranks must divide the attention "
+                "heads, and divide or be divided by the KV heads (data/stacks.toml)")
     LAYERS = 3, "pp·vpp must not exceed the layers"
     EXPERTS = 4, "ep must divide the experts and the tp·dp·cp ranks (and be 1 for a dense model)"
     BATCH = 5, "dp·micro_batch must divide the global batch"
@@ -82,16 +85,22 @@ class TrainEval:
         return self.reason == TrainReason.OK
 
 
-def legality(p: TrainProblem, lay: Layouts) -> np.ndarray:
+def train_heads(p: TrainProblem, lay: Layouts) -> HeadSplit:
+    """The head split of every layout under the chip vendor's training stack (data/stacks.toml:
+    NxD Training pads heads over logical NeuronCores, Megatron-style stacks need tp | heads)."""
+    rules = stack_rules(p.chip.vendor, "train")
+    return head_split(layer_shape(p.model), lay.tp, rules.ranks_per_chip(p.chip), rules.heads)
+
+
+def legality(p: TrainProblem, lay: Layouts, heads: HeadSplit | None = None) -> np.ndarray:
     """The first failed structural check per configuration (0 = legal so far)."""
     m = p.model
-    kv = m.n_kv_heads
+    heads = heads or train_heads(p, lay)
     n_micro = p.global_batch // np.maximum(lay.dp * lay.micro_batch, 1)
     experts = m.moe.n_routed_experts if m.moe else 1
-    kv_ok = (kv % lay.tp == 0) | (lay.tp % kv == 0) | (m.mla is not None)
     checks = [
         (TrainReason.CHIPS, lay.tp * lay.pp * lay.dp * lay.cp == p.n_chips),
-        (TrainReason.HEADS, (m.n_heads % lay.tp == 0) & kv_ok),
+        (TrainReason.HEADS, heads.legal),
         # Uneven splits are allowed (Megatron --decoder-first/last-pipeline-num-layers); the
         # busiest stage then holds ceil(L/pp) layers.
         (TrainReason.LAYERS, lay.pp * lay.vpp <= m.n_layers),
@@ -110,9 +119,10 @@ def evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray = 
     """Step time, memory, throughput and MFU of every layout in `lay` (vectorised)."""
     shape = layer_shape(p.model)
     rates = chip_rates(p.chip, p.efficiency, p.precision, compute_scale)
-    reason = legality(p, lay)
-    time = step_time(shape, lay, p.seq_len, p.global_batch, rates)
-    memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes)
+    heads = train_heads(p, lay)
+    reason = legality(p, lay, heads)
+    time = step_time(shape, lay, p.seq_len, p.global_batch, rates, heads=heads)
+    memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads)
     step = sum(time.values())
     mem = sum(memory.values())
     reason = np.where((reason == 0) & ~np.isfinite(step), TrainReason.NO_FABRIC, reason)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from xpuplan.specs.layouts import Layouts
+from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import LayerShape
 
 WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2.0, 4.0, 12.0  # per parameter (see module doc)
@@ -25,23 +26,26 @@ ACT_BYTES = 2.0  # bf16 activations (fp8 recipes keep bf16 activations between G
 LOGIT_BYTES = 4.0  # fp32 logits for the cross-entropy
 
 
-def params_per_chip(s: LayerShape, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+def params_per_chip(s: LayerShape, lay: Layouts,
+                    heads: HeadSplit | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(non-expert, expert) parameters held by the busiest chip before ZeRO sharding.
 
     Stage 0 holds ceil(L/pp) layers and the embedding, the last stage the output head (one
-    stage holds both when pp = 1): layers·(P_dense/tp + P_experts/ep) + V·D/tp.
+    stage holds both when pp = 1): layers·(P_dense/tp + P_experts/ep) + V·D/tp, with the
+    attention weights padded by the stack's head rule (workload.heads).
     """
+    heads = heads or head_split(s, lay.tp)
     layers = np.ceil(s.n_layers / lay.pp)
-    dense = s.attn_params + (1 - s.moe_fraction) * s.dense_mlp_params + (
-        s.moe_fraction * s.moe_fixed_params)
+    dense = s.attn_params * heads.attn_weight_factor + (
+        1 - s.moe_fraction) * s.dense_mlp_params + s.moe_fraction * s.moe_fixed_params
     embed = np.where(lay.pp == 1, s.embedding_params + s.lm_head_weights,
                      max(s.embedding_params, s.lm_head_weights))
     experts = s.moe_fraction * s.n_experts * s.expert_params
     return layers * dense / lay.tp + embed / lay.tp, layers * experts / lay.ep
 
 
-def activation_bytes_per_token_layer(s: LayerShape, lay: Layouts,
-                                     recompute: np.ndarray) -> np.ndarray:
+def activation_bytes_per_token_layer(s: LayerShape, lay: Layouts, recompute: np.ndarray,
+                                     heads: HeadSplit | None = None) -> np.ndarray:
     """Activation bytes saved per token per (average) layer on one chip, B (module doc).
 
     Dense layer: D/σ (attention input) + ((N+2K)H + NH)/tp + D/σ (MLP input) + (up + F)/tp
@@ -52,7 +56,8 @@ def activation_bytes_per_token_layer(s: LayerShape, lay: Layouts,
     seq_div = np.where(lay.sp, tp, 1)  # D-sized tensors split over tp only with SP
     selective = recompute == 1
     up = s.ffn_width * (2 if s.gated else 1)
-    attention = D / seq_div + (s.qkv_out_dim + s.attn_out_dim) / tp
+    pad = (heads or head_split(s, tp)).attn_weight_factor  # padded heads' Q, K, V, context
+    attention = D / seq_div + (s.qkv_out_dim + s.attn_out_dim) * pad / tp
     dense_mlp = D / seq_div + (up + np.where(selective, 0.0, s.ffn_width)) / tp
     up_e = s.expert_width * (2 if s.gated else 1)
     routed = s.top_k * (D + up_e + np.where(selective, 0.0, s.expert_width)) / tp
@@ -64,9 +69,11 @@ def activation_bytes_per_token_layer(s: LayerShape, lay: Layouts,
 
 
 def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int,
-                    reserved_bytes: float) -> dict[str, np.ndarray]:
+                    reserved_bytes: float, heads: HeadSplit | None = None
+                    ) -> dict[str, np.ndarray]:
     """Bytes per chip by part: mem/weights, grads, optimizer, activations, logits, reserved."""
-    dense, expert = params_per_chip(s, lay)
+    heads = heads or head_split(s, lay.tp)
+    dense, expert = params_per_chip(s, lay, heads)
     shard_dense = (lay.dp * lay.cp).astype(float)
     shard_expert = np.maximum(lay.dp * lay.cp * lay.tp / lay.ep, 1.0)
 
@@ -80,10 +87,10 @@ def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int
     layers = np.ceil(s.n_layers / lay.pp)
     in_flight = np.minimum(lay.pp, np.maximum(n_micro, 1)) * np.where(
         lay.vpp > 1, 1 + (lay.pp - 1) / (lay.pp * lay.vpp), 1.0)
-    per_layer_mb = activation_bytes_per_token_layer(s, lay, lay.recompute) * tokens_mb
+    per_layer_mb = activation_bytes_per_token_layer(s, lay, lay.recompute, heads) * tokens_mb
     # Full recompute rebuilds one layer at a time: its whole working set is live once.
     working = np.where(lay.recompute == 2, activation_bytes_per_token_layer(
-        s, lay, np.zeros_like(lay.recompute)) * tokens_mb, 0.0)
+        s, lay, np.zeros_like(lay.recompute), heads) * tokens_mb, 0.0)
     activations = per_layer_mb * layers * in_flight + working  # stage 0, the fullest
     logits_full = LOGIT_BYTES * tokens_mb * s.vocab / lay.tp
     # The last stage holds one micro-batch of layers plus the logits; count what it needs

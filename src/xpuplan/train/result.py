@@ -43,6 +43,7 @@ class TrainResult:
     takeaway: str
     efficiency_provenance: dict = field(default_factory=dict)
     run: dict | None = None  # time, chip-hours, cost, energy for a token budget
+    confidence: dict | None = None  # calibrate.confidence: validated or extrapolated, and why
 
     def to_dict(self) -> dict:
         out = asdict(self)

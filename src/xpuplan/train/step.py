@@ -24,15 +24,21 @@ from xpuplan.hardware.collectives import collective_time, ranks_per_domain
 from xpuplan.hardware.roofline import Rates, shape_factor
 from xpuplan.specs.layouts import Layouts
 from xpuplan.train.memory import ACT_BYTES, OPTIMIZER_BYTES, params_per_chip
+from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import LayerShape
 
 GRAD_REDUCE_BYTES = 2.0  # bf16 gradient reduce-scatter (Megatron-Core default for bf16 runs)
 
 
 def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: Rates,
-              causal: bool = True) -> dict[str, np.ndarray]:
-    """Seconds per training step by part (time/...), each of shape (n_cfg,)."""
+              causal: bool = True, heads: HeadSplit | None = None) -> dict[str, np.ndarray]:
+    """Seconds per training step by part (time/...), each of shape (n_cfg,).
+
+    `heads` carries the stack's head padding (workload.heads; unpadded by default): padded
+    heads cost their projection and score FLOPs like real ones.
+    """
     tp, pp, dp, cp, ep = lay.tp, lay.pp, lay.dp, lay.cp, lay.ep
+    heads = heads or head_split(s, tp)
     D = s.hidden
     layers = np.ceil(s.n_layers / pp)
     n_micro = global_batch / (dp * lay.micro_batch)
@@ -44,7 +50,7 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     # GEMMs, forward, one micro-batch, one layer: 2·tokens·P / tp at φ(M, N, K).
     phi_attn = shape_factor(r.half_dim, tokens, s.qkv_out_dim / tp, D)
     phi_mlp = shape_factor(r.half_dim, tokens, s.ffn_width / tp, D)
-    t_attn_proj = 2 * tokens * s.attn_params / tp / (peak * phi_attn)
+    t_attn_proj = 2 * tokens * s.attn_params * heads.attn_weight_factor / tp / (peak * phi_attn)
     t_dense_mlp = 2 * tokens * s.dense_mlp_params / tp / (peak * phi_mlp)
     expert_tokens = ep * tok_chip * max(s.top_k, 1) / s.n_experts  # M of each expert GEMM
     phi_expert = shape_factor(r.half_dim, expert_tokens, s.expert_width, D)
@@ -52,7 +58,7 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
              + 2 * tok_chip * s.moe_fixed_params / (peak * phi_mlp))
     t_gemm_layer = t_attn_proj + (1 - f) * t_dense_mlp + f * t_moe
     # Attention scores (flash, causal kernels skip masked blocks), heads split over tp.
-    attn_flops = tokens * s.attention_flops_fwd_per_token(seq_len, causal) / tp
+    attn_flops = tokens * s.attention_flops_fwd_per_token(seq_len, causal) * heads.q_factor / tp
     phi_scores = shape_factor(r.half_dim, tokens, seq_len / cp, s.head_dim_qk)
     t_scores_layer = attn_flops / (r.attention_flops * phi_scores)
     # Element-wise work (norms, residuals, activation, rotary), bytes read + written:
@@ -103,7 +109,7 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
 
     # ZeRO-3 / FSDP: all-gather weights for forward and backward, reduce-scatter grads,
     # every micro-batch, overlapped with that micro-batch's compute.
-    dense_p, expert_p = params_per_chip(s, lay)
+    dense_p, expert_p = params_per_chip(s, lay, heads)
     dp_g = ranks_per_domain(tp, dp * cp, fab.domain_chips)
     state_bytes = 2.0 * (dense_p + expert_p)
     zero3_comm = (2 * collective_time("all_gather", state_bytes, dp * cp, dp_g, fab)

@@ -18,6 +18,17 @@ def _layout(p: dict) -> str:
     return f"{text} mb{p['micro_batch']} z{p['zero']} rc:{p['recompute']}"
 
 
+def _confidence(c: dict | None, compact: bool = False) -> str:
+    """A prediction's confidence (calibrate.confidence) as table text."""
+    if not c:
+        return "-"
+    if c["status"] == "validated":
+        err = f"±{c['chip_median_error_loso']:.0%}"
+        return (f"valid. {err}" if compact else f"validated: LOSO {err} on {c['chip_rows']} "
+                f"rows, {c['chip_sources']} sources (group {c['group']})")
+    return "extrap." if compact else f"extrapolated: {c['why']} (group {c['group']})"
+
+
 def show_train(d: dict) -> None:
     head = Table(title=f"{d['model']} on {d['n_chips']} x {d['chip']} ({d['precision']}, "
                  f"seq {d['seq_len']}, batch {d['global_batch']})", show_header=False)
@@ -28,6 +39,7 @@ def show_train(d: dict) -> None:
     head.add_row("MFU / HFU", f"{d['mfu']:.1%} / {d['hfu']:.1%}")
     head.add_row("memory per chip", f"{fmt_si(d['memory_per_chip_bytes'], 'B')} of "
                  f"{fmt_si(d['hbm_bytes'], 'B')}")
+    head.add_row("confidence", _confidence(d.get("confidence")))
     if d.get("time_to_train_s") is not None:
         head.add_row("time to train", fmt_duration(d["time_to_train_s"]))
         head.add_row("chip-hours", fmt_si(d["chip_hours"]))
@@ -69,11 +81,12 @@ def show_search(d: dict) -> None:
 
 def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
     table = Table("chip", "best layout", "time to train", "cost", "$/chip-h", "price from",
-                  "MFU", "tokens/s/chip", title=f"{model}: {tokens} tokens on {chips:,} chips each")
+                  "MFU", "tokens/s/chip", "confidence",
+                  title=f"{model}: {tokens} tokens on {chips:,} chips each")
     for row in rows:
         r = row.result
         if r is None:
-            table.add_row(row.chip, f"[red]{row.error}[/red]", "", "", "", "", "", "")
+            table.add_row(row.chip, f"[red]{row.error}[/red]", "", "", "", "", "", "", "")
             continue
         run = r.run or {}
         cost = run.get("cost_usd")
@@ -81,7 +94,8 @@ def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
                       "no price" if cost is None else fmt_usd(cost),
                       "-" if cost is None else f"{run['usd_per_chip_hour']:.2f}",
                       "-" if cost is None else f"{run['instance']} ({run['price_term']})",
-                      f"{r.mfu:.1%}", f"{r.tokens_per_s_per_chip:,.0f}")
+                      f"{r.mfu:.1%}", f"{r.tokens_per_s_per_chip:,.0f}",
+                      _confidence(r.confidence, compact=True))
     console.print(table)
     console.print("Cost = chip-hours x the cheapest on-demand price in the catalog (xpuplan "
                   "instances), else its capacity-block, committed or spot price; 'no price' "
@@ -109,6 +123,12 @@ def show_validation(report) -> None:
                      f"{r.predicted / r.measured - 1:+.0%}",
                      f"{r.predicted_loso / r.measured - 1:+.0%}")
     console.print(rows)
+    bounds = Table("kind", "group", "parameter", "value", "bound", "fell back to",
+                   title="fitted parameters at a bound of their grid (failed fits)")
+    for b in report.at_bound:
+        bounds.add_row(b["kind"], b["group"], b["parameter"], f"{b['value']:g}", b["bound"],
+                       b["fallback"])
+    console.print(bounds if report.at_bound else "no fitted parameter at a bound")
     console.print(f"{len(report.skipped)} rows skipped (shape, layout or batch not published).")
 
 
@@ -126,7 +146,7 @@ def show_infer(d: dict) -> None:
     head.add_row("end-to-end", fmt_duration(d["e2e_latency_s"]))
     head.add_row("output tokens/s (per chip)", f"{d['output_tokens_per_s']:,.0f} "
                  f"({d['output_tokens_per_s_per_chip']:,.0f})")
-    head.add_row("max concurrency / replica", f"{d['max_concurrency']:,}")
+    head.add_row("max concurrency / replica", f"{d['max_concurrency']:,} ({d['admission']})")
     if d["usd_per_mtok_output"] is not None:
         head.add_row("$ / M tokens out, in", f"${d['usd_per_mtok_output']:.3f}, "
                      f"${d['usd_per_mtok_input']:.3f} ({d['instance']}, "
@@ -138,6 +158,7 @@ def show_infer(d: dict) -> None:
         head.add_row("TPOT P10-P90", f"{iv['tpot_ms'][0]:.2f} - {iv['tpot_ms'][2]:.2f} ms")
         head.add_row("tokens/s/chip P10-P90", f"{iv['output_tokens_per_s_per_chip'][0]:,.0f} - "
                      f"{iv['output_tokens_per_s_per_chip'][2]:,.0f}")
+    head.add_row("confidence", _confidence(d.get("confidence")))
     console.print(head)
     parts = Table("decode step part", "ms", "memory part", "bytes per chip")
     times = list(d["breakdown"].items())
@@ -153,14 +174,14 @@ def show_infer(d: dict) -> None:
 
 def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
     table = Table("model", "chip", "chips", "layout", "TTFT ms", "TPOT ms", "tok/s/chip",
-                  "max conc.", "$/Mtok out", "$/Mtok in",
+                  "max conc.", "$/Mtok out", "$/Mtok in", "confidence",
                   title=f"offline serving, {input_len} in / {output_len} out, "
                   "weights fp8 where supported")
     for row in rows:
         r = row.result
         if r is None:
             table.add_row(row.model, row.chip, "", f"[red]{row.error}[/red]", "", "", "", "",
-                          "", "")
+                          "", "", "")
             continue
         lay = r.layout
         table.add_row(r.model, r.chip, str(r.chips), f"{lay['replicas']}x tp{lay['tp']} "
@@ -168,7 +189,8 @@ def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
                       f"{r.tpot_ms:.1f}", f"{r.output_tokens_per_s_per_chip:,.0f}",
                       f"{r.max_concurrency:,}",
                       "-" if r.usd_per_mtok_output is None else f"{r.usd_per_mtok_output:.3f}",
-                      "-" if r.usd_per_mtok_input is None else f"{r.usd_per_mtok_input:.3f}")
+                      "-" if r.usd_per_mtok_input is None else f"{r.usd_per_mtok_input:.3f}",
+                      _confidence(r.confidence, compact=True))
     console.print(table)
 
 
@@ -199,4 +221,9 @@ def show_plan(r) -> None:
                 table.add_row(*[fmt_si(v) if isinstance(v, float) else str(v)
                                 for v in row.values()])
             console.print(table)
+    if r.confidence:
+        conf = Table("prediction", "confidence", title="confidence of the predictions used")
+        for key, c in sorted(r.confidence.items()):
+            conf.add_row(key, _confidence(c))
+        console.print(conf)
     console.print(f"inputs' sources: {len(r.sources)} listed in --json / --report")

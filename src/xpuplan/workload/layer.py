@@ -50,6 +50,7 @@ class LayerShape:
     head_dim_qk: int
     head_dim_v: int
     n_heads: int
+    q_weight_share: float  # Q+O share of the attention weights: N/(N+K), MLA 1 (workload.heads)
     window: int | None  # sliding window where used (fraction below)
     window_fraction: float
     embedding_params: float  # input embedding (+ positions)
@@ -113,6 +114,7 @@ def layer_shape(m: ModelSpec) -> LayerShape:
                                    if m.mla is not None else 2 * N * (h_qk + h_v)),
         ffn_width=m.ffn_hidden, expert_width=e.expert_ffn_hidden if e else 0,
         gated=m.gated_mlp, head_dim_qk=h_qk, head_dim_v=h_v, n_heads=N,
+        q_weight_share=1.0 if m.mla is not None else N / (N + K),
         window=m.sliding_window, window_fraction=windowed,
         embedding_params=p.embedding, lm_head_params=m.vocab * m.hidden,
         lm_head_weights=p.lm_head,
