@@ -8,16 +8,21 @@ and instance records on top of the built-in catalog (as `--catalog` does on the 
 
 from xpuplan.api.catalog import (
     DEFAULT_SEQ_LEN,
+    builtin_model,
     chip,
     chip_figures,
     chips,
+    chips_json,
     instance,
     instances,
+    instances_json,
     load_model,
+    model_from_config,
     model_summary,
     models,
+    models_json,
 )
-from xpuplan.api.planning import plan, plan_context, plan_examples
+from xpuplan.api.planning import plan, plan_context, plan_examples, plan_report_html
 from xpuplan.api.serving import (
     DEFAULT_SERVE_CHIPS,
     DEFAULT_SERVE_MODELS,
@@ -28,6 +33,7 @@ from xpuplan.api.serving import (
     ServeCompareRow,
     ServeComparison,
     compare_serving,
+    compare_serving_defaults,
     infer,
     serve_problem,
     serving_interval,
@@ -46,18 +52,27 @@ from xpuplan.api.training import (
     search_layouts,
     step_time_interval,
     train,
+    train_json,
     train_problem,
 )
 from xpuplan.api.validation import validate
+from xpuplan.specs.precision import Precision
+from xpuplan.train.layout import RECOMPUTE as RECOMPUTE_CHOICES
+from xpuplan.units import parse_count
+
+PRECISIONS = tuple(p.value for p in Precision)  # GEMM precisions a training run may ask for
 
 __all__ = [
     "DEFAULT_COMPARE_CHIPS", "DEFAULT_COMPARE_CHIP_COUNT", "DEFAULT_COMPARE_MODEL",
     "DEFAULT_COMPARE_TOKENS", "DEFAULT_GLOBAL_BATCH_TOKENS", "DEFAULT_SEQ_LEN",
     "DEFAULT_SERVE_CHIPS", "DEFAULT_SERVE_MODELS", "KV_CHOICES", "MODEL_FILL_TARGET",
-    "SERVE_KNOBS", "TRAIN_KNOBS", "WEIGHT_CHOICES", "CompareRow", "Comparison", "LayoutSearch",
-    "ServeCompareRow", "ServeComparison", "chip",
-    "chip_figures", "chips", "compare", "compare_serving", "infer", "instance", "instances",
-    "load_model", "model_summary", "models", "plan", "plan_context", "plan_examples",
+    "PRECISIONS", "RECOMPUTE_CHOICES", "SERVE_KNOBS", "TRAIN_KNOBS", "WEIGHT_CHOICES",
+    "CompareRow", "Comparison", "LayoutSearch",
+    "ServeCompareRow", "ServeComparison", "builtin_model", "chip",
+    "chip_figures", "chips", "chips_json", "compare", "compare_serving",
+    "compare_serving_defaults", "infer", "instance", "instances", "instances_json",
+    "load_model", "model_from_config", "model_summary", "models", "models_json",
+    "parse_count", "plan", "plan_context", "plan_examples", "plan_report_html",
     "search_layouts", "serve_problem", "serving_interval", "step_time_interval", "train",
-    "train_problem", "validate",
+    "train_json", "train_problem", "validate",
 ]
