@@ -311,6 +311,28 @@ def validate(as_json: JsonOpt = False) -> None:
     show_validation(report)
 
 
+@app.command()
+def ui(host: Annotated[str, typer.Option(help="Address to bind (default: this machine only).")]
+       = "127.0.0.1",
+       port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+       workers: Annotated[int, typer.Option(help="Threads computing answers.")] = 2,
+       time_limit_s: Annotated[float, typer.Option(help="Seconds one request may take.")] = 60.0,
+       allow_paths: Annotated[bool, typer.Option(
+           help="Let requests name model paths and Hugging Face ids (trusted users only).")]
+       = False) -> None:
+    """Serve the web app (pages with charts, and the JSON API under /api) with uvicorn."""
+    import uvicorn
+
+    from xpuplan.web import create_app
+
+    if not 0 < port < 65536:
+        raise SpecError("port", port, "must be 1-65535")
+    web = create_app(allow_paths, STATE["catalog"], workers, time_limit_s)
+    sys.stdout.write(f"xpuplan ui: http://{host}:{port}/  (API: http://{host}:{port}/docs)\n")
+    sys.stdout.flush()
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
 def _compare_serving(model, names, chips, input_len, output_len, as_json):
     """compare --serve: defaults to a dense 70B and a large MoE on the serving chip list."""
     models, names, n_chips = api.compare_serving_defaults(model, names, chips)

@@ -22,7 +22,14 @@ from xpuplan.api.catalog import (
     models,
     models_json,
 )
-from xpuplan.api.planning import plan, plan_context, plan_examples, plan_report_html
+from xpuplan.api.planning import (
+    plan,
+    plan_charts,
+    plan_context,
+    plan_example_yaml,
+    plan_examples,
+    plan_report_html,
+)
 from xpuplan.api.serving import (
     DEFAULT_SERVE_CHIPS,
     DEFAULT_SERVE_MODELS,
@@ -72,7 +79,8 @@ __all__ = [
     "chip_figures", "chips", "chips_json", "compare", "compare_serving",
     "compare_serving_defaults", "infer", "instance", "instances", "instances_json",
     "load_model", "model_from_config", "model_summary", "models", "models_json",
-    "parse_count", "plan", "plan_context", "plan_examples", "plan_report_html",
+    "parse_count", "plan", "plan_charts", "plan_context", "plan_example_yaml", "plan_examples",
+    "plan_report_html",
     "search_layouts", "serve_problem", "serving_interval", "step_time_interval", "train",
     "train_json", "train_problem", "validate",
 ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from xpuplan.api.serving import infer, serve_problem
 from xpuplan.api.training import train
-from xpuplan.errors import SpecError, XpuplanError
+from xpuplan.errors import SpecError, UnknownNameError, XpuplanError
 from xpuplan.hardware.efficiency import calibration_for
 from xpuplan.infer.result import InferResult
 from xpuplan.plan.context import PlanContext
@@ -74,6 +75,21 @@ def plan_report_html(result: PlanResult) -> str:
     from xpuplan.report.plan_report import plan_html
 
     return plan_html(result)
+
+
+def plan_charts(result: PlanResult) -> list[dict]:
+    """The report's charts as Plotly JSON objects ({data, layout}), for a page to draw."""
+    from xpuplan.report.plan_report import plan_figures
+
+    return [json.loads(f.to_json()) for f in plan_figures(result)]
+
+
+def plan_example_yaml(name: str) -> str:
+    """The YAML text of a built-in scenario (to edit and run as a scenario)."""
+    files = examples()
+    if name not in files:
+        raise UnknownNameError("example", name, list(files))
+    return files[name].read_text()
 
 
 def plan_examples() -> dict[str, str]:
