@@ -2,7 +2,7 @@
 
 `create_app(...)` builds one stateless app (no sessions, no stored results), so
 `uvicorn --workers N` or any ASGI server scales it out. The plotly.js bundle is the one the
-`plotly` package ships; the /docs page uses the Swagger UI files of `swagger-ui-bundle`.
+`plotly` package ships; the /docs page uses the Swagger UI 5 files of `swagger-ui-bundle-v2`.
 """
 
 from __future__ import annotations
