@@ -19,7 +19,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from xpuplan import __version__
+from xpuplan import __version__, api
 from xpuplan.errors import XpuplanError
 from xpuplan.web import routes_api, routes_pages
 from xpuplan.web.runner import BodyLimit, Settings, WorkTimeout, error_response
@@ -36,6 +36,10 @@ def create_app(allow_paths: bool = False, catalog_files: list[str] | None = None
                   description="Every answer is the matching CLI command's --json object.")
     app.state.settings = Settings(allow_paths, catalog_files, workers, time_limit_s,
                                   max_body_bytes)
+    # Load one model and the catalog now, in this thread: transformers' lazy imports are not
+    # safe to race from the worker threads, and the first request need not pay for them.
+    api.load_model(api.DEFAULT_COMPARE_MODEL)
+    api.chips(catalog_files)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     for kind in (XpuplanError, WorkTimeout, Exception):
         app.add_exception_handler(kind, _handle)
