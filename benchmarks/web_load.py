@@ -78,6 +78,7 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
+        httpx.get(f"{url}/api/validate", timeout=600)  # wait out `ui`'s validation prefetch
         start = time.perf_counter()
         latencies, errors = asyncio.run(_load(url, args.requests, args.clients))
         wall = time.perf_counter() - start

@@ -327,7 +327,8 @@ def ui(host: Annotated[str, typer.Option(help="Address to bind (default: this ma
 
     if not 0 < port < 65536:
         raise SpecError("port", port, "must be 1-65535")
-    web = create_app(allow_paths, STATE["catalog"], workers, time_limit_s)
+    web = create_app(allow_paths, STATE["catalog"], workers, time_limit_s,
+                     prefetch_validation=True)
     sys.stdout.write(f"xpuplan ui: http://{host}:{port}/  (API: http://{host}:{port}/docs)\n")
     sys.stdout.flush()
     uvicorn.run(web, host=host, port=port, log_level="warning")

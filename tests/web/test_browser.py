@@ -135,8 +135,9 @@ def test_plan_page_runs_an_example_and_shows_yaml_errors_inline(page, server_url
 
 
 def test_accuracy_page(page, server_url):
-    page.goto(f"{server_url}/accuracy")
-    with page.expect_navigation():
+    page.goto(f"{server_url}/accuracy", timeout=180_000)  # a cold validate: 10-20 s, more
+    # on a busy machine
+    with page.expect_navigation(timeout=180_000):
         page.select_option("select[name=kind]", "train")
         page.click("form.inputs button[type=submit]")
     want = _api(server_url, "/api/validate")

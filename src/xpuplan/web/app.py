@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import threading
 from importlib import resources
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from xpuplan import __version__, api
 from xpuplan.errors import XpuplanError
-from xpuplan.web import routes_api, routes_pages
+from xpuplan.web import routes_api, routes_pages, service
 from xpuplan.web.runner import BodyLimit, Settings, WorkTimeout, error_response
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -30,8 +31,10 @@ STATIC = Path(str(resources.files("xpuplan.web") / "static"))
 
 def create_app(allow_paths: bool = False, catalog_files: list[str] | None = None,
                workers: int = 2, time_limit_s: float = 60.0,
-               max_body_bytes: int = 1_000_000) -> FastAPI:
-    """The xpuplan web app; see `Settings` for what each option does."""
+               max_body_bytes: int = 1_000_000, prefetch_validation: bool = False) -> FastAPI:
+    """The xpuplan web app; see `Settings` for what each option does. `prefetch_validation`
+    computes the validation report in a background thread at once (the Accuracy page and
+    /api/validate then answer without the ~10 s wait)."""
     app = FastAPI(title="xpuplan", version=__version__, docs_url=None, redoc_url=None,
                   description="Every answer is the matching CLI command's --json object.")
     app.state.settings = Settings(allow_paths, catalog_files, workers, time_limit_s,
@@ -40,6 +43,8 @@ def create_app(allow_paths: bool = False, catalog_files: list[str] | None = None
     # safe to race from the worker threads, and the first request need not pay for them.
     api.load_model(api.DEFAULT_COMPARE_MODEL)
     api.chips(catalog_files)
+    if prefetch_validation:
+        threading.Thread(target=service.validate, daemon=True).start()
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     for kind in (XpuplanError, WorkTimeout, Exception):
         app.add_exception_handler(kind, _handle)

@@ -20,9 +20,9 @@ from xpuplan.web.schemas import (
 router = APIRouter(prefix="/api", default_response_class=CliJSON, tags=["api"])
 
 
-async def _answer(request: Request, fn, *args) -> CliJSON:
+async def _answer(request: Request, fn, *args, time_limit_s: float | None = None) -> CliJSON:
     settings = request.app.state.settings
-    return CliJSON(await run_limited(settings, fn, *args))
+    return CliJSON(await run_limited(settings, fn, *args, time_limit_s=time_limit_s))
 
 
 @router.get("/chips", summary="xpuplan chips --json")
@@ -78,4 +78,5 @@ async def plan_examples(request: Request):
 
 @router.get("/validate", summary="xpuplan validate --json")
 async def validate(request: Request):
-    return await _answer(request, service.validate)
+    return await _answer(request, service.validate,
+                         time_limit_s=service.VALIDATE_TIME_LIMIT_S)

@@ -87,7 +87,7 @@ def _page(request: Request, name: str, context: dict, status: int = 200) -> HTML
 
 
 async def _render(request: Request, name: str, compute, defaults: dict,
-                  always: bool = False) -> HTMLResponse:
+                  always: bool = False, time_limit_s: float | None = None) -> HTMLResponse:
     """Run `compute(settings, values, config)` in the pool when inputs are given (`always`:
     also without); errors inline."""
     settings = request.app.state.settings
@@ -98,7 +98,8 @@ async def _render(request: Request, name: str, compute, defaults: dict,
         context["form"] = {**defaults, **values}
         context["uploaded"] = config is not None
         if values or always:
-            context.update(await run_limited(settings, compute, settings, values, config))
+            context.update(await run_limited(settings, compute, settings, values, config,
+                                             time_limit_s=time_limit_s))
     except (XpuplanError, WorkTimeout) as exc:
         message = str(exc) if isinstance(exc, XpuplanError) else (
             f"the request took longer than the server's limit of {exc.args[0]:g} s")
@@ -241,7 +242,8 @@ def _accuracy(settings, values: dict, config) -> dict:
 
 @router.get("/accuracy")
 async def accuracy(request: Request):
-    return await _render(request, "accuracy", _accuracy, {"kind": ""}, always=True)
+    return await _render(request, "accuracy", _accuracy, {"kind": ""}, always=True,
+                         time_limit_s=service.VALIDATE_TIME_LIMIT_S)
 
 
 def _catalog(settings, values: dict, config) -> dict:

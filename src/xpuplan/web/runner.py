@@ -46,14 +46,15 @@ class WorkTimeout(Exception):
     """A request ran past the server's time limit."""
 
 
-async def run_limited(settings: Settings, fn, *args, **kwargs):
-    """`fn(*args, **kwargs)` in the pool; WorkTimeout after `settings.time_limit_s`."""
+async def run_limited(settings: Settings, fn, *args, time_limit_s: float | None = None):
+    """`fn(*args)` in the pool; WorkTimeout after `time_limit_s` (default: the server's)."""
+    limit = time_limit_s or settings.time_limit_s
     loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(settings.pool, functools.partial(fn, *args, **kwargs))
+    future = loop.run_in_executor(settings.pool, functools.partial(fn, *args))
     try:
-        return await asyncio.wait_for(future, settings.time_limit_s)
+        return await asyncio.wait_for(future, limit)
     except TimeoutError:
-        raise WorkTimeout(settings.time_limit_s) from None
+        raise WorkTimeout(limit) from None
 
 
 class CliJSON(Response):

@@ -8,6 +8,7 @@ started with `allow_paths`; a scenario's YAML is parsed with `yaml.safe_load`.
 from __future__ import annotations
 
 import functools
+import threading
 
 import yaml
 
@@ -120,7 +121,19 @@ def model(s: Settings, name: str, seq_len: int) -> dict:
     return api.model_summary(model_source(s, name), seq_len).to_dict()
 
 
-@functools.lru_cache(maxsize=1)
+# validate has no inputs, so its size is fixed: it may run past the per-request limit (about
+# 10-20 s on 2 busy cores, cold), and the first answer is kept for the process.
+VALIDATE_TIME_LIMIT_S = 600.0
+_validate_lock = threading.Lock()
+
+
 def validate() -> dict:
-    """`xpuplan validate --json`; it has no inputs, so it is computed once per process."""
+    """`xpuplan validate --json`, computed once per process (concurrent first calls wait for
+    the one that computes)."""
+    with _validate_lock:
+        return _validate()
+
+
+@functools.lru_cache(maxsize=1)
+def _validate() -> dict:
     return api.validate().to_dict()
