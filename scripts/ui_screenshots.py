@@ -34,8 +34,8 @@ PAGES = {
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
-    parser.add_argument("--readme", type=Path, help="also save the compare page here (JPEG-"
-                        "like size: a 1200 px wide PNG of the top of the page)")
+    parser.add_argument("--readme", type=Path, help="also save the top 1200x900 px of the "
+                        "compare page here (the README screenshot)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with socket.socket() as s:
