@@ -68,9 +68,9 @@ def emit_json(obj: object) -> None:
 @app.command()
 def chips(as_json: JsonOpt = False) -> None:
     """List the accelerator catalog (dense FLOP/s, HBM, fabrics) with sources."""
-    items = api.chips(STATE["catalog"])
     if as_json:
-        return emit_json({"chips": [api.chip_figures(c) for c in items]})
+        return emit_json(api.chips_json(STATE["catalog"]))
+    items = api.chips(STATE["catalog"])
     table = Table("id", "vendor", "BF16 dense", "FP8 dense", "FP4 dense", "HBM", "HBM BW",
                   "scale-up/dir", "domain", "scale-out/dir", "TDP")
     for c in items:
@@ -104,9 +104,9 @@ def systems(as_json: JsonOpt = False) -> None:
 @app.command()
 def instances(as_json: JsonOpt = False) -> None:
     """List cloud instances with their chips and prices (per hour), with sources."""
-    items = api.instances(STATE["catalog"])
     if as_json:
-        return emit_json({"instances": [i.model_dump() for i in items]})
+        return emit_json(api.instances_json(STATE["catalog"]))
+    items = api.instances(STATE["catalog"])
     table = Table("id", "provider", "chip", "chips", "region", "on-demand $/h", "$/chip-h",
                   "1y $/h", "3y $/h", "price date")
     for i in items:
@@ -121,10 +121,9 @@ def instances(as_json: JsonOpt = False) -> None:
 @app.command()
 def models(as_json: JsonOpt = False) -> None:
     """List the built-in models with their published parameter counts and sources."""
-    entries = api.models()
     if as_json:
-        return emit_json({"models": [{**vars(e), "config_path": str(e.config_path)}
-                                     for e in entries]})
+        return emit_json(api.models_json())
+    entries = api.models()
     table = Table("id", "name", "published total", "published active", "source")
     for e in entries:
         table.add_row(e.id, e.name, fmt_si(e.published_total_params),
@@ -189,13 +188,8 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
     """Predict step time, memory, MFU (and time/cost to train) for one layout."""
     budget = parse_count(tokens, "tokens") if tokens is not None else None
     fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
-    problem = api.train_problem(model, chip, chips, seq_len, global_batch, precision.value,
-                                STATE["catalog"])
-    result = api.train(problem.model, chip, chips, problem.seq_len, problem.global_batch,
-                       precision.value, budget, STATE["catalog"], **fixed)
-    data = result.to_dict()
-    if interval:
-        data["interval"] = api.step_time_interval(problem, result)
+    data = api.train_json(model, chip, chips, seq_len, global_batch, precision.value, budget,
+                          STATE["catalog"], interval, **fixed)
     if as_json:
         return emit_json(data)
     show_train(data)
@@ -238,7 +232,7 @@ def compare(
     for name in names:  # unknown names fail before any progress display starts
         api.chip(name, STATE["catalog"])
     if serve:
-        return _compare_serving(model, names, chip, chips, input_len, output_len, as_json)
+        return _compare_serving(model, names, chips, input_len, output_len, as_json)
     with Progress(transient=True, console=err) as bar:
         task = bar.add_task("searching layouts", total=len(names))
         rows = api.compare(model, names, chips, parse_count(tokens, "tokens"), seq_len,
@@ -369,12 +363,32 @@ def validate(as_json: JsonOpt = False) -> None:
     show_validation(report)
 
 
-def _compare_serving(model, names, chip_text, chips, input_len, output_len, as_json):
+@app.command()
+def ui(host: Annotated[str, typer.Option(help="Address to bind (default: this machine only).")]
+       = "127.0.0.1",
+       port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+       workers: Annotated[int, typer.Option(help="Threads computing answers.")] = 2,
+       time_limit_s: Annotated[float, typer.Option(help="Seconds one request may take.")] = 60.0,
+       allow_paths: Annotated[bool, typer.Option(
+           help="Let requests name model paths and Hugging Face ids (trusted users only).")]
+       = False) -> None:
+    """Serve the web app (pages with charts, and the JSON API under /api) with uvicorn."""
+    import uvicorn
+
+    from xpuplan.web import create_app
+
+    if not 0 < port < 65536:
+        raise SpecError("port", port, "must be 1-65535")
+    web = create_app(allow_paths, STATE["catalog"], workers, time_limit_s,
+                     prefetch_validation=True)
+    sys.stdout.write(f"xpuplan ui: http://{host}:{port}/  (API: http://{host}:{port}/docs)\n")
+    sys.stdout.flush()
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+def _compare_serving(model, names, chips, input_len, output_len, as_json):
     """compare --serve: defaults to a dense 70B and a large MoE on the serving chip list."""
-    models = api.DEFAULT_SERVE_MODELS if model == api.DEFAULT_COMPARE_MODEL else (model,)
-    if chip_text == ",".join(api.DEFAULT_COMPARE_CHIPS):
-        names = list(api.DEFAULT_SERVE_CHIPS)
-    n_chips = None if chips == api.DEFAULT_COMPARE_CHIP_COUNT else chips
+    models, names, n_chips = api.compare_serving_defaults(model, names, chips)
     with Progress(transient=True, console=err) as bar:
         task = bar.add_task("searching serving layouts", total=len(names) * len(models))
         rows = api.compare_serving(models, names, input_len, output_len, n_chips=n_chips,

@@ -12,19 +12,29 @@ units), as the import-linter contract in pyproject.toml enforces.
 from xpuplan.api.audit import AUDIT_TARGETS, AuditResult, audit
 from xpuplan.api.catalog import (
     DEFAULT_SEQ_LEN,
+    builtin_model,
     chip,
     chip_figures,
     chips,
+    chips_json,
     instance,
     instances,
+    instances_json,
     load_model,
+    model_from_config,
     model_summary,
     models,
+    models_json,
     system,
     system_figures,
     systems,
 )
-from xpuplan.api.planning import plan, plan_context, plan_examples
+from xpuplan.api.planning import (
+    plan,
+    plan_context,
+    plan_example_yaml,
+    plan_examples,
+)
 from xpuplan.api.serving import (
     DEFAULT_SERVE_CHIPS,
     DEFAULT_SERVE_MODELS,
@@ -35,6 +45,7 @@ from xpuplan.api.serving import (
     ServeCompareRow,
     ServeComparison,
     compare_serving,
+    compare_serving_defaults,
     infer,
     serve_problem,
     serving_interval,
@@ -53,6 +64,7 @@ from xpuplan.api.training import (
     search_layouts,
     step_time_interval,
     train,
+    train_json,
     train_problem,
 )
 from xpuplan.api.validation import validate
@@ -62,17 +74,22 @@ from xpuplan.serve.result import InferResult, ServeResult
 from xpuplan.specs.layouts import RECOMPUTE as RECOMPUTE_CHOICES
 from xpuplan.specs.precision import Precision
 from xpuplan.train.result import TrainResult
+from xpuplan.units import parse_count
+
+PRECISIONS = tuple(p.value for p in Precision)  # GEMM precisions a training run may ask for
 
 __all__ = [
     "AUDIT_TARGETS", "AuditResult", "CompareRow", "Comparison", "DEFAULT_COMPARE_CHIPS",
     "DEFAULT_COMPARE_CHIP_COUNT", "DEFAULT_COMPARE_MODEL", "DEFAULT_COMPARE_TOKENS",
     "DEFAULT_GLOBAL_BATCH_TOKENS", "DEFAULT_SEQ_LEN", "DEFAULT_SERVE_CHIPS",
     "DEFAULT_SERVE_MODELS", "InferResult", "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET",
-    "PlanResult", "Precision", "RECOMPUTE_CHOICES", "SERVE_KNOBS", "ServeCompareRow",
-    "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult", "ValidationReport",
-    "WEIGHT_CHOICES", "audit", "chip", "chip_figures", "chips", "compare", "compare_serving",
-    "infer", "instance", "instances", "load_model", "model_summary", "models", "plan",
-    "plan_context", "plan_examples", "search_layouts", "serve_problem", "serving_interval",
-    "step_time_interval", "system", "system_figures", "systems", "train", "train_problem",
-    "validate",
+    "PRECISIONS", "PlanResult", "Precision", "RECOMPUTE_CHOICES", "SERVE_KNOBS",
+    "ServeCompareRow", "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult",
+    "ValidationReport", "WEIGHT_CHOICES", "audit", "builtin_model", "chip", "chip_figures",
+    "chips", "chips_json", "compare", "compare_serving", "compare_serving_defaults", "infer",
+    "instance", "instances", "instances_json", "load_model", "model_from_config",
+    "model_summary", "models", "models_json", "parse_count", "plan", "plan_context",
+    "plan_example_yaml", "plan_examples", "search_layouts", "serve_problem",
+    "serving_interval", "step_time_interval", "system", "system_figures", "systems", "train",
+    "train_json", "train_problem", "validate",
 ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
+from xpuplan.catalog.hf_config import model_spec_from_config
 from xpuplan.catalog.model_loader import load_model as _load_model
+from xpuplan.catalog.model_loader import resolve_builtin
 from xpuplan.catalog.models import ModelEntry, model_entries
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import SpecError
@@ -75,6 +77,33 @@ def model_summary(source: str | os.PathLike | ModelSpec,
         raise SpecError("seq_len", seq_len, "must be a positive number of tokens")
     m = source if isinstance(source, ModelSpec) else _load_model(source)
     return summarize(m, seq_len)
+
+
+def builtin_model(name: str) -> str | None:
+    """The built-in model id for a name or alias, or None (a path or Hub id is not one)."""
+    return resolve_builtin(name)
+
+
+def model_from_config(raw: dict, name: str) -> ModelSpec:
+    """A model from a parsed Hugging Face config.json (e.g. an uploaded file)."""
+    if not isinstance(raw, dict):
+        raise SpecError("config", type(raw).__name__, "must be a JSON object (config.json)")
+    return model_spec_from_config(raw, name=name)
+
+
+def chips_json(catalog_files: list[str] | None = None) -> dict:
+    """What `xpuplan chips --json` prints."""
+    return {"chips": [chip_figures(c) for c in chips(catalog_files)]}
+
+
+def instances_json(catalog_files: list[str] | None = None) -> dict:
+    """What `xpuplan instances --json` prints."""
+    return {"instances": [i.model_dump() for i in instances(catalog_files)]}
+
+
+def models_json() -> dict:
+    """What `xpuplan models --json` prints."""
+    return {"models": [{**vars(e), "config_path": str(e.config_path)} for e in models()]}
 
 
 def chip_figures(c: ChipSpec) -> dict:

@@ -10,8 +10,13 @@ from xpuplan.calibrate.confidence import confidence_for
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.economics.context import PlanContext
 from xpuplan.economics.run import PlanResult, examples, load_example, run_scenario
-from xpuplan.economics.scenario import ServingJob, TrainingJob, load_scenario
-from xpuplan.errors import SpecError, XpuplanError
+from xpuplan.economics.scenario import (
+    ServingJob,
+    TrainingJob,
+    load_scenario,
+    scenario_from_data,
+)
+from xpuplan.errors import SpecError, UnknownNameError, XpuplanError
 from xpuplan.serve.result import ServeResult
 from xpuplan.train.result import TrainResult
 
@@ -63,16 +68,30 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0,
                            "train", cat.chip(chip), "bf16").interval_log_sd, seed=seed)
 
 
-def plan(scenario: str | os.PathLike | None = None, example: str | None = None,
+def plan(scenario: str | os.PathLike | dict | None = None, example: str | None = None,
          catalog_files: list[str] | None = None) -> PlanResult:
-    """Run a scenario file, or a built-in example by name (`plan_examples()`)."""
+    """Run a scenario file (or an already parsed scenario dict), or a built-in example by
+    name (`plan_examples()`)."""
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
-    s = load_example(example) if example else load_scenario(scenario)
+    if example:
+        s = load_example(example)
+    elif isinstance(scenario, dict):
+        s = scenario_from_data(scenario)
+    else:
+        s = load_scenario(scenario)
     seen: dict = {}
     result = run_scenario(plan_context(catalog_files, confidence=seen), s)
     result.confidence = seen
     return result
+
+
+def plan_example_yaml(name: str) -> str:
+    """The YAML text of a built-in scenario (to edit and run as a scenario)."""
+    files = examples()
+    if name not in files:
+        raise UnknownNameError("example", name, list(files))
+    return files[name].read_text()
 
 
 def plan_examples() -> dict[str, str]:

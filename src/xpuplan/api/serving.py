@@ -7,6 +7,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from xpuplan.api.training import (
+    DEFAULT_COMPARE_CHIP_COUNT,
+    DEFAULT_COMPARE_CHIPS,
+    DEFAULT_COMPARE_MODEL,
+)
 from xpuplan.calibrate.confidence import confidence_for
 from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.registry import hardware_catalog
@@ -261,7 +266,17 @@ class ServeComparison:
                 "rows": [r.to_dict() for r in self.rows]}
 
 
-def compare_serving(models: tuple[str, ...] | list[str] = DEFAULT_SERVE_MODELS,
+def compare_serving_defaults(model, chips: list[str], n_chips: int
+                             ) -> tuple[tuple, list[str], int | None]:
+    """`compare --serve` inputs from `compare`'s: the training defaults (Llama 3.1 70B, the
+    training chip list, 4096 chips) stand for the serving ones (a dense 70B and a large MoE,
+    the serving chip list, the fewest chips that hold each model)."""
+    models = DEFAULT_SERVE_MODELS if model == DEFAULT_COMPARE_MODEL else (model,)
+    names = list(DEFAULT_SERVE_CHIPS) if list(chips) == list(DEFAULT_COMPARE_CHIPS) else chips
+    return models, names, None if n_chips == DEFAULT_COMPARE_CHIP_COUNT else n_chips
+
+
+def compare_serving(models: tuple = DEFAULT_SERVE_MODELS,
                     chips: tuple[str, ...] | list[str] = DEFAULT_SERVE_CHIPS,
                     input_len: int = 1024, output_len: int = 1024, weights: str = "auto",
                     ttft_ms: float | None = None, tpot_ms: float | None = None,
@@ -270,7 +285,7 @@ def compare_serving(models: tuple[str, ...] | list[str] = DEFAULT_SERVE_MODELS,
     """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16)."""
     rows = []
     for model in models:
-        m = _load_model(model)
+        m = model if isinstance(model, ModelSpec) else _load_model(model)
         for name in chips:
             c = hardware_catalog(catalog_files).chip(name)
             w = ("fp8" if c.supports("fp8") else "bf16") if weights == "auto" else weights

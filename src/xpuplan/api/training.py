@@ -122,6 +122,23 @@ def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
     return best
 
 
+def train_json(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
+               seq_len: int | None = None, global_batch: int | None = None,
+               precision: str = "bf16", tokens: float | None = None,
+               catalog_files: list[str] | None = None, interval: bool = False,
+               **fixed) -> dict:
+    """What `xpuplan train --json` prints: `train(...).to_dict()`, plus with `interval` the
+    P10-P90 of `step_time_interval` under "interval"."""
+    problem = train_problem(model, chip, chips, seq_len, global_batch, precision,
+                            catalog_files)
+    result = train(problem.model, chip, chips, problem.seq_len, problem.global_batch,
+                   precision, tokens, catalog_files, **fixed)
+    data = result.to_dict()
+    if interval:
+        data["interval"] = step_time_interval(problem, result)
+    return data
+
+
 def _check_fixed(fixed: dict) -> dict:
     unknown = set(fixed) - set(TRAIN_KNOBS)
     if unknown:
@@ -295,7 +312,7 @@ class Comparison:
                 "rows": [r.to_dict() for r in self.rows]}
 
 
-def compare(model: str | os.PathLike = DEFAULT_COMPARE_MODEL,
+def compare(model: str | os.PathLike | ModelSpec = DEFAULT_COMPARE_MODEL,
             chips: tuple[str, ...] | list[str] = DEFAULT_COMPARE_CHIPS,
             n_chips: int = DEFAULT_COMPARE_CHIP_COUNT, tokens: float = DEFAULT_COMPARE_TOKENS,
             seq_len: int | None = None, global_batch: int | None = None, precision: str = "bf16",
@@ -305,7 +322,7 @@ def compare(model: str | os.PathLike = DEFAULT_COMPARE_MODEL,
     A chip that cannot run the job (precision missing, nothing fits) gets its reason instead
     of a result; an unknown chip name is still an error.
     """
-    m = _load_model(model)
+    m = model if isinstance(model, ModelSpec) else _load_model(model)
     rows = []
     for name in chips:
         hardware_catalog(catalog_files).chip(name)  # unknown names fail loudly
@@ -316,4 +333,5 @@ def compare(model: str | os.PathLike = DEFAULT_COMPARE_MODEL,
             rows.append(CompareRow(chip=name, result=None, error=str(exc)))
         if progress is not None:
             progress(name)
-    return Comparison(model=str(model), n_chips=n_chips, tokens=tokens, rows=rows)
+    return Comparison(model=m.name if isinstance(model, ModelSpec) else str(model),
+                      n_chips=n_chips, tokens=tokens, rows=rows)

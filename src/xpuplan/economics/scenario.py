@@ -185,11 +185,17 @@ KINDS = ("contract", "power_budget", "vendor_mix", "investment", "tco_compare",
 
 def load_scenario(path: str | Path) -> Scenario:
     """Parse and validate a scenario file; CatalogError names the key and what is allowed."""
-    data = read_table_file(Path(path))
+    return scenario_from_data(read_table_file(Path(path)), str(path))
+
+
+def scenario_from_data(data: object, file: str = "scenario") -> Scenario:
+    """Validate an already parsed scenario (a dict, as from YAML); errors name `file`."""
+    if not isinstance(data, dict):
+        raise CatalogError(file, None, f"must be a mapping of keys, got {type(data).__name__}")
     try:
         return TypeAdapter(Scenario).validate_python(data)
     except ValidationError as exc:
-        raise _scenario_error(str(path), data, exc) from None
+        raise _scenario_error(file, data, exc) from None
 
 
 def _scenario_error(file: str, data: dict, exc: ValidationError) -> CatalogError:

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.io import to_html
 
 
-def _figures(r) -> list[go.Figure]:
+def plan_figures(r) -> list[go.Figure]:
     o, figs = r.outputs, []
     if r.kind == "power_budget":
         life_note = "annualised"
@@ -68,7 +68,7 @@ def _figures(r) -> list[go.Figure]:
 
 def plan_html(r) -> str:
     """The report as one HTML string with plotly inlined (opens offline)."""
-    figs = _figures(r)
+    figs = plan_figures(r)
     charts = "".join(to_html(f, full_html=False, include_plotlyjs=(i == 0))
                      for i, f in enumerate(figs))
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
