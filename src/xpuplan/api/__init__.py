@@ -17,7 +17,7 @@ from xpuplan.api.catalog import (
     model_summary,
     models,
 )
-from xpuplan.api.planning import plan, plan_context, plan_examples
+from xpuplan.api.planning import plan, plan_context, plan_examples, scenario_inputs
 from xpuplan.api.serving import (
     DEFAULT_SERVE_CHIPS,
     DEFAULT_SERVE_MODELS,
@@ -58,6 +58,6 @@ __all__ = [
     "ServeCompareRow", "ServeComparison", "chip",
     "chip_figures", "chips", "compare", "compare_serving", "infer", "instance", "instances",
     "load_model", "model_summary", "models", "plan", "plan_context", "plan_examples",
-    "search_layouts", "serve_problem", "serving_interval", "step_time_interval", "train",
-    "train_problem", "validate",
+    "scenario_inputs", "search_layouts", "serve_problem", "serving_interval",
+    "step_time_interval", "train", "train_problem", "validate",
 ]

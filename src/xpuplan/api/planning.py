@@ -11,7 +11,7 @@ from xpuplan.hardware.efficiency import calibration_for
 from xpuplan.infer.result import InferResult
 from xpuplan.plan.context import PlanContext
 from xpuplan.plan.run import PlanResult, examples, load_example, run_scenario
-from xpuplan.plan.scenario import ServingJob, TrainingJob, load_scenario
+from xpuplan.plan.scenario import ServingJob, TrainingJob, load_scenario, parse_scenario
 from xpuplan.specs.registry import hardware_catalog
 from xpuplan.train.result import TrainResult
 
@@ -54,13 +54,27 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanC
                            cat.chip(chip)).compute_scale_sd, seed=seed)
 
 
-def plan(scenario: str | os.PathLike | None = None, example: str | None = None,
+def plan(scenario: str | os.PathLike | dict | None = None, example: str | None = None,
          catalog_files: list[str] | None = None) -> PlanResult:
-    """Run a scenario file, or a built-in example by name (`plan_examples()`)."""
+    """Run a scenario file, scenario inputs as a dict (see `scenario_inputs`), or a built-in
+    example by name (`plan_examples()`)."""
+    if (scenario is None) == (example is None):
+        raise SpecError("scenario", scenario or example, "give a scenario file or an example")
+    if isinstance(scenario, dict):
+        s = parse_scenario(scenario)
+    else:
+        s = load_example(example) if example else load_scenario(scenario)
+    return run_scenario(plan_context(catalog_files), s)
+
+
+def scenario_inputs(scenario: str | os.PathLike | None = None,
+                    example: str | None = None) -> dict:
+    """Every input of a scenario file or built-in example, defaults filled in, as a plain dict
+    to edit and pass back to `plan(scenario=...)` (what `xpuplan sweep` varies)."""
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
     s = load_example(example) if example else load_scenario(scenario)
-    return run_scenario(plan_context(catalog_files), s)
+    return s.model_dump()
 
 
 def plan_examples() -> dict[str, str]:

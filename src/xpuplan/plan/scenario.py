@@ -167,11 +167,15 @@ KINDS = ("contract", "power_budget", "vendor_mix", "investment", "tco_compare",
 
 def load_scenario(path: str | Path) -> Scenario:
     """Parse and validate a scenario file; CatalogError names the key and what is allowed."""
-    data = read_table_file(Path(path))
+    return parse_scenario(read_table_file(Path(path)), str(path))
+
+
+def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
+    """Validate scenario inputs given as a dict; `source` names them in errors."""
     try:
         return TypeAdapter(Scenario).validate_python(data)
     except ValidationError as exc:
-        raise _scenario_error(str(path), data, exc) from None
+        raise _scenario_error(source, data, exc) from None
 
 
 def _scenario_error(file: str, data: dict, exc: ValidationError) -> CatalogError:
