@@ -323,10 +323,11 @@ def sweep(
     if spec is None or out is None:
         raise SpecError("out" if spec else "spec", out or spec, "give SPEC.yaml and --out "
                         "FOLDER to run a sweep, or --summarize FOLDER to read one")
+    found = sw.load_spec(spec)
     try:
         with sw.ProgressBar(err) as bar:
-            report = sw.run_sweep(sw.load_spec(spec), out, workers, ray, resume, max_cells,
-                                  yes, STATE["catalog"], progress=bar)
+            report = sw.run_sweep(found, out, workers, ray, resume, max_cells, yes,
+                                  STATE["catalog"], progress=bar)
     except KeyboardInterrupt:
         err.print(f"interrupted: finished cells are kept in {out}; rerun with --resume")
         raise

@@ -45,3 +45,9 @@ def train_sweep(tmp_path_factory):
     out = folder / "results.parquet"
     report = sweep.run_sweep(spec, out, workers=1)
     return spec, out, report
+
+
+@pytest.fixture(scope="session")
+def infer_spec_file(tmp_path_factory) -> str:
+    """The serving grid written once as a spec file."""
+    return _write_spec(tmp_path_factory.mktemp("infer_spec"), INFER_SPEC)

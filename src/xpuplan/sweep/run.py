@@ -26,9 +26,9 @@ from rich.text import Text
 
 from xpuplan import api
 from xpuplan.errors import SpecError
+from xpuplan.sweep import ray_runner
 from xpuplan.sweep.cells import Job, cell_key
 from xpuplan.sweep.local import run_local
-from xpuplan.sweep.ray_runner import import_ray, run_ray
 from xpuplan.sweep.spec import SweepSpec
 from xpuplan.sweep.store import ResultStore
 
@@ -73,7 +73,7 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, workers: int | None = Non
     if not isinstance(workers, int) or workers < 1:
         raise SpecError("workers", workers, "must be a positive integer")
     if ray is not None:
-        import_ray()  # says how to install it before anything is written
+        ray_runner.check(ray)  # how to install it, or an address nobody listens at
     job = Job(spec.kind, spec.scenario, spec.base,
               tuple(catalog_files) if catalog_files else None)
     _check_names(spec, catalog_files)
@@ -91,16 +91,21 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, workers: int | None = Non
         if progress is not None:
             progress.advance(len(rows))
 
+    session = ray_runner.attach(ray, workers) if ray is not None else None
+    if session is not None:
+        workers = session.cpus
     if progress is not None:
         progress.start(n - skipped)
     start = time.perf_counter()
     try:
-        if ray is not None:
-            run_ray(job, chunks, ray, workers, on_rows)
+        if session is not None:
+            ray_runner.run_ray(job, chunks, session, on_rows)
         else:
             run_local(job, chunks, workers, on_rows)
     finally:
         store.close()
+        if session is not None:
+            session.close()
     return SweepReport(out=str(out), kind=spec.kind, cells=n, skipped=skipped,
                        ran=store.rows_written, errors=errors, workers=workers,
                        runner="ray" if ray is not None else "local",
@@ -124,7 +129,8 @@ class CellsPerSecond(ProgressColumn):
 
 
 class ProgressBar:
-    """A rich progress bar (cells, cells/s, ETA) on `console`, for `run_sweep(progress=)`."""
+    """A rich progress bar (cells, cells/s, ETA) on `console`, for `run_sweep(progress=)`;
+    it appears when the cells start, so errors before that print alone."""
 
     def __init__(self, console: Console, description: str = "sweep"):
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
@@ -134,13 +140,14 @@ class ProgressBar:
         self.description, self.task = description, None
 
     def __enter__(self) -> ProgressBar:
-        self.bar.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.bar.__exit__(*exc)
+        if self.task is not None:
+            self.bar.stop()
 
     def start(self, total: int) -> None:
+        self.bar.start()
         self.task = self.bar.add_task(self.description, total=total)
 
     def advance(self, n: int) -> None:

@@ -19,12 +19,15 @@ from xpuplan.sweep.cells import INPUT
 from xpuplan.sweep.store import read_results, sweep_kind
 from xpuplan.units import fmt_si
 
-# kind -> (cost column, time column, chip-count column, (time title, cost title))
+# Per kind: the cost and time columns ranked, the chip-count column, and their titles.
 METRICS = {
-    "train": ("cost_usd", "time_to_train_s", "n_chips",
-              ("time to train (s)", "cost of the run (USD)")),
-    "infer": ("usd_per_mtok_output", "e2e_latency_s", "chips",
-              ("end-to-end latency (s)", "USD per million output tokens")),
+    "train": {"cost": "cost_usd", "time": "time_to_train_s", "count": "n_chips",
+              "cost_title": "cost of the run (USD)", "time_title": "time to train (s)",
+              "cost_head": "cost (USD)", "time_head": "time (s)"},
+    "infer": {"cost": "usd_per_mtok_output", "time": "e2e_latency_s", "count": "chips",
+              "cost_title": "USD per million output tokens",
+              "time_title": "end-to-end latency (s)", "cost_head": "USD/Mtok out",
+              "time_head": "latency (s)"},
 }
 
 
@@ -56,7 +59,8 @@ def summarize(path: str | os.PathLike) -> SweepSummary:
     if kind == "plan":
         s.outputs = _spread(ok)
         return s
-    cost, time, count, _ = METRICS[kind]
+    m = METRICS[kind]
+    cost, time, count = m["cost"], m["time"], m["count"]
     s.cost_key, s.time_key = cost, time
     inputs = [c for c in rows.columns if c.startswith(INPUT)]
     for model, cells in ok.groupby("model", sort=True):
@@ -132,9 +136,8 @@ def frontier_figure(s: SweepSummary):
             hovertemplate="%{text}<br>%{x:.3g} s, %{y:.3g}<extra></extra>"),
             row=models.index(f["model"]) + 1, col=1)
         shown.add(f["chip"])
-    x_title, y_title = METRICS[s.kind][3]
-    fig.update_xaxes(type="log", title_text=x_title)
-    fig.update_yaxes(type="log", title_text=y_title)
+    fig.update_xaxes(type="log", title_text=METRICS[s.kind]["time_title"])
+    fig.update_yaxes(type="log", title_text=METRICS[s.kind]["cost_title"])
     fig.update_layout(title=f"{s.path}: cost vs time frontier per chip",
                       height=max(400, 320 * len(models)))
     return fig
@@ -147,7 +150,7 @@ def write_html(s: SweepSummary, path: str) -> None:
 
 def summary_tables(s: SweepSummary) -> list:
     """Rich tables of a summary, for the CLI."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     title = f"{s.path}: {s.cells} {s.kind} cells, {s.errors} errors"
     if s.kind == "plan":
@@ -155,9 +158,9 @@ def summary_tables(s: SweepSummary) -> list:
         for o in s.outputs:
             table.add_row(o["key"], *(fmt_si(o[k]) for k in ("min", "median", "max")))
         return [table]
-    time_title, cost_title = METRICS[s.kind][3]
-    table = Table("model", "best by", "chip", "chips", cost_title, time_title, "cell",
-                  title=title)
+    m = METRICS[s.kind]
+    table = Table(Column("model", no_wrap=True), "best by", Column("chip", no_wrap=True),
+                  "chips", m["cost_head"], m["time_head"], "cell", title=title)
     for b in s.best:
         by = "cost" if b["by"] == s.cost_key else "time"
         table.add_row(b["model"], by, b["chip"], str(b["chips"]), _fmt(b[s.cost_key]),
