@@ -9,6 +9,7 @@ reach the store as chunks finish. One worker runs the cells in this process, wit
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -32,7 +33,7 @@ def run_local(job: Job, chunks: Iterable[list], workers: int,
         for chunk in chunks:
             on_rows(run_chunk(job, chunk))
         return
-    pool = ProcessPoolExecutor(workers, mp_context=_context())
+    pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_leave_ctrl_c)
     try:
         pending: set = set()
         for chunk in chunks:
@@ -45,6 +46,11 @@ def run_local(job: Job, chunks: Iterable[list], workers: int,
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+def _leave_ctrl_c() -> None:
+    """Workers ignore Ctrl-C: the parent stops the pool and keeps the finished rows."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _collect(pending: set, on_rows) -> set:
