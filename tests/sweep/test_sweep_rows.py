@@ -96,6 +96,9 @@ def test_plan_rows_equal_single_calls(tmp_path, write_spec):
     by = {(r["input/vendors.1.shortfall"], r["input/training_runs_per_year"]):
           r["outputs/total_usd_per_year"] for r in rows}
     assert by[(0.1, 8)] > by[(0.1, 2)] and by[(0.4, 8)] > by[(0.4, 2)]
+    spread = {o["key"]: o for o in sweep.summarize(tmp_path / "out").outputs}
+    total = spread["outputs/total_usd_per_year"]
+    assert (total["min"], total["max"]) == (min(by.values()), max(by.values()))
 
 
 def test_cell_key_is_stable_and_depends_on_every_input():

@@ -85,7 +85,7 @@ def run_cell(job: Job, index: int, inputs: dict) -> dict:
         row.update(flatten(result(job, inputs)))
     except XpuplanError as exc:
         row["error"] = str(exc)
-    except Exception as exc:  # noqa: BLE001 - any failure is that cell's result, by design
+    except Exception as exc:  # any other failure is that cell's result too, by design
         row["error"] = f"{type(exc).__name__}: {exc}"
     return row
 

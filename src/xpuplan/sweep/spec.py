@@ -60,7 +60,7 @@ COUNT_AXES = ("tokens",)  # accept suffixes: '15T' -> 1.5e13
 class Sample(BaseModel):
     """`n` random points drawn uniformly within `ranges` ([low, high] per axis or path)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
     n: int = Field(gt=0)
     seed: int = 0
     ranges: dict[str, tuple[int | float | str, int | float | str]] = Field(min_length=1)
@@ -69,7 +69,7 @@ class Sample(BaseModel):
 class SweepSpec(BaseModel):
     """One sweep: kind, the grid (`axes`, or `vary` for plans) and an optional sample."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
     kind: Literal["train", "infer", "plan"]
     name: str = ""
     description: str = ""
