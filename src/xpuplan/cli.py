@@ -329,8 +329,7 @@ def sweep(
             report = sw.run_sweep(found, out, workers, ray, resume, max_cells, yes,
                                   STATE["catalog"], progress=bar)
     except KeyboardInterrupt:
-        err.print(f"interrupted: finished cells are kept in {out}; rerun with --resume")
-        raise
+        raise sw.Interrupted(out) from None
     if as_json:
         return emit_json(report.to_dict())
     _print_all([f"{report.ran} cells ({report.skipped} already stored, {report.errors} "

@@ -124,3 +124,15 @@ def test_sweep_without_out_or_summarize_exits_2(run_cli, infer_spec_file):
     assert (code, err.count("\n")) == (2, 1) and "--summarize" in err
     code, out, err = run_cli("sweep", "--summarize", "/nonexistent/folder")
     assert (code, err.count("\n")) == (2, 1) and "no sweep results" in err
+
+
+def test_ctrl_c_says_the_work_is_kept_and_exits_130(run_cli, infer_spec_file, tmp_path,
+                                                    monkeypatch):
+    from xpuplan import sweep
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "run_sweep", interrupted)
+    code, out, err = run_cli("sweep", infer_spec_file, "--out", str(tmp_path / "r"))
+    assert (code, out, err.count("\n")) == (130, "", 1) and "rerun with --resume" in err

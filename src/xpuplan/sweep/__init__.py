@@ -18,11 +18,11 @@ Imports `xpuplan.api`, `xpuplan.errors` and `xpuplan.units` only.
 """
 
 from xpuplan.sweep import summary
-from xpuplan.sweep.run import ProgressBar, SweepReport, run_sweep
+from xpuplan.sweep.run import Interrupted, ProgressBar, SweepReport, run_sweep
 from xpuplan.sweep.spec import SweepSpec, load_spec, spec_from_dict
 from xpuplan.sweep.store import read_results
 from xpuplan.sweep.summary import SweepSummary, summarize, summary_tables
 
-__all__ = ["ProgressBar", "SweepReport", "SweepSpec", "SweepSummary", "load_spec",
+__all__ = ["Interrupted", "ProgressBar", "SweepReport", "SweepSpec", "SweepSummary", "load_spec",
            "read_results", "run_sweep", "spec_from_dict", "summarize", "summary",
            "summary_tables"]

@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.text import Text
 
 from xpuplan import api
-from xpuplan.errors import SpecError
+from xpuplan.errors import SpecError, XpuplanError
 from xpuplan.sweep import ray_runner
 from xpuplan.sweep.cells import Job, cell_key
 from xpuplan.sweep.local import run_local
@@ -35,6 +35,16 @@ from xpuplan.sweep.store import ResultStore
 MAX_CELLS = 10**6
 CHUNK_MAX = 32
 CHUNKS_PER_WORKER = 8
+
+
+class Interrupted(XpuplanError):
+    """Ctrl-C during a sweep: the finished cells are stored; exit 130 like any interrupt."""
+
+    exit_code = 130
+
+    def __init__(self, out: str | os.PathLike):
+        super().__init__(f"interrupted: the finished cells are kept in {out}; rerun with "
+                         "--resume to run the rest")
 
 
 @dataclass
