@@ -344,6 +344,50 @@ def audit(
         out.print(table)
 
 
+@app.command()
+def sweep(
+    spec: Annotated[str | None, typer.Argument(help="Sweep spec YAML (kind, axes).")] = None,
+    out: Annotated[str | None, typer.Option(help="Parquet folder the rows stream to.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    ray: Annotated[str | None, typer.Option(help="Run as Ray tasks: auto or HOST:PORT.")] = None,
+    resume: Annotated[bool, typer.Option(help="Skip cells already in --out.")] = False,
+    max_cells: Annotated[int, typer.Option(help="Refuse bigger sweeps without --yes.")] = 10**6,
+    yes: Annotated[bool, typer.Option(help="Run past --max-cells.")] = False,
+    summarize: Annotated[str | None, typer.Option(help="Summarize a results folder.")] = None,
+    html: Annotated[str | None, typer.Option(help="With --summarize: frontier chart.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One API call per cell of a grid of inputs, locally or on Ray; rows stream to Parquet."""
+    from xpuplan import sweep as sw
+
+    if summarize:
+        found = sw.summarize(summarize)
+        if html:
+            with _writing("html", html):
+                sw.summary.write_html(found, html)
+        return emit_json(found.to_dict()) if as_json else _print_all(sw.summary_tables(found))
+    if spec is None or out is None:
+        raise SpecError("out" if spec else "spec", out or spec, "give SPEC.yaml and --out "
+                        "FOLDER to run a sweep, or --summarize FOLDER to read one")
+    found = sw.load_spec(spec)
+    try:
+        with sw.ProgressBar(err) as bar:
+            report = sw.run_sweep(found, out, workers, ray, resume, max_cells, yes,
+                                  STATE["catalog"], progress=bar)
+    except KeyboardInterrupt:
+        raise sw.Interrupted(out) from None
+    if as_json:
+        return emit_json(report.to_dict())
+    _print_all([f"{report.ran} cells ({report.skipped} already stored, {report.errors} "
+                f"errors) in {report.elapsed_s:.1f} s, {report.cells_per_s:.1f} cells/s on "
+                f"{report.workers} {report.runner} workers -> {report.out}"])
+
+
+def _print_all(items: list) -> None:
+    for item in items:
+        out.print(item)
+
+
 @contextmanager
 def _writing(option: str, path: str):
     """Turn a file that cannot be written into one line naming the option and the path."""

@@ -34,6 +34,7 @@ from xpuplan.api.planning import (
     plan_context,
     plan_example_yaml,
     plan_examples,
+    scenario_inputs,
 )
 from xpuplan.api.serving import (
     DEFAULT_SERVE_CHIPS,
@@ -89,7 +90,7 @@ __all__ = [
     "chips", "chips_json", "compare", "compare_serving", "compare_serving_defaults", "infer",
     "instance", "instances", "instances_json", "load_model", "model_from_config",
     "model_summary", "models", "models_json", "parse_count", "plan", "plan_context",
-    "plan_example_yaml", "plan_examples", "search_layouts", "serve_problem",
+    "plan_example_yaml", "plan_examples", "scenario_inputs", "search_layouts", "serve_problem",
     "serving_interval", "step_time_interval", "system", "system_figures", "systems", "train",
     "train_json", "train_problem", "validate",
 ]

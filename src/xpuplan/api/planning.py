@@ -94,6 +94,16 @@ def plan_example_yaml(name: str) -> str:
     return files[name].read_text()
 
 
+def scenario_inputs(scenario: str | os.PathLike | None = None,
+                    example: str | None = None) -> dict:
+    """Every input of a scenario file or built-in example, defaults filled in, as a plain dict
+    to edit and pass back to `plan(scenario=...)` (what `xpuplan sweep` varies)."""
+    if (scenario is None) == (example is None):
+        raise SpecError("scenario", scenario or example, "give a scenario file or an example")
+    s = load_example(example) if example else load_scenario(scenario)
+    return s.model_dump()
+
+
 def plan_examples() -> dict[str, str]:
     """Built-in scenario names and their one-line descriptions."""
     return {name: load_example(name).description for name in examples()}
