@@ -63,7 +63,7 @@ def test_power_budget_by_hand(ctx):
     assert out["systems"] == 7 and out["chips"] == 504
     assert out["capex_systems_usd"] == pytest.approx(7 * rack.capex_usd)
     assert out["capex_facility_usd"] == pytest.approx(11.7e6 * 1e6 / 1.1 / 1e6)
-    energy = 1e9 * 0.001 / 1.1 * 1.1 * HOURS * 0.0806 / 1e3  # W x h x $/kWh
+    energy = 7 * 120e3 * 1.1 * HOURS * 0.0806 / 1e3  # installed racks: W x PUE x h x $/kWh
     assert out["energy_usd_per_year"] == pytest.approx(energy)
 
 

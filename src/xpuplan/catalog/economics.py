@@ -36,6 +36,8 @@ class OwnedSystem(_Record):
     chips: int = Field(ge=1)
     capex_usd: float | None = Field(None, gt=0)
     power_kw: float | None = Field(None, gt=0)
+    # parts beyond the rack the published price already holds ("network", "storage")
+    includes: tuple[str, ...] = ()
 
     @property
     def power_w(self) -> float | None:
@@ -78,7 +80,33 @@ class GwCost(_Record):
     value_usd_per_gw: float = Field(gt=0)
 
 
-SECTIONS = {"system": OwnedSystem, "facility": Facility, "deal": Deal, "gw_cost": GwCost}
+class CostOfCapital(_Record):
+    """A cost of capital: the rate r of capital recovery and of NPVs, per year."""
+
+    rate: float = Field(ge=0, lt=1)
+
+
+class OwnedCostBasis(_Record):
+    """What an owned fleet costs beyond the rack: scale-out network and storage as fractions
+    of the rack capex, non-power opex per kW of IT load, facility life, cost of capital."""
+
+    cost_of_capital: str  # a cost_of_capital id
+    network_capex_fraction: float = Field(ge=0, le=2)
+    storage_capex_fraction: float = Field(ge=0, le=2)
+    non_power_opex_usd_per_kw_year: float = Field(ge=0)
+    facility_life_years: float = Field(gt=0)
+
+
+class ReportedMargin(_Record):
+    """A margin a company reported, with the definition it was reported under."""
+
+    gross_margin: float = Field(ge=-1, le=1)
+    definition: str = Field(min_length=1)
+
+
+SECTIONS = {"system": OwnedSystem, "facility": Facility, "deal": Deal, "gw_cost": GwCost,
+            "cost_of_capital": CostOfCapital, "owned_cost": OwnedCostBasis,
+            "reported_margin": ReportedMargin}
 
 
 @lru_cache(maxsize=1)

@@ -4,8 +4,9 @@ Contract (cloud):  chip_hours = budget / (price·(1 − discount));  avg_chips =
   (years · 8766 h);  delivered FLOP = chip_hours · 3600 · P_bf16 · u;  training runs =
   chip_hours · u / run chip-hours;  tokens/day = avg_chips · u · tokens/s/chip · 86400.
 Power budget (owned):  IT power = GW / PUE;  systems = ⌊IT power / system kW⌋;  capex =
-  systems · price + facility $/MW · IT MW;  energy/yr = IT power · u · PUE · 8766 h · $/kWh;
-  annualised = systems capex / life + facility capex / life + energy.
+  systems · price · (1 + f_net + f_storage) + facility $/MW · IT MW;  annual cost = chips ·
+  the owned cost per chip-year of economics/owned.py (capital recovered as an annuity at the
+  cost of capital, energy at IT power · u · PUE · 8766 h · $/kWh, non-power opex per kW).
 Throughputs come from the training and inference models through the PlanContext; P10-P90
 come from vectorised draws of price, efficiency and utilisation (plan.context.samples).
 """
@@ -23,6 +24,7 @@ from xpuplan.economics.context import (
     quantiles,
     samples,
 )
+from xpuplan.economics.owned import owned_cost, owned_inputs
 from xpuplan.economics.scenario import Contract, PowerBudget
 from xpuplan.errors import SpecError
 from xpuplan.units import fmt_si, fmt_usd
@@ -102,38 +104,55 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
         raise SpecError("gw", s.gw, f"too small for one {sys_.id} ({sys_.power_kw:g} kW IT, "
                         f"{sys_.power_kw * fac.pue / 1e6:.4f} GW with PUE {fac.pue:g})")
     chips = systems * sys_.chips
+    basis, rate, rate_source = finance_basis(s)
+    x = owned_inputs(fac, basis, rate, sys_.capex_usd / sys_.chips, sys_.power_w / sys_.chips,
+                     s.utilization, s.sell_through, s.facility_life_years,
+                     includes=sys_.includes, facility_scale=it_w / (systems * sys_.power_w))
+    owned = owned_cost(x)
+    parts = {k: v * chips for k, v in owned["breakdown_usd_per_chip_year"].items()}
     capex_sys = systems * sys_.capex_usd
+    capex_net = capex_sys * x.network_capex_fraction
+    capex_sto = capex_sys * x.storage_capex_fraction
     capex_fac = fac.capex_usd_per_w * it_w
-    energy_yr = it_w * s.utilization * fac.pue * 3600 * HOURS_PER_YEAR * fac.electricity_usd_per_j
-    life_sys = fac.depreciation_years_systems
-    life_fac = fac.depreciation_years_facility or s.facility_life_years
-    annual = capex_sys / life_sys + (capex_fac / life_fac if life_fac else 0.0) + energy_yr
-    usd_per_chip_hour = annual / (chips * HOURS_PER_YEAR)
+    energy_yr = parts["opex/energy"]
+    annual = owned["total_usd_per_chip_year"] * chips
+    usd_per_chip_hour = owned["usd_per_chip_hour_held"]
     peak = chip.dense_flops("bf16")
     out = {"gw": s.gw, "system": sys_.id, "systems": systems, "chips": chips,
            "it_power_w": it_w, "peak_flop_per_s": chips * peak, "capex_systems_usd": capex_sys,
-           "capex_facility_usd": capex_fac, "capex_usd": capex_sys + capex_fac,
-           "energy_usd_per_year": energy_yr, "annualised_usd_per_year": annual,
-           "owned_usd_per_chip_hour": usd_per_chip_hour, "training_runs_per_year": None,
-           "serving_tokens_per_day": None}
+           "capex_network_usd": capex_net, "capex_storage_usd": capex_sto,
+           "capex_facility_usd": capex_fac, "capex_usd": capex_sys + capex_net + capex_sto
+           + capex_fac, "energy_usd_per_year": energy_yr,
+           "cost_of_capital": rate, "cost_of_capital_source": rate_source,
+           "annual_cost_breakdown_usd_per_year": parts, "annualised_usd_per_year": annual,
+           "owned_usd_per_chip_hour": usd_per_chip_hour,
+           "owned_usd_per_sold_chip_hour": owned["usd_per_chip_hour_sold"],
+           "straight_line_usd_per_chip_hour": owned["straight_line_usd_per_chip_hour"],
+           "training_runs_per_year": None, "serving_tokens_per_day": None}
+    life_sys, life_fac = x.life_systems_years, x.life_facility_years
     lines = [
         f"IT power = {s.gw:g} GW / PUE {fac.pue:g} = {it_w / 1e9:.3f} GW",
         f"systems = IT power / {sys_.power_kw:g} kW = {systems:,} {sys_.id} = {chips:,} chips",
-        f"capex = {systems:,} x {fmt_usd(sys_.capex_usd)} + {fmt_usd(fac.capex_usd_per_mw)}/MW x "
-        f"{it_w / 1e6:,.0f} MW = {fmt_usd(capex_sys)} + {fmt_usd(capex_fac)}",
+        f"capex = {systems:,} x {fmt_usd(sys_.capex_usd)} racks + scale-out network "
+        f"{x.network_capex_fraction:.1%} + storage {x.storage_capex_fraction:.1%} of racks + "
+        f"{fmt_usd(fac.capex_usd_per_mw)}/MW x {it_w / 1e6:,.0f} MW facility = "
+        f"{fmt_usd(out['capex_usd'])}",
+        f"capital recovered as an annuity at {rate:.1%} ({rate_source}): CRF "
+        f"{owned['capital_recovery_factor_systems']:.4f}/yr over {life_sys:g} y (IT), "
+        f"{owned['capital_recovery_factor_facility']:.4f}/yr over {life_fac:g} y (facility)",
         f"energy/yr = {it_w / 1e9:.3f} GW x {s.utilization:.0%} x PUE {fac.pue:g} x 8,766 h x "
         f"${fac.electricity_usd_per_kwh:g}/kWh = {fmt_usd(energy_yr)}",
-        f"annualised = systems over {life_sys:g} y"
-        + (f" + facility over {life_fac:g} y" if life_fac else " (facility life not given: "
-           "excluded)") + f" + energy = {fmt_usd(annual)}/yr = "
-        f"{fmt_usd(usd_per_chip_hour)}/chip-h owned",
+        "annual cost = " + " + ".join(f"{k} {fmt_usd(v)}" for k, v in parts.items())
+        + f" = {fmt_usd(annual)}/yr = {fmt_usd(usd_per_chip_hour)}/chip-h held "
+        f"(straight-line depreciation, no cost of capital: "
+        f"{fmt_usd(owned['straight_line_usd_per_chip_hour'])})",
     ]
     w = _workloads(ctx, s, chip.id, chips)
     draw = samples(s.spreads, ctx.efficiency_sd(chip.id), ctx.seed)
     u = np.clip(s.utilization + draw["utilization"], 0.05, 1.0)
+    capital = sum(v for k, v in parts.items() if k.startswith("capital/"))
     interval = {"annualised_usd_per_year": quantiles(
-        (capex_sys / life_sys + (capex_fac / life_fac if life_fac else 0.0)) * draw["price"]
-        + energy_yr * u / s.utilization)}
+        capital * draw["price"] + energy_yr * u / s.utilization + parts["opex/non_power"])}
     if w["run"] is not None:
         run_hours = w["run"].run["chip_hours"]
         out["training_runs_per_year"] = chips * s.utilization * HOURS_PER_YEAR / run_hours
@@ -149,6 +168,21 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
         interval["serving_tokens_per_day"] = quantiles(
             chips * u * rate * draw["efficiency"] * SECONDS_PER_DAY)
     return {"outputs": out, "explain": lines, "interval": interval}
+
+
+def finance_basis(s) -> tuple:
+    """The owned-cost basis record, the cost of capital and where that rate comes from."""
+    basis = economics_record("owned_cost", s.owned_cost)
+    coc = s.cost_of_capital if s.cost_of_capital is not None else basis.cost_of_capital
+    if isinstance(coc, str):
+        rec = economics_record("cost_of_capital", coc)
+        return basis, rec.rate, f"cost_of_capital {rec.id}, {rec.confidence}"
+    if not 0 <= coc < 1:
+        raise SpecError("cost_of_capital", coc, "a rate per year in [0, 1)")
+    if "cost_of_capital" not in s.sources:
+        raise SpecError("cost_of_capital", coc, "a rate given in the scenario needs a "
+                        "sources.cost_of_capital entry (or name a cost_of_capital record)")
+    return basis, float(coc), "scenario input"
 
 
 def require_published(record, keys: tuple[str, ...]) -> None:

@@ -74,7 +74,17 @@ class Contract(_Base):
     serving: ServingJob | None = None
 
 
-class PowerBudget(_Base):
+class _Owned(_Base):
+    """Finance inputs of owned capacity (see economics/owned.py)."""
+
+    owned_cost: str = "hyperscaler-2025"  # economics.toml [[owned_cost]] id
+    # economics.toml [[cost_of_capital]] id, or a rate (then `sources` must say where from);
+    # default: the owned_cost record's
+    cost_of_capital: str | float | None = None
+    sell_through: float = Field(1.0, gt=0, le=1)  # share of hours sold (rental margins)
+
+
+class PowerBudget(_Owned):
     """A facility power envelope filled with one owned system type."""
 
     kind: Literal["power_budget"]
@@ -134,11 +144,12 @@ class TcoOption(_Strict):
     list_usd_per_chip_hour: float | None = Field(None, gt=0)  # what renting it out fetches
 
 
-class TcoCompare(_Base):
+class TcoCompare(_Owned):
     """Owned cost per chip-hour and per training token of several options."""
 
     kind: Literal["tco_compare"]
     facility: str
+    reported_margin: str = "oracle-nvidia-rental-2025"  # economics.toml [[reported_margin]]
     facility_life_years: float | None = Field(None, gt=0)
     utilization: float = Field(0.8, gt=0, le=1)
     training: TrainingJob
