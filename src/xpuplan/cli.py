@@ -25,6 +25,7 @@ from xpuplan.units import fmt_si, parse_count
 from xpuplan.views.terminal import (
     show_compare,
     show_compare_serving,
+    show_deals,
     show_examples,
     show_infer,
     show_plan,
@@ -296,6 +297,15 @@ def plan(
     if as_json:
         return emit_json(result.to_dict())
     show_plan(result)
+
+
+@app.command()
+def deals(as_json: JsonOpt = False) -> None:
+    """Announced compute deals in the catalog (buyer, seller, value, term, GW)."""
+    rows = api.deals()
+    if as_json:
+        return emit_json({"deals": rows})
+    show_deals(rows)
 
 
 @contextmanager

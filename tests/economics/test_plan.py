@@ -3,6 +3,7 @@ properties, error paths and the HTML report rendered in headless Chromium."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -14,8 +15,9 @@ from hypothesis import strategies as st
 
 from xpuplan import api
 from xpuplan.catalog.economics import economics_record
-from xpuplan.economics.deals import investment, spend_forecast
+from xpuplan.economics.deals import spend_forecast
 from xpuplan.economics.fleets import contract, power_budget
+from xpuplan.economics.investment import investment
 from xpuplan.economics.mix import VendorRates, mix_result, solve_mix
 from xpuplan.economics.scenario import (
     Contract,
@@ -185,10 +187,11 @@ def test_unknown_example_and_chip_are_one_line(run_cli, tmp_path):
 
 @pytest.mark.parametrize("name", ["aws-openai-contract", "nvidia-10gw", "trainium-shift",
                                   "nvidia-investment-loop", "compute-spend-forecast",
-                                  "own-silicon-margin"])
+                                  "own-silicon-margin", "openai-deal-timeline"])
 def test_every_example_runs_with_sources(name, run_json):
     d = run_json("plan", "--example", name)
     assert d["explain"] and d["sources"] and d["outputs"]
+    json.dumps(d, allow_nan=False)  # strict JSON: no NaN or Infinity
 
 
 def test_report_renders_charts_in_headless_chromium(tmp_path, run_cli):

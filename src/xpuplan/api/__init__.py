@@ -17,7 +17,7 @@ from xpuplan.api.catalog import (
     model_summary,
     models,
 )
-from xpuplan.api.planning import plan, plan_context, plan_examples
+from xpuplan.api.planning import deals, plan, plan_context, plan_examples
 from xpuplan.api.serving import (
     DEFAULT_SERVE_CHIPS,
     DEFAULT_SERVE_MODELS,
@@ -61,7 +61,7 @@ __all__ = [
     "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET", "PlanResult", "SERVE_KNOBS",
     "ServeCompareRow", "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult",
     "ValidationReport", "WEIGHT_CHOICES", "chip", "chip_figures", "chips", "compare",
-    "compare_serving", "infer", "instance", "instances", "load_model", "model_summary",
+    "compare_serving", "deals", "infer", "instance", "instances", "load_model", "model_summary",
     "models", "plan", "plan_context", "plan_examples", "search_layouts", "serve_problem",
     "serving_interval", "step_time_interval", "train", "train_problem", "validate",
 ]

@@ -8,6 +8,7 @@ from xpuplan.api.serving import infer, serve_problem
 from xpuplan.api.training import train
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.economics.context import PlanContext
+from xpuplan.economics.investment import deal_rows
 from xpuplan.economics.run import PlanResult, examples, load_example, run_scenario
 from xpuplan.economics.scenario import ServingJob, TrainingJob, load_scenario
 from xpuplan.errors import SpecError, XpuplanError
@@ -66,3 +67,9 @@ def plan(scenario: str | os.PathLike | None = None, example: str | None = None,
 def plan_examples() -> dict[str, str]:
     """Built-in scenario names and their one-line descriptions."""
     return {name: load_example(name).description for name in examples()}
+
+
+def deals() -> list[dict]:
+    """The catalog's announced compute deals (economics.toml [[deal]]), one dict each; JSON-
+    ready, amounts in `*_usd` keys, `None` where the deal publishes no figure."""
+    return deal_rows()

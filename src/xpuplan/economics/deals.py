@@ -1,8 +1,5 @@
-"""Investment-for-compute deals, owned-versus-bought cost, and spend forecasts.
+"""Owned-versus-bought cost and spend forecasts (deals: economics/investment.py).
 
-Investment: the investor pays I at t = 0; the investee buys C of its compute evenly over T
-years. Investee net = I − Σ C/T·(1+r)^−t; investor net = −I + Σ m·C/T·(1+r)^−t (gross
-profit at margin m). Effective discount on compute = PV(I) / PV(C).
 Owned cost: $/chip-hour from economics/owned.py (annuity at the cost of capital), with capex
 from an all-in $/GW (× the chip's share of a GW: IT watts × PUE) when given, else the
 system's price plus network, storage and the facility's $/MW; per training token =
@@ -19,47 +16,9 @@ from xpuplan.catalog.economics import HOURS_PER_YEAR, economics_record
 from xpuplan.economics.context import DEFAULT_RUN_CHIPS, PlanContext, quantiles, samples
 from xpuplan.economics.fleets import finance_basis, require_published
 from xpuplan.economics.owned import margins, owned_cost, owned_inputs
-from xpuplan.economics.scenario import Investment, SpendForecast, TcoCompare
+from xpuplan.economics.scenario import SpendForecast, TcoCompare
 from xpuplan.errors import SpecError
-from xpuplan.units import fmt_si, fmt_usd
-
-
-def investment(ctx: PlanContext, s: Investment) -> dict:
-    years = np.arange(0, int(np.ceil(s.years)) + 1)
-    yearly = np.where(years >= 1, np.minimum(1.0, s.years - (years - 1)), 0.0)
-    purchases = s.commitment_usd / s.years * np.clip(yearly, 0, 1)  # (n_years,)
-    disc = (1 + s.discount_rate) ** -years.astype(float)
-    investee = np.where(years == 0, s.investment_usd, 0.0) - purchases
-    investor_revenue = purchases
-    investor = np.where(years == 0, -s.investment_usd, 0.0) + s.investor_gross_margin * purchases
-    pv_c = float((purchases * disc).sum())
-    out = {"investment_usd": s.investment_usd, "commitment_usd": s.commitment_usd,
-           "years": s.years, "effective_discount": s.investment_usd / pv_c,
-           "investee_npv_usd": float((investee * disc).sum()),
-           "investor_npv_usd": float((investor * disc).sum()),
-           "investor_revenue_usd": float(investor_revenue.sum()),
-           "cash_flows": [{"year": int(y), "investee_usd": float(a), "investor_usd": float(b),
-                           "purchases_usd": float(c)}
-                          for y, a, b, c in zip(years, investee, investor, purchases,
-                                                strict=True)]}
-    lines = [f"{s.investor} invests {fmt_usd(s.investment_usd)}; {s.investee} buys "
-             f"{fmt_usd(s.commitment_usd)} over {s.years:g} y = "
-             f"{fmt_usd(s.commitment_usd / s.years)}/yr",
-             f"PV of purchases at {s.discount_rate:.0%} = {fmt_usd(pv_c)}; effective discount "
-             f"= PV(I)/PV(C) = {out['effective_discount']:.1%}",
-             f"{s.investor} gross profit at {s.investor_gross_margin:.0%} margin = "
-             f"{fmt_usd(s.investor_gross_margin * s.commitment_usd)}; its NPV "
-             f"{fmt_usd(out['investor_npv_usd'])}"]
-    if s.usd_per_gw:
-        out["gw_bought"] = s.commitment_usd / s.usd_per_gw
-        lines.append(f"C buys {out['gw_bought']:.1f} GW at {fmt_usd(s.usd_per_gw)}/GW")
-    if s.list_usd_per_chip_hour and s.alternative_usd_per_chip_hour:
-        own = s.commitment_usd / s.list_usd_per_chip_hour
-        net = (s.commitment_usd - s.investment_usd) / s.alternative_usd_per_chip_hour
-        out.update({"chip_hours_from_investor": own, "chip_hours_elsewhere_for_net": net})
-        lines.append(f"C at list buys {fmt_si(own)} chip-h; the net outlay C − I elsewhere "
-                     f"buys {fmt_si(net)} chip-h")
-    return {"outputs": out, "explain": lines, "interval": {}}
+from xpuplan.units import fmt_usd
 
 
 def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:

@@ -7,15 +7,16 @@ from importlib import resources
 from pathlib import Path
 
 from xpuplan.economics.context import PlanContext
-from xpuplan.economics.deals import investment, spend_forecast, tco_compare
+from xpuplan.economics.deals import spend_forecast, tco_compare
 from xpuplan.economics.fleets import contract, power_budget
+from xpuplan.economics.investment import deal_timeline, investment
 from xpuplan.economics.mix import vendor_mix
 from xpuplan.economics.scenario import Scenario, load_scenario
 from xpuplan.errors import UnknownNameError
 
 RUNNERS = {"contract": contract, "power_budget": power_budget, "vendor_mix": vendor_mix,
            "investment": investment, "tco_compare": tco_compare,
-           "spend_forecast": spend_forecast}
+           "spend_forecast": spend_forecast, "deal_timeline": deal_timeline}
 
 
 @dataclass

@@ -10,7 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from xpuplan.catalog.records import read_table_file
 from xpuplan.errors import CatalogError
@@ -126,14 +134,57 @@ class Investment(_Base):
     kind: Literal["investment"]
     investor: str
     investee: str
-    investment_usd: float = Field(gt=0)
+    investment_usd: float | None = Field(None, gt=0)  # default: the deal record's
     commitment_usd: float = Field(gt=0)
-    years: float = Field(gt=0)
+    years: float | None = Field(None, gt=0)  # even deployment; or give gw_per_year
     investor_gross_margin: float = Field(ge=0, le=1)
     discount_rate: float = Field(0.08, ge=0, lt=1)
     usd_per_gw: float | None = Field(None, gt=0)  # to express C as GW of systems
     list_usd_per_chip_hour: float | None = Field(None, gt=0)
     alternative_usd_per_chip_hour: float | None = Field(None, gt=0)
+    deal: str | None = None  # economics.toml [[deal]] id this scenario reads
+    # "upfront": all of I at year 0; "per_gw": I paid as each GW is deployed
+    tranches: Literal["upfront", "per_gw"] = "upfront"
+    gw_per_year: list[float] | None = Field(None, min_length=1)  # deployment ramp, years 1..T
+    post_money_valuation_usd: float | None = Field(None, gt=0)  # -> equity stake I / value
+
+    @field_validator("gw_per_year")
+    @classmethod
+    def _ramp(cls, v):
+        if v is not None and (min(v) < 0 or sum(v) <= 0):
+            raise ValueError("GW per year must be >= 0 with a positive total")
+        return v
+
+    @model_validator(mode="after")
+    def _term(self):
+        if self.gw_per_year is not None and self.years not in (None, len(self.gw_per_year)):
+            raise ValueError(f"years = {self.years:g} but gw_per_year has "
+                             f"{len(self.gw_per_year)} years: give one of them")
+        if self.years is None and self.gw_per_year is None:
+            raise ValueError("give years (even deployment) or gw_per_year (a ramp)")
+        return self
+
+    @property
+    def term_years(self) -> float:
+        """Years of deployment: the ramp's length, else `years`."""
+        return float(len(self.gw_per_year)) if self.gw_per_year else self.years
+
+
+class TimelineDeal(_Strict):
+    deal: str  # economics.toml [[deal]] id
+    start_year: int
+    years: float | None = Field(None, gt=0)  # when the record has no term
+    gw_cost: str | None = None  # economics.toml [[gw_cost]] id when the deal has no value
+
+
+class DealTimeline(_Base):
+    """Announced deals as yearly spend by seller, summed over a window against a claim."""
+
+    kind: Literal["deal_timeline"]
+    deals: list[TimelineDeal] = Field(min_length=1)
+    window_start_year: int
+    window_years: int = Field(gt=0, le=30)
+    claim_usd: float | None = Field(None, gt=0)
 
 
 class TcoOption(_Strict):
@@ -171,9 +222,9 @@ class SpendForecast(_Base):
 
 
 Scenario = Annotated[Contract | PowerBudget | VendorMix | Investment | TcoCompare
-                     | SpendForecast, Field(discriminator="kind")]
+                     | SpendForecast | DealTimeline, Field(discriminator="kind")]
 KINDS = ("contract", "power_budget", "vendor_mix", "investment", "tco_compare",
-         "spend_forecast")
+         "spend_forecast", "deal_timeline")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -201,7 +252,8 @@ def _scenario_error(file: str, data: dict, exc: ValidationError) -> CatalogError
 
 
 _MODELS = {m.model_fields["kind"].annotation.__args__[0]: m
-           for m in (Contract, PowerBudget, VendorMix, Investment, TcoCompare, SpendForecast)}
+           for m in (Contract, PowerBudget, VendorMix, Investment, TcoCompare, SpendForecast,
+                     DealTimeline)}
 
 
 def _model_at(model, path: list[str]):

@@ -200,3 +200,21 @@ def show_plan(r) -> None:
                                 for v in row.values()])
             console.print(table)
     console.print(f"inputs' sources: {len(r.sources)} listed in --json / --report")
+
+
+def show_deals(rows: list[dict]) -> None:
+    """Announced deals: ids whole, money as $38.0B, other cells wrap (fits 80 columns)."""
+    table = Table(title="announced compute deals (--json: buyer, date, hardware, sources)")
+    table.add_column("deal", no_wrap=True)
+    table.add_column("seller", overflow="fold")
+    table.add_column("value", no_wrap=True)
+    table.add_column("years", no_wrap=True)
+    table.add_column("GW", no_wrap=True)
+    for d in rows:
+        value = "-" if d["value_usd"] is None else fmt_usd(d["value_usd"])
+        if d["investment_usd"] is not None:
+            value = f"invest {fmt_usd(d['investment_usd'])}"
+        table.add_row(d["id"], d["seller"], value,
+                      "-" if d["years"] is None else f"{d['years']:g}",
+                      "-" if d["gw"] is None else f"{d['gw']:g}")
+    console.print(table)
