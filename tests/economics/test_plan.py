@@ -18,7 +18,8 @@ from xpuplan.catalog.economics import economics_record
 from xpuplan.economics.deals import spend_forecast
 from xpuplan.economics.fleets import contract, power_budget
 from xpuplan.economics.investment import investment
-from xpuplan.economics.mix import VendorRates, mix_result, solve_mix
+from xpuplan.economics.mix import VendorRates, solve_mix
+from xpuplan.economics.mix_result import mix_result
 from xpuplan.economics.scenario import (
     Contract,
     Investment,
@@ -83,36 +84,37 @@ def test_budget_too_small_for_one_chip_hour(ctx):
         contract(ctx, s)
 
 
-def _rates(price_a=2.0, price_b=1.0, migration=0.0, cap_b=np.inf):
-    return [VendorRates("a", price_a, "t", 0.0, 100.0, np.inf, 0.0, False),
-            VendorRates("b", price_b, "t", 0.0, 40.0, cap_b, migration, migration > 0)]
+def _rates(price_a=2.0, price_b=1.0, migration=0.0, cap_b=np.inf, share=1.0):
+    return [VendorRates("a", price_a, "t", 0.0, 100.0, np.inf, 0.0, False, max_share=share),
+            VendorRates("b", price_b, "t", 0.0, 40.0, cap_b, migration, migration > 0,
+                        max_share=share)]
 
 
 def test_lp_matches_hand_solution():
     # Serve 1,000 tokens/day; A: $2/chip-h, 100 tokens/chip-day; B: $1, 40. Cheaper per token
     # is A ($0.020 vs $0.025), but A may hold at most 60 % of chips: x_A = 1.5 x_B and
     # 100 x_A + 40 x_B = 1000 -> x_B = 1000/190, x_A = 1500/190.
-    res = solve_mix(_rates(), 0.0, 1000.0, 0.6)
-    assert res["serve_chips"][0] == pytest.approx(1500 / 190)
-    assert res["serve_chips"][1] == pytest.approx(1000 / 190)
+    res = solve_mix(_rates(share=0.6), 0.0, 1000.0)
+    assert res["serve_chips"][0][0] == pytest.approx(1500 / 190)
+    assert res["serve_chips"][0][1] == pytest.approx(1000 / 190)
     assert res["objective"] == pytest.approx(HOURS * (2 * 1500 + 1000) / 190)
     # Dual of the demand row: d cost / d T = 8766·(2·1.5 + 1)/190 per token/day.
-    lp = solve_mix(_rates(), 0.0, 1000.0, 0.6, fixed_adopt={0: 1, 1: 1})
-    assert lp["duals"]["serve"] == pytest.approx(HOURS * 4 / 190)
+    lp = solve_mix(_rates(share=0.6), 0.0, 1000.0, fixed_adopt={0: 1, 1: 1})
+    assert lp["duals"]["serve"][0] == pytest.approx(HOURS * 4 / 190)
 
 
 def test_demand_above_capacity_says_by_how_much():
     rates = [VendorRates("a", 2.0, "t", 0.0, 100.0, 5.0, 0.0, False)]
     with pytest.raises(InfeasibleError, match=r"at most 50% of it can be met \(50% short\)"):
-        mix_result(rates, 0.0, 1000.0, 1.0)
+        mix_result(rates, 0.0, 1000.0)
 
 
 @settings(max_examples=25, deadline=None)
 @given(price=st.floats(0.5, 5.0), bump=st.floats(1.0, 3.0), share=st.floats(0.5, 1.0))
 def test_raising_a_price_never_raises_its_share(price, bump, share):
     def share_b(p):
-        out = mix_result(_rates(price_b=p), 0.0, 1000.0, share)["outputs"]["vendors"]
-        return out[1]["share"]
+        out = mix_result(_rates(price_b=p, share=share), 0.0, 1000.0)["outputs"]["vendors"]
+        return out[1]["share_first_year"]
 
     assert share_b(price * bump) <= share_b(price) + 1e-9
 
@@ -120,8 +122,8 @@ def test_raising_a_price_never_raises_its_share(price, bump, share):
 @settings(max_examples=25, deadline=None)
 @given(migration=st.floats(1.0, 1e5), price_b=st.floats(0.1, 3.0))
 def test_zero_migration_cost_never_costlier(migration, price_b):
-    free = solve_mix(_rates(price_b=price_b, migration=0.0), 0.0, 1000.0, 1.0)["objective"]
-    paid = solve_mix(_rates(price_b=price_b, migration=migration), 0.0, 1000.0, 1.0)["objective"]
+    free = solve_mix(_rates(price_b=price_b, migration=0.0), 0.0, 1000.0)["objective"]
+    paid = solve_mix(_rates(price_b=price_b, migration=migration), 0.0, 1000.0)["objective"]
     assert free <= paid + 1e-6
 
 

@@ -10,7 +10,7 @@ from xpuplan.economics.context import PlanContext
 from xpuplan.economics.deals import spend_forecast, tco_compare
 from xpuplan.economics.fleets import contract, power_budget
 from xpuplan.economics.investment import deal_timeline, investment
-from xpuplan.economics.mix import vendor_mix
+from xpuplan.economics.mix_result import vendor_mix
 from xpuplan.economics.scenario import Scenario, load_scenario
 from xpuplan.errors import UnknownNameError
 

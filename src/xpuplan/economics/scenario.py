@@ -111,12 +111,29 @@ class Vendor(_Strict):
     price_term: str = "on_demand"
     capacity_chips: float | None = Field(None, gt=0)
     migration_cost_usd: float = Field(0.0, ge=0)
+    migration_years: float = Field(1.0, gt=0)  # the migration cost is spread over these years
     shortfall: float = Field(0.0, ge=0, lt=1)  # throughput lost while its software matures
+    shortfall_fade_years: float | None = Field(None, gt=0)  # linear fade to 0; None: constant
     incumbent: bool = False
+    min_share: float | None = Field(None, ge=0, le=1)  # of the chips held, every year
+    max_share: float | None = Field(None, gt=0, le=1)  # overrides the scenario's max_share
+    fixed_share: float | None = Field(None, ge=0, le=1)  # exactly this share ("move 30 %")
+    precision: str | None = None  # training precision on this vendor (default: training's)
+    weights: str | None = None  # serving weights on this vendor (default: serving's)
+
+    @model_validator(mode="after")
+    def _shares(self):
+        if self.fixed_share is not None and (self.min_share is not None
+                                             or self.max_share is not None):
+            raise ValueError("fixed_share excludes min_share and max_share")
+        if (self.min_share or 0) > (self.max_share or 1):
+            raise ValueError(f"min_share {self.min_share} > max_share {self.max_share}")
+        return self
 
 
 class VendorMix(_Base):
-    """Least-cost mix of vendors meeting training and serving demand (LP/MILP, highspy)."""
+    """Least-cost mix of vendors meeting training and serving demand every year of a horizon
+    (MILP, highspy), against staying on the incumbents."""
 
     kind: Literal["vendor_mix"]
     training_runs_per_year: float = Field(0.0, ge=0)
@@ -126,6 +143,8 @@ class VendorMix(_Base):
     vendors: list[Vendor] = Field(min_length=1)
     max_share: float = Field(1.0, gt=0, le=1)
     utilization: float = Field(0.85, gt=0, le=1)
+    horizon_years: int = Field(1, ge=1, le=30)
+    discount_rate: float = Field(0.0, ge=0, lt=1)  # per year; costs of year y discounted y years
 
 
 class Investment(_Base):

@@ -24,19 +24,18 @@ def _figures(r) -> list[go.Figure]:
                o["annualised_usd_per_year"]]),
             layout={"title": f"cost breakdown ({life_note}), USD", "yaxis_title": "USD"}))
     if r.kind == "vendor_mix":
-        rows = o["vendors"]
-        figs.append(go.Figure([go.Bar(name="training", x=[v["chip"] for v in rows],
-                                      y=[v["train_chips"] for v in rows]),
-                               go.Bar(name="serving", x=[v["chip"] for v in rows],
-                                      y=[v["serve_chips"] for v in rows])],
-                              layout={"barmode": "stack", "title": "least-cost mix (chips held)",
-                                      "yaxis_title": "chips"}))
+        years = o["years"]
+        figs.append(go.Figure([go.Bar(name=v["chip"], x=[y["year"] for y in years],
+                                      y=[y[f"{v['chip']}_chips"] for y in years])
+                               for v in o["vendors"]],
+                              layout={"barmode": "stack", "title": "least-cost mix: chips held "
+                                      "per year", "xaxis_title": "year", "yaxis_title": "chips"}))
         if r.sensitivity:
             figs.append(go.Figure(go.Bar(
                 x=[f"{s['chip']} price x{s['price_factor']:g}" for s in r.sensitivity],
-                y=[s["total_usd"] for s in r.sensitivity]),
-                layout={"title": "sensitivity: total cost per year when one price moves 20%",
-                        "yaxis_title": "USD per year"}))
+                y=[s["npv_cost_usd"] for s in r.sensitivity]),
+                layout={"title": "sensitivity: NPV cost when one price moves 20%",
+                        "yaxis_title": "USD"}))
     if r.kind == "investment":
         flows = o["cash_flows"]
         figs.append(go.Figure([go.Bar(name=r.inputs["investee"], x=[f["year"] for f in flows],
