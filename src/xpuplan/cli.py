@@ -279,9 +279,16 @@ def plan(
     list_: Annotated[bool, typer.Option("--list", help="List the built-in scenarios.")] = False,
     report: Annotated[str | None, typer.Option(help="Write a self-contained HTML report.")]
     = None,
+    template: Annotated[str | None, typer.Option(
+        help="Print a commented scenario skeleton of this kind.")] = None,
+    show: Annotated[str | None, typer.Option(help="Print a built-in scenario's YAML.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Contracts, power budgets, vendor mixes, investment deals and forecasts."""
+    if template or show:
+        return out.print(api.plan_template(template) if template
+                         else api.plan_example_text(show), markup=False, highlight=False,
+                         end="")
     if list_:
         examples = api.plan_examples()
         if as_json:
@@ -302,7 +309,7 @@ def plan(
 @app.command()
 def deals(as_json: JsonOpt = False) -> None:
     """Announced compute deals in the catalog (buyer, seller, value, term, GW)."""
-    rows = api.deals()
+    rows = api.deals(catalog_files=STATE["catalog"])
     if as_json:
         return emit_json({"deals": rows})
     show_deals(rows)

@@ -17,7 +17,14 @@ from xpuplan.api.catalog import (
     model_summary,
     models,
 )
-from xpuplan.api.planning import deals, plan, plan_context, plan_examples
+from xpuplan.api.planning import (
+    deals,
+    plan,
+    plan_context,
+    plan_example_text,
+    plan_examples,
+    plan_template,
+)
 from xpuplan.api.serving import (
     DEFAULT_SERVE_CHIPS,
     DEFAULT_SERVE_MODELS,
@@ -62,6 +69,7 @@ __all__ = [
     "ServeCompareRow", "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult",
     "ValidationReport", "WEIGHT_CHOICES", "chip", "chip_figures", "chips", "compare",
     "compare_serving", "deals", "infer", "instance", "instances", "load_model", "model_summary",
-    "models", "plan", "plan_context", "plan_examples", "search_layouts", "serve_problem",
+    "models", "plan", "plan_context", "plan_example_text", "plan_examples", "plan_template",
+    "search_layouts", "serve_problem",
     "serving_interval", "step_time_interval", "train", "train_problem", "validate",
 ]

@@ -6,12 +6,14 @@ import os
 
 from xpuplan.api.serving import infer, serve_problem
 from xpuplan.api.training import train
+from xpuplan.catalog.economics import economics_catalog
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.economics.context import PlanContext
 from xpuplan.economics.investment import deal_rows
 from xpuplan.economics.run import PlanResult, examples, load_example, run_scenario
 from xpuplan.economics.scenario import ServingJob, TrainingJob, load_scenario
-from xpuplan.errors import SpecError, XpuplanError
+from xpuplan.economics.templates import scenario_template
+from xpuplan.errors import SpecError, UnknownNameError, XpuplanError
 from xpuplan.hardware.efficiency import calibration_for
 from xpuplan.serve.result import ServeResult
 from xpuplan.train.result import TrainResult
@@ -50,7 +52,8 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanC
             raise first_error
         return max(results, key=lambda r: r.output_tokens_per_s_per_chip)
 
-    return PlanContext(catalog=cat, train=run_training, serve=run_serving,
+    return PlanContext(catalog=cat, econ=economics_catalog(catalog_files),
+                       train=run_training, serve=run_serving,
                        efficiency_sd=lambda chip: calibration_for(
                            cat.chip(chip)).compute_scale_sd, seed=seed)
 
@@ -69,7 +72,20 @@ def plan_examples() -> dict[str, str]:
     return {name: load_example(name).description for name in examples()}
 
 
-def deals() -> list[dict]:
-    """The catalog's announced compute deals (economics.toml [[deal]]), one dict each; JSON-
-    ready, amounts in `*_usd` keys, `None` where the deal publishes no figure."""
-    return deal_rows()
+def deals(*, catalog_files: list[str] | None = None) -> list[dict]:
+    """The catalog's announced compute deals (economics.toml [[deal]] and the user's files),
+    one dict each; JSON-ready, amounts in `*_usd` keys, `None` where none is published."""
+    return deal_rows(plan_context(catalog_files))
+
+
+def plan_template(kind: str) -> str:
+    """A commented YAML skeleton of one scenario kind (every key the loader accepts)."""
+    return scenario_template(kind)
+
+
+def plan_example_text(name: str) -> str:
+    """The YAML text of a built-in scenario, comments included."""
+    files = examples()
+    if name not in files:
+        raise UnknownNameError("example", name, list(files))
+    return files[name].read_text()

@@ -43,6 +43,9 @@ INSTANCE_FIGURES = (
     FigureKind("network_bw", "network", "bytes_per_s"),
 )
 SECTIONS = {"chip": ("chip", "chips"), "instance": ("instance", "instances")}
+# Sections of the same user files that catalog/economics.py reads.
+ECONOMICS_SECTIONS = ("system", "facility", "deal", "gw_cost", "cost_of_capital",
+                      "owned_cost", "reported_margin")
 
 
 def builtin_file(name: str) -> Path:
@@ -64,10 +67,11 @@ def read_records(kind: str, user_paths: list[Path]) -> dict[str, Record]:
     files = [builtin_file(f"{kind}s.toml")] + user_paths
     for path in files:
         data = read_table_file(path)
-        unknown = set(data) - {s for pair in SECTIONS.values() for s in pair}
+        unknown = set(data) - {s for pair in SECTIONS.values() for s in pair} - set(
+            ECONOMICS_SECTIONS)
         if unknown:
-            raise CatalogError(str(path), sorted(unknown)[0],
-                               "unknown section; allowed: chips, instances")
+            raise CatalogError(str(path), sorted(unknown)[0], "unknown section; allowed: "
+                               f"chips, instances, {', '.join(ECONOMICS_SECTIONS)}")
         for section in SECTIONS[kind]:
             rows = data.get(section) or []
             if not isinstance(rows, list):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xpuplan.catalog.economics import HOURS_PER_YEAR, economics_record
+from xpuplan.catalog.economics import HOURS_PER_YEAR
 from xpuplan.economics.context import DEFAULT_RUN_CHIPS, PlanContext, quantiles, samples
 from xpuplan.economics.fleets import finance_basis, require_published
 from xpuplan.economics.owned import margins, owned_cost, owned_inputs
@@ -22,10 +22,10 @@ from xpuplan.units import fmt_usd
 
 
 def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
-    fac = economics_record("facility", s.facility)
+    fac = ctx.econ.record("facility", s.facility)
     require_published(fac, ("pue", "electricity_usd_per_kwh", "depreciation_years_systems"))
-    basis, rate, rate_source = finance_basis(s)
-    reported = economics_record("reported_margin", s.reported_margin)
+    basis, rate, rate_source = finance_basis(ctx, s)
+    reported = ctx.econ.record("reported_margin", s.reported_margin)
     rows, lines = [], [f"capital recovered as an annuity at {rate:.1%} ({rate_source}); "
                        f"network {basis.network_capex_fraction:.1%}, storage "
                        f"{basis.storage_capex_fraction:.1%} of rack capex; non-power opex "
@@ -33,7 +33,7 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
                        f"(owned_cost {basis.id})"]
     for opt in s.options:
         chip = ctx.catalog.chip(opt.chip)
-        sys_ = economics_record("system", opt.system) if opt.system else None
+        sys_ = ctx.econ.record("system", opt.system) if opt.system else None
         if sys_ is not None and sys_.power_kw is not None:
             watts_per_chip = sys_.power_w / sys_.chips  # IT watts per chip, system share
         elif chip.tdp_w is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xpuplan.catalog.economics import HOURS_PER_YEAR, economics_record
+from xpuplan.catalog.economics import HOURS_PER_YEAR
 from xpuplan.economics.context import (
     MAX_RUN_CHIPS,
     SECONDS_PER_DAY,
@@ -92,8 +92,8 @@ def contract(ctx: PlanContext, s: Contract) -> dict:
 
 
 def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
-    sys_ = economics_record("system", s.system)
-    fac = economics_record("facility", s.facility)
+    sys_ = ctx.econ.record("system", s.system)
+    fac = ctx.econ.record("facility", s.facility)
     require_published(sys_, ("power_kw", "capex_usd"))
     require_published(fac, ("pue", "capex_usd_per_mw", "electricity_usd_per_kwh",
                             "depreciation_years_systems"))
@@ -104,7 +104,7 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
         raise SpecError("gw", s.gw, f"too small for one {sys_.id} ({sys_.power_kw:g} kW IT, "
                         f"{sys_.power_kw * fac.pue / 1e6:.4f} GW with PUE {fac.pue:g})")
     chips = systems * sys_.chips
-    basis, rate, rate_source = finance_basis(s)
+    basis, rate, rate_source = finance_basis(ctx, s)
     x = owned_inputs(fac, basis, rate, sys_.capex_usd / sys_.chips, sys_.power_w / sys_.chips,
                      s.utilization, s.sell_through, s.facility_life_years,
                      includes=sys_.includes, facility_scale=it_w / (systems * sys_.power_w))
@@ -170,12 +170,12 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
     return {"outputs": out, "explain": lines, "interval": interval}
 
 
-def finance_basis(s) -> tuple:
+def finance_basis(ctx: PlanContext, s) -> tuple:
     """The owned-cost basis record, the cost of capital and where that rate comes from."""
-    basis = economics_record("owned_cost", s.owned_cost)
+    basis = ctx.econ.record("owned_cost", s.owned_cost)
     coc = s.cost_of_capital if s.cost_of_capital is not None else basis.cost_of_capital
     if isinstance(coc, str):
-        rec = economics_record("cost_of_capital", coc)
+        rec = ctx.econ.record("cost_of_capital", coc)
         return basis, rec.rate, f"cost_of_capital {rec.id}, {rec.confidence}"
     if not 0 <= coc < 1:
         raise SpecError("cost_of_capital", coc, "a rate per year in [0, 1)")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from xpuplan.catalog.economics import economics, economics_record
 from xpuplan.economics.context import PlanContext
 from xpuplan.economics.scenario import DealTimeline, Investment
 from xpuplan.errors import SpecError
@@ -34,14 +33,14 @@ def deployment_weights(s: Investment) -> np.ndarray:
     return yearly / s.years
 
 
-def with_deal_terms(s: Investment) -> Investment:
+def with_deal_terms(ctx: PlanContext, s: Investment) -> Investment:
     """The scenario with the investment, tranche rule and valuation of its `deal` record
     filled in where the scenario leaves them out."""
     if s.deal is None:
         if s.investment_usd is None:
             raise SpecError("investment_usd", None, "give it, or a deal record that has it")
         return s
-    d = economics_record("deal", s.deal)
+    d = ctx.econ.record("deal", s.deal)
     fill = {k: getattr(d, k, None) for k in ("investment_usd", "post_money_valuation_usd")
             if getattr(s, k) is None}
     if "tranches" not in s.model_fields_set and getattr(d, "tranches", None):
@@ -53,7 +52,7 @@ def with_deal_terms(s: Investment) -> Investment:
 
 
 def investment(ctx: PlanContext, s: Investment) -> dict:
-    s = with_deal_terms(s)
+    s = with_deal_terms(ctx, s)
     w = deployment_weights(s)  # (n_years,)
     years = np.arange(len(w))
     purchases = s.commitment_usd * w
@@ -109,19 +108,19 @@ def investment(ctx: PlanContext, s: Investment) -> dict:
     return {"outputs": out, "explain": lines, "interval": {}}
 
 
-def deal_rows() -> list[dict]:
+def deal_rows(ctx: PlanContext) -> list[dict]:
     """The catalog's announced deals as flat rows (the `deals` view)."""
     keys = ("id", "buyer", "seller", "announced", "value_usd", "years", "gw", "confidence",
             "hardware", "source")
     return [{k: getattr(d, k, None) for k in keys} | {"investment_usd": getattr(
-        d, "investment_usd", None)} for d in economics()["deal"].values()]
+        d, "investment_usd", None)} for d in ctx.econ.section("deal").values()]
 
 
 def deal_timeline(ctx: PlanContext, s: DealTimeline) -> dict:
     by_year: dict[tuple[str, int], float] = {}
     rows, lines = [], []
     for item in s.deals:
-        d = economics_record("deal", item.deal)
+        d = ctx.econ.record("deal", item.deal)
         years = item.years or d.years
         if years is None:
             raise SpecError(f"deals[{item.deal}].years", None,
@@ -129,7 +128,7 @@ def deal_timeline(ctx: PlanContext, s: DealTimeline) -> dict:
         if d.value_usd is not None and item.gw_cost is None:
             value, how = d.value_usd, f"{fmt_usd(d.value_usd)} (deal value)"
         elif item.gw_cost is not None and d.gw is not None:
-            per_gw = economics_record("gw_cost", item.gw_cost).value_usd_per_gw
+            per_gw = ctx.econ.record("gw_cost", item.gw_cost).value_usd_per_gw
             value, how = d.gw * per_gw, f"{d.gw:g} GW x {fmt_usd(per_gw)}/GW ({item.gw_cost})"
         else:
             raise SpecError(f"deals[{item.deal}].gw_cost", None, "the deal has no value_usd: "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -36,6 +36,9 @@ class PlanResult:
 
 
 def run_scenario(ctx: PlanContext, s: Scenario) -> PlanResult:
+    if s.assumptions:
+        ctx = replace(ctx, econ=ctx.econ.with_records(s.assumptions,
+                                                      f"scenario {s.name}: assumptions"))
     answer = RUNNERS[s.kind](ctx, s)
     return PlanResult(kind=s.kind, name=s.name, description=s.description,
                       inputs=s.model_dump(), sources=dict(s.sources),

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from xpuplan.catalog.economics import economics_catalog
 from xpuplan.catalog.records import read_table_file
 from xpuplan.errors import CatalogError
 from xpuplan.units import parse_count
@@ -65,6 +66,9 @@ class _Base(_Strict):
     description: str = ""
     sources: dict[str, str] = Field(default_factory=dict)
     spreads: Spreads = Field(default_factory=Spreads)
+    # economics records to add or override for this scenario, by section (facility, system,
+    # cost_of_capital, owned_cost, deal, gw_cost, reported_margin); each with source/retrieved
+    assumptions: dict[str, list[dict]] = Field(default_factory=dict)
 
 
 class Contract(_Base):
@@ -250,9 +254,12 @@ def load_scenario(path: str | Path) -> Scenario:
     """Parse and validate a scenario file; CatalogError names the key and what is allowed."""
     data = read_table_file(Path(path))
     try:
-        return TypeAdapter(Scenario).validate_python(data)
+        scenario = TypeAdapter(Scenario).validate_python(data)
     except ValidationError as exc:
         raise _scenario_error(str(path), data, exc) from None
+    if scenario.assumptions:  # checked here so that errors name the file
+        economics_catalog().with_records(scenario.assumptions, f"{path}: assumptions")
+    return scenario
 
 
 def _scenario_error(file: str, data: dict, exc: ValidationError) -> CatalogError:
