@@ -44,6 +44,10 @@ RecomputeChoice = Enum("RecomputeChoice", {r: r for r in RECOMPUTE}, type=str)
 WeightChoice = Enum("WeightChoice", {w: w for w in api.WEIGHT_CHOICES}, type=str)
 KvChoice = Enum("KvChoice", {k: k for k in api.KV_CHOICES}, type=str)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
+TermChoice = Enum("TermChoice", {t: t for t in api.PRICE_TERMS}, type=str)
+TermOpt = Annotated[TermChoice, typer.Option("--price-term", help="Price basis.")]
+PriceOpt = Annotated[float | None, typer.Option(
+    "--usd-per-chip-hour", help="One given price per chip-hour instead of the catalog's.")]
 
 
 def _print_version(value: bool) -> None:
@@ -168,6 +172,7 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
           dp: Knob = None, cp: Knob = None, ep: Knob = None, vpp: Knob = None,
           micro_batch: Knob = None, zero: Knob = None, recompute: RecomputeOpt = None,
           interval: Annotated[bool, typer.Option(help="P10-P90 of step time and cost.")] = False,
+          price_term: TermOpt = TermChoice.on_demand, usd_per_chip_hour: PriceOpt = None,
           as_json: JsonOpt = False) -> None:
     """Predict step time, memory, MFU (and time/cost to train) for one layout."""
     budget = parse_count(tokens, "tokens") if tokens is not None else None
@@ -175,7 +180,8 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
     problem = api.train_problem(model, chip, chips, seq_len, global_batch, precision.value,
                                 STATE["catalog"])
     result = api.train(problem.model, chip, chips, problem.seq_len, problem.global_batch,
-                       precision.value, budget, STATE["catalog"], **fixed)
+                       precision.value, budget, STATE["catalog"], price_term.value,
+                       usd_per_chip_hour, **fixed)
     data = result.to_dict()
     if interval:
         data["interval"] = api.step_time_interval(problem, result)
@@ -214,19 +220,23 @@ def compare(
     serve: Annotated[bool, typer.Option(help="Compare serving instead of training.")] = False,
     input_len: Annotated[int, typer.Option("--input-len")] = 1024,
     output_len: Annotated[int, typer.Option("--output-len")] = 1024,
+    price_term: TermOpt = TermChoice.on_demand, usd_per_chip_hour: PriceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train (or with --serve, serve) one model on each accelerator, side by side."""
+    """Train (or with --serve, serve) one model on each accelerator, side by side, every cost
+    on one price basis."""
+    basis = {"price_term": price_term.value, "usd_per_chip_hour": usd_per_chip_hour}
     names = [c.strip() for c in chip.split(",") if c.strip()]
     for name in names:  # unknown names fail before any progress display starts
         api.chip(name, STATE["catalog"])
     if serve:
-        return _compare_serving(model, names, chip, chips, input_len, output_len, as_json)
+        return _compare_serving(model, names, chip, chips, input_len, output_len, as_json,
+                                basis)
     with Progress(transient=True, console=err) as bar:
         task = bar.add_task("searching layouts", total=len(names))
         rows = api.compare(model, names, chips, parse_count(tokens, "tokens"), seq_len,
                            global_batch, precision.value, STATE["catalog"],
-                           progress=lambda _: bar.advance(task))
+                           progress=lambda _: bar.advance(task), **basis)
     if as_json:
         return emit_json(rows.to_dict())
     show_compare(model, chips, tokens, rows)
@@ -255,12 +265,14 @@ def infer(model: ModelArg, chip: ChipOpt,
           = None,
           interval: Annotated[bool, typer.Option(help="P10-P90 of latency and throughput.")]
           = False,
+          price_term: TermOpt = TermChoice.on_demand, usd_per_chip_hour: PriceOpt = None,
           as_json: JsonOpt = False) -> None:
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
     result = api.infer(model, chip, chips, input_len, output_len, batch, ttft_ms, tpot_ms,
                        weights.value, kv.value if kv else None, disaggregated,
                        STATE["catalog"], interval,
                        activations=activations.value if activations else None,
+                       price_term=price_term.value, usd_per_chip_hour=usd_per_chip_hour,
                        tp=tp, pp=pp, ep=ep)
     if plot:
         from xpuplan.views.charts import pareto_figure, write_figure
@@ -334,7 +346,7 @@ def validate(as_json: JsonOpt = False) -> None:
     show_validation(report)
 
 
-def _compare_serving(model, names, chip_text, chips, input_len, output_len, as_json):
+def _compare_serving(model, names, chip_text, chips, input_len, output_len, as_json, basis):
     """compare --serve: defaults to a dense 70B and a large MoE on the serving chip list."""
     models = api.DEFAULT_SERVE_MODELS if model == api.DEFAULT_COMPARE_MODEL else (model,)
     if chip_text == ",".join(api.DEFAULT_COMPARE_CHIPS):
@@ -344,7 +356,7 @@ def _compare_serving(model, names, chip_text, chips, input_len, output_len, as_j
         task = bar.add_task("searching serving layouts", total=len(names) * len(models))
         rows = api.compare_serving(models, names, input_len, output_len, n_chips=n_chips,
                                    catalog_files=STATE["catalog"],
-                                   progress=lambda _: bar.advance(task))
+                                   progress=lambda _: bar.advance(task), **basis)
     if as_json:
         return emit_json(rows.to_dict())
     show_compare_serving(rows, input_len, output_len)

@@ -57,6 +57,7 @@ from xpuplan.api.training import (
 )
 from xpuplan.api.validation import validate
 from xpuplan.calibrate.report import ValidationReport
+from xpuplan.catalog.registry import PRICE_TERMS
 from xpuplan.economics.run import PlanResult
 from xpuplan.serve.result import InferResult, ServeResult
 from xpuplan.train.result import TrainResult
@@ -65,7 +66,7 @@ __all__ = [
     "CompareRow", "Comparison", "DEFAULT_COMPARE_CHIPS", "DEFAULT_COMPARE_CHIP_COUNT",
     "DEFAULT_COMPARE_MODEL", "DEFAULT_COMPARE_TOKENS", "DEFAULT_GLOBAL_BATCH_TOKENS",
     "DEFAULT_SEQ_LEN", "DEFAULT_SERVE_CHIPS", "DEFAULT_SERVE_MODELS", "InferResult",
-    "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET", "PlanResult", "SERVE_KNOBS",
+    "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET", "PRICE_TERMS", "PlanResult", "SERVE_KNOBS",
     "ServeCompareRow", "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult",
     "ValidationReport", "WEIGHT_CHOICES", "chip", "chip_figures", "chips", "compare",
     "compare_serving", "deals", "infer", "instance", "instances", "load_model", "model_summary",

@@ -83,9 +83,8 @@ def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
                       "-" if cost is None else f"{run['instance']} ({run['price_term']})",
                       f"{r.mfu:.1%}", f"{r.tokens_per_s_per_chip:,.0f}")
     console.print(table)
-    console.print("Cost = chip-hours x the cheapest on-demand price in the catalog (xpuplan "
-                  "instances), else its capacity-block, committed or spot price; 'no price' "
-                  "where no public price was found.")
+    console.print(f"Cost = chip-hours x one price basis: {rows.price_basis} (xpuplan "
+                  "instances; --price-term, --usd-per-chip-hour).")
 
 
 def _error_table(label: str, groups: dict, title: str | None = None) -> Table:
@@ -170,6 +169,7 @@ def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
                       "-" if r.usd_per_mtok_output is None else f"{r.usd_per_mtok_output:.3f}",
                       "-" if r.usd_per_mtok_input is None else f"{r.usd_per_mtok_input:.3f}")
     console.print(table)
+    console.print(f"$/Mtok at one price basis: {rows.price_basis}.")
 
 
 def show_examples(examples: dict) -> None:
