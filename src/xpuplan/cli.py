@@ -294,6 +294,13 @@ def plan(
     template: Annotated[str | None, typer.Option(
         help="Print a commented scenario skeleton of this kind.")] = None,
     show: Annotated[str | None, typer.Option(help="Print a built-in scenario's YAML.")] = None,
+    solve: Annotated[str | None, typer.Option(
+        help="Goal-seek this input (e.g. discount, gw, training.chips, vendors[1].fixed_share)"
+    )] = None,
+    target: Annotated[str | None, typer.Option(help="OUTPUT=VALUE the solved input meets.")]
+    = None,
+    between: Annotated[str | None, typer.Option(help="LO,HI bracket of the solved input.")]
+    = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Contracts, power budgets, vendor mixes, investment deals and forecasts."""
@@ -307,7 +314,9 @@ def plan(
             return emit_json({"examples": examples})
         return show_examples(examples)
     with err.status("running the scenario (training and serving models inside) ..."):
-        result = api.plan(scenario, example, STATE["catalog"])
+        result = api.plan(scenario, example, STATE["catalog"], solve=solve,
+                          target=_pair("target", target, "="), between=_pair(
+                              "between", between, ","))
     if report:
         from xpuplan.views.plan_report import plan_html
 
@@ -325,6 +334,17 @@ def deals(as_json: JsonOpt = False) -> None:
     if as_json:
         return emit_json({"deals": rows})
     show_deals(rows)
+
+
+def _pair(option: str, text: str | None, sep: str):
+    """'a=1.5' -> ('a', 1.5); '0,1' -> (0.0, 1.0); None stays None."""
+    if text is None:
+        return None
+    left, _, right = text.partition(sep)
+    try:
+        return (left.strip() if sep == "=" else float(left)), float(right)
+    except ValueError:
+        raise SpecError(option, text, "OUTPUT=VALUE" if sep == "=" else "LO,HI") from None
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from xpuplan.economics.context import PlanContext
 from xpuplan.economics.investment import deal_rows
 from xpuplan.economics.run import PlanResult, examples, load_example, run_scenario
 from xpuplan.economics.scenario import ServingJob, TrainingJob, load_scenario
+from xpuplan.economics.solve import solve as goal_seek
 from xpuplan.economics.templates import scenario_template
 from xpuplan.errors import SpecError, UnknownNameError, XpuplanError
 from xpuplan.hardware.efficiency import calibration_for
@@ -27,11 +28,22 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanC
     """Bind the planning layer to the training and inference models and the catalog."""
     cat = hardware_catalog(catalog_files)
 
+    memo: dict = {}  # a goal-seek reruns one scenario: each model question is asked once
+
     def run_training(job: TrainingJob, chip_name: str, n_chips: int) -> TrainResult:
-        return train(job.model, chip_name, n_chips, job.seq_len, None, job.precision,
-                     job.tokens, catalog_files)
+        key = ("train", job.model_dump_json(), chip_name, n_chips)
+        if key not in memo:
+            memo[key] = train(job.model, chip_name, n_chips, job.seq_len, None,
+                              job.precision, job.tokens, catalog_files)
+        return memo[key]
 
     def run_serving(job: ServingJob, chip_name: str) -> ServeResult:
+        key = ("serve", job.model_dump_json(), chip_name)
+        if key not in memo:
+            memo[key] = best_serving(job, chip_name)
+        return memo[key]
+
+    def best_serving(job: ServingJob, chip_name: str) -> ServeResult:
         """The serving unit with the most output tokens/s per chip under the SLO, among the
         fewest chips that hold the weights and 2x, 4x, 8x that (more chips can lower TPOT)."""
         c = cat.chip(chip_name)
@@ -59,12 +71,27 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanC
 
 
 def plan(scenario: str | os.PathLike | None = None, example: str | None = None,
-         catalog_files: list[str] | None = None) -> PlanResult:
-    """Run a scenario file, or a built-in example by name (`plan_examples()`)."""
+         catalog_files: list[str] | None = None, *, solve: str | None = None,
+         target: tuple[str, float] | None = None,
+         between: tuple[float, float] | None = None) -> PlanResult:
+    """Run a scenario file, or a built-in example by name (`plan_examples()`). With `solve`
+    (an input key) and `target` (output key, value): goal-seek that input by bisection within
+    `between` (economics/solve.py); the result's outputs gain `solve`."""
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
     s = load_example(example) if example else load_scenario(scenario)
-    return run_scenario(plan_context(catalog_files), s)
+    ctx = plan_context(catalog_files)
+    if solve is None:
+        return run_scenario(ctx, s)
+    if target is None:
+        raise SpecError("target", None, "--solve needs --target OUTPUT=VALUE")
+    x, result, record = goal_seek(ctx, s, run_scenario, solve, target[0], target[1], between)
+    result.outputs["solve"] = record
+    achieved = "none" if record["achieved"] is None else f"{record['achieved']:.4g}"
+    result.explain.insert(0, f"solve: {solve} = {x:.6g} gives {target[0]} = {achieved} "
+                          f"(target {target[1]:g}; bisection in [{record['bracket'][0]:g}, "
+                          f"{record['bracket'][1]:g}], {record['runs']} runs)")
+    return result
 
 
 def plan_examples() -> dict[str, str]:

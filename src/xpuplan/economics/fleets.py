@@ -50,19 +50,27 @@ def contract(ctx: PlanContext, s: Contract) -> dict:
         raise SpecError("budget_usd", s.budget_usd, f"buys {chip_hours:.2f} chip-hours of "
                         f"{chip.id} at {fmt_usd(price)}/chip-h: less than one")
     avg_chips = chip_hours / (s.years * HOURS_PER_YEAR)
+    # Delivery ramp: the fleet of year y is proportional to ramp_y (flat when not given), so
+    # chips_y = chip-hours · ramp_y / Σ ramp / 8766 h and the peak is the largest year's.
+    ramp = np.asarray(s.delivery_ramp or [1.0] * int(np.ceil(s.years)), dtype=float)
+    chips_by_year = chip_hours * ramp / ramp.sum() / HOURS_PER_YEAR
     peak = chip.dense_flops("bf16")
     delivered = chip_hours * 3600 * peak * s.utilization
     w = _workloads(ctx, s, chip.id, avg_chips)
     out = {"budget_usd": s.budget_usd, "years": s.years, "chip": chip.id,
            "usd_per_chip_hour": price, "list_usd_per_chip_hour": list_price,
            "price_source": price_source, "chip_hours": chip_hours, "avg_chips": avg_chips,
+           "peak_chips": float(chips_by_year.max()),
+           "chips_by_year": [{"year": i + 1, "chips": float(c)}
+                             for i, c in enumerate(chips_by_year)],
            "delivered_flop": delivered, "training_runs": None, "serving_tokens_per_day": None}
     lines = [
         f"price {fmt_usd(list_price)}/chip-h from {price_source}, less {s.discount:.0%} "
         f"discount = {fmt_usd(price)}/chip-h",
         f"chip-hours = {fmt_usd(s.budget_usd)} / {fmt_usd(price)} = {fmt_si(chip_hours)}",
         f"average chips held = {fmt_si(chip_hours)} / ({s.years:g} y x 8,766 h) = "
-        f"{avg_chips:,.0f}",
+        f"{avg_chips:,.0f}; peak {out['peak_chips']:,.0f} in the largest year of the "
+        f"delivery ramp" + ("" if s.delivery_ramp else " (flat: none given)"),
         f"delivered FLOP = chip-hours x 3,600 s x {fmt_si(peak, 'FLOP/s')} (dense BF16) x "
         f"{s.utilization:.0%} utilisation = {fmt_si(delivered, 'FLOP')}",
     ]

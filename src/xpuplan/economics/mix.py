@@ -115,7 +115,9 @@ def vendor_rates(ctx: PlanContext, s: VendorMix) -> list[VendorRates]:
             chip=chip.id, price=price, price_source=source, runs_per_chip_year=r,
             tokens_per_chip_day=q, capacity=v.capacity_chips or np.inf,
             migration_usd=v.migration_cost_usd,
-            binary=not v.incumbent and v.migration_cost_usd > 0, incumbent=v.incumbent,
+            # a vendor with a minimum share is adopted by definition: no decision to make
+            binary=not v.incumbent and v.migration_cost_usd > 0 and share_lo == 0,
+            incumbent=v.incumbent,
             shortfall=v.shortfall, shortfall_fade_years=v.shortfall_fade_years,
             migration_years=v.migration_years, min_share=share_lo, max_share=share_hi,
             price_term=v.price_term if v.usd_per_chip_hour is None else "scenario input"))

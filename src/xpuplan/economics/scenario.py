@@ -84,6 +84,17 @@ class Contract(_Base):
     utilization: float = Field(0.9, gt=0, le=1)
     training: TrainingJob | None = None
     serving: ServingJob | None = None
+    # relative fleet size per contract year (e.g. [1, 2, 2, ...]): peak vs average chips
+    delivery_ramp: list[float] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _ramp(self):
+        ramp = self.delivery_ramp
+        if ramp is not None and (len(ramp) != int(-(-self.years // 1)) or min(ramp) < 0
+                                 or sum(ramp) <= 0):
+            raise ValueError(f"delivery_ramp needs one value >= 0 per contract year "
+                             f"({int(-(-self.years // 1))}), with a positive total")
+        return self
 
 
 class _Owned(_Base):
