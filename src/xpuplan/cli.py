@@ -301,6 +301,9 @@ def plan(
     = None,
     between: Annotated[str | None, typer.Option(help="LO,HI bracket of the solved input.")]
     = None,
+    csv: Annotated[str | None, typer.Option(help="Write every table as CSV into DIR.")] = None,
+    xlsx: Annotated[str | None, typer.Option(help="Write every table to one .xlsx file.")]
+    = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Contracts, power budgets, vendor mixes, investment deals and forecasts."""
@@ -316,12 +319,19 @@ def plan(
     with err.status("running the scenario (training and serving models inside) ..."):
         result = api.plan(scenario, example, STATE["catalog"], solve=solve,
                           target=_pair("target", target, "="), between=_pair(
-                              "between", between, ","))
+                              "between", between, ","), tornado=bool(report or csv or xlsx))
     if report:
         from xpuplan.views.plan_report import plan_html
 
         with _writing("report", report), open(report, "w") as fh:
             fh.write(plan_html(result))
+    if csv or xlsx:
+        from xpuplan.views.plan_tables import write_csv, write_xlsx
+
+        if csv:
+            write_csv(result, csv)
+        if xlsx:
+            write_xlsx(result, xlsx)
     if as_json:
         return emit_json(result.to_dict())
     show_plan(result)

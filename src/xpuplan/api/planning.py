@@ -13,6 +13,7 @@ from xpuplan.economics.investment import deal_rows
 from xpuplan.economics.run import PlanResult, examples, load_example, run_scenario
 from xpuplan.economics.scenario import ServingJob, TrainingJob, load_scenario
 from xpuplan.economics.solve import solve as goal_seek
+from xpuplan.economics.summary import tornado as tornado_swings
 from xpuplan.economics.templates import scenario_template
 from xpuplan.errors import SpecError, UnknownNameError, XpuplanError
 from xpuplan.hardware.efficiency import calibration_for
@@ -73,16 +74,20 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0) -> PlanC
 def plan(scenario: str | os.PathLike | None = None, example: str | None = None,
          catalog_files: list[str] | None = None, *, solve: str | None = None,
          target: tuple[str, float] | None = None,
-         between: tuple[float, float] | None = None) -> PlanResult:
+         between: tuple[float, float] | None = None, tornado: bool = False) -> PlanResult:
     """Run a scenario file, or a built-in example by name (`plan_examples()`). With `solve`
     (an input key) and `target` (output key, value): goal-seek that input by bisection within
-    `between` (economics/solve.py); the result's outputs gain `solve`."""
+    `between` (economics/solve.py); the result's outputs gain `solve`. `tornado` adds ±20 %
+    swings of the headline KPI over every numeric input (one rerun per input and side)."""
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
     s = load_example(example) if example else load_scenario(scenario)
     ctx = plan_context(catalog_files)
     if solve is None:
-        return run_scenario(ctx, s)
+        result = run_scenario(ctx, s)
+        if tornado:
+            result.tornado = tornado_swings(ctx, s, run_scenario, result.outputs)
+        return result
     if target is None:
         raise SpecError("target", None, "--solve needs --target OUTPUT=VALUE")
     x, result, record = goal_seek(ctx, s, run_scenario, solve, target[0], target[1], between)

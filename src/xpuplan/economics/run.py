@@ -12,6 +12,7 @@ from xpuplan.economics.fleets import contract, power_budget
 from xpuplan.economics.investment import deal_timeline, investment
 from xpuplan.economics.mix_result import vendor_mix
 from xpuplan.economics.scenario import Scenario, load_scenario
+from xpuplan.economics.summary import input_rows, kpis
 from xpuplan.errors import UnknownNameError
 
 RUNNERS = {"contract": contract, "power_budget": power_budget, "vendor_mix": vendor_mix,
@@ -30,6 +31,9 @@ class PlanResult:
     explain: list[str]  # the arithmetic, one step a line
     interval: dict = field(default_factory=dict)  # output -> [P10, P50, P90]
     sensitivity: list = field(default_factory=list)
+    kpis: list = field(default_factory=list)  # [{label, key, value}], the headline numbers
+    input_table: list = field(default_factory=list)  # [{input, value, source}], every input
+    tornado: dict | None = None  # ±20 % swings of the headline KPI (economics/summary.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,7 +48,8 @@ def run_scenario(ctx: PlanContext, s: Scenario) -> PlanResult:
                       inputs=s.model_dump(), sources=dict(s.sources),
                       outputs=answer["outputs"], explain=answer["explain"],
                       interval=answer.get("interval", {}),
-                      sensitivity=answer.get("sensitivity", []))
+                      sensitivity=answer.get("sensitivity", []),
+                      kpis=kpis(s.kind, answer["outputs"]), input_table=input_rows(s))
 
 
 def example_dir() -> Path:

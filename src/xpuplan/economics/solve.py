@@ -49,7 +49,8 @@ def _parts(path: str) -> list:
     return out
 
 
-def _get(obj, path: str, what: str):
+def get_path(obj, path: str, what: str):
+    """The value at a dotted path (`a.b[1].c`); SpecError naming it when absent."""
     for p in _parts(path):
         try:
             obj = obj[p]
@@ -59,7 +60,8 @@ def _get(obj, path: str, what: str):
     return obj
 
 
-def _set(data: dict, path: str, value) -> dict:
+def set_path(data: dict, path: str, value) -> dict:
+    """`data` with the dotted path set to `value` (in place)."""
     parts, obj = _parts(path), data
     for p in parts[:-1]:
         obj = obj[p]
@@ -71,7 +73,7 @@ def solve(ctx: PlanContext, s: Scenario, run, input_path: str, output_path: str,
           target: float, bracket: tuple[float, float] | None = None) -> tuple:
     """(x, PlanResult at x, record of the search); `run(ctx, scenario)` -> PlanResult."""
     base = s.model_dump()
-    current = _get(base, input_path, "solve")
+    current = get_path(base, input_path, "solve")
     is_int = isinstance(current, int) and not isinstance(current, bool)
     lo, hi = bracket or BRACKETS.get(_parts(input_path)[-1], (None, None))
     if lo is None or not lo < hi:
@@ -90,12 +92,12 @@ def solve(ctx: PlanContext, s: Scenario, run, input_path: str, output_path: str,
     def _at_value(value, x):
         if x not in runs:
             try:
-                scen = TypeAdapter(Scenario).validate_python(_set(s.model_dump(), input_path,
-                                                                  value))
+                given = s.model_dump(exclude_unset=True)  # unset keys keep their rules (deals)
+                scen = TypeAdapter(Scenario).validate_python(set_path(given, input_path, value))
             except ValidationError as exc:
                 raise SpecError(input_path, x, exc.errors()[0]["msg"]) from None
             result = run(ctx, scen)
-            y = _get(result.outputs, output_path, "target")
+            y = get_path(result.outputs, output_path, "target")
             if y is not None and not isinstance(y, (int, float)):
                 raise SpecError("target", output_path, "not a number in the outputs")
             runs[x] = (math.inf if y is None else float(y), result)

@@ -180,26 +180,58 @@ def show_examples(examples: dict) -> None:
 
 
 def show_plan(r) -> None:
+    """KPIs first, then the arithmetic, then every table; ids whole, money as $38.0B; a
+    table with more than WIDE_COLUMNS columns prints transposed (one column per row)."""
+    from xpuplan.views.plan_tables import fmt_value, plan_tables
+
     console.print(f"[bold]{r.name}[/bold] ({r.kind}): {r.description}")
+    tables = plan_tables(r)
+    _records("kpis", [{"kpi": k["kpi"], "value": fmt_value(k["key"], k["value"])}
+                      for k in tables.pop("kpis")])
     for i, line in enumerate(r.explain, 1):
-        console.print(f"  {i}. {line}")
-    flat = Table("output", "value", "P10 - P90")
-    for key, value in r.outputs.items():
-        if isinstance(value, (dict, list)):
-            continue
-        shown = fmt_si(value) if isinstance(value, float) else str(value)
-        interval = r.interval.get(key)
-        flat.add_row(key, shown, "" if not interval else
-                     f"{fmt_si(interval[0])} - {fmt_si(interval[2])}")
-    console.print(flat)
-    for key, value in r.outputs.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            table = Table(*value[0].keys(), title=key)
-            for row in value:
-                table.add_row(*[fmt_si(v) if isinstance(v, float) else str(v)
-                                for v in row.values()])
-            console.print(table)
-    console.print(f"inputs' sources: {len(r.sources)} listed in --json / --report")
+        console.print(f"  {i}. {line}", markup=False, highlight=False)
+    interval = r.interval
+    _records("outputs", [{"output": row["output"], "value": fmt_value(row["output"],
+                                                                      row["value"]),
+                          "P10 - P90": "" if row["output"] not in interval else
+                          f"{fmt_value(row['output'], interval[row['output']][0])} - "
+                          f"{fmt_value(row['output'], interval[row['output']][2])}"}
+                         for row in tables.pop("outputs")])
+    tables.pop("interval", None)
+    inputs = tables.pop("inputs")
+    for name, rows in tables.items():
+        _records(name, [{k: fmt_value(k, v) for k, v in row.items()} for row in rows])
+    assumed = sum(1 for row in inputs if row["source"].startswith("assumed"))
+    console.print(f"inputs: {len(inputs)} ({assumed} without a source); all with their "
+                  "sources in --json / --csv / --report")
+
+
+WIDE_COLUMNS = 5
+
+
+def _records(title: str, rows: list[dict]) -> None:
+    """Rows as a table: the first column never wraps (ids are what users type)."""
+    if not rows:
+        return
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    if len(keys) > WIDE_COLUMNS and len(rows) <= WIDE_COLUMNS:
+        heads = [str(row[keys[0]]) for row in rows]
+        table = Table(title=title)
+        table.add_column(keys[0], no_wrap=True)
+        for h, row in zip(heads, rows, strict=True):
+            cells = [len(str(row.get(k, ""))) for k in keys[1:]]
+            table.add_column(h, overflow="fold", min_width=min(max([len(h), *cells]), 12))
+        for k in keys[1:]:
+            table.add_row(k, *[str(row.get(k, "")) for row in rows])
+    else:
+        table = Table(title=title)
+        table.add_column(keys[0], no_wrap=True)
+        for k in keys[1:]:
+            longest = max(len(str(row.get(k, ""))) for row in rows)
+            table.add_column(k, overflow="fold", min_width=min(longest, 10))
+        for row in rows:
+            table.add_row(*[str(row.get(k, "")) for k in keys])
+    console.print(table)
 
 
 def show_deals(rows: list[dict]) -> None:
