@@ -93,7 +93,7 @@ def instances(as_json: JsonOpt = False) -> None:
     """List cloud instances with their chips and prices (per hour), with sources."""
     items = api.instances(STATE["catalog"])
     if as_json:
-        return emit_json({"instances": [i.model_dump() for i in items]})
+        return emit_json({"instances": [_per_hour(i.model_dump()) for i in items]})
     table = Table("id", "provider", "chip", "chips", "region", "on-demand $/h", "$/chip-h",
                   "1y $/h", "3y $/h", "price date")
     for i in items:
@@ -304,6 +304,7 @@ def plan(
     csv: Annotated[str | None, typer.Option(help="Write every table as CSV into DIR.")] = None,
     xlsx: Annotated[str | None, typer.Option(help="Write every table to one .xlsx file.")]
     = None,
+    png: Annotated[str | None, typer.Option(help="Write PNG charts into DIR.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Contracts, power budgets, vendor mixes, investment deals and forecasts."""
@@ -319,7 +320,7 @@ def plan(
     with err.status("running the scenario (training and serving models inside) ..."):
         result = api.plan(scenario, example, STATE["catalog"], solve=solve,
                           target=_pair("target", target, "="), between=_pair(
-                              "between", between, ","), tornado=bool(report or csv or xlsx))
+                              "between", between, ","), tornado=bool(report or csv or xlsx or png))
     if report:
         from xpuplan.views.plan_report import plan_html
 
@@ -332,6 +333,10 @@ def plan(
             write_csv(result, csv)
         if xlsx:
             write_xlsx(result, xlsx)
+    if png:
+        from xpuplan.views.plan_png import write_png
+
+        write_png(result, png)
     if as_json:
         return emit_json(result.to_dict())
     show_plan(result)
@@ -394,6 +399,17 @@ def _compare_serving(model, names, chip_text, chips, input_len, output_len, as_j
 
 def _opt(value: float | None, unit: str) -> str:
     return "-" if value is None else fmt_si(value, unit)
+
+
+def _per_hour(d: dict) -> dict:
+    """JSON prices per hour (`*_usd_per_hour`), never per second; sources keyed the same."""
+    def key(k: str) -> str:
+        return k[:-len("_usd_per_s")] + "_usd_per_hour" if k.endswith("_usd_per_s") else k
+
+    out = {key(k): (v * 3600 if k.endswith("_usd_per_s") and v is not None else v)
+           for k, v in d.items()}
+    out["sources"] = {key(k): v for k, v in d.get("sources", {}).items()}
+    return out
 
 
 def _usd_h(usd_per_s: float | None) -> str:

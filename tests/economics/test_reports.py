@@ -95,3 +95,36 @@ def test_terminal_tables_fit_80_columns_with_ids_whole(name, run_cli, monkeypatc
     for line in out.splitlines():  # money never as '38 G'
         if "usd" in line:
             assert not re.search(r"\d [kMGTP]\b", line), line
+
+
+def test_png_charts_without_a_browser(tmp_path, run_cli):
+    code, _, err = run_cli("plan", "--example", "nvidia-investment-loop", "--png",
+                           str(tmp_path))
+    assert code == 0, err
+    names = {p.name for p in tmp_path.glob("*.png")}
+    assert {"cash_flows_usd.png", "tornado.png"} <= names
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(tmp_path / "tornado.png").convert("RGB"), dtype=float)
+    assert (pixels.max(axis=2) - pixels.min(axis=2) > 60).mean() > 0.01  # coloured bars
+
+
+def test_json_prices_are_per_hour(run_json):
+    from xpuplan.catalog.registry import hardware_catalog
+
+    def keys(obj):
+        if isinstance(obj, dict):
+            return set(obj) | {k for v in obj.values() for k in keys(v)}
+        if isinstance(obj, list):
+            return {k for v in obj for k in keys(v)}
+        return set()
+
+    d = run_json("instances")
+    assert not [k for k in keys(d) if k.endswith("_per_s") and "usd" in k]
+    p5 = next(i for i in d["instances"] if i["id"] == "p5.48xlarge")
+    assert p5["on_demand_usd_per_hour"] == pytest.approx(
+        hardware_catalog().instance("p5.48xlarge").on_demand_usd_per_s * 3600)
+    for name in api.plan_examples():
+        assert not [k for k in keys(api.plan(example=name).to_dict())
+                    if k.endswith("_per_s") and "usd" in k], name
