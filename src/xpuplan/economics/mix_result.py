@@ -189,6 +189,10 @@ def mix_explain(o: dict) -> list[str]:
                      f"({v['chips_first_year']:,.0f}), {v['share_last_year']:.0%} in year {h}, "
                      f"at {fmt_usd(v['usd_per_chip_hour'])}/chip-h ({v['price_term']}: "
                      f"{v['price_source']}); NPV {fmt_usd(v['npv_usd'])}")
+    terms = sorted({v["price_term"] for v in o["vendors"]})
+    if len(terms) > 1:
+        lines.append("note: the vendors are priced on different bases (" + ", ".join(terms)
+                     + "): the comparison is not like for like")
     lines.append(f"NPV of {h} year(s) at {o['discount_rate']:.0%}: {fmt_usd(o['npv_cost_usd'])}"
                  + ("" if o["staying_put_npv_usd"] is None else
                     f" vs {fmt_usd(o['staying_put_npv_usd'])} staying on the incumbents: "
