@@ -123,3 +123,19 @@ def test_a_rate_without_a_source_is_refused():
                         facility="us-hyperscale-2025", cost_of_capital="neocloud-2025")
     assert power_budget(ctx, named)["outputs"]["cost_of_capital"] == economics_record(
         "cost_of_capital", "neocloud-2025").rate
+
+
+def test_gb200_over_h100_owned_cost_on_one_capex_basis():
+    """On SemiAnalysis's capex for both racks (Aug 2025: $3.92M per NVL72, $250,866 per
+    8-GPU server) the owned-cost ratio follows from the breakdown: capital scales with
+    capex per GPU (1.73x), power-driven lines with watts per GPU (1,667 W vs 1,275 W)."""
+    r = api.plan(example="owned-cost-gb200-vs-h100")
+    gb, h = r.outputs["options"]
+    ratio = gb["owned_usd_per_chip_hour"] / h["owned_usd_per_chip_hour"]
+    parts_gb, parts_h = gb["breakdown_usd_per_chip_year"], h["breakdown_usd_per_chip_year"]
+    assert parts_gb["capital/systems"] / parts_h["capital/systems"] == pytest.approx(
+        (3916824 / 72) / (250866 / 8))
+    assert parts_gb["opex/energy"] / parts_h["opex/energy"] == pytest.approx(
+        (120 / 72) / (10.2 / 8))
+    assert parts_gb["capital/network"] == 0 == parts_h["capital/network"]  # in the price
+    assert 1.5 < ratio < 1.75  # published TCO analyses: about 1.6

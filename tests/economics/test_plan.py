@@ -189,7 +189,8 @@ def test_unknown_example_and_chip_are_one_line(run_cli, tmp_path):
 
 @pytest.mark.parametrize("name", ["aws-openai-contract", "nvidia-10gw", "trainium-shift",
                                   "nvidia-investment-loop", "compute-spend-forecast",
-                                  "own-silicon-margin", "openai-deal-timeline"])
+                                  "own-silicon-margin", "openai-deal-timeline",
+                                  "owned-cost-gb200-vs-h100"])
 def test_every_example_runs_with_sources(name, run_json):
     d = run_json("plan", "--example", name)
     assert d["explain"] and d["sources"] and d["outputs"]

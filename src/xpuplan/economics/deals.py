@@ -80,6 +80,11 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
         row["owned_usd_per_mtok_trained_p10_p50_p90"] = quantiles(
             annual_mc / HOURS_PER_YEAR / (tokens_per_chip_hour * draw["efficiency"]) * 1e6)
         rows.append(row)
+        held = ", ".join(sys_.includes) if sys_ is not None and sys_.includes else ""
+        if all_in:
+            basis_text += "; network, storage and facility in the $/GW"
+        elif held:
+            basis_text += f"; {held} in the system price"
         lines.append(f"{opt.label}: ({basis_text}; life {x.life_systems_years:g} y) -> "
                      f"{fmt_usd(per_hour)}/chip-h owned (straight-line "
                      f"{fmt_usd(owned['straight_line_usd_per_chip_hour'])}); "

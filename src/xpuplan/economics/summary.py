@@ -46,8 +46,13 @@ TORNADO_KPI = {"tco_compare": "options[0].owned_usd_per_mtok_trained"}
 
 def kpis(kind: str, outputs: dict) -> list[dict]:
     """[{label, key, value}] for the outputs this kind has."""
-    return [{"label": label, "key": key, "value": outputs.get(key)}
+    rows = [{"label": label, "key": key, "value": outputs.get(key)}
             for label, key in KPIS.get(kind, []) if key in outputs]
+    for i, opt in enumerate(outputs.get("options", [])):  # tco_compare: each option's cost
+        rows.append({"label": f"owned cost per chip-hour, {opt['label']}",
+                     "key": f"options[{i}].owned_usd_per_chip_hour",
+                     "value": opt["owned_usd_per_chip_hour"]})
+    return rows
 
 
 def _flat(obj, prefix=""):

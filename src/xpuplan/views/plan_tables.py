@@ -12,7 +12,7 @@ from xpuplan.units import fmt_si, fmt_usd
 # Unit suffixes of keys -> the unit printed after an SI prefix.
 UNIT_SUFFIXES = (("_flop_per_s", "FLOP/s"), ("_flop", "FLOP"), ("_w", "W"), ("_kwh", "kWh"))
 PERCENT_WORDS = ("share", "margin", "discount", "rate", "stake", "utilization", "fraction",
-                 "mfu", "sell_through")
+                 "mfu", "sell_through", "cost_of_capital")
 
 
 def fmt_value(key: str, value) -> str:
