@@ -128,3 +128,15 @@ def test_json_prices_are_per_hour(run_json):
     for name in api.plan_examples():
         assert not [k for k in keys(api.plan(example=name).to_dict())
                     if k.endswith("_per_s") and "usd" in k], name
+
+
+def test_compare_table_keeps_chip_ids_whole_at_80_columns(run_cli, monkeypatch):
+    from xpuplan.views import terminal
+
+    monkeypatch.setattr(terminal.console, "width", 80)
+    code, out, err = run_cli("compare", "llama-3.1-8b", "--chip", "h100,trn2", "--chips",
+                             "64", "--tokens", "1e11")
+    assert code == 0, err
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert "h100-sxm" in out and "…" not in out
+    assert "one price basis: cheapest on-demand" in out.replace("\n", " ")

@@ -68,8 +68,11 @@ def show_search(d: dict) -> None:
 
 
 def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
-    table = Table("chip", "best layout", "time to train", "cost", "$/chip-h", "price from",
-                  "MFU", "tokens/s/chip", title=f"{model}: {tokens} tokens on {chips:,} chips each")
+    table = Table(title=f"{model}: {tokens} tokens on {chips:,} chips each")
+    table.add_column("chip", no_wrap=True)  # ids whole: what the user types
+    for name in ("best layout", "time to train", "cost", "$/chip-h", "price from", "MFU",
+                 "tokens/s/chip"):
+        table.add_column(name, overflow="fold")
     for row in rows:
         r = row.result
         if r is None:
@@ -80,7 +83,7 @@ def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
         table.add_row(r.chip, _layout(r.parallelism), fmt_duration(run["time_to_train_s"]),
                       "no price" if cost is None else fmt_usd(cost),
                       "-" if cost is None else f"{run['usd_per_chip_hour']:.2f}",
-                      "-" if cost is None else f"{run['instance']} ({run['price_term']})",
+                      "-" if cost is None else (run["instance"] or run["price_term"]),
                       f"{r.mfu:.1%}", f"{r.tokens_per_s_per_chip:,.0f}")
     console.print(table)
     console.print(f"Cost = chip-hours x one price basis: {rows.price_basis} (xpuplan "
@@ -151,10 +154,13 @@ def show_infer(d: dict) -> None:
 
 
 def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
-    table = Table("model", "chip", "chips", "layout", "TTFT ms", "TPOT ms", "tok/s/chip",
-                  "max conc.", "$/Mtok out", "$/Mtok in",
-                  title=f"offline serving, {input_len} in / {output_len} out, "
+    table = Table(title=f"offline serving, {input_len} in / {output_len} out, "
                   "weights fp8 where supported")
+    table.add_column("model", overflow="fold")
+    table.add_column("chip", no_wrap=True)
+    for name in ("chips", "layout", "TTFT ms", "TPOT ms", "tok/s/chip", "max conc.",
+                 "$/Mtok out", "$/Mtok in"):
+        table.add_column(name, overflow="fold")
     for row in rows:
         r = row.result
         if r is None:
