@@ -94,3 +94,11 @@ def test_show_prints_the_builtin_file(run_cli):
     assert code == 0 and yaml.safe_load(out)["name"] == "trainium-shift"
     code, _, err = run_cli("plan", "--show", "trainium-shfit")
     assert code == 2 and "trainium-shift" in err and err.count("\n") == 1
+
+
+def test_a_misplaced_figure_says_where_it_belongs(tmp_path, run_cli):
+    path = _write(tmp_path, _budget(pue=1.3))
+    code, _, err = run_cli("plan", str(path))
+    assert code == 2 and err.count("\n") == 1
+    assert "pue: unknown key; allowed keys:" in err and "assumptions: facility:" in err
+    assert str(path) in err

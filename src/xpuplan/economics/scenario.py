@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from xpuplan.catalog.economics import economics_catalog
+from xpuplan.catalog.economics import SECTIONS, economics_catalog
 from xpuplan.catalog.records import read_table_file
 from xpuplan.errors import CatalogError
 from xpuplan.units import parse_count
@@ -284,8 +284,18 @@ def _scenario_error(file: str, data: dict, exc: ValidationError) -> CatalogError
     if err["type"] == "extra_forbidden":
         model = _model_at(_MODELS.get(kind), loc[1:-1])
         allowed = ", ".join(sorted(model.model_fields)) if model else "?"
-        return CatalogError(file, key, f"unknown key; allowed keys: {allowed}")
+        return CatalogError(file, key, f"unknown key; allowed keys: {allowed}"
+                            + _record_hint(loc[-1]))
     return CatalogError(file, key, f"{err['msg']} (got {err.get('input')!r})")
+
+
+def _record_hint(key: str) -> str:
+    """Where a misplaced economics figure (pue, rate, ...) belongs, if it is one."""
+    homes = [name for name, cls in SECTIONS.items() if key in cls.model_fields
+             and key not in ("id", "source", "retrieved", "confidence", "notes", "sources")]
+    return (f"; {key} is a field of an economics {' / '.join(homes)} record: override it "
+            f"under assumptions: {homes[0]}: [{{id: ..., {key}: ..., source: ..., "
+            "retrieved: ...}]" if homes else "")
 
 
 _MODELS = {m.model_fields["kind"].annotation.__args__[0]: m
