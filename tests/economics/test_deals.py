@@ -118,3 +118,16 @@ def test_builtin_timeline_checks_the_claim():
     assert out["window_total_usd"] == pytest.approx(sum(
         r["total_usd"] for r in out["timeline"] if 2026 <= r["year"] <= 2029))
     assert out["claim_met"] == (out["window_total_usd"] >= out["claim_usd"])
+
+
+def test_dated_tranches_by_hand():
+    """Half of I at signing (year 0), half in year 2; C even over 2 years; r = 10 %:
+    PV(I) = 50 + 50/1.21, PV(C) = 175/1.1 + 175/1.21 (I = 100, C = 350)."""
+    out = investment(CTX, _loi(years=2, tranches="dated", tranche_shares_by_year=[0.5, 0, 0.5],
+                               discount_rate=0.10))["outputs"]
+    pv_i, pv_c = 50e9 + 50e9 / 1.21, 175e9 / 1.1 + 175e9 / 1.21
+    assert out["effective_discount"] == pytest.approx(pv_i / pv_c)
+    with pytest.raises(ValueError, match="sum to 1"):
+        _loi(tranches="dated", tranche_shares_by_year=[0.5, 0.2])
+    with pytest.raises(ValueError, match="dated goes with"):
+        _loi(tranches="dated")

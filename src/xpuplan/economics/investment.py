@@ -1,8 +1,8 @@
 """Investment-for-compute deals as they are written, and announced deals as a spend timeline.
 
 Deployment: w_y = GW deployed in year y / total GW (y = 1..T; even when no ramp is given).
-Purchases P_y = C·w_y. Tranches: upfront I_0 = I, or per GW I_y = I·w_y ("progressively as
-each gigawatt is deployed", NVIDIA/OpenAI LOI 2025-09-22).
+Purchases P_y = C·w_y. Tranches: upfront I_0 = I, per GW I_y = I·w_y ("progressively as
+each gigawatt is deployed", NVIDIA/OpenAI LOI 2025-09-22), or dated I_y = I·s_y.
   investee cash_y = I_y − P_y;   investor cash_y = −I_y + m·P_y   (m: investor gross margin)
   NPV = Σ_y cash_y·(1+r)^−y;  effective discount on compute = PV(I)/PV(C);
   circular share = Σ I_y / Σ P_y (the vendor's revenue from this buyer that is its own money
@@ -54,9 +54,15 @@ def with_deal_terms(ctx: PlanContext, s: Investment) -> Investment:
 def investment(ctx: PlanContext, s: Investment) -> dict:
     s = with_deal_terms(ctx, s)
     w = deployment_weights(s)  # (n_years,)
+    if s.tranches == "dated":  # pad the shorter of the two schedules with zeros
+        n = max(len(w), len(s.tranche_shares_by_year))
+        w = np.pad(w, (0, n - len(w)))
+        dated = np.pad(np.asarray(s.tranche_shares_by_year, dtype=float),
+                       (0, n - len(s.tranche_shares_by_year)))
     years = np.arange(len(w))
     purchases = s.commitment_usd * w
-    tranches = s.investment_usd * (w if s.tranches == "per_gw" else (years == 0))
+    shares = {"per_gw": w, "upfront": (years == 0).astype(float)}
+    tranches = s.investment_usd * (dated if s.tranches == "dated" else shares[s.tranches])
     disc = (1 + s.discount_rate) ** -years.astype(float)
     investee = tranches - purchases
     investor = -tranches + s.investor_gross_margin * purchases
@@ -75,8 +81,10 @@ def investment(ctx: PlanContext, s: Investment) -> dict:
                            "investee_usd": float(a), "investor_usd": float(b)}
                           for y, i, p, a, b in zip(years, tranches, purchases, investee,
                                                    investor, strict=True)]}
-    paid = ("at year 0" if s.tranches == "upfront" else
-            "in tranches as each GW is deployed (I_y = I x GW share of year y)")
+    paid = {"upfront": "at year 0",
+            "per_gw": "in tranches as each GW is deployed (I_y = I x GW share of year y)",
+            "dated": "in dated tranches: " + ", ".join(
+                f"y{y} {fmt_usd(t)}" for y, t in enumerate(tranches) if t)}[s.tranches]
     lines = [f"{s.investor} invests {fmt_usd(s.investment_usd)} {paid}; {s.investee} buys "
              f"{fmt_usd(s.commitment_usd)} over {out['years']:g} y: "
              + ", ".join(f"y{c['year']} {fmt_usd(c['purchases_usd'])}"

@@ -177,8 +177,10 @@ class Investment(_Base):
     list_usd_per_chip_hour: float | None = Field(None, gt=0)
     alternative_usd_per_chip_hour: float | None = Field(None, gt=0)
     deal: str | None = None  # economics.toml [[deal]] id this scenario reads
-    # "upfront": all of I at year 0; "per_gw": I paid as each GW is deployed
-    tranches: Literal["upfront", "per_gw"] = "upfront"
+    # "upfront": all of I at year 0; "per_gw": I paid as each GW is deployed; "dated": the
+    # shares of I in `tranche_shares_by_year` (years 0..T, summing to 1)
+    tranches: Literal["upfront", "per_gw", "dated"] = "upfront"
+    tranche_shares_by_year: list[float] | None = Field(None, min_length=1)
     gw_per_year: list[float] | None = Field(None, min_length=1)  # deployment ramp, years 1..T
     post_money_valuation_usd: float | None = Field(None, gt=0)  # -> equity stake I / value
 
@@ -196,6 +198,12 @@ class Investment(_Base):
                              f"{len(self.gw_per_year)} years: give one of them")
         if self.years is None and self.gw_per_year is None:
             raise ValueError("give years (even deployment) or gw_per_year (a ramp)")
+        shares = self.tranche_shares_by_year
+        if (self.tranches == "dated") != (shares is not None):
+            raise ValueError("tranches: dated goes with tranche_shares_by_year, and only it")
+        if shares is not None and (min(shares) < 0 or abs(sum(shares) - 1) > 1e-9):
+            raise ValueError(f"tranche_shares_by_year must be >= 0 and sum to 1 (sum "
+                             f"{sum(shares):g})")
         return self
 
     @property
