@@ -140,3 +140,24 @@ def test_compare_table_keeps_chip_ids_whole_at_80_columns(run_cli, monkeypatch):
     assert all(len(line) <= 80 for line in out.splitlines())
     assert "h100-sxm" in out and "…" not in out
     assert "one price basis: cheapest on-demand" in out.replace("\n", " ")
+
+
+def _numbers(obj) -> list[float]:
+    if isinstance(obj, dict):
+        return [x for v in obj.values() for x in _numbers(v)]
+    if isinstance(obj, list):
+        return [x for v in obj for x in _numbers(v)]
+    if isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        return [float(obj)]
+    return []
+
+
+@pytest.mark.parametrize("name", sorted(api.plan_examples()))
+def test_every_dollar_in_the_explanation_is_an_input_or_output(name):
+    """The arithmetic a reader audits uses only figures the JSON also carries."""
+    r = api.plan(example=name)
+    nums = _numbers(r.outputs) + _numbers(r.inputs)
+    money = {fmt_value("x_usd", x) for x in nums} | {fmt_value("x_usd", -x) for x in nums}
+    for line in r.explain:
+        for token in re.findall(r"-?\$[0-9.,]+[kMBT]?", line):
+            assert token in money, (token, line)

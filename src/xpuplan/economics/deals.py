@@ -61,7 +61,9 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
         run = ctx.train(s.training, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
         tokens_per_chip_hour = s.training.tokens / run.run["chip_hours"]
         usd_per_mtok = per_hour / tokens_per_chip_hour * 1e6
-        row = {"label": opt.label, "chip": chip.id, "owned_usd_per_chip_hour": per_hour,
+        row = {"label": opt.label, "chip": chip.id, "capex_per_chip_usd": capex_per_chip,
+               "rack_capex_usd": sys_.capex_usd if sys_ is not None and not all_in else None,
+               "usd_per_gw": opt.usd_per_gw, "owned_usd_per_chip_hour": per_hour,
                "owned_usd_per_sold_chip_hour": owned["usd_per_chip_hour_sold"],
                "straight_line_usd_per_chip_hour": owned["straight_line_usd_per_chip_hour"],
                "breakdown_usd_per_chip_year": owned["breakdown_usd_per_chip_year"],
@@ -99,6 +101,7 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
                      f" ({reported.definition})")
     return {"outputs": {"options": rows, "cheapest_per_token": best["label"],
                         "cost_of_capital": rate, "cost_of_capital_source": rate_source,
+                        "non_power_opex_usd_per_kw_year": basis.non_power_opex_usd_per_kw_year,
                         "reported_margin": {"id": reported.id, "value": reported.gross_margin,
                                             "definition": reported.definition}},
             "explain": lines, "interval": {}}
@@ -120,5 +123,6 @@ def spend_forecast(ctx: PlanContext, s: SpendForecast) -> dict:
              f"2^(1/{s.flop_per_usd_doubling_years:g}) -> spend x"
              f"{s.demand_growth_per_year * 2 ** (-1 / s.flop_per_usd_doubling_years):.2f}/yr",
              f"total over {s.years} years: {fmt_usd(spend.sum())}"]
-    return {"outputs": {"years": table, "total_spend_usd": float(spend.sum())},
+    return {"outputs": {"years": table, "total_spend_usd": float(spend.sum()),
+                        "usd_per_chip_hour": price, "price_source": source},
             "explain": lines, "interval": {}}

@@ -131,6 +131,9 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
            "capex_network_usd": capex_net, "capex_storage_usd": capex_sto,
            "capex_facility_usd": capex_fac, "capex_usd": capex_sys + capex_net + capex_sto
            + capex_fac, "energy_usd_per_year": energy_yr,
+           "rack_capex_usd": sys_.capex_usd, "rack_power_w": sys_.power_w, "pue": fac.pue,
+           "facility_capex_usd_per_mw": fac.capex_usd_per_mw,
+           "electricity_usd_per_kwh": fac.electricity_usd_per_kwh,
            "cost_of_capital": rate, "cost_of_capital_source": rate_source,
            "annual_cost_breakdown_usd_per_year": parts, "annualised_usd_per_year": annual,
            "owned_usd_per_chip_hour": usd_per_chip_hour,

@@ -133,6 +133,7 @@ def deal_timeline(ctx: PlanContext, s: DealTimeline) -> dict:
         if years is None:
             raise SpecError(f"deals[{item.deal}].years", None,
                             "the deal record has no term: give years (and a source)")
+        per_gw = None
         if d.value_usd is not None and item.gw_cost is None:
             value, how = d.value_usd, f"{fmt_usd(d.value_usd)} (deal value)"
         elif item.gw_cost is not None and d.gw is not None:
@@ -147,6 +148,7 @@ def deal_timeline(ctx: PlanContext, s: DealTimeline) -> dict:
         for y, f in zip(span, share, strict=True):
             by_year[(d.seller, int(y))] = by_year.get((d.seller, int(y)), 0.0) + float(value * f)
         rows.append({"deal": d.id, "seller": d.seller, "buyer": d.buyer, "value_usd": value,
+                     "gw": d.gw if per_gw else None, "usd_per_gw": per_gw,
                      "start_year": start, "years": years, "basis": how})
         lines.append(f"{d.id}: {how} over {years:g} y from {start} = "
                      f"{fmt_usd(value / years)}/yr to {d.seller}")
