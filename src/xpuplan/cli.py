@@ -23,6 +23,7 @@ from xpuplan.units import fmt_si, parse_count
 from xpuplan.views.terminal import (
     show_compare,
     show_compare_serving,
+    show_deals,
     show_examples,
     show_infer,
     show_plan,
@@ -41,6 +42,10 @@ RecomputeChoice = Enum("RecomputeChoice", {r: r for r in api.RECOMPUTE_CHOICES},
 WeightChoice = Enum("WeightChoice", {w: w for w in api.WEIGHT_CHOICES}, type=str)
 KvChoice = Enum("KvChoice", {k: k for k in api.KV_CHOICES}, type=str)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
+TermChoice = Enum("TermChoice", {t: t for t in api.PRICE_TERMS}, type=str)
+TermOpt = Annotated[TermChoice, typer.Option("--price-term", help="Price basis.")]
+PriceOpt = Annotated[float | None, typer.Option(
+    "--usd-per-chip-hour", help="One given price per chip-hour instead of the catalog's.")]
 
 
 def _print_version(value: bool) -> None:
@@ -184,12 +189,14 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
           dp: Knob = None, cp: Knob = None, ep: Knob = None, vpp: Knob = None,
           micro_batch: Knob = None, zero: Knob = None, recompute: RecomputeOpt = None,
           interval: Annotated[bool, typer.Option(help="P10-P90 of step time and cost.")] = False,
+          price_term: TermOpt = TermChoice.on_demand, usd_per_chip_hour: PriceOpt = None,
           as_json: JsonOpt = False) -> None:
     """Predict step time, memory, MFU (and time/cost to train) for one layout."""
     budget = parse_count(tokens, "tokens") if tokens is not None else None
     fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
     data = api.train_json(model, chip, chips, seq_len, global_batch, precision.value, budget,
-                          STATE["catalog"], interval, **fixed)
+                          STATE["catalog"], interval, price_term=price_term.value,
+                          usd_per_chip_hour=usd_per_chip_hour, **fixed)
     if as_json:
         return emit_json(data)
     show_train(data)
@@ -225,19 +232,22 @@ def compare(
     serve: Annotated[bool, typer.Option(help="Compare serving instead of training.")] = False,
     input_len: Annotated[int, typer.Option("--input-len")] = 1024,
     output_len: Annotated[int, typer.Option("--output-len")] = 1024,
+    price_term: TermOpt = TermChoice.on_demand, usd_per_chip_hour: PriceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train (or with --serve, serve) one model on each accelerator, side by side."""
+    """Train (or with --serve, serve) one model on each accelerator, side by side, every cost
+    on one price basis."""
+    basis = {"price_term": price_term.value, "usd_per_chip_hour": usd_per_chip_hour}
     names = [c.strip() for c in chip.split(",") if c.strip()]
     for name in names:  # unknown names fail before any progress display starts
         api.chip(name, STATE["catalog"])
     if serve:
-        return _compare_serving(model, names, chips, input_len, output_len, as_json)
+        return _compare_serving(model, names, chips, input_len, output_len, as_json, basis)
     with Progress(transient=True, console=err) as bar:
         task = bar.add_task("searching layouts", total=len(names))
         rows = api.compare(model, names, chips, parse_count(tokens, "tokens"), seq_len,
                            global_batch, precision.value, STATE["catalog"],
-                           progress=lambda _: bar.advance(task))
+                           progress=lambda _: bar.advance(task), **basis)
     if as_json:
         return emit_json(rows.to_dict())
     show_compare(model, chips, tokens, rows)
@@ -266,12 +276,14 @@ def infer(model: ModelArg, chip: ChipOpt,
           = None,
           interval: Annotated[bool, typer.Option(help="P10-P90 of latency and throughput.")]
           = False,
+          price_term: TermOpt = TermChoice.on_demand, usd_per_chip_hour: PriceOpt = None,
           as_json: JsonOpt = False) -> None:
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
     result = api.infer(model, chip, chips, input_len, output_len, batch, ttft_ms, tpot_ms,
                        weights.value, kv.value if kv else None, disaggregated,
                        STATE["catalog"], interval,
                        activations=activations.value if activations else None,
+                       price_term=price_term.value, usd_per_chip_hour=usd_per_chip_hour,
                        tp=tp, pp=pp, ep=ep)
     if plot:
         from xpuplan.views.charts import pareto_figure, write_figure
@@ -290,21 +302,52 @@ def plan(
     list_: Annotated[bool, typer.Option("--list", help="List the built-in scenarios.")] = False,
     report: Annotated[str | None, typer.Option(help="Write a self-contained HTML report.")]
     = None,
+    template: Annotated[str | None, typer.Option(
+        help="Print a commented scenario skeleton of this kind.")] = None,
+    show: Annotated[str | None, typer.Option(help="Print a built-in scenario's YAML.")] = None,
+    solve: Annotated[str | None, typer.Option(
+        help="Goal-seek this input (e.g. discount, gw, training.chips, vendors[1].fixed_share)"
+    )] = None,
+    target: Annotated[str | None, typer.Option(help="OUTPUT=VALUE the solved input meets.")]
+    = None,
+    between: Annotated[str | None, typer.Option(help="LO,HI bracket of the solved input.")]
+    = None,
+    csv: Annotated[str | None, typer.Option(help="Write every table as CSV into DIR.")] = None,
+    xlsx: Annotated[str | None, typer.Option(help="Write every table to one .xlsx file.")]
+    = None,
+    png: Annotated[str | None, typer.Option(help="Write PNG charts into DIR.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Contracts, power budgets, vendor mixes, investment deals and forecasts."""
+    if template or show:
+        return out.print(api.plan_template(template) if template
+                         else api.plan_example_text(show), markup=False, highlight=False,
+                         end="")
     if list_:
         examples = api.plan_examples()
         if as_json:
             return emit_json({"examples": examples})
         return show_examples(examples)
     with err.status("running the scenario (training and serving models inside) ..."):
-        result = api.plan(scenario, example, STATE["catalog"])
+        result = api.plan(scenario, example, STATE["catalog"], solve=solve,
+                          target=_pair("target", target, "="), between=_pair(
+                              "between", between, ","), tornado=bool(report or csv or xlsx or png))
     if report:
         from xpuplan.views.plan_report import plan_html
 
         with _writing("report", report), open(report, "w") as fh:
             fh.write(plan_html(result))
+    if csv or xlsx:
+        from xpuplan.views.plan_tables import write_csv, write_xlsx
+
+        if csv:
+            write_csv(result, csv)
+        if xlsx:
+            write_xlsx(result, xlsx)
+    if png:
+        from xpuplan.views.plan_png import write_png
+
+        write_png(result, png)
     if as_json:
         return emit_json(result.to_dict())
     show_plan(result)
@@ -388,6 +431,26 @@ def _print_all(items: list) -> None:
         out.print(item)
 
 
+@app.command()
+def deals(as_json: JsonOpt = False) -> None:
+    """Announced compute deals in the catalog (buyer, seller, value, term, GW)."""
+    rows = api.deals(catalog_files=STATE["catalog"])
+    if as_json:
+        return emit_json({"deals": rows})
+    show_deals(rows)
+
+
+def _pair(option: str, text: str | None, sep: str):
+    """'a=1.5' -> ('a', 1.5); '0,1' -> (0.0, 1.0); None stays None."""
+    if text is None:
+        return None
+    left, _, right = text.partition(sep)
+    try:
+        return (left.strip() if sep == "=" else float(left)), float(right)
+    except ValueError:
+        raise SpecError(option, text, "OUTPUT=VALUE" if sep == "=" else "LO,HI") from None
+
+
 @contextmanager
 def _writing(option: str, path: str):
     """Turn a file that cannot be written into one line naming the option and the path."""
@@ -430,14 +493,14 @@ def ui(host: Annotated[str, typer.Option(help="Address to bind (default: this ma
     uvicorn.run(web, host=host, port=port, log_level="warning")
 
 
-def _compare_serving(model, names, chips, input_len, output_len, as_json):
+def _compare_serving(model, names, chips, input_len, output_len, as_json, basis):
     """compare --serve: defaults to a dense 70B and a large MoE on the serving chip list."""
     models, names, n_chips = api.compare_serving_defaults(model, names, chips)
     with Progress(transient=True, console=err) as bar:
         task = bar.add_task("searching serving layouts", total=len(names) * len(models))
         rows = api.compare_serving(models, names, input_len, output_len, n_chips=n_chips,
                                    catalog_files=STATE["catalog"],
-                                   progress=lambda _: bar.advance(task))
+                                   progress=lambda _: bar.advance(task), **basis)
     if as_json:
         return emit_json(rows.to_dict())
     show_compare_serving(rows, input_len, output_len)

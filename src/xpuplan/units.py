@@ -8,6 +8,7 @@ loader turns those into SI fields with `unit_factor`.
 
 from __future__ import annotations
 
+import math
 import re
 
 from xpuplan.errors import SpecError
@@ -74,8 +75,11 @@ def fmt_duration(seconds: float) -> str:
 
 
 def fmt_usd(value: float) -> str:
-    """Dollars with a decimal suffix: 1.23e9 -> '$1.23B'."""
-    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= scale:
-            return f"${value / scale:.3g}{suffix}"
-    return f"${value:.3g}"
+    """Dollars to three significant figures with a decimal suffix, sign first:
+    3.8e10 -> '$38.0B', -2e11 -> '-$200B', 1.234 -> '$1.23'."""
+    sign, v = ("-" if value < 0 else ""), float(f"{abs(value):.3g}")
+    suffix, scale = next(((s, k) for s, k in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3))
+                          if v >= k), ("", 1.0))
+    x = float(f"{v / scale:.3g}")
+    decimals = max(0, 2 - int(math.floor(math.log10(x)))) if x > 0 else 2
+    return f"{sign}${x:.{decimals}f}{suffix}"

@@ -3,6 +3,7 @@ properties, error paths and the HTML report rendered in headless Chromium."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -14,9 +15,11 @@ from hypothesis import strategies as st
 
 from xpuplan import api
 from xpuplan.catalog.economics import economics_record
-from xpuplan.economics.deals import investment, spend_forecast
+from xpuplan.economics.deals import spend_forecast
 from xpuplan.economics.fleets import contract, power_budget
-from xpuplan.economics.mix import VendorRates, mix_result, solve_mix
+from xpuplan.economics.investment import investment
+from xpuplan.economics.mix import VendorRates, solve_mix
+from xpuplan.economics.mix_result import mix_result
 from xpuplan.economics.scenario import (
     Contract,
     Investment,
@@ -63,7 +66,7 @@ def test_power_budget_by_hand(ctx):
     assert out["systems"] == 7 and out["chips"] == 504
     assert out["capex_systems_usd"] == pytest.approx(7 * rack.capex_usd)
     assert out["capex_facility_usd"] == pytest.approx(11.7e6 * 1e6 / 1.1 / 1e6)
-    energy = 1e9 * 0.001 / 1.1 * 1.1 * HOURS * 0.0806 / 1e3  # W x h x $/kWh
+    energy = 7 * 120e3 * 1.1 * HOURS * 0.0806 / 1e3  # installed racks: W x PUE x h x $/kWh
     assert out["energy_usd_per_year"] == pytest.approx(energy)
 
 
@@ -81,36 +84,37 @@ def test_budget_too_small_for_one_chip_hour(ctx):
         contract(ctx, s)
 
 
-def _rates(price_a=2.0, price_b=1.0, migration=0.0, cap_b=np.inf):
-    return [VendorRates("a", price_a, "t", 0.0, 100.0, np.inf, 0.0, False),
-            VendorRates("b", price_b, "t", 0.0, 40.0, cap_b, migration, migration > 0)]
+def _rates(price_a=2.0, price_b=1.0, migration=0.0, cap_b=np.inf, share=1.0):
+    return [VendorRates("a", price_a, "t", 0.0, 100.0, np.inf, 0.0, False, max_share=share),
+            VendorRates("b", price_b, "t", 0.0, 40.0, cap_b, migration, migration > 0,
+                        max_share=share)]
 
 
 def test_lp_matches_hand_solution():
     # Serve 1,000 tokens/day; A: $2/chip-h, 100 tokens/chip-day; B: $1, 40. Cheaper per token
     # is A ($0.020 vs $0.025), but A may hold at most 60 % of chips: x_A = 1.5 x_B and
     # 100 x_A + 40 x_B = 1000 -> x_B = 1000/190, x_A = 1500/190.
-    res = solve_mix(_rates(), 0.0, 1000.0, 0.6)
-    assert res["serve_chips"][0] == pytest.approx(1500 / 190)
-    assert res["serve_chips"][1] == pytest.approx(1000 / 190)
+    res = solve_mix(_rates(share=0.6), 0.0, 1000.0)
+    assert res["serve_chips"][0][0] == pytest.approx(1500 / 190)
+    assert res["serve_chips"][0][1] == pytest.approx(1000 / 190)
     assert res["objective"] == pytest.approx(HOURS * (2 * 1500 + 1000) / 190)
     # Dual of the demand row: d cost / d T = 8766·(2·1.5 + 1)/190 per token/day.
-    lp = solve_mix(_rates(), 0.0, 1000.0, 0.6, fixed_adopt={0: 1, 1: 1})
-    assert lp["duals"]["serve"] == pytest.approx(HOURS * 4 / 190)
+    lp = solve_mix(_rates(share=0.6), 0.0, 1000.0, fixed_adopt={0: 1, 1: 1})
+    assert lp["duals"]["serve"][0] == pytest.approx(HOURS * 4 / 190)
 
 
 def test_demand_above_capacity_says_by_how_much():
     rates = [VendorRates("a", 2.0, "t", 0.0, 100.0, 5.0, 0.0, False)]
     with pytest.raises(InfeasibleError, match=r"at most 50% of it can be met \(50% short\)"):
-        mix_result(rates, 0.0, 1000.0, 1.0)
+        mix_result(rates, 0.0, 1000.0)
 
 
 @settings(max_examples=25, deadline=None)
 @given(price=st.floats(0.5, 5.0), bump=st.floats(1.0, 3.0), share=st.floats(0.5, 1.0))
 def test_raising_a_price_never_raises_its_share(price, bump, share):
     def share_b(p):
-        out = mix_result(_rates(price_b=p), 0.0, 1000.0, share)["outputs"]["vendors"]
-        return out[1]["share"]
+        out = mix_result(_rates(price_b=p, share=share), 0.0, 1000.0)["outputs"]["vendors"]
+        return out[1]["share_first_year"]
 
     assert share_b(price * bump) <= share_b(price) + 1e-9
 
@@ -118,8 +122,8 @@ def test_raising_a_price_never_raises_its_share(price, bump, share):
 @settings(max_examples=25, deadline=None)
 @given(migration=st.floats(1.0, 1e5), price_b=st.floats(0.1, 3.0))
 def test_zero_migration_cost_never_costlier(migration, price_b):
-    free = solve_mix(_rates(price_b=price_b, migration=0.0), 0.0, 1000.0, 1.0)["objective"]
-    paid = solve_mix(_rates(price_b=price_b, migration=migration), 0.0, 1000.0, 1.0)["objective"]
+    free = solve_mix(_rates(price_b=price_b, migration=0.0), 0.0, 1000.0)["objective"]
+    paid = solve_mix(_rates(price_b=price_b, migration=migration), 0.0, 1000.0)["objective"]
     assert free <= paid + 1e-6
 
 
@@ -185,10 +189,12 @@ def test_unknown_example_and_chip_are_one_line(run_cli, tmp_path):
 
 @pytest.mark.parametrize("name", ["aws-openai-contract", "nvidia-10gw", "trainium-shift",
                                   "nvidia-investment-loop", "compute-spend-forecast",
-                                  "own-silicon-margin"])
+                                  "own-silicon-margin", "openai-deal-timeline",
+                                  "owned-cost-gb200-vs-h100"])
 def test_every_example_runs_with_sources(name, run_json):
     d = run_json("plan", "--example", name)
     assert d["explain"] and d["sources"] and d["outputs"]
+    json.dumps(d, allow_nan=False)  # strict JSON: no NaN or Infinity
 
 
 def test_report_renders_charts_in_headless_chromium(tmp_path, run_cli):
@@ -200,13 +206,14 @@ def test_report_renders_charts_in_headless_chromium(tmp_path, run_cli):
     assert code == 0, err
     shot = tmp_path / "shot.png"
     subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
-                    f"--screenshot={shot}", "--window-size=1200,1400",
+                    f"--screenshot={shot}", "--window-size=1200,4000",
                     "--virtual-time-budget=5000", report.as_uri()],
                    check=True, capture_output=True, timeout=120)
     from PIL import Image
 
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=float)
-    # Plotly draws coloured bars: the page holds many non-grey pixels, not just text.
+    # Plotly draws coloured bars below the KPI summary and the input table: the page holds
+    # many non-grey pixels, not just text.
     saturation = pixels.max(axis=2) - pixels.min(axis=2)
     assert (saturation > 60).mean() > 0.01
 

@@ -94,10 +94,10 @@ def test_plan_rows_equal_single_calls(tmp_path, write_spec):
     _check_rows_equal_single_calls(spec, rows, sampled=2)
     # the varied input reaches the scenario: more runs a year cost more
     by = {(r["input/vendors.1.shortfall"], r["input/training_runs_per_year"]):
-          r["outputs/total_usd_per_year"] for r in rows}
+          r["outputs/npv_cost_usd"] for r in rows}
     assert by[(0.1, 8)] > by[(0.1, 2)] and by[(0.4, 8)] > by[(0.4, 2)]
     spread = {o["key"]: o for o in sweep.summarize(tmp_path / "out").outputs}
-    total = spread["outputs/total_usd_per_year"]
+    total = spread["outputs/npv_cost_usd"]
     assert (total["min"], total["max"]) == (min(by.values()), max(by.values()))
 
 

@@ -91,7 +91,7 @@ def test_plan_vary_paths_follow_the_scenario():
       "sample": {"n": 2, "ranges": {"ttft_ms": [900, 100]}}}, "sample.ranges.ttft_ms",
      "low <= high"),
     ({"kind": "plan", "scenario": "trainium-shift", "vary": {"training_runs": [1]}},
-     "vary", "allowed keys: description, kind"),
+     "vary", "allowed keys: assumptions, description"),
     ({"kind": "plan", "scenario": "trainium-shift", "vary": {"vendors.5.shortfall": [1]}},
      "vary", "list of 2"),
     ({"kind": "plan", "scenario": "trainium-shift", "vary": {"max_share": []}},

@@ -64,7 +64,7 @@ def test_validate_equals_the_cli_json(client, run_json):
 
 
 def test_scenario_as_yaml_and_as_object_equal_the_example(client):
-    text = api.plan_example_yaml("nvidia-10gw")
+    text = api.plan_example_text("nvidia-10gw")
     import yaml
 
     by_name = client.post("/api/plan", json={"example": "nvidia-10gw"}).json()

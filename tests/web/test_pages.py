@@ -79,7 +79,7 @@ def test_plan_downloads_are_the_api_plan(client):
 
 
 def test_plan_page_with_edited_yaml_reproduces_from_its_url(client):
-    text = api.plan_example_yaml("nvidia-10gw").replace("gw: 10", "gw: 5")
+    text = api.plan_example_text("nvidia-10gw").replace("gw: 10", "gw: 5")
     html = client.get("/plan", params={"scenario": text}).text
     want = client.post("/api/plan", json={"scenario": text}).json()
     assert _values(html, "chips") == [want["outputs"]["chips"]]

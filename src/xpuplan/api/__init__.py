@@ -30,10 +30,12 @@ from xpuplan.api.catalog import (
     systems,
 )
 from xpuplan.api.planning import (
+    deals,
     plan,
     plan_context,
-    plan_example_yaml,
+    plan_example_text,
     plan_examples,
+    plan_template,
     scenario_inputs,
 )
 from xpuplan.api.serving import (
@@ -70,6 +72,7 @@ from xpuplan.api.training import (
 )
 from xpuplan.api.validation import validate
 from xpuplan.calibrate.report import ValidationReport
+from xpuplan.catalog.registry import PRICE_TERMS
 from xpuplan.economics.run import PlanResult
 from xpuplan.serve.result import InferResult, ServeResult
 from xpuplan.specs.layouts import RECOMPUTE as RECOMPUTE_CHOICES
@@ -84,13 +87,13 @@ __all__ = [
     "DEFAULT_COMPARE_CHIP_COUNT", "DEFAULT_COMPARE_MODEL", "DEFAULT_COMPARE_TOKENS",
     "DEFAULT_GLOBAL_BATCH_TOKENS", "DEFAULT_SEQ_LEN", "DEFAULT_SERVE_CHIPS",
     "DEFAULT_SERVE_MODELS", "InferResult", "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET",
-    "PRECISIONS", "PlanResult", "Precision", "RECOMPUTE_CHOICES", "SERVE_KNOBS",
+    "PRECISIONS", "PRICE_TERMS", "PlanResult", "Precision", "RECOMPUTE_CHOICES", "SERVE_KNOBS",
     "ServeCompareRow", "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult",
     "ValidationReport", "WEIGHT_CHOICES", "audit", "builtin_model", "chip", "chip_figures",
-    "chips", "chips_json", "compare", "compare_serving", "compare_serving_defaults", "infer",
-    "instance", "instances", "instances_json", "load_model", "model_from_config",
+    "chips", "chips_json", "compare", "compare_serving", "compare_serving_defaults", "deals",
+    "infer", "instance", "instances", "instances_json", "load_model", "model_from_config",
     "model_summary", "models", "models_json", "parse_count", "plan", "plan_context",
-    "plan_example_yaml", "plan_examples", "scenario_inputs", "search_layouts", "serve_problem",
-    "serving_interval", "step_time_interval", "system", "system_figures", "systems", "train",
-    "train_json", "train_problem", "validate",
+    "plan_example_text", "plan_examples", "plan_template", "scenario_inputs", "search_layouts",
+    "serve_problem", "serving_interval", "step_time_interval", "system", "system_figures",
+    "systems", "train", "train_json", "train_problem", "validate",
 ]

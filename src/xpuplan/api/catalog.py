@@ -98,7 +98,7 @@ def chips_json(catalog_files: list[str] | None = None) -> dict:
 
 def instances_json(catalog_files: list[str] | None = None) -> dict:
     """What `xpuplan instances --json` prints."""
-    return {"instances": [i.model_dump() for i in instances(catalog_files)]}
+    return {"instances": [_per_hour(i.model_dump()) for i in instances(catalog_files)]}
 
 
 def models_json() -> dict:
@@ -116,3 +116,14 @@ def chip_figures(c: ChipSpec) -> dict:
                for f, u in units.items() if getattr(c, f) is not None}
     facts = c.model_dump(exclude=set(units) | {"sources", "system"})
     return {**facts, "system": c.system.id if c.system else None, "figures": figures}
+
+
+def _per_hour(d: dict) -> dict:
+    """JSON prices per hour (`*_usd_per_hour`), never per second; sources keyed the same."""
+    def key(k: str) -> str:
+        return k[:-len("_usd_per_s")] + "_usd_per_hour" if k.endswith("_usd_per_s") else k
+
+    out = {key(k): (v * 3600 if k.endswith("_usd_per_s") and v is not None else v)
+           for k, v in d.items()}
+    out["sources"] = {key(k): v for k, v in d.get("sources", {}).items()}
+    return out

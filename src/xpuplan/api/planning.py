@@ -7,8 +7,10 @@ import os
 from xpuplan.api.serving import infer, serve_problem
 from xpuplan.api.training import train
 from xpuplan.calibrate.confidence import confidence_for
+from xpuplan.catalog.economics import economics_catalog
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.economics.context import PlanContext
+from xpuplan.economics.investment import deal_rows
 from xpuplan.economics.run import PlanResult, examples, load_example, run_scenario
 from xpuplan.economics.scenario import (
     ServingJob,
@@ -16,6 +18,9 @@ from xpuplan.economics.scenario import (
     load_scenario,
     scenario_from_data,
 )
+from xpuplan.economics.solve import solve as goal_seek
+from xpuplan.economics.summary import tornado as tornado_swings
+from xpuplan.economics.templates import scenario_template
 from xpuplan.errors import SpecError, UnknownNameError, XpuplanError
 from xpuplan.serve.result import ServeResult
 from xpuplan.train.result import TrainResult
@@ -32,13 +37,24 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0,
     cat = hardware_catalog(catalog_files)
     seen = {} if confidence is None else confidence
 
+    memo: dict = {}  # a goal-seek reruns one scenario: each model question is asked once
+
     def run_training(job: TrainingJob, chip_name: str, n_chips: int) -> TrainResult:
-        r = train(job.model, chip_name, n_chips, job.seq_len, None, job.precision,
-                  job.tokens, catalog_files)
+        key = ("train", job.model_dump_json(), chip_name, n_chips)
+        if key not in memo:
+            memo[key] = train(job.model, chip_name, n_chips, job.seq_len, None,
+                              job.precision, job.tokens, catalog_files)
+        r = memo[key]
         seen[f"train/{r.chip}"] = r.confidence
         return r
 
     def run_serving(job: ServingJob, chip_name: str) -> ServeResult:
+        key = ("serve", job.model_dump_json(), chip_name)
+        if key not in memo:
+            memo[key] = best_serving(job, chip_name)
+        return memo[key]
+
+    def best_serving(job: ServingJob, chip_name: str) -> ServeResult:
         """The serving unit with the most output tokens/s per chip under the SLO, among the
         fewest chips that hold the weights and 2x, 4x, 8x that (more chips can lower TPOT)."""
         c = cat.chip(chip_name)
@@ -63,15 +79,22 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0,
 
     # Plan intervals draw the efficiency with the training prediction's confidence spread
     # (calibrate.confidence: at least the LOSO spread, wider for unvalidated chips).
-    return PlanContext(catalog=cat, train=run_training, serve=run_serving,
+    return PlanContext(catalog=cat, econ=economics_catalog(catalog_files),
+                       train=run_training, serve=run_serving,
                        efficiency_sd=lambda chip: confidence_for(
                            "train", cat.chip(chip), "bf16").interval_log_sd, seed=seed)
 
 
 def plan(scenario: str | os.PathLike | dict | None = None, example: str | None = None,
-         catalog_files: list[str] | None = None) -> PlanResult:
+         catalog_files: list[str] | None = None, *, solve: str | None = None,
+         target: tuple[str, float] | None = None,
+         between: tuple[float, float] | None = None, tornado: bool = False) -> PlanResult:
     """Run a scenario file (or an already parsed scenario dict), or a built-in example by
-    name (`plan_examples()`)."""
+    name (`plan_examples()`). With `solve` (an input key) and `target` (output key, value):
+    goal-seek that input by bisection within `between` (economics/solve.py); the result's
+    outputs gain `solve`. `tornado` adds ±20 % swings of the headline KPI over every numeric
+    input (one rerun per input and side). `confidence` says how far each prediction used is
+    validated."""
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
     if example:
@@ -81,17 +104,23 @@ def plan(scenario: str | os.PathLike | dict | None = None, example: str | None =
     else:
         s = load_scenario(scenario)
     seen: dict = {}
-    result = run_scenario(plan_context(catalog_files, confidence=seen), s)
+    ctx = plan_context(catalog_files, confidence=seen)
+    if solve is None:
+        result = run_scenario(ctx, s)
+        if tornado:
+            result.tornado = tornado_swings(ctx, s, run_scenario, result.outputs)
+    else:
+        if target is None:
+            raise SpecError("target", None, "--solve needs --target OUTPUT=VALUE")
+        x, result, record = goal_seek(ctx, s, run_scenario, solve, target[0], target[1],
+                                      between)
+        result.outputs["solve"] = record
+        achieved = "none" if record["achieved"] is None else f"{record['achieved']:.4g}"
+        result.explain.insert(0, f"solve: {solve} = {x:.6g} gives {target[0]} = {achieved} "
+                              f"(target {target[1]:g}; bisection in [{record['bracket'][0]:g}, "
+                              f"{record['bracket'][1]:g}], {record['runs']} runs)")
     result.confidence = seen
     return result
-
-
-def plan_example_yaml(name: str) -> str:
-    """The YAML text of a built-in scenario (to edit and run as a scenario)."""
-    files = examples()
-    if name not in files:
-        raise UnknownNameError("example", name, list(files))
-    return files[name].read_text()
 
 
 def scenario_inputs(scenario: str | os.PathLike | None = None,
@@ -107,3 +136,22 @@ def scenario_inputs(scenario: str | os.PathLike | None = None,
 def plan_examples() -> dict[str, str]:
     """Built-in scenario names and their one-line descriptions."""
     return {name: load_example(name).description for name in examples()}
+
+
+def deals(*, catalog_files: list[str] | None = None) -> list[dict]:
+    """The catalog's announced compute deals (economics.toml [[deal]] and the user's files),
+    one dict each; JSON-ready, amounts in `*_usd` keys, `None` where none is published."""
+    return deal_rows(plan_context(catalog_files))
+
+
+def plan_template(kind: str) -> str:
+    """A commented YAML skeleton of one scenario kind (every key the loader accepts)."""
+    return scenario_template(kind)
+
+
+def plan_example_text(name: str) -> str:
+    """The YAML text of a built-in scenario, comments included."""
+    files = examples()
+    if name not in files:
+        raise UnknownNameError("example", name, list(files))
+    return files[name].read_text()

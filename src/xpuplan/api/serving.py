@@ -38,7 +38,8 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
                   chips: int | None = None, input_len: int = 1024, output_len: int = 1024,
                   weights: str = "bf16", kv: str | None = None, disaggregated: bool = False,
                   catalog_files: list[str] | None = None, price_term: str = "on_demand",
-                  activations: str | None = None) -> tuple[ServeProblem, str | None]:
+                  activations: str | None = None, usd_per_chip_hour: float | None = None,
+                  price_fallback: bool = True) -> tuple[ServeProblem, str | None]:
     """Validate a serving question; default chips = the smallest power of two whose usable
     HBM holds the weights at MODEL_FILL_TARGET. Returns the problem and the priced instance.
 
@@ -82,14 +83,21 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
         chips = 1
         while need > MODEL_FILL_TARGET * chips * (c.hbm_bytes - reserve) and chips < 2**20:
             chips *= 2
-    found = cat.price_for(c.id, price_term, c.system.id)
+    found = cat.price_for(c.id, price_term, c.system.id if c.system else None)
+    if not price_fallback and found is not None and found[1] != price_term:
+        found = None
+    usd_per_chip_s = found[0].usd_per_chip_s(found[1]) if found else None
+    if usd_per_chip_hour is not None:
+        if usd_per_chip_hour <= 0:
+            raise SpecError("usd_per_chip_hour", usd_per_chip_hour, "must be > 0")
+        found, usd_per_chip_s = None, usd_per_chip_hour / 3600
     vendor_of = {key: v.vendor for key, v in cat.chips.items()}
     eff = chip_efficiency(c, vendor_of)
     return ServeProblem(model=m, chip=c, efficiency=eff,
                         calibration=serve_calibration_for(c, compute, eff.gemm), n_chips=chips,
                         input_len=input_len, output_len=output_len, weights=w, kv=k,
                         compute=compute, reserved_bytes=reserve,
-                        usd_per_chip_s=found[0].usd_per_chip_s(found[1]) if found else None,
+                        usd_per_chip_s=usd_per_chip_s,
                         disaggregated=disaggregated), (found[0].id if found else None)
 
 
@@ -111,11 +119,14 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
           ttft_ms: float | None = None, tpot_ms: float | None = None, weights: str = "bf16",
           kv: str | None = None, disaggregated: bool = False,
           catalog_files: list[str] | None = None, interval: bool = False,
-          activations: str | None = None, **fixed) -> ServeResult:
+          activations: str | None = None, price_term: str = "on_demand",
+          usd_per_chip_hour: float | None = None, price_fallback: bool = True,
+          **fixed) -> ServeResult:
     """Serve `model` on `chips` chips: the layout and batch that maximise output tokens/s per
     chip (per dollar at one price) within memory and the SLO; with `batch` fixed, that batch.
     `interval` adds P10/P50/P90 of the headline numbers (see `serving_interval`);
-    `activations` sets the GEMM precision apart from the weights' (see `serve_problem`).
+    `activations` sets the GEMM precision apart from the weights' (see `serve_problem`);
+    $/Mtok uses `usd_per_chip_hour` if given, else the cheapest price under `price_term`.
     """
     unknown = set(fixed) - set(SERVE_KNOBS)
     if unknown:
@@ -130,7 +141,8 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
         if v is not None and v <= 0:
             raise SpecError(name, v, "must be > 0 ms")
     problem, instance = serve_problem(model, chip, chips, input_len, output_len, weights, kv,
-                                      disaggregated, catalog_files, activations=activations)
+                                      disaggregated, catalog_files, price_term,
+                                      activations, usd_per_chip_hour, price_fallback)
     found = search_serving(problem, fixed, None if ttft_ms is None else ttft_ms / 1e3,
                            None if tpot_ms is None else tpot_ms / 1e3)
     ev = found.evaluated
@@ -250,6 +262,7 @@ class ServeComparison:
     input_len: int
     output_len: int
     rows: list[ServeCompareRow]
+    price_basis: str = "cheapest on-demand catalog price of each chip"
 
     def __iter__(self):
         return iter(self.rows)
@@ -263,7 +276,7 @@ class ServeComparison:
     def to_dict(self) -> dict:
         """What `xpuplan compare --serve --json` prints."""
         return {"input_len": self.input_len, "output_len": self.output_len,
-                "rows": [r.to_dict() for r in self.rows]}
+                "price_basis": self.price_basis, "rows": [r.to_dict() for r in self.rows]}
 
 
 def compare_serving_defaults(model, chips: list[str], n_chips: int
@@ -281,8 +294,11 @@ def compare_serving(models: tuple = DEFAULT_SERVE_MODELS,
                     input_len: int = 1024, output_len: int = 1024, weights: str = "auto",
                     ttft_ms: float | None = None, tpot_ms: float | None = None,
                     n_chips: int | None = None, catalog_files: list[str] | None = None,
-                    progress=None) -> ServeComparison:
-    """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16)."""
+                    progress=None, *, price_term: str = "on_demand",
+                    usd_per_chip_hour: float | None = None) -> ServeComparison:
+    """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16),
+    every $/Mtok on one basis: `usd_per_chip_hour`, else the cheapest `price_term` price (no
+    fallback to another term)."""
     rows = []
     for model in models:
         m = model if isinstance(model, ModelSpec) else _load_model(model)
@@ -291,11 +307,16 @@ def compare_serving(models: tuple = DEFAULT_SERVE_MODELS,
             w = ("fp8" if c.supports("fp8") else "bf16") if weights == "auto" else weights
             try:
                 r = infer(m, name, n_chips, input_len, output_len, None, ttft_ms, tpot_ms, w,
-                          catalog_files=catalog_files)
+                          catalog_files=catalog_files, price_term=price_term,
+                          usd_per_chip_hour=usd_per_chip_hour, price_fallback=False)
                 rows.append(ServeCompareRow(model=m.name, chip=c.id, result=r, error=None))
             except (InfeasibleError, SpecError) as exc:
                 rows.append(ServeCompareRow(model=m.name, chip=c.id, result=None,
                                             error=str(exc)))
             if progress is not None:
                 progress(name)
-    return ServeComparison(input_len=input_len, output_len=output_len, rows=rows)
+    basis = (f"given ${usd_per_chip_hour:g}/chip-h for every chip" if usd_per_chip_hour
+             else f"cheapest {price_term.replace('_', '-')} catalog price of each chip; no "
+             "cost where a chip has no price under that term")
+    return ServeComparison(input_len=input_len, output_len=output_len, rows=rows,
+                           price_basis=basis)

@@ -97,9 +97,12 @@ def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
           seq_len: int | None = None,
           global_batch: int | None = None, precision: str = "bf16", tokens: float | None = None,
           catalog_files: list[str] | None = None, price_term: str = "on_demand",
+          usd_per_chip_hour: float | None = None, price_fallback: bool = True,
           **fixed) -> TrainResult:
     """Predict training on `chips` chips; the knobs given are fixed, the rest are searched
-    for the fastest layout that fits.
+    for the fastest layout that fits. The run is priced at `usd_per_chip_hour` when given,
+    else at the cheapest catalog price under `price_term` (then the next priced term, unless
+    `price_fallback` is False).
 
     The step time is `train/step.py: step_time` (its docstring states the formula), summed
     and checked for memory in `train/evaluate.py: evaluate`, searched in `train/search.py`.
@@ -117,22 +120,25 @@ def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
     best.confidence = confidence_for("train", problem.chip, problem.precision).to_dict()
     if tokens is not None:
         cat = hardware_catalog(catalog_files)
+        if usd_per_chip_hour is not None and usd_per_chip_hour <= 0:
+            raise SpecError("usd_per_chip_hour", usd_per_chip_hour, "must be > 0")
         best.run = training_run_cost(tokens, best.tokens_per_s, chips, problem.chip, cat,
-                                     price_term)
+                                     price_term, usd_per_chip_hour, price_fallback)
     return best
 
 
 def train_json(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
                seq_len: int | None = None, global_batch: int | None = None,
                precision: str = "bf16", tokens: float | None = None,
-               catalog_files: list[str] | None = None, interval: bool = False,
+               catalog_files: list[str] | None = None, interval: bool = False, *,
+               price_term: str = "on_demand", usd_per_chip_hour: float | None = None,
                **fixed) -> dict:
     """What `xpuplan train --json` prints: `train(...).to_dict()`, plus with `interval` the
     P10-P90 of `step_time_interval` under "interval"."""
     problem = train_problem(model, chip, chips, seq_len, global_batch, precision,
                             catalog_files)
     result = train(problem.model, chip, chips, problem.seq_len, problem.global_batch,
-                   precision, tokens, catalog_files, **fixed)
+                   precision, tokens, catalog_files, price_term, usd_per_chip_hour, **fixed)
     data = result.to_dict()
     if interval:
         data["interval"] = step_time_interval(problem, result)
@@ -296,6 +302,8 @@ class Comparison:
     n_chips: int
     tokens: float
     rows: list[CompareRow]
+    price_term: str = "on_demand"  # one basis for every chip
+    usd_per_chip_hour: float | None = None  # or one given price
 
     def __iter__(self):
         return iter(self.rows)
@@ -309,15 +317,27 @@ class Comparison:
     def to_dict(self) -> dict:
         """What `xpuplan compare --json` prints."""
         return {"model": self.model, "chips": self.n_chips, "tokens": self.tokens,
-                "rows": [r.to_dict() for r in self.rows]}
+                "price_basis": self.price_basis, "rows": [r.to_dict() for r in self.rows]}
+
+    @property
+    def price_basis(self) -> str:
+        """The one price basis every row's cost uses, in words."""
+        if self.usd_per_chip_hour is not None:
+            return f"given ${self.usd_per_chip_hour:g}/chip-h for every chip"
+        return (f"cheapest {self.price_term.replace('_', '-')} catalog price of each chip; "
+                "no cost where a chip has no price under that term")
 
 
 def compare(model: str | os.PathLike | ModelSpec = DEFAULT_COMPARE_MODEL,
             chips: tuple[str, ...] | list[str] = DEFAULT_COMPARE_CHIPS,
             n_chips: int = DEFAULT_COMPARE_CHIP_COUNT, tokens: float = DEFAULT_COMPARE_TOKENS,
             seq_len: int | None = None, global_batch: int | None = None, precision: str = "bf16",
-            catalog_files: list[str] | None = None, progress=None) -> Comparison:
-    """Best layout, time, cost and MFU of training `model` on `n_chips` of each chip.
+            catalog_files: list[str] | None = None, progress=None, *,
+            price_term: str = "on_demand", usd_per_chip_hour: float | None = None,
+            ) -> Comparison:
+    """Best layout, time, cost and MFU of training `model` on `n_chips` of each chip, every
+    cost on one basis: `usd_per_chip_hour` if given, else each chip's cheapest price under
+    `price_term` (no fallback to another term).
 
     A chip that cannot run the job (precision missing, nothing fits) gets its reason instead
     of a result; an unknown chip name is still an error.
@@ -327,11 +347,13 @@ def compare(model: str | os.PathLike | ModelSpec = DEFAULT_COMPARE_MODEL,
     for name in chips:
         hardware_catalog(catalog_files).chip(name)  # unknown names fail loudly
         try:
-            r = train(m, name, n_chips, seq_len, global_batch, precision, tokens, catalog_files)
+            r = train(m, name, n_chips, seq_len, global_batch, precision, tokens, catalog_files,
+                      price_term, usd_per_chip_hour, price_fallback=False)
             rows.append(CompareRow(chip=name, result=r, error=None))
         except (InfeasibleError, SpecError) as exc:
             rows.append(CompareRow(chip=name, result=None, error=str(exc)))
         if progress is not None:
             progress(name)
     return Comparison(model=m.name if isinstance(model, ModelSpec) else str(model),
-                      n_chips=n_chips, tokens=tokens, rows=rows)
+                      n_chips=n_chips, tokens=tokens, rows=rows,
+                      price_term=price_term, usd_per_chip_hour=usd_per_chip_hour)

@@ -7,11 +7,12 @@ hardware catalog (a record with a figure needs a `source`), and properties give 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from xpuplan.catalog.hardware import builtin_file
+from xpuplan.catalog.hardware import builtin_file, user_catalog_paths
 from xpuplan.catalog.records import read_table_file
 from xpuplan.errors import CatalogError, UnknownNameError
 
@@ -36,6 +37,8 @@ class OwnedSystem(_Record):
     chips: int = Field(ge=1)
     capex_usd: float | None = Field(None, gt=0)
     power_kw: float | None = Field(None, gt=0)
+    # parts beyond the rack the published price already holds ("network", "storage")
+    includes: tuple[str, ...] = ()
 
     @property
     def power_w(self) -> float | None:
@@ -78,31 +81,129 @@ class GwCost(_Record):
     value_usd_per_gw: float = Field(gt=0)
 
 
-SECTIONS = {"system": OwnedSystem, "facility": Facility, "deal": Deal, "gw_cost": GwCost}
+class CostOfCapital(_Record):
+    """A cost of capital: the rate r of capital recovery and of NPVs, per year."""
+
+    rate: float = Field(ge=0, lt=1)
+
+
+class OwnedCostBasis(_Record):
+    """What an owned fleet costs beyond the rack: scale-out network and storage as fractions
+    of the rack capex, non-power opex per kW of IT load, facility life, cost of capital."""
+
+    cost_of_capital: str  # a cost_of_capital id
+    network_capex_fraction: float = Field(ge=0, le=2)
+    storage_capex_fraction: float = Field(ge=0, le=2)
+    non_power_opex_usd_per_kw_year: float = Field(ge=0)
+    facility_life_years: float = Field(gt=0)
+
+
+class ReportedMargin(_Record):
+    """A margin a company reported, with the definition it was reported under."""
+
+    gross_margin: float = Field(ge=-1, le=1)
+    definition: str = Field(min_length=1)
+
+
+SECTIONS = {"system": OwnedSystem, "facility": Facility, "deal": Deal, "gw_cost": GwCost,
+            "cost_of_capital": CostOfCapital, "owned_cost": OwnedCostBasis,
+            "reported_margin": ReportedMargin}
+# In a user's --catalog file `system:`/`systems:` are hardware systems (catalog/hardware.py), so
+# owned-system cost records go under `owned_system:` there; scenario assumptions take either.
+SECTION_ALIASES = {"owned_system": "system"}
+USER_FILE_SECTIONS = tuple(SECTION_ALIASES) + tuple(k for k in SECTIONS if k != "system")
+
+
+@dataclass(frozen=True)
+class EconomicsCatalog:
+    """Every economics record by section and id: the built-in file, then user overlays."""
+
+    records: dict[str, dict[str, _Record]]
+
+    def record(self, section: str, name: str):
+        """One record by id; UnknownNameError lists the close ids."""
+        records = self.records[section]
+        if name not in records:
+            raise UnknownNameError(section.replace("_", " "), name, list(records))
+        return records[name]
+
+    def section(self, section: str) -> dict[str, _Record]:
+        return self.records[section]
+
+    def with_records(self, data: dict, file: str) -> EconomicsCatalog:
+        """This catalog with the sections of `data` on top (same id: the given fields
+        replace the built-in ones). Each record needs its own `source` and `retrieved`; a key
+        no record of its section has is refused, naming the allowed keys and the file."""
+        out = {k: dict(v) for k, v in self.records.items()}
+        for section, rows in data.items():
+            section = SECTION_ALIASES.get(section, section)
+            if section not in SECTIONS:
+                raise CatalogError(file, section, "unknown section; allowed: "
+                                   + ", ".join(SECTIONS))
+            if not isinstance(rows, list):
+                raise CatalogError(file, section, "must be a list of records")
+            allowed = _allowed_keys(section)
+            for i, raw in enumerate(rows):
+                where = f"{section}[{i}]"
+                if not isinstance(raw, dict) or "id" not in raw:
+                    raise CatalogError(file, f"{where}.id", "every record needs an id")
+                unknown = sorted(set(raw) - allowed)
+                if unknown:
+                    raise CatalogError(file, f"{where}.{unknown[0]}", "unknown key; allowed "
+                                       f"keys: {', '.join(sorted(allowed))}")
+                for key in ("source", "retrieved"):
+                    if not raw.get(key):
+                        raise CatalogError(file, f"{where}.{key}", "an override needs its own "
+                                           f"{key}, like every catalog figure")
+                base = out[section].get(raw["id"])
+                merged = {**(base.model_dump() if base else {}), **raw}
+                out[section][raw["id"]] = _validated(section, merged, file, where)
+        return EconomicsCatalog(out)
+
+
+def _validated(section: str, raw: dict, file: str, where: str) -> _Record:
+    try:
+        return SECTIONS[section](**raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        got = "" if err["type"] == "missing" else f" (got {err.get('input')!r})"
+        raise CatalogError(file, f"{where}.{key}", f"{err['msg']}{got}") from None
+
+
+@cache
+def _allowed_keys(section: str) -> frozenset[str]:
+    """Keys a user record may set: the model's fields and any key a built-in record uses."""
+    used = {k for r in _builtin().records[section].values() for k in r.model_dump()}
+    return frozenset(set(SECTIONS[section].model_fields) | used | {"date"})
 
 
 @lru_cache(maxsize=1)
-def economics() -> dict[str, dict[str, _Record]]:
-    """Every economics record by section and id, validated."""
+def _builtin() -> EconomicsCatalog:
     path = builtin_file("economics.toml")
     data = read_table_file(path)
-    out: dict[str, dict[str, _Record]] = {}
-    for section, cls in SECTIONS.items():
-        out[section] = {}
-        for i, raw in enumerate(data.get(section, [])):
-            try:
-                record = cls(**raw)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                key = ".".join(str(p) for p in err["loc"])
-                raise CatalogError(str(path), f"{section}[{i}].{key}", err["msg"]) from None
-            out[section][record.id] = record
-    return out
+    return EconomicsCatalog({section: {
+        raw["id"]: _validated(section, raw, str(path), f"{section}[{i}]")
+        for i, raw in enumerate(data.get(section, []))} for section in SECTIONS})
+
+
+def economics_catalog(user_files: list[str] | None = None) -> EconomicsCatalog:
+    """The built-in economics records with the economics sections of the user's catalog
+    files (XPUPLAN_CATALOG, then `user_files`) on top."""
+    cat = _builtin()
+    for path in user_catalog_paths(user_files):
+        data = read_table_file(path)
+        mine = {k: v for k, v in data.items() if k in USER_FILE_SECTIONS}
+        if mine:
+            cat = cat.with_records(mine, str(path))
+    return cat
+
+
+def economics() -> dict[str, dict[str, _Record]]:
+    """Every built-in economics record by section and id, validated."""
+    return _builtin().records
 
 
 def economics_record(section: str, name: str):
-    """One record by id; UnknownNameError lists the close ids."""
-    records = economics()[section]
-    if name not in records:
-        raise UnknownNameError(section.replace("_", " "), name, list(records))
-    return records[name]
+    """One built-in record by id; UnknownNameError lists the close ids."""
+    return _builtin().record(section, name)

@@ -60,6 +60,10 @@ SECTIONS = {"chip": ("chip", "chips"), "system": ("system", "systems"),
             "instance": ("instance", "instances")}
 KINDS = {"chip": (CHIP_FACTS, CHIP_FIGURES), "system": (SYSTEM_FACTS, SYSTEM_FIGURES),
          "instance": (INSTANCE_FACTS, INSTANCE_FIGURES)}
+# Sections of the same user files that catalog/economics.py reads (owned-system costs go under
+# owned_system, since system/systems here are hardware systems).
+ECONOMICS_SECTIONS = ("owned_system", "facility", "deal", "gw_cost", "cost_of_capital",
+                      "owned_cost", "reported_margin")
 
 
 def builtin_file(name: str) -> Path:
@@ -81,10 +85,11 @@ def read_records(kind: str, user_paths: list[Path]) -> dict[str, Record]:
     files = [builtin_file(f"{kind}s.toml")] + user_paths
     for path in files:
         data = read_table_file(path)
-        unknown = set(data) - {s for pair in SECTIONS.values() for s in pair}
+        unknown = set(data) - {s for pair in SECTIONS.values() for s in pair} - set(
+            ECONOMICS_SECTIONS)
         if unknown:
-            raise CatalogError(str(path), sorted(unknown)[0],
-                               "unknown section; allowed: chips, systems, instances")
+            raise CatalogError(str(path), sorted(unknown)[0], "unknown section; allowed: "
+                               f"chips, systems, instances, {', '.join(ECONOMICS_SECTIONS)}")
         for section in SECTIONS[kind]:
             rows = data.get(section) or []
             if not isinstance(rows, list):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from xpuplan.catalog.economics import EconomicsCatalog, economics_catalog
 from xpuplan.catalog.registry import HardwareCatalog
 from xpuplan.economics.scenario import ServingJob, Spreads, TrainingJob
 from xpuplan.errors import SpecError
@@ -32,6 +33,7 @@ class PlanContext:
     efficiency_sd: Callable[[str], float]  # chip -> calibration spread (log sd)
     seed: int = 0
     notes: list[str] = field(default_factory=list)
+    econ: EconomicsCatalog = field(default_factory=economics_catalog)
 
     def price(self, chip: str, term: str, override: float | None) -> tuple[float, str]:
         """$/chip-hour: the override, else the catalog's cheapest under the term (or the next

@@ -1,13 +1,16 @@
-"""Least-cost vendor mix for a year of training and serving demand, as a MILP (highspy).
+"""Least-cost vendor mix over a horizon of years, as a MILP (highspy).
 
-  min   Σ_v 8766·p_v·(t_v + s_v) + Σ_v M_v·y_v
-  s.t.  Σ_v r_v·t_v ≥ R,   Σ_v q_v·s_v ≥ T,   t_v + s_v ≤ cap_v·y_v,
-        t_v + s_v ≤ share·Σ_w (t_w + s_w)
-  t, s ≥ 0 chips held for training / serving; y_v ∈ {0,1} adopts vendor v (1 for incumbents).
-r_v = 8766·u·(1 − shortfall_v) / run chip-hours (runs per chip-year, training model);
-q_v = 86400·u·(1 − shortfall_v)·tokens/s/chip (tokens per chip-day, inference model);
-p_v $/chip-hour; M_v one-time migration cost (engineering); R runs/yr; T tokens/day.
-Shadow prices are the duals of the two demand rows of the LP with y fixed at the optimum.
+  min   Σ_y d_y·Σ_v 8766·p_v·(t_vy + s_vy) + Σ_v a_v·M_v·Σ_y d_y·m_vy
+  s.t.  Σ_v r_v·k_vy·t_vy ≥ R,   Σ_v q_v·k_vy·s_vy ≥ T,   t_vy + s_vy ≤ cap_v·a_v,
+        lo_v·n_y ≤ t_vy + s_vy ≤ hi_v·n_y  (n_y = Σ_w t_wy + s_wy; lo = hi for a fixed share)
+  t, s ≥ 0 chips held in year y = 1..H for training / serving; a_v ∈ {0,1} adopts v for the
+  horizon (1 for incumbents and vendors without a migration cost).
+d_y = (1+r)^−y; r_v = 8766·u / run chip-hours (runs per chip-year, training model); q_v =
+86400·u·tokens/s/chip (serving model); k_vy = 1 − shortfall_v·max(0, 1 − (y−1)/fade_v)
+(constant when no fade is given); m_vy = the share of the migration cost M_v paid in year y
+(even over `migration_years`); R runs/yr; T tokens/day; p_v $/chip-hour.
+Shadow prices are the duals of the demand rows of the LP with adoption fixed at the optimum,
+per year and undiscounted. Payback compares each year's cost with staying on the incumbents.
 """
 
 from __future__ import annotations
@@ -24,12 +27,9 @@ from xpuplan.economics.context import (
     HOURS_PER_YEAR,
     SECONDS_PER_DAY,
     PlanContext,
-    quantiles,
-    samples,
 )
 from xpuplan.economics.scenario import VendorMix
-from xpuplan.errors import InfeasibleError, SolverError, SpecError
-from xpuplan.units import fmt_si, fmt_usd
+from xpuplan.errors import SpecError
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,41 @@ class VendorRates:
     chip: str
     price: float  # $/chip-hour
     price_source: str
-    runs_per_chip_year: float  # r_v (0 without training demand)
-    tokens_per_chip_day: float  # q_v (0 without serving demand)
+    runs_per_chip_year: float  # r_v at full maturity (0 without training demand)
+    tokens_per_chip_day: float  # q_v at full maturity (0 without serving demand)
     capacity: float  # chips (inf when unbounded)
     migration_usd: float
     binary: bool  # whether adoption is a decision
     migration_source: str = "scenario input"
+    incumbent: bool = False
+    shortfall: float = 0.0
+    shortfall_fade_years: float | None = None
+    migration_years: float = 1.0
+    min_share: float = 0.0
+    max_share: float = 1.0
+    price_term: str = ""
 
+    def keep(self, year: int) -> float:
+        """k_vy: throughput kept in year y (1-based) while the shortfall fades."""
+        if self.shortfall_fade_years is None:
+            return 1 - self.shortfall
+        return 1 - self.shortfall * max(0.0, 1 - (year - 1) / self.shortfall_fade_years)
+
+    def migration_share(self, year: int) -> float:
+        """m_vy: the share of the migration cost paid in year y (1-based)."""
+        return float(np.clip(self.migration_years - (year - 1), 0, 1)) / self.migration_years
+
+
+@dataclass(frozen=True)
+class Horizon:
+    years: int = 1
+    discount_rate: float = 0.0
+
+    def discount(self, year: int) -> float:
+        return (1 + self.discount_rate) ** -year
+
+
+ONE_YEAR = Horizon()
 
 def _highs():
     """A silent HiGHS instance (its banner goes to the C stdout, so mute fd 1 meanwhile)."""
@@ -62,6 +90,7 @@ def _highs():
     return h
 
 
+
 def vendor_rates(ctx: PlanContext, s: VendorMix) -> list[VendorRates]:
     """Each vendor's price and per-chip throughput from the training and inference models."""
     if s.training_runs_per_year > 0 and s.training is None:
@@ -72,198 +101,131 @@ def vendor_rates(ctx: PlanContext, s: VendorMix) -> list[VendorRates]:
     for v in s.vendors:
         chip = ctx.catalog.chip(v.chip)
         price, source = ctx.price(chip.id, v.price_term, v.usd_per_chip_hour)
-        keep = 1 - v.shortfall
         r = q = 0.0
         if s.training_runs_per_year > 0:
-            run = ctx.train(s.training, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
-            r = HOURS_PER_YEAR * s.utilization * keep / run.run["chip_hours"]
+            job = s.training.model_copy(update={"precision": v.precision or
+                                                s.training.precision})
+            run = ctx.train(job, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
+            r = HOURS_PER_YEAR * s.utilization / run.run["chip_hours"]
         if s.serving_tokens_per_day > 0:
-            rate = ctx.serve(s.serving, chip.id).output_tokens_per_s_per_chip
-            q = SECONDS_PER_DAY * s.utilization * keep * rate
+            job = s.serving.model_copy(update={"weights": v.weights or s.serving.weights})
+            q = SECONDS_PER_DAY * s.utilization * ctx.serve(job, chip.id
+                                                             ).output_tokens_per_s_per_chip
+        share_hi = v.fixed_share if v.fixed_share is not None else (v.max_share or s.max_share)
+        share_lo = v.fixed_share if v.fixed_share is not None else (v.min_share or 0.0)
         migration, migration_source = v.migration_cost_usd, "scenario input"
         if v.migration_audit is not None:
             audited = migration_cost(v.migration_audit, chip.vendor, v.usd_per_engineer_week)
             migration, migration_source = audited.usd, audited.source
-        out.append(VendorRates(chip=chip.id, price=price, price_source=source,
-                               runs_per_chip_year=r, tokens_per_chip_day=q,
-                               capacity=v.capacity_chips or np.inf,
-                               migration_usd=migration,
-                               binary=not v.incumbent and migration > 0,
-                               migration_source=migration_source))
+        out.append(VendorRates(
+            chip=chip.id, price=price, price_source=source, runs_per_chip_year=r,
+            tokens_per_chip_day=q, capacity=v.capacity_chips or np.inf,
+            migration_usd=migration, migration_source=migration_source,
+            # a vendor with a minimum share is adopted by definition: no decision to make
+            binary=not v.incumbent and migration > 0 and share_lo == 0,
+            incumbent=v.incumbent,
+            shortfall=v.shortfall, shortfall_fade_years=v.shortfall_fade_years,
+            migration_years=v.migration_years, min_share=share_lo, max_share=share_hi,
+            price_term=v.price_term if v.usd_per_chip_hour is None else "scenario input"))
     return out
 
 
-def solve_mix(rates: list[VendorRates], runs: float, tokens_per_day: float, max_share: float,
-              fixed_adopt: dict[int, int] | None = None) -> dict:
-    """Solve the MILP (or the LP with adoption fixed); returns chips, cost, duals, status."""
+def solve_mix(rates: list[VendorRates], runs: float, tokens_per_day: float,
+              horizon: Horizon = ONE_YEAR, fixed_adopt: dict[int, int] | None = None,
+              shares: bool = True) -> dict:
+    """Solve the MILP (or the LP with adoption fixed): chips per vendor and year, NPV cost,
+    undiscounted duals per year, status. `shares=False` drops the share rows."""
     h = _highs()
+    n_v, years = len(rates), range(1, horizon.years + 1)
     # Big-M of the adoption row: the chips v would need to carry all the demand alone.
-    big = [min(v.capacity, (runs / v.runs_per_chip_year if v.runs_per_chip_year else 0.0)
-               + (tokens_per_day / v.tokens_per_chip_day if v.tokens_per_chip_day else 0.0)
-               + 1.0) for v in rates]
-    t, s_, y = [], [], []
+    big = [min(v.capacity, sum(d / (rate * v.keep(1)) for d, rate in
+                               ((runs, v.runs_per_chip_year),
+                                (tokens_per_day, v.tokens_per_chip_day)) if rate and d) + 1.0)
+           for v in rates]
+    t = [[None] * n_v for _ in years]
+    s_ = [[None] * n_v for _ in years]
+    adopt = []
     for i, v in enumerate(rates):
-        cost = HOURS_PER_YEAR * v.price
-        t.append(h.addVariable(lb=0, obj=cost, name=f"train[{v.chip}]"))
-        s_.append(h.addVariable(lb=0, obj=cost, name=f"serve[{v.chip}]"))
         if fixed_adopt is not None or not v.binary:
-            val = 1.0 if fixed_adopt is None else float(fixed_adopt[i])
-            y.append(val)
+            adopt.append(1.0 if fixed_adopt is None else float(fixed_adopt[i]))
         else:
-            y.append(h.addBinary(obj=v.migration_usd, name=f"adopt[{v.chip}]"))
-    rows = {}
-    if runs > 0:
-        rows["train"] = h.addConstr(sum(v.runs_per_chip_year * t[i] for i, v in
-                                        enumerate(rates)) >= runs, name="demand[train]")
-    if tokens_per_day > 0:
-        rows["serve"] = h.addConstr(sum(v.tokens_per_chip_day * s_[i] for i, v in
-                                        enumerate(rates)) >= tokens_per_day,
-                                    name="demand[serve]")
-    for i, v in enumerate(rates):
-        h.addConstr(t[i] + s_[i] - big[i] * y[i] <= 0, name=f"capacity[{v.chip}]")
-        if max_share < 1 - 1e-9:  # (1 − share)·own − share·others ≤ 0
-            others = sum(t[j] + s_[j] for j in range(len(rates)) if j != i)
-            h.addConstr((1 - max_share) * (t[i] + s_[i]) - max_share * others <= 0,
-                        name=f"share[{v.chip}]")
+            pv_migration = sum(horizon.discount(y) * v.migration_share(y) for y in years)
+            adopt.append(h.addBinary(obj=v.migration_usd * pv_migration,
+                                     name=f"adopt[{v.chip}]"))
+    rows: dict[str, list] = {"train": [], "serve": []}
+    for k, y in enumerate(years):
+        for i, v in enumerate(rates):
+            cost = horizon.discount(y) * HOURS_PER_YEAR * v.price
+            t[k][i] = h.addVariable(lb=0, obj=cost, name=f"train[{v.chip},{y}]")
+            s_[k][i] = h.addVariable(lb=0, obj=cost, name=f"serve[{v.chip},{y}]")
+        if runs > 0:
+            rows["train"].append(h.addConstr(sum(
+                v.runs_per_chip_year * v.keep(y) * t[k][i] for i, v in enumerate(rates))
+                >= runs, name=f"demand[train,{y}]"))
+        if tokens_per_day > 0:
+            rows["serve"].append(h.addConstr(sum(
+                v.tokens_per_chip_day * v.keep(y) * s_[k][i] for i, v in enumerate(rates))
+                >= tokens_per_day, name=f"demand[serve,{y}]"))
+        total = sum(t[k][j] + s_[k][j] for j in range(n_v))
+        for i, v in enumerate(rates):
+            own = t[k][i] + s_[k][i]
+            h.addConstr(own - big[i] * adopt[i] <= 0, name=f"capacity[{v.chip},{y}]")
+            if shares and v.max_share < 1 - 1e-9:
+                h.addConstr(own - v.max_share * total <= 0, name=f"max_share[{v.chip},{y}]")
+            if shares and v.min_share > 1e-9:
+                h.addConstr(own - v.min_share * total >= 0, name=f"min_share[{v.chip},{y}]")
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     if status != "Optimal":
         return {"status": status}
     sol = h.getSolution()
     col = sol.col_value
-    adopt = [int(round(col[yi.index])) if not isinstance(yi, float) else int(yi) for yi in y]
-    chips_t = [col[x.index] for x in t]
-    chips_s = [col[x.index] for x in s_]
+    chosen = [int(round(col[a.index])) if not isinstance(a, float) else int(a) for a in adopt]
     duals = {}
     if fixed_adopt is not None:
-        duals = {k: float(sol.row_dual[row.index]) for k, row in rows.items()}
-    return {"status": status, "objective": h.getInfo().objective_function_value,
-            "train_chips": chips_t, "serve_chips": chips_s, "adopt": adopt, "duals": duals}
+        duals = {key: [float(sol.row_dual[row.index]) / horizon.discount(y)
+                       for y, row in zip(years, rs, strict=True)]
+                 for key, rs in rows.items() if rs}
+    # Migration of vendors whose adoption is fixed is a constant outside the model.
+    fixed_migration = sum(a * v.migration_usd * sum(horizon.discount(y) * v.migration_share(y)
+                                                    for y in years)
+                          for a, v in zip(adopt, rates, strict=True) if isinstance(a, float))
+    return {"status": status,
+            "objective": h.getInfo().objective_function_value + fixed_migration,
+            "train_chips": [[col[x.index] for x in row] for row in t],  # (n_years, n_v)
+            "serve_chips": [[col[x.index] for x in row] for row in s_],
+            "adopt": chosen, "duals": duals}
 
 
-def _max_fraction(rates: list[VendorRates], runs: float, tokens: float, share: float) -> float:
-    """Largest fraction λ of the demand the capacities can meet (an LP maximising λ)."""
+def yearly_costs(rates: list[VendorRates], res: dict, horizon: Horizon) -> np.ndarray:
+    """Undiscounted cost per year of a solution, incl. migration paid that year: (n_years,)."""
+    out = []
+    for k, y in enumerate(range(1, horizon.years + 1)):
+        chips = np.add(res["train_chips"][k], res["serve_chips"][k])
+        out.append(sum(c * v.price * HOURS_PER_YEAR + a * v.migration_usd * v.migration_share(y)
+                       for c, v, a in zip(chips, rates, res["adopt"], strict=True)))
+    return np.asarray(out)
+
+
+def max_fraction(rates: list[VendorRates], runs: float, tokens: float) -> float:
+    """Largest fraction λ of year-1 demand the capacities and share caps can meet (an LP
+    maximising λ)."""
     h = _highs()
     lam = h.addVariable(lb=0, obj=-1.0, name="lambda")
     t = [h.addVariable(lb=0, ub=v.capacity, name=f"t[{v.chip}]") for v in rates]
     s_ = [h.addVariable(lb=0, ub=v.capacity, name=f"s[{v.chip}]") for v in rates]
     if runs > 0:
-        h.addConstr(sum(v.runs_per_chip_year * t[i] for i, v in enumerate(rates)) - runs * lam
-                    >= 0)
+        h.addConstr(sum(v.runs_per_chip_year * v.keep(1) * t[i] for i, v in enumerate(rates))
+                    - runs * lam >= 0)
     if tokens > 0:
-        h.addConstr(sum(v.tokens_per_chip_day * s_[i] for i, v in enumerate(rates))
-                    - tokens * lam >= 0)
+        h.addConstr(sum(v.tokens_per_chip_day * v.keep(1) * s_[i]
+                        for i, v in enumerate(rates)) - tokens * lam >= 0)
+    total = sum(t[j] + s_[j] for j in range(len(rates)))
     for i, v in enumerate(rates):
         if np.isfinite(v.capacity):
             h.addConstr(t[i] + s_[i] <= v.capacity)
-        if share < 1 - 1e-9:
-            others = sum(t[j] + s_[j] for j in range(len(rates)) if j != i)
-            h.addConstr((1 - share) * (t[i] + s_[i]) - share * others <= 0)
+        if v.max_share < 1 - 1e-9:
+            h.addConstr(t[i] + s_[i] - v.max_share * total <= 0)
     h.setOptionValue("objective_bound", -10.0)
     h.run()
     return float(h.getSolution().col_value[lam.index])
-
-
-def vendor_mix(ctx: PlanContext, s: VendorMix) -> dict:
-    rates = vendor_rates(ctx, s)
-    out = mix_result(rates, s.training_runs_per_year, s.serving_tokens_per_day, s.max_share)
-    out["interval"] = mix_interval(ctx, s, rates, out["outputs"]["vendors"])
-    return out
-
-
-def mix_interval(ctx: PlanContext, s: VendorMix, rates: list[VendorRates],
-                 table: list[dict]) -> dict:
-    """P10-P90 of the chosen mix's yearly cost when each vendor's price, efficiency and the
-    utilisation vary: the chips needed scale as 1/(efficiency·utilisation) (vectorised)."""
-    total = np.zeros(s.spreads.samples)
-    for i, (v, row) in enumerate(zip(rates, table, strict=True)):
-        draw = samples(s.spreads, ctx.efficiency_sd(v.chip), ctx.seed + i)
-        u = np.clip(s.utilization + draw["utilization"], 0.05, 1.0)
-        chips = (row["train_chips"] + row["serve_chips"]) * s.utilization / (
-            u * draw["efficiency"])
-        total += chips * v.price * draw["price"] * HOURS_PER_YEAR + row["migration_usd"]
-    return {"total_usd_per_year": quantiles(total)}
-
-
-def mix_result(rates: list[VendorRates], runs: float, tokens: float, share: float) -> dict:
-    """Optimal mix, shadow prices, and a price-sensitivity table."""
-    best = solve_mix(rates, runs, tokens, share)
-    if best["status"] != "Optimal":
-        if best["status"] == "Infeasible":
-            lam = _max_fraction(rates, runs, tokens, share)
-            raise InfeasibleError(f"demand exceeds capacity: at most {lam:.0%} of it can be met "
-                                  f"({1 - lam:.0%} short) with these capacities and a "
-                                  f"{share:.0%} share cap", needed=1.0, available=lam)
-        raise SolverError(best["status"])
-    lp = solve_mix(rates, runs, tokens, share, fixed_adopt=dict(enumerate(best["adopt"])))
-    chips = [a + b for a, b in zip(best["train_chips"], best["serve_chips"], strict=True)]
-    total_chips = sum(chips)
-    table = [{"chip": v.chip, "usd_per_chip_hour": v.price, "price_source": v.price_source,
-              "adopted": bool(best["adopt"][i]), "train_chips": best["train_chips"][i],
-              "serve_chips": best["serve_chips"][i],
-              "share": chips[i] / total_chips if total_chips else 0.0,
-              "usd_per_year": chips[i] * v.price * HOURS_PER_YEAR,
-              "migration_usd": v.migration_usd * best["adopt"][i]}
-             for i, v in enumerate(rates)]
-    sensitivity = []
-    for i, v in enumerate(rates):
-        for factor in (0.8, 1.2):
-            changed = list(rates)
-            changed[i] = VendorRates(**{**vars(v), "price": v.price * factor})
-            res = solve_mix(changed, runs, tokens, share)
-            if res["status"] != "Optimal":
-                continue
-            tot = [a + b for a, b in zip(res["train_chips"], res["serve_chips"], strict=True)]
-            sensitivity.append({"chip": v.chip, "price_factor": factor,
-                                "total_usd": res["objective"],
-                                "share": tot[i] / sum(tot) if sum(tot) else 0.0})
-    migration = []
-    # Break-even against staying put: the incumbents alone (no share cap: nothing to spread).
-    incumbents_only = solve_mix(rates, runs, tokens, 1.0,
-                                fixed_adopt={i: int(not v.binary) for i, v in enumerate(rates)})
-    for i, v in enumerate(rates):
-        if not v.binary:
-            continue
-        alone = solve_mix([VendorRates(**{**vars(v), "binary": False})], runs, tokens, 1.0)
-        base = incumbents_only.get("objective")
-        if base is None or alone["status"] != "Optimal":
-            continue
-        per_share = base - alone["objective"]  # $/yr saved if all demand moved to v
-        at_optimum = base - (best["objective"] - sum(
-            r.migration_usd * a for r, a in zip(rates, best["adopt"], strict=True)))
-        migration.append({
-            "chip": v.chip, "migration_usd": v.migration_usd, "adopted": bool(best["adopt"][i]),
-            "migration_source": v.migration_source,
-            "savings_usd_per_year_if_all_moved": per_share,
-            "savings_usd_per_year_at_optimum": at_optimum,
-            "payback_years_at_optimum": (v.migration_usd / at_optimum if at_optimum > 0
-                                         else None),
-            # share of demand whose first-year savings repay the migration (> 1: not in a year)
-            "break_even_share": v.migration_usd / per_share if per_share > 0 else None})
-    explain = [f"{row['chip']}: {row['share']:.0%} of {total_chips:,.0f} chips at "
-               f"{fmt_usd(row['usd_per_chip_hour'])}/chip-h ({row['price_source']})"
-               for row in table]
-    marginal = {"train": lambda d: f"{fmt_usd(d)} per extra training run a year",
-                "serve": lambda d: f"{fmt_usd(d * 1e6)} per extra million tokens a day"}
-    explain.append(f"total {fmt_usd(best['objective'])}/yr incl. migration; shadow prices: "
-                   + "; ".join(marginal[k](val) for k, val in lp["duals"].items()))
-    for m in migration:
-        saving, share_be = m["savings_usd_per_year_if_all_moved"], m["break_even_share"]
-        if share_be is None:
-            explain.append(f"{m['chip']}: moving all demand would cost {fmt_usd(-saving)}/yr "
-                           "more; the migration never pays back on price-performance alone")
-            continue
-        explain.append(
-            f"{m['chip']}: the optimal mix saves {fmt_usd(m['savings_usd_per_year_at_optimum'])}"
-            f"/yr vs staying put, repaying the {fmt_usd(m['migration_usd'])} migration in "
-            f"{m['payback_years_at_optimum'] or float('inf'):.2g} years ({m['migration_source']}); "
-            "moving everything "
-            f"saves {fmt_usd(saving)}/yr, so a first-year break-even needs "
-            f"{share_be:.0%} of the demand moved")
-    return {"outputs": {"total_usd_per_year": best["objective"], "chips": total_chips,
-                        "shadow_price_usd_per_run": lp["duals"].get("train"),
-                        "shadow_price_usd_per_mtok_per_day":
-                            None if "serve" not in lp["duals"] else lp["duals"]["serve"] * 1e6,
-                        "vendors": table, "migration": migration},
-            "sensitivity": sensitivity, "explain": explain, "interval": {},
-            "note": f"demand {runs:g} runs/yr and {fmt_si(tokens)} tokens/day"}

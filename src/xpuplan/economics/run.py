@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 from xpuplan.economics.context import PlanContext
-from xpuplan.economics.deals import investment, spend_forecast, tco_compare
+from xpuplan.economics.deals import spend_forecast, tco_compare
 from xpuplan.economics.fleets import contract, power_budget
-from xpuplan.economics.mix import vendor_mix
+from xpuplan.economics.investment import deal_timeline, investment
+from xpuplan.economics.mix_result import vendor_mix
 from xpuplan.economics.scenario import Scenario, load_scenario
+from xpuplan.economics.summary import input_rows, kpis
 from xpuplan.errors import UnknownNameError
 
 RUNNERS = {"contract": contract, "power_budget": power_budget, "vendor_mix": vendor_mix,
            "investment": investment, "tco_compare": tco_compare,
-           "spend_forecast": spend_forecast}
+           "spend_forecast": spend_forecast, "deal_timeline": deal_timeline}
 
 
 @dataclass
@@ -31,18 +33,25 @@ class PlanResult:
     sensitivity: list = field(default_factory=list)
     # "train/<chip>" or "serve/<chip>" -> the confidence of the predictions the plan used
     confidence: dict = field(default_factory=dict)
+    kpis: list = field(default_factory=list)  # [{label, key, value}], the headline numbers
+    input_table: list = field(default_factory=list)  # [{input, value, source}], every input
+    tornado: dict | None = None  # ±20 % swings of the headline KPI (economics/summary.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def run_scenario(ctx: PlanContext, s: Scenario) -> PlanResult:
+    if s.assumptions:
+        ctx = replace(ctx, econ=ctx.econ.with_records(s.assumptions,
+                                                      f"scenario {s.name}: assumptions"))
     answer = RUNNERS[s.kind](ctx, s)
     return PlanResult(kind=s.kind, name=s.name, description=s.description,
                       inputs=s.model_dump(), sources=dict(s.sources),
                       outputs=answer["outputs"], explain=answer["explain"],
                       interval=answer.get("interval", {}),
-                      sensitivity=answer.get("sensitivity", []))
+                      sensitivity=answer.get("sensitivity", []),
+                      kpis=kpis(s.kind, answer["outputs"]), input_table=input_rows(s))
 
 
 def example_dir() -> Path:

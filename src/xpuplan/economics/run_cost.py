@@ -15,13 +15,21 @@ from xpuplan.specs.hardware import ChipSpec
 
 def training_run_cost(tokens: float, tokens_per_s: float, n_chips: int, chip: ChipSpec,
                       catalog: HardwareCatalog, term: str = "on_demand",
-                      usd_per_chip_hour: float | None = None) -> dict:
-    """Time, chip-hours, cost and energy of training on `tokens` tokens (see module doc)."""
+                      usd_per_chip_hour: float | None = None, fallback: bool = True) -> dict:
+    """Time, chip-hours, cost and energy of training on `tokens` tokens (see module doc).
+    `usd_per_chip_hour` overrides the catalog; `fallback=False` prices under `term` only."""
     seconds = tokens / tokens_per_s
     chip_hours = n_chips * seconds / 3600
     instance = None
-    if usd_per_chip_hour is None:
-        found = catalog.price_for(chip.id, term, chip.system.id)
+    if usd_per_chip_hour is not None:
+        term = "given"
+    else:
+        system = chip.system.id if chip.system else None
+        if fallback:
+            found = catalog.price_for(chip.id, term, system)
+        else:
+            cheapest = catalog.cheapest_instance(chip.id, term, system)
+            found = (cheapest, term) if cheapest is not None else None
         if found is not None:
             instance, term = found
             usd_per_chip_hour = instance.usd_per_chip_s(term) * 3600
@@ -34,6 +42,6 @@ def training_run_cost(tokens: float, tokens_per_s: float, n_chips: int, chip: Ch
         "price_term": term,
         "instance": instance.id if instance else None,
         "price_source": (instance.sources.get(f"{term}_usd_per_s", instance.source)
-                         if instance else None),
+                         if instance else "given" if term == "given" else None),
         "energy_kwh": None if chip.tdp_w is None else n_chips * chip.tdp_w * seconds / 3.6e6,
     }

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from xpuplan.catalog.economics import SECTIONS, economics_catalog
 from xpuplan.catalog.records import read_table_file
 from xpuplan.errors import CatalogError
 from xpuplan.units import parse_count
@@ -65,6 +66,9 @@ class _Base(_Strict):
     description: str = ""
     sources: dict[str, str] = Field(default_factory=dict)
     spreads: Spreads = Field(default_factory=Spreads)
+    # economics records to add or override for this scenario, by section (facility, system,
+    # cost_of_capital, owned_cost, deal, gw_cost, reported_margin); each with source/retrieved
+    assumptions: dict[str, list[dict]] = Field(default_factory=dict)
 
 
 class Contract(_Base):
@@ -80,9 +84,30 @@ class Contract(_Base):
     utilization: float = Field(0.9, gt=0, le=1)
     training: TrainingJob | None = None
     serving: ServingJob | None = None
+    # relative fleet size per contract year (e.g. [1, 2, 2, ...]): peak vs average chips
+    delivery_ramp: list[float] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _ramp(self):
+        ramp = self.delivery_ramp
+        if ramp is not None and (len(ramp) != int(-(-self.years // 1)) or min(ramp) < 0
+                                 or sum(ramp) <= 0):
+            raise ValueError(f"delivery_ramp needs one value >= 0 per contract year "
+                             f"({int(-(-self.years // 1))}), with a positive total")
+        return self
 
 
-class PowerBudget(_Base):
+class _Owned(_Base):
+    """Finance inputs of owned capacity (see economics/owned.py)."""
+
+    owned_cost: str = "hyperscaler-2025"  # economics.toml [[owned_cost]] id
+    # economics.toml [[cost_of_capital]] id, or a rate (then `sources` must say where from);
+    # default: the owned_cost record's
+    cost_of_capital: str | float | None = None
+    sell_through: float = Field(1.0, gt=0, le=1)  # share of hours sold (rental margins)
+
+
+class PowerBudget(_Owned):
     """A facility power envelope filled with one owned system type."""
 
     kind: Literal["power_budget"]
@@ -105,8 +130,24 @@ class Vendor(_Strict):
     # usd_per_engineer_week, default from audit_effort.toml)
     migration_audit: str | None = None
     usd_per_engineer_week: float | None = Field(None, gt=0)
+    migration_years: float = Field(1.0, gt=0)  # the migration cost is spread over these years
     shortfall: float = Field(0.0, ge=0, lt=1)  # throughput lost while its software matures
+    shortfall_fade_years: float | None = Field(None, gt=0)  # linear fade to 0; None: constant
     incumbent: bool = False
+    min_share: float | None = Field(None, ge=0, le=1)  # of the chips held, every year
+    max_share: float | None = Field(None, gt=0, le=1)  # overrides the scenario's max_share
+    fixed_share: float | None = Field(None, ge=0, le=1)  # exactly this share ("move 30 %")
+    precision: str | None = None  # training precision on this vendor (default: training's)
+    weights: str | None = None  # serving weights on this vendor (default: serving's)
+
+    @model_validator(mode="after")
+    def _shares(self):
+        if self.fixed_share is not None and (self.min_share is not None
+                                             or self.max_share is not None):
+            raise ValueError("fixed_share excludes min_share and max_share")
+        if (self.min_share or 0) > (self.max_share or 1):
+            raise ValueError(f"min_share {self.min_share} > max_share {self.max_share}")
+        return self
 
     @model_validator(mode="after")
     def _one_migration_cost(self):
@@ -116,7 +157,8 @@ class Vendor(_Strict):
 
 
 class VendorMix(_Base):
-    """Least-cost mix of vendors meeting training and serving demand (LP/MILP, highspy)."""
+    """Least-cost mix of vendors meeting training and serving demand every year of a horizon
+    (MILP, highspy), against staying on the incumbents."""
 
     kind: Literal["vendor_mix"]
     training_runs_per_year: float = Field(0.0, ge=0)
@@ -126,6 +168,8 @@ class VendorMix(_Base):
     vendors: list[Vendor] = Field(min_length=1)
     max_share: float = Field(1.0, gt=0, le=1)
     utilization: float = Field(0.85, gt=0, le=1)
+    horizon_years: int = Field(1, ge=1, le=30)
+    discount_rate: float = Field(0.0, ge=0, lt=1)  # per year; costs of year y discounted y years
 
 
 class Investment(_Base):
@@ -134,14 +178,65 @@ class Investment(_Base):
     kind: Literal["investment"]
     investor: str
     investee: str
-    investment_usd: float = Field(gt=0)
+    investment_usd: float | None = Field(None, gt=0)  # default: the deal record's
     commitment_usd: float = Field(gt=0)
-    years: float = Field(gt=0)
+    years: float | None = Field(None, gt=0)  # even deployment; or give gw_per_year
     investor_gross_margin: float = Field(ge=0, le=1)
     discount_rate: float = Field(0.08, ge=0, lt=1)
     usd_per_gw: float | None = Field(None, gt=0)  # to express C as GW of systems
     list_usd_per_chip_hour: float | None = Field(None, gt=0)
     alternative_usd_per_chip_hour: float | None = Field(None, gt=0)
+    deal: str | None = None  # economics.toml [[deal]] id this scenario reads
+    # "upfront": all of I at year 0; "per_gw": I paid as each GW is deployed; "dated": the
+    # shares of I in `tranche_shares_by_year` (years 0..T, summing to 1)
+    tranches: Literal["upfront", "per_gw", "dated"] = "upfront"
+    tranche_shares_by_year: list[float] | None = Field(None, min_length=1)
+    gw_per_year: list[float] | None = Field(None, min_length=1)  # deployment ramp, years 1..T
+    post_money_valuation_usd: float | None = Field(None, gt=0)  # -> equity stake I / value
+
+    @field_validator("gw_per_year")
+    @classmethod
+    def _ramp(cls, v):
+        if v is not None and (min(v) < 0 or sum(v) <= 0):
+            raise ValueError("GW per year must be >= 0 with a positive total")
+        return v
+
+    @model_validator(mode="after")
+    def _term(self):
+        if self.gw_per_year is not None and self.years not in (None, len(self.gw_per_year)):
+            raise ValueError(f"years = {self.years:g} but gw_per_year has "
+                             f"{len(self.gw_per_year)} years: give one of them")
+        if self.years is None and self.gw_per_year is None:
+            raise ValueError("give years (even deployment) or gw_per_year (a ramp)")
+        shares = self.tranche_shares_by_year
+        if (self.tranches == "dated") != (shares is not None):
+            raise ValueError("tranches: dated goes with tranche_shares_by_year, and only it")
+        if shares is not None and (min(shares) < 0 or abs(sum(shares) - 1) > 1e-9):
+            raise ValueError(f"tranche_shares_by_year must be >= 0 and sum to 1 (sum "
+                             f"{sum(shares):g})")
+        return self
+
+    @property
+    def term_years(self) -> float:
+        """Years of deployment: the ramp's length, else `years`."""
+        return float(len(self.gw_per_year)) if self.gw_per_year else self.years
+
+
+class TimelineDeal(_Strict):
+    deal: str  # economics.toml [[deal]] id
+    start_year: int
+    years: float | None = Field(None, gt=0)  # when the record has no term
+    gw_cost: str | None = None  # economics.toml [[gw_cost]] id when the deal has no value
+
+
+class DealTimeline(_Base):
+    """Announced deals as yearly spend by seller, summed over a window against a claim."""
+
+    kind: Literal["deal_timeline"]
+    deals: list[TimelineDeal] = Field(min_length=1)
+    window_start_year: int
+    window_years: int = Field(gt=0, le=30)
+    claim_usd: float | None = Field(None, gt=0)
 
 
 class TcoOption(_Strict):
@@ -152,11 +247,12 @@ class TcoOption(_Strict):
     list_usd_per_chip_hour: float | None = Field(None, gt=0)  # what renting it out fetches
 
 
-class TcoCompare(_Base):
+class TcoCompare(_Owned):
     """Owned cost per chip-hour and per training token of several options."""
 
     kind: Literal["tco_compare"]
     facility: str
+    reported_margin: str = "oracle-nvidia-rental-2025"  # economics.toml [[reported_margin]]
     facility_life_years: float | None = Field(None, gt=0)
     utilization: float = Field(0.8, gt=0, le=1)
     training: TrainingJob
@@ -178,9 +274,9 @@ class SpendForecast(_Base):
 
 
 Scenario = Annotated[Contract | PowerBudget | VendorMix | Investment | TcoCompare
-                     | SpendForecast, Field(discriminator="kind")]
+                     | SpendForecast | DealTimeline, Field(discriminator="kind")]
 KINDS = ("contract", "power_budget", "vendor_mix", "investment", "tco_compare",
-         "spend_forecast")
+         "spend_forecast", "deal_timeline")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -193,9 +289,12 @@ def scenario_from_data(data: object, file: str = "scenario") -> Scenario:
     if not isinstance(data, dict):
         raise CatalogError(file, None, f"must be a mapping of keys, got {type(data).__name__}")
     try:
-        return TypeAdapter(Scenario).validate_python(data)
+        scenario = TypeAdapter(Scenario).validate_python(data)
     except ValidationError as exc:
         raise _scenario_error(file, data, exc) from None
+    if scenario.assumptions:  # checked here so that errors name the file
+        economics_catalog().with_records(scenario.assumptions, f"{file}: assumptions")
+    return scenario
 
 
 def _scenario_error(file: str, data: dict, exc: ValidationError) -> CatalogError:
@@ -209,12 +308,23 @@ def _scenario_error(file: str, data: dict, exc: ValidationError) -> CatalogError
     if err["type"] == "extra_forbidden":
         model = _model_at(_MODELS.get(kind), loc[1:-1])
         allowed = ", ".join(sorted(model.model_fields)) if model else "?"
-        return CatalogError(file, key, f"unknown key; allowed keys: {allowed}")
+        return CatalogError(file, key, f"unknown key; allowed keys: {allowed}"
+                            + _record_hint(loc[-1]))
     return CatalogError(file, key, f"{err['msg']} (got {err.get('input')!r})")
 
 
+def _record_hint(key: str) -> str:
+    """Where a misplaced economics figure (pue, rate, ...) belongs, if it is one."""
+    homes = [name for name, cls in SECTIONS.items() if key in cls.model_fields
+             and key not in ("id", "source", "retrieved", "confidence", "notes", "sources")]
+    return (f"; {key} is a field of an economics {' / '.join(homes)} record: override it "
+            f"under assumptions: {homes[0]}: [{{id: ..., {key}: ..., source: ..., "
+            "retrieved: ...}]" if homes else "")
+
+
 _MODELS = {m.model_fields["kind"].annotation.__args__[0]: m
-           for m in (Contract, PowerBudget, VendorMix, Investment, TcoCompare, SpendForecast)}
+           for m in (Contract, PowerBudget, VendorMix, Investment, TcoCompare, SpendForecast,
+                     DealTimeline)}
 
 
 def _model_at(model, path: list[str]):

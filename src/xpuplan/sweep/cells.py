@@ -4,7 +4,7 @@ A row has `cell_index` (position in the spec's order), `cell_key` (stable hash o
 inputs, what `--resume` matches), `error` (None, or the error text of a failed cell), the
 inputs as `input/<axis>` (plan paths keep their dots: `input/vendors.1.shortfall`), and the
 command's `--json` result flattened: nested dicts join their keys with "/"
-(`breakdown_s/comm_tp`, `outputs/total_usd_per_year`); lists and empty dicts stay whole as
+(`breakdown_s/comm_tp`, `outputs/npv_cost_usd`); lists and empty dicts stay whole as
 JSON text (`pareto`, `outputs/vendors`), since their length varies from cell to cell.
 """
 

@@ -80,9 +80,11 @@ def show_search(d: dict) -> None:
 
 
 def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
-    table = Table("chip", "best layout", "time to train", "cost", "$/chip-h", "price from",
-                  "MFU", "tokens/s/chip", "confidence",
-                  title=f"{model}: {tokens} tokens on {chips:,} chips each")
+    table = Table(title=f"{model}: {tokens} tokens on {chips:,} chips each")
+    table.add_column("chip", no_wrap=True)  # ids whole: what the user types
+    for name in ("best layout", "time to train", "cost", "$/chip-h", "price from", "MFU",
+                 "tokens/s/chip", "confidence"):
+        table.add_column(name, overflow="fold")
     for row in rows:
         r = row.result
         if r is None:
@@ -93,13 +95,12 @@ def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
         table.add_row(r.chip, _layout(r.parallelism), fmt_duration(run["time_to_train_s"]),
                       "no price" if cost is None else fmt_usd(cost),
                       "-" if cost is None else f"{run['usd_per_chip_hour']:.2f}",
-                      "-" if cost is None else f"{run['instance']} ({run['price_term']})",
+                      "-" if cost is None else (run["instance"] or run["price_term"]),
                       f"{r.mfu:.1%}", f"{r.tokens_per_s_per_chip:,.0f}",
                       _confidence(r.confidence, compact=True))
     console.print(table)
-    console.print("Cost = chip-hours x the cheapest on-demand price in the catalog (xpuplan "
-                  "instances), else its capacity-block, committed or spot price; 'no price' "
-                  "where no public price was found.")
+    console.print(f"Cost = chip-hours x one price basis: {rows.price_basis} (xpuplan "
+                  "instances; --price-term, --usd-per-chip-hour).")
 
 
 def _error_table(label: str, groups: dict, title: str | None = None) -> Table:
@@ -173,10 +174,13 @@ def show_infer(d: dict) -> None:
 
 
 def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
-    table = Table("model", "chip", "chips", "layout", "TTFT ms", "TPOT ms", "tok/s/chip",
-                  "max conc.", "$/Mtok out", "$/Mtok in", "confidence",
-                  title=f"offline serving, {input_len} in / {output_len} out, "
+    table = Table(title=f"offline serving, {input_len} in / {output_len} out, "
                   "weights fp8 where supported")
+    table.add_column("model", overflow="fold")
+    table.add_column("chip", no_wrap=True)
+    for name in ("chips", "layout", "TTFT ms", "TPOT ms", "tok/s/chip", "max conc.",
+                 "$/Mtok out", "$/Mtok in", "confidence"):
+        table.add_column(name, overflow="fold")
     for row in rows:
         r = row.result
         if r is None:
@@ -192,6 +196,7 @@ def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
                       "-" if r.usd_per_mtok_input is None else f"{r.usd_per_mtok_input:.3f}",
                       _confidence(r.confidence, compact=True))
     console.print(table)
+    console.print(f"$/Mtok at one price basis: {rows.price_basis}.")
 
 
 def show_examples(examples: dict) -> None:
@@ -202,28 +207,80 @@ def show_examples(examples: dict) -> None:
 
 
 def show_plan(r) -> None:
+    """KPIs first, then the arithmetic, then every table; ids whole, money as $38.0B; a
+    table with more than WIDE_COLUMNS columns prints transposed (one column per row)."""
+    from xpuplan.views.plan_tables import fmt_value, plan_tables
+
     console.print(f"[bold]{r.name}[/bold] ({r.kind}): {r.description}")
+    tables = plan_tables(r)
+    _records("kpis", [{"kpi": k["kpi"], "value": fmt_value(k["key"], k["value"])}
+                      for k in tables.pop("kpis")])
     for i, line in enumerate(r.explain, 1):
-        console.print(f"  {i}. {line}")
-    flat = Table("output", "value", "P10 - P90")
-    for key, value in r.outputs.items():
-        if isinstance(value, (dict, list)):
-            continue
-        shown = fmt_si(value) if isinstance(value, float) else str(value)
-        interval = r.interval.get(key)
-        flat.add_row(key, shown, "" if not interval else
-                     f"{fmt_si(interval[0])} - {fmt_si(interval[2])}")
-    console.print(flat)
-    for key, value in r.outputs.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            table = Table(*value[0].keys(), title=key)
-            for row in value:
-                table.add_row(*[fmt_si(v) if isinstance(v, float) else str(v)
-                                for v in row.values()])
-            console.print(table)
+        console.print(f"  {i}. {line}", markup=False, highlight=False)
+    interval = r.interval
+    _records("outputs", [{"output": row["output"], "value": fmt_value(row["output"],
+                                                                      row["value"]),
+                          "P10 - P90": "" if row["output"] not in interval else
+                          f"{fmt_value(row['output'], interval[row['output']][0])} - "
+                          f"{fmt_value(row['output'], interval[row['output']][2])}"}
+                         for row in tables.pop("outputs")])
+    tables.pop("interval", None)
+    inputs = tables.pop("inputs")
+    for name, rows in tables.items():
+        _records(name, [{k: fmt_value(k, v) for k, v in row.items()} for row in rows])
+    assumed = sum(1 for row in inputs if row["source"].startswith("assumed"))
+    console.print(f"inputs: {len(inputs)} ({assumed} without a source); all with their "
+                  "sources in --json / --csv / --report")
+
     if r.confidence:
-        conf = Table("prediction", "confidence", title="confidence of the predictions used")
+        conf = Table(title="confidence of the predictions used")
+        conf.add_column("prediction", no_wrap=True)
+        conf.add_column("confidence", overflow="fold")
         for key, c in sorted(r.confidence.items()):
             conf.add_row(key, _confidence(c))
         console.print(conf)
-    console.print(f"inputs' sources: {len(r.sources)} listed in --json / --report")
+
+WIDE_COLUMNS = 5
+
+
+def _records(title: str, rows: list[dict]) -> None:
+    """Rows as a table: the first column never wraps (ids are what users type)."""
+    if not rows:
+        return
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    if len(keys) > WIDE_COLUMNS and len(rows) <= WIDE_COLUMNS:
+        heads = [str(row[keys[0]]) for row in rows]
+        table = Table(title=title)
+        table.add_column(keys[0], no_wrap=True)
+        for h, row in zip(heads, rows, strict=True):
+            cells = [len(str(row.get(k, ""))) for k in keys[1:]]
+            table.add_column(h, overflow="fold", min_width=min(max([len(h), *cells]), 12))
+        for k in keys[1:]:
+            table.add_row(k, *[str(row.get(k, "")) for row in rows])
+    else:
+        table = Table(title=title)
+        table.add_column(keys[0], no_wrap=True)
+        for k in keys[1:]:
+            longest = max(len(str(row.get(k, ""))) for row in rows)
+            table.add_column(k, overflow="fold", min_width=min(longest, 10))
+        for row in rows:
+            table.add_row(*[str(row.get(k, "")) for k in keys])
+    console.print(table)
+
+
+def show_deals(rows: list[dict]) -> None:
+    """Announced deals: ids whole, money as $38.0B, other cells wrap (fits 80 columns)."""
+    table = Table(title="announced compute deals (--json: buyer, date, hardware, sources)")
+    table.add_column("deal", no_wrap=True)
+    table.add_column("seller", overflow="fold")
+    table.add_column("value", no_wrap=True)
+    table.add_column("years", no_wrap=True)
+    table.add_column("GW", no_wrap=True)
+    for d in rows:
+        value = "-" if d["value_usd"] is None else fmt_usd(d["value_usd"])
+        if d["investment_usd"] is not None:
+            value = f"invest {fmt_usd(d['investment_usd'])}"
+        table.add_row(d["id"], d["seller"], value,
+                      "-" if d["years"] is None else f"{d['years']:g}",
+                      "-" if d["gw"] is None else f"{d['gw']:g}")
+    console.print(table)

@@ -174,7 +174,7 @@ def _plan_request(values: dict) -> PlanRequest:
 
 def _plan(settings, values: dict, config) -> dict:
     result = service.plan_result(settings, _plan_request(values))
-    scenario = values.get("scenario") or api.plan_example_yaml(values["example"])
+    scenario = values.get("scenario") or api.plan_example_text(values["example"])
     return {"result": result.to_dict(), "figures": figures.plan(result),
             "scenario_text": scenario, "kpis": _kpis(result.outputs)}
 
