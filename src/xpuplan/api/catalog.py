@@ -7,7 +7,7 @@ import os
 from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.models import ModelEntry, model_entries
 from xpuplan.catalog.registry import hardware_catalog
-from xpuplan.errors import SpecError
+from xpuplan.specs.bounds import check
 from xpuplan.specs.hardware import ChipSpec, InstanceSpec
 from xpuplan.specs.model import ModelSpec
 from xpuplan.workload.summary import ModelSummary, summarize
@@ -46,8 +46,7 @@ def load_model(source: str | os.PathLike) -> ModelSpec:
 def model_summary(source: str | os.PathLike | ModelSpec,
                   seq_len: int = DEFAULT_SEQ_LEN) -> ModelSummary:
     """Parameters, FLOPs per token and weight bytes of a model."""
-    if seq_len <= 0:
-        raise SpecError("seq_len", seq_len, "must be a positive number of tokens")
+    check("seq_len", seq_len)
     m = source if isinstance(source, ModelSpec) else _load_model(source)
     return summarize(m, seq_len)
 

@@ -15,6 +15,7 @@ from xpuplan.serve.evaluate import REASONS, evaluate_serving
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.result import ServeResult, serve_result
 from xpuplan.serve.search import ServeSearch, search_serving
+from xpuplan.specs.bounds import check, check_all
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.model import ModelSpec
@@ -39,11 +40,8 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
     (default: the weights'). Weight-only quantization, e.g. MXFP4 weights with bf16
     activations (GPT-OSS on Hopper), stores 4-bit weights on a chip with no FP4 rate.
     """
-    for name, value in (("input_len", input_len), ("output_len", output_len)):
-        if not isinstance(value, int) or value <= 0:
-            raise SpecError(name, value, "must be a positive number of tokens")
-    if chips is not None and (not isinstance(chips, int) or chips <= 0):
-        raise SpecError("chips", chips, "must be a positive integer")
+    check_all(input_len=input_len, output_len=output_len, chips=chips)
+    check("input_len + output_len", input_len + output_len, "seq_len")
     cat = hardware_catalog(catalog_files)
     c = cat.chip(chip_name)
     if weights not in WEIGHT_CHOICES:
@@ -60,6 +58,10 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
                                      and c.supports("fp8") else "bf16"), "kv", KV_CHOICES)
     if c.hbm_bw is None:
         raise SpecError("chip", c.id, "has no HBM bandwidth in the catalog")
+    if disaggregated and not (c.scaleout_bw_unidir or c.scaleup_bw_unidir):
+        raise SpecError("disaggregated", True, f"{c.name} has no network bandwidth in the "
+                        "catalog to move the KV cache from prefill to decode chips (add "
+                        "scaleout_gb_per_s_* with --catalog)")
     m = model if isinstance(model, ModelSpec) else _load_model(model)
     if m.learned_positions and input_len + output_len > m.learned_positions:
         raise SpecError("input_len + output_len", input_len + output_len,
@@ -112,11 +114,8 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
     if batch is not None:
         fixed["batch"] = batch
     for k, v in fixed.items():
-        if not isinstance(v, int) or v <= 0:
-            raise SpecError(k, v, "must be a positive integer")
-    for name, v in (("ttft_ms", ttft_ms), ("tpot_ms", tpot_ms)):
-        if v is not None and v <= 0:
-            raise SpecError(name, v, "must be > 0 ms")
+        check(k, v)
+    check_all(ttft_ms=ttft_ms, tpot_ms=tpot_ms)
     problem, instance = serve_problem(model, chip, chips, input_len, output_len, weights, kv,
                                       disaggregated, catalog_files, activations=activations)
     found = search_serving(problem, fixed, None if ttft_ms is None else ttft_ms / 1e3,
@@ -248,6 +247,8 @@ def compare_serving(models: tuple[str, ...] | list[str] = DEFAULT_SERVE_MODELS,
                     n_chips: int | None = None, catalog_files: list[str] | None = None,
                     progress=None) -> ServeComparison:
     """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16)."""
+    check_all(input_len=input_len, output_len=output_len, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
+              chips=n_chips)
     rows = []
     for model in models:
         m = _load_model(model)
