@@ -6,9 +6,8 @@ one line `error: ...` with exit code 2 for bad input, 1 when nothing is feasible
 
 from __future__ import annotations
 
-import json
 import sys
-from contextlib import contextmanager
+import warnings
 from enum import Enum
 from typing import Annotated
 
@@ -18,10 +17,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 from xpuplan import __version__, api
-from xpuplan.errors import SpecError, XpuplanError
+from xpuplan.errors import XpuplanError, one_line
+from xpuplan.specs.bounds import file_limit
 from xpuplan.specs.layouts import RECOMPUTE
 from xpuplan.specs.precision import Precision
 from xpuplan.units import fmt_si, parse_count
+from xpuplan.views.output_file import write_output
+from xpuplan.views.strict_json import strict_json
 from xpuplan.views.terminal import (
     show_compare,
     show_compare_serving,
@@ -63,7 +65,8 @@ def _options(
 
 
 def emit_json(obj: object) -> None:
-    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    """One strict JSON object (no NaN/Infinity: views.strict_json) on stdout."""
+    sys.stdout.write(strict_json(obj) + "\n")
 
 
 @app.command()
@@ -221,7 +224,7 @@ def compare(
         api.chip(name, STATE["catalog"])
     if serve:
         return _compare_serving(model, names, chip, chips, input_len, output_len, as_json)
-    with Progress(transient=True, console=err) as bar:
+    with Progress(transient=True, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("searching layouts", total=len(names))
         rows = api.compare(model, names, chips, parse_count(tokens, "tokens"), seq_len,
                            global_batch, precision.value, STATE["catalog"],
@@ -264,8 +267,7 @@ def infer(model: ModelArg, chip: ChipOpt,
     if plot:
         from xpuplan.views.charts import pareto_figure, write_figure
 
-        with _writing("plot", plot):
-            write_figure(pareto_figure(result), plot)
+        write_figure(pareto_figure(result), plot, inputs=[model, *_catalog_paths()])
     if as_json:
         return emit_json(result.to_dict())
     show_infer(result.to_dict())
@@ -291,20 +293,15 @@ def plan(
     if report:
         from xpuplan.views.plan_report import plan_html
 
-        with _writing("report", report), open(report, "w") as fh:
-            fh.write(plan_html(result))
+        write_output(report, plan_html(result), "report", [scenario, *_catalog_paths()])
     if as_json:
         return emit_json(result.to_dict())
     show_plan(result)
 
 
-@contextmanager
-def _writing(option: str, path: str):
-    """Turn a file that cannot be written into one line naming the option and the path."""
-    try:
-        yield
-    except OSError as exc:
-        raise SpecError(option, path, f"cannot write the file ({exc.strerror})") from None
+def _catalog_paths() -> list[str]:
+    """The catalog files this run reads (an output must never replace one)."""
+    return [str(p) for p in api.catalog_paths(STATE["catalog"])]
 
 
 @app.command()
@@ -323,7 +320,7 @@ def _compare_serving(model, names, chip_text, chips, input_len, output_len, as_j
     if chip_text == ",".join(api.DEFAULT_COMPARE_CHIPS):
         names = list(api.DEFAULT_SERVE_CHIPS)
     n_chips = None if chips == api.DEFAULT_COMPARE_CHIP_COUNT else chips
-    with Progress(transient=True, console=err) as bar:
+    with Progress(transient=True, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("searching serving layouts", total=len(names) * len(models))
         rows = api.compare_serving(models, names, input_len, output_len, n_chips=n_chips,
                                    catalog_files=STATE["catalog"],
@@ -341,15 +338,21 @@ def _usd_h(usd_per_s: float | None) -> str:
     return "-" if usd_per_s is None else f"{usd_per_s * 3600:,.2f}"
 
 
+def _fail(message: str, code: int) -> None:
+    """Exit with `error: message` as exactly one stderr line of bounded length."""
+    sys.stderr.write(f"error: {one_line(message, file_limit('max_message_chars'))}\n")
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning XpuplanError into one stderr line and an exit code."""
+    warnings.filterwarnings("ignore")  # library warnings never precede the one-line answer
     try:
         app(args=argv, standalone_mode=False)
     except XpuplanError as exc:
         if STATE["debug"]:
             raise
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
@@ -359,10 +362,9 @@ def main(argv: list[str] | None = None) -> None:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
             message = exc.format_message()
             if message:  # empty when click printed the help for a bare `xpuplan`
-                sys.stderr.write(f"error: {message}\n")
+                _fail(message, exc.exit_code)
             sys.exit(exc.exit_code)
         if STATE["debug"]:
             raise
-        sys.stderr.write(f"error: internal error ({type(exc).__name__}: {exc}); "
-                         "rerun with --debug for the traceback\n")
-        sys.exit(3)
+        _fail(f"internal error ({type(exc).__name__}: {one_line(str(exc), 120)}); rerun with "
+              "--debug for the traceback", 3)

@@ -8,6 +8,7 @@ and instance records on top of the built-in catalog (as `--catalog` does on the 
 
 from xpuplan.api.catalog import (
     DEFAULT_SEQ_LEN,
+    catalog_paths,
     chip,
     chip_figures,
     chips,
@@ -60,7 +61,8 @@ __all__ = [
     "DEFAULT_SEQ_LEN", "DEFAULT_SERVE_CHIPS", "DEFAULT_SERVE_MODELS", "InferResult",
     "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET", "PlanResult", "SERVE_KNOBS",
     "ServeCompareRow", "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult",
-    "ValidationReport", "WEIGHT_CHOICES", "chip", "chip_figures", "chips", "compare",
+    "ValidationReport", "WEIGHT_CHOICES", "catalog_paths", "chip", "chip_figures", "chips",
+    "compare",
     "compare_serving", "infer", "instance", "instances", "load_model", "model_summary",
     "models", "plan", "plan_context", "plan_examples", "search_layouts", "serve_problem",
     "serving_interval", "step_time_interval", "train", "train_problem", "validate",

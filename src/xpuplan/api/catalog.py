@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from xpuplan.catalog.hardware import user_catalog_paths
 from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.models import ModelEntry, model_entries
 from xpuplan.catalog.registry import hardware_catalog
@@ -23,6 +24,11 @@ def chips(catalog_files: list[str] | None = None) -> list[ChipSpec]:
 def chip(name: str, catalog_files: list[str] | None = None) -> ChipSpec:
     """One chip by id or alias ('h100', 'trainium2', 'trillium', 'ironwood')."""
     return hardware_catalog(catalog_files).chip(name)
+
+
+def catalog_paths(catalog_files: list[str] | None = None) -> list:
+    """The user catalog files a call reads: $XPUPLAN_CATALOG's, then `catalog_files`."""
+    return user_catalog_paths(catalog_files)
 
 
 def instances(catalog_files: list[str] | None = None) -> list[InstanceSpec]:

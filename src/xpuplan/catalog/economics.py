@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xpuplan.catalog.hardware import builtin_file
 from xpuplan.catalog.records import read_table_file
-from xpuplan.errors import CatalogError, UnknownNameError
+from xpuplan.errors import CatalogError, UnknownNameError, validation_problem
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 
@@ -93,9 +93,8 @@ def economics() -> dict[str, dict[str, _Record]]:
             try:
                 record = cls(**raw)
             except ValidationError as exc:
-                err = exc.errors()[0]
-                key = ".".join(str(p) for p in err["loc"])
-                raise CatalogError(str(path), f"{section}[{i}].{key}", err["msg"]) from None
+                key, problem = validation_problem(exc)
+                raise CatalogError(str(path), f"{section}[{i}].{key}", problem) from None
             out[section][record.id] = record
     return out
 

@@ -13,8 +13,10 @@ import threading
 import warnings
 from typing import Any
 
+from pydantic import ValidationError
+
 from xpuplan.catalog.hf_keys import MOE_TYPES, check_raw
-from xpuplan.errors import SpecError, one_line
+from xpuplan.errors import SpecError, one_line, validation_problem
 from xpuplan.specs.model import MLASpec, ModelSpec, MoESpec
 
 SUPPORTED_TYPES = ("gpt2", "gpt_neox", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe",
@@ -77,7 +79,7 @@ def model_spec_from_config(raw: dict[str, Any], name: str) -> ModelSpec:
     is_gpt2, is_neox = model_type == "gpt2", model_type == "gpt_neox"
     all_bias = model_type == "starcoder2" and bool(getattr(c, "use_bias", True))
     attention_bias = bool(getattr(c, "attention_bias", False)) or all_bias
-    return ModelSpec(
+    return _spec(
         name=name,
         model_type=model_type,
         n_layers=n_layers,
@@ -105,6 +107,14 @@ def model_spec_from_config(raw: dict[str, Any], name: str) -> ModelSpec:
         n_mtp_layers=int(getattr(c, "num_nextn_predict_layers", 0) or 0),
         max_seq_len=getattr(c, "max_position_embeddings", None),
     )
+
+
+def _spec(**fields) -> ModelSpec:
+    try:
+        return ModelSpec(**fields)
+    except ValidationError as exc:
+        loc, problem = validation_problem(exc)
+        raise SpecError(loc, None, problem) from None
 
 
 def _auto_config(model_type: str, raw: dict[str, Any]):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xpuplan.catalog.files import load_table_file
-from xpuplan.errors import CatalogError
+from xpuplan.errors import CatalogError, short_repr
 from xpuplan.specs.bounds import out_of_bounds
 from xpuplan.units import UNITS, unit_factor
 
@@ -84,7 +84,7 @@ def parse_record(raw: dict[str, Any], file: str, plain_keys: set[str],
         record.figures[kind.si_field] = _number(value, file, f"{where}.{key}") * factor
         problem = out_of_bounds(kind.si_field, record.figures[kind.si_field])
         if problem:
-            raise CatalogError(file, f"{where}.{key}", f"value {value!r} is {problem} "
+            raise CatalogError(file, f"{where}.{key}", f"value {short_repr(value)} {problem} "
                                f"(checked in SI units as {kind.si_field})")
         record.sources[kind.si_field] = str(source)
     unknown = set(extra_sources) - set(raw)
@@ -128,8 +128,8 @@ def _allowed(kinds: tuple[FigureKind, ...]) -> list[str]:
 
 def _number(value: Any, file: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CatalogError(file, key, f"value {value!r} is not a number (the unit goes in the "
-                           "key, e.g. hbm_gb = 80)")
+        raise CatalogError(file, key, f"value {short_repr(value)} is not a number (the unit "
+                           "goes in the key, e.g. hbm_gb = 80)")
     if value < 0:
         raise CatalogError(file, key, f"value {value} is negative")
     return float(value)

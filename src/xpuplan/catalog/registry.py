@@ -14,7 +14,14 @@ from pydantic import ValidationError
 
 from xpuplan.catalog.hardware import read_records, user_catalog_paths
 from xpuplan.catalog.records import Record
-from xpuplan.errors import CatalogError, SpecError, UnknownNameError
+from xpuplan.errors import (
+    CatalogError,
+    SpecError,
+    UnknownNameError,
+    short_repr,
+    validation_problem,
+)
+from xpuplan.specs.bounds import out_of_bounds
 from xpuplan.specs.hardware import ChipSpec, InstanceSpec
 
 PRICE_TERMS = ("on_demand", "capacity_block", "commit_1y", "commit_3y", "spot")
@@ -66,17 +73,22 @@ def _resolve(name: str, specs: dict, kind: str) -> str:
 
 
 def _build(record: Record, cls: type):
+    for key, value in record.facts.items():
+        problem = out_of_bounds(key, value) if isinstance(value, (int, float)) else None
+        if problem and not isinstance(value, bool):
+            raise CatalogError(record.file, f"{record.id}.{key}",
+                               f"value {short_repr(value)} {problem}")
     try:
         return cls(**record.facts, **record.figures, sources=record.sources)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        got = "" if err["type"] == "missing" else f" (got {err.get('input')!r})"
-        raise CatalogError(record.file, f"{record.id}.{loc}", f"{err['msg']}{got}") from None
+        loc, problem = validation_problem(exc)
+        raise CatalogError(record.file, f"{short_repr(record.id)}.{loc}", problem) from None
 
 
 @lru_cache(maxsize=8)
-def _catalog(paths: tuple[Path, ...]) -> HardwareCatalog:
+def _catalog(paths: tuple[Path, ...], stamps: tuple) -> HardwareCatalog:
+    """The catalog of these files; `stamps` (mtime, size, inode of each) keys the cache so a
+    file edited in place is read again."""
     chips = {k: _build(r, ChipSpec) for k, r in read_records("chip", list(paths)).items()}
     instances = {}
     for key, record in read_records("instance", list(paths)).items():
@@ -90,4 +102,14 @@ def _catalog(paths: tuple[Path, ...]) -> HardwareCatalog:
 
 def hardware_catalog(user_files: list[str] | None = None) -> HardwareCatalog:
     """The built-in catalog with the user's files (XPUPLAN_CATALOG, then `user_files`) on top."""
-    return _catalog(tuple(user_catalog_paths(user_files)))
+    paths = tuple(user_catalog_paths(user_files))
+    return _catalog(paths, tuple(_stamp(p) for p in paths))
+
+
+def _stamp(path: Path) -> tuple:
+    """(mtime_ns, size, inode) of a file, or None where it cannot be read (the loader says)."""
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)

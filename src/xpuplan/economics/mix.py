@@ -12,8 +12,6 @@ Shadow prices are the duals of the two demand rows of the LP with y fixed at the
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,20 +42,28 @@ class VendorRates:
 
 
 def _highs():
-    """A silent HiGHS instance (its banner goes to the C stdout, so mute fd 1 meanwhile)."""
+    """A silent HiGHS instance, silenced by its own `output_flag` option before any call that
+    logs (the copyright banner comes from the first such call: highspy's constructor enables
+    callbacks, so the option is set between the C++ construction and that step). Nothing
+    process-wide changes, so concurrent plans are safe."""
     import highspy
+    from highspy.highs import HighsCallback, cb
 
-    sys.stdout.flush()
-    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
+    class QuietHighs(highspy.Highs):
+        def __init__(self):
+            highspy._core._Highs.__init__(self)
+            self.setOptionValue("output_flag", False)
+            self.setOptionValue("log_to_console", False)
+            self.callbacks = [HighsCallback(cb.HighsCallbackType(i), self)
+                              for i in range(int(cb.HighsCallbackType.kCallbackMax) + 1)]
+            self.enableCallbacks()
+
     try:
+        return QuietHighs()
+    except (AttributeError, ImportError, TypeError):  # another highspy layout: plain, muted
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-    finally:
-        os.dup2(saved, 1)
-        os.close(null)
-        os.close(saved)
-    return h
+        return h
 
 
 def vendor_rates(ctx: PlanContext, s: VendorMix) -> list[VendorRates]:

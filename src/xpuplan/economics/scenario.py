@@ -13,12 +13,23 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from xpuplan.catalog.records import read_table_file
-from xpuplan.errors import CatalogError
+from xpuplan.errors import CatalogError, short_repr, validation_problem
+from xpuplan.specs.bounds import out_of_bounds
 from xpuplan.units import parse_count
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_bounds(cls, value, info):
+        """Every number finite and within its bound (data/bounds.toml, by field name)."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            problem = out_of_bounds(info.field_name, value)
+            if problem:
+                raise ValueError(problem)
+        return value
 
 
 class Spreads(_Strict):
@@ -175,18 +186,18 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def _scenario_error(file: str, data: dict, exc: ValidationError) -> CatalogError:
-    err = exc.errors()[0]
+    err = exc.errors(include_url=False)[0]
     loc = [str(p) for p in err["loc"]]
     kind = data.get("kind")
     if err["type"] == "union_tag_invalid" or err["type"] == "union_tag_not_found":
-        return CatalogError(file, "kind", f"{kind!r} is not a scenario kind; allowed: "
-                            f"{', '.join(KINDS)}")
+        return CatalogError(file, "kind", f"{short_repr(kind)} is not a scenario kind; "
+                            f"allowed: {', '.join(KINDS)}")
     key = ".".join(loc[1:]) if loc and loc[0] == kind else ".".join(loc)
     if err["type"] == "extra_forbidden":
         model = _model_at(_MODELS.get(kind), loc[1:-1])
         allowed = ", ".join(sorted(model.model_fields)) if model else "?"
         return CatalogError(file, key, f"unknown key; allowed keys: {allowed}")
-    return CatalogError(file, key, f"{err['msg']} (got {err.get('input')!r})")
+    return CatalogError(file, key, validation_problem(exc)[1])
 
 
 _MODELS = {m.model_fields["kind"].annotation.__args__[0]: m
