@@ -34,16 +34,24 @@ def read_text(path: Path, error: ErrorFactory) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise error(f"cannot read file ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as fh:
+    try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise error("not a regular file (a directory, device, FIFO or socket)")
         if info.st_size > limit:
             raise error(f"file is {info.st_size:,} bytes; at most {limit:,} allowed")
-        try:
-            data = fh.read(limit + 1)
-        except OSError as exc:
-            raise error(f"cannot read file ({exc.strerror})") from None
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise error(f"cannot read file ({exc.strerror})") from None
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise error(f"file is over {limit:,} bytes")
     try:
