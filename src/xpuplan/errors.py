@@ -25,9 +25,14 @@ _REPR.maxstring = _REPR.maxlong = _REPR.maxother = 60
 
 
 class XpuplanError(Exception):
-    """Base class: every error xpuplan raises on purpose."""
+    """Base class: every error xpuplan raises on purpose; its text is one bounded line."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        from xpuplan.specs.bounds import file_limit  # bounds imports this module
+
+        return one_line(super().__str__(), file_limit("max_message_chars"))
 
 
 class SpecError(XpuplanError):
@@ -47,7 +52,7 @@ class UnknownNameError(SpecError):
         more = " ..." if len(known) > 12 else ""
         hint = (f"did you mean {', '.join(self.close_matches)}?" if self.close_matches
                 else f"known {kind}s: {', '.join(sorted(known)[:12])}{more}")
-        Exception.__init__(self, f"unknown {kind} '{name}'; {hint}")
+        Exception.__init__(self, f"unknown {kind} {short_repr(name, 60)}; {hint}")
         self.field, self.value, self.allowed = kind, name, hint
 
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from harness import PROFILE, check_case
+from harness import CHEAP, PROFILE, check_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import catalog_files, cli_options, config_files, scenario_files
@@ -61,7 +61,7 @@ def test_catalog(tmp_path_factory, catalog, command):
 
 
 @settings(PROFILE)
-@given(body=scenario_files(), report=st.sampled_from(
+@given(body=scenario_files(cheap=CHEAP), report=st.sampled_from(
     (None, None, "out.html", "s.yaml")))
 def test_scenario(tmp_path_factory, body, report):
     d = _case_dir(tmp_path_factory)

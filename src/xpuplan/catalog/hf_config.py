@@ -2,8 +2,11 @@
 
 AutoConfig already knows each family's key names (`n_embd` = `hidden_size` for GPT-2,
 `num_experts` = `num_local_experts` for Qwen3-MoE, ...) and runs without torch, so we read
-the normalised attributes. It also fills silent defaults for missing keys, so the keys that
-fix the model's shape are checked on the raw file first.
+the normalised attributes. It also fills silent defaults for missing keys, so the keys each
+family needs, their JSON types and bounds are checked on the raw file first (`hf_keys`), and
+the values whose class defaults are not the architecture's (KV heads, head dim, window) are
+read from the raw file. transformers is imported once, under a lock (its lazy module is not
+safe to import from several threads at once), and its warnings are silenced.
 """
 
 from __future__ import annotations
