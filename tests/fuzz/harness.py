@@ -31,7 +31,6 @@ settings.register_profile("fuzz-long", max_examples=int(os.environ.get(
 PROFILE_NAME = os.environ.get("XPUPLAN_FUZZ_PROFILE", "ci")
 PROFILE = settings.get_profile("fuzz-" + PROFILE_NAME)
 CHEAP = PROFILE_NAME == "ci"  # the CI fuzzes only scenarios that run in well under a second
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a Hub-like model id never reaches the network
 CASE_TIMEOUT_S = float(os.environ.get("XPUPLAN_FUZZ_CASE_S", "60"))
 MAX_ERR_CHARS = len("error: ") + file_limit("max_message_chars") + 1
 COUNT = {"cases": 0, "errors": 0}
@@ -49,6 +48,8 @@ def run_cli(argv: list[str], cwd: str) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of `xpuplan ARGV` run in `cwd`."""
     COUNT["cases"] += 1
     out, err = io.StringIO(), io.StringIO()
+    offline = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"  # a Hub-like model id never reaches the network
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, CASE_TIMEOUT_S)
     try:
@@ -62,6 +63,10 @@ def run_cli(argv: list[str], cwd: str) -> tuple[int, str, str]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if offline is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = offline
     return code, out.getvalue(), err.getvalue()
 
 

@@ -12,6 +12,7 @@ Shadow prices are the duals of the two demand rows of the LP with y fixed at the
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ from xpuplan.economics.context import (
     samples,
 )
 from xpuplan.economics.scenario import VendorMix
-from xpuplan.errors import InfeasibleError, SolverError, SpecError
+from xpuplan.errors import InfeasibleError, SolverError, SpecError, one_line
 from xpuplan.units import fmt_si, fmt_usd
 
 
@@ -163,9 +164,22 @@ def _max_fraction(rates: list[VendorRates], runs: float, tokens: float, share: f
     return float(h.getSolution().col_value[lam.index])
 
 
+@contextmanager
+def _solver_errors():
+    """A HiGHS exception (a model it cannot take) becomes a SolverError: one line, exit 1."""
+    from highspy.highs import HighsError
+
+    try:
+        yield
+    except (HighsError, OverflowError) as exc:
+        raise SolverError(f"HiGHS error ({one_line(str(exc), 120)})") from None
+
+
 def vendor_mix(ctx: PlanContext, s: VendorMix) -> dict:
     rates = vendor_rates(ctx, s)
-    out = mix_result(rates, s.training_runs_per_year, s.serving_tokens_per_day, s.max_share)
+    with _solver_errors():
+        out = mix_result(rates, s.training_runs_per_year, s.serving_tokens_per_day,
+                         s.max_share)
     out["interval"] = mix_interval(ctx, s, rates, out["outputs"]["vendors"])
     return out
 
@@ -195,6 +209,8 @@ def mix_result(rates: list[VendorRates], runs: float, tokens: float, share: floa
                                   f"{share:.0%} share cap", needed=1.0, available=lam)
         raise SolverError(best["status"])
     lp = solve_mix(rates, runs, tokens, share, fixed_adopt=dict(enumerate(best["adopt"])))
+    if lp["status"] != "Optimal":
+        raise SolverError(lp["status"])
     chips = [a + b for a, b in zip(best["train_chips"], best["serve_chips"], strict=True)]
     total_chips = sum(chips)
     table = [{"chip": v.chip, "usd_per_chip_hour": v.price, "price_source": v.price_source,
