@@ -22,7 +22,7 @@ from xpuplan.specs.bounds import file_limit
 from xpuplan.specs.layouts import RECOMPUTE
 from xpuplan.specs.precision import Precision
 from xpuplan.units import fmt_si, parse_count
-from xpuplan.views.output_file import write_output
+from xpuplan.views.output_file import check_output, write_output
 from xpuplan.views.strict_json import strict_json
 from xpuplan.views.terminal import (
     show_compare,
@@ -259,6 +259,8 @@ def infer(model: ModelArg, chip: ChipOpt,
           = False,
           as_json: JsonOpt = False) -> None:
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
+    if plot:
+        check_output(plot, "plot", [model, *_catalog_paths()])
     result = api.infer(model, chip, chips, input_len, output_len, batch, ttft_ms, tpot_ms,
                        weights.value, kv.value if kv else None, disaggregated,
                        STATE["catalog"], interval,
@@ -288,6 +290,8 @@ def plan(
         if as_json:
             return emit_json({"examples": examples})
         return show_examples(examples)
+    if report:
+        check_output(report, "report", [scenario, *_catalog_paths()])
     with err.status("running the scenario (training and serving models inside) ..."):
         result = api.plan(scenario, example, STATE["catalog"])
     if report:

@@ -47,6 +47,12 @@ def write_output(path: str | os.PathLike, content: str | bytes, option: str,
                 pass
 
 
+def check_output(path: str | os.PathLike, option: str,
+                 inputs: Iterable[str | os.PathLike] = ()) -> None:
+    """Refuse an unsafe output path before any work is done (write_output checks again)."""
+    _refuse_unsafe(Path(path), option, [Path(p) for p in inputs if p])
+
+
 def _refuse_unsafe(target: Path, option: str, inputs: list[Path]) -> None:
     try:
         info = os.lstat(target)
