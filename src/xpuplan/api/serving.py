@@ -248,7 +248,7 @@ def compare_serving(models: tuple[str, ...] | list[str] = DEFAULT_SERVE_MODELS,
                     progress=None) -> ServeComparison:
     """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16)."""
     check_all(input_len=input_len, output_len=output_len, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
-              chips=n_chips)
+              chips=n_chips, compare_chips=len(chips), compare_models=len(models))
     rows = []
     for model in models:
         m = _load_model(model)

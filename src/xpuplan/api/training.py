@@ -290,7 +290,7 @@ def compare(model: str | os.PathLike = DEFAULT_COMPARE_MODEL,
     A chip that cannot run the job (precision missing, nothing fits) gets its reason instead
     of a result; an unknown chip name is still an error.
     """
-    check_all(n_chips=n_chips, tokens=tokens)
+    check_all(n_chips=n_chips, tokens=tokens, compare_chips=len(chips))
     m = _load_model(model)
     rows = []
     for name in chips:

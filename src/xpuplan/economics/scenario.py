@@ -24,11 +24,15 @@ class _Strict(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _within_bounds(cls, value, info):
-        """Every number finite and within its bound (data/bounds.toml, by field name)."""
+        """Every number finite and within its bound (data/bounds.toml, by field name); a
+        list's length within its bound (vendors, options)."""
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             problem = out_of_bounds(info.field_name, value)
-            if problem:
-                raise ValueError(problem)
+        else:
+            problem = out_of_bounds(info.field_name, len(value)) if isinstance(
+                value, list) else None
+        if problem:
+            raise ValueError(problem)
         return value
 
 
