@@ -79,10 +79,10 @@ def test_options(tmp_path_factory, argv):
 
 
 SPECIAL = ("fifo", "/dev/zero", "dir", "missing.yaml", "link-to-zero.yaml", "empty.yaml",
-           "binary.yaml", "utf16.yaml")
+           "binary.yaml", "utf16.yaml", "a" * 5000, "a/" + "b" * 300 + ".json", "nul\x00.yaml")
 
 
-@pytest.mark.parametrize("where", ["--catalog", "plan", "model"])
+@pytest.mark.parametrize("where", ["--catalog", "plan", "model", "--plot"])
 @pytest.mark.parametrize("name", SPECIAL)
 def test_special_paths(tmp_path, where, name):
     """FIFOs, devices, directories, links to devices, empty, binary and UTF-16 files."""
@@ -93,6 +93,8 @@ def test_special_paths(tmp_path, where, name):
     (tmp_path / "binary.yaml").write_bytes(bytes(range(256)) * 4)
     (tmp_path / "utf16.yaml").write_bytes("chips: []\n".encode("utf-16"))
     argv = {"--catalog": ["--catalog", name, "chips", "--json"],
-            "plan": ["plan", name, "--json"], "model": ["model", name, "--json"]}[where]
+            "plan": ["plan", name, "--json"], "model": ["model", name, "--json"],
+            "--plot": ["infer", "llama-3.1-8b", "--chip", "h100", "--chips", "8", "--plot",
+                       name]}[where]
     code, _, _ = check_case(argv, str(tmp_path))
     assert code == 2

@@ -34,6 +34,8 @@ def read_text(path: Path, error: ErrorFactory) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise error(f"cannot read file ({exc.strerror})") from None
+    except ValueError:  # a NUL byte in the path
+        raise error("cannot read file (the path contains a NUL byte)") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

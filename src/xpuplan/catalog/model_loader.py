@@ -36,9 +36,9 @@ def load_model(source: str | os.PathLike) -> ModelSpec:
         entry = model_entries()[builtin]
         return model_spec_from_config(entry.raw_config(), name=entry.id)
     path = Path(text).expanduser()
-    if path.is_dir():
+    if _probe(path) == "dir":
         path = path / "config.json"
-    if path.exists():  # a file, or something that is not one (FIFO, device): read_text says
+    if _probe(path):  # a file, or something that is not one (FIFO, device): read_text says
         return model_spec_from_config(_read_json(path), name=path.parent.name or path.stem)
     if text.endswith(".json") or os.sep in text and not _looks_like_hub_id(text):
         raise SpecError("model", text, "no such config file")
@@ -50,7 +50,16 @@ def load_model(source: str | os.PathLike) -> ModelSpec:
 
 def _looks_like_hub_id(text: str) -> bool:
     parts = text.split("/")
-    return len(parts) == 2 and all(parts) and not Path(text).exists()
+    return len(parts) == 2 and all(parts) and not _probe(Path(text))
+
+
+def _probe(path: Path) -> str | None:
+    """'dir', 'other' (a file, FIFO, device...) or None where nothing can be found there (also
+    for a name too long for the OS or one with a NUL byte: then it is no path)."""
+    try:
+        return "dir" if path.is_dir() else ("other" if os.path.lexists(path) else None)
+    except (OSError, ValueError):
+        return None
 
 
 def _read_json(path: Path) -> dict[str, Any]:

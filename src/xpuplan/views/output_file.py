@@ -56,10 +56,13 @@ def check_output(path: str | os.PathLike, option: str,
 def _refuse_unsafe(target: Path, option: str, inputs: list[Path]) -> None:
     try:
         info = os.lstat(target)
+        target.resolve()
     except FileNotFoundError:
         info = None
     except OSError as exc:
         raise SpecError(option, str(target), f"cannot write the file ({exc.strerror})") from None
+    except ValueError:
+        raise SpecError(option, str(target), "the path contains a NUL byte") from None
     if info is not None and stat.S_ISLNK(info.st_mode):
         raise SpecError(option, str(target), "is a symbolic link; outputs never follow links "
                         "(remove it or give another path)")
