@@ -6,8 +6,8 @@ one line `error: ...` with exit code 2 for bad input, 1 when nothing is feasible
 
 from __future__ import annotations
 
-import json
 import sys
+import warnings
 from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated
@@ -18,8 +18,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from xpuplan import __version__, api
-from xpuplan.errors import SpecError, XpuplanError
+from xpuplan.errors import SpecError, XpuplanError, one_line
 from xpuplan.units import fmt_si, parse_count
+from xpuplan.views.output_file import check_output, write_output
+from xpuplan.views.strict_json import strict_json
 from xpuplan.views.terminal import (
     show_compare,
     show_compare_serving,
@@ -67,7 +69,8 @@ def _options(
 
 
 def emit_json(obj: object) -> None:
-    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    """One strict JSON object (no NaN/Infinity: views.strict_json) on stdout."""
+    sys.stdout.write(strict_json(obj) + "\n")
 
 
 @app.command()
@@ -243,7 +246,7 @@ def compare(
         api.chip(name, STATE["catalog"])
     if serve:
         return _compare_serving(model, names, chips, input_len, output_len, as_json, basis)
-    with Progress(transient=True, console=err) as bar:
+    with Progress(transient=True, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("searching layouts", total=len(names))
         rows = api.compare(model, names, chips, parse_count(tokens, "tokens"), seq_len,
                            global_batch, precision.value, STATE["catalog"],
@@ -279,6 +282,8 @@ def infer(model: ModelArg, chip: ChipOpt,
           price_term: TermOpt = TermChoice.on_demand, usd_per_chip_hour: PriceOpt = None,
           as_json: JsonOpt = False) -> None:
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
+    if plot:
+        check_output(plot, "plot", [model, *_catalog_paths()])
     result = api.infer(model, chip, chips, input_len, output_len, batch, ttft_ms, tpot_ms,
                        weights.value, kv.value if kv else None, disaggregated,
                        STATE["catalog"], interval,
@@ -288,8 +293,7 @@ def infer(model: ModelArg, chip: ChipOpt,
     if plot:
         from xpuplan.views.charts import pareto_figure, write_figure
 
-        with _writing("plot", plot):
-            write_figure(pareto_figure(result), plot)
+        write_figure(pareto_figure(result), plot, inputs=[model, *_catalog_paths()])
     if as_json:
         return emit_json(result.to_dict())
     show_infer(result.to_dict())
@@ -328,6 +332,8 @@ def plan(
         if as_json:
             return emit_json({"examples": examples})
         return show_examples(examples)
+    if report:
+        check_output(report, "report", [scenario, *_catalog_paths()])
     with err.status("running the scenario (training and serving models inside) ..."):
         result = api.plan(scenario, example, STATE["catalog"], solve=solve,
                           target=_pair("target", target, "="), between=_pair(
@@ -335,8 +341,7 @@ def plan(
     if report:
         from xpuplan.views.plan_report import plan_html
 
-        with _writing("report", report), open(report, "w") as fh:
-            fh.write(plan_html(result))
+        write_output(report, plan_html(result), "report", [scenario, *_catalog_paths()])
     if csv or xlsx:
         from xpuplan.views.plan_tables import write_csv, write_xlsx
 
@@ -379,8 +384,7 @@ def audit(
                            progress=lambda done, total: bar.update(task, completed=done,
                                                                    total=total))
     if report:
-        with _writing("report", report), open(report, "w") as fh:
-            fh.write(audit_html(result))
+        write_output(report, audit_html(result), "report", [path, *_catalog_paths()])
     if as_json:
         return emit_json(result.to_dict())
     for table in audit_tables(result):
@@ -460,6 +464,11 @@ def _writing(option: str, path: str):
         raise SpecError(option, path, f"cannot write the file ({exc.strerror})") from None
 
 
+def _catalog_paths() -> list[str]:
+    """The catalog files this run reads (an output must never replace one)."""
+    return [str(p) for p in api.catalog_paths(STATE["catalog"])]
+
+
 @app.command()
 def validate(as_json: JsonOpt = False) -> None:
     """Predict every published run of the validation set; error per vendor and source."""
@@ -496,7 +505,7 @@ def ui(host: Annotated[str, typer.Option(help="Address to bind (default: this ma
 def _compare_serving(model, names, chips, input_len, output_len, as_json, basis):
     """compare --serve: defaults to a dense 70B and a large MoE on the serving chip list."""
     models, names, n_chips = api.compare_serving_defaults(model, names, chips)
-    with Progress(transient=True, console=err) as bar:
+    with Progress(transient=True, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("searching serving layouts", total=len(names) * len(models))
         rows = api.compare_serving(models, names, input_len, output_len, n_chips=n_chips,
                                    catalog_files=STATE["catalog"],
@@ -514,15 +523,21 @@ def _usd_h(usd_per_s: float | None) -> str:
     return "-" if usd_per_s is None else f"{usd_per_s * 3600:,.2f}"
 
 
+def _fail(message: str, code: int) -> None:
+    """Exit with `error: message` as exactly one stderr line of bounded length."""
+    sys.stderr.write(f"error: {one_line(message, api.file_limit('max_message_chars'))}\n")
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning XpuplanError into one stderr line and an exit code."""
+    warnings.filterwarnings("ignore")  # library warnings never precede the one-line answer
     try:
         app(args=argv, standalone_mode=False)
     except XpuplanError as exc:
         if STATE["debug"]:
             raise
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
@@ -532,10 +547,9 @@ def main(argv: list[str] | None = None) -> None:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
             message = exc.format_message()
             if message:  # empty when click printed the help for a bare `xpuplan`
-                sys.stderr.write(f"error: {message}\n")
+                _fail(message, exc.exit_code)
             sys.exit(exc.exit_code)
         if STATE["debug"]:
             raise
-        sys.stderr.write(f"error: internal error ({type(exc).__name__}: {exc}); "
-                         "rerun with --debug for the traceback\n")
-        sys.exit(3)
+        _fail(f"internal error ({type(exc).__name__}: {one_line(str(exc), 120)}); rerun with "
+              "--debug for the traceback", 3)

@@ -16,12 +16,23 @@ Tracebacks are shown only with `--debug`.
 from __future__ import annotations
 
 import difflib
+import reprlib
+
+from xpuplan.limits import file_limit
+
+VALUE_CHARS = 80  # a value longer than this is cut with "..." in a message
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 3, 4, 4, 4, 4
+_REPR.maxstring = _REPR.maxlong = _REPR.maxother = 60
 
 
 class XpuplanError(Exception):
-    """Base class: every error xpuplan raises on purpose."""
+    """Base class: every error xpuplan raises on purpose; its text is one bounded line."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        return one_line(super().__str__(), file_limit("max_message_chars"))
 
 
 class SpecError(XpuplanError):
@@ -29,7 +40,7 @@ class SpecError(XpuplanError):
 
     def __init__(self, field: str, value: object, allowed: str):
         self.field, self.value, self.allowed = field, value, allowed
-        super().__init__(f"{field} = {value!r}: {allowed}")
+        super().__init__(f"{field} = {short_repr(value)}: {allowed}")
 
 
 class UnknownNameError(SpecError):
@@ -41,7 +52,7 @@ class UnknownNameError(SpecError):
         more = " ..." if len(known) > 12 else ""
         hint = (f"did you mean {', '.join(self.close_matches)}?" if self.close_matches
                 else f"known {kind}s: {', '.join(sorted(known)[:12])}{more}")
-        Exception.__init__(self, f"unknown {kind} '{name}'; {hint}")
+        Exception.__init__(self, f"unknown {kind} {short_repr(name, 60)}; {hint}")
         self.field, self.value, self.allowed = kind, name, hint
 
 
@@ -79,3 +90,34 @@ def close_names(name: str, known: list[str], n: int = 3) -> list[str]:
     if not hits:
         hits = [k for k in lowered if name.lower() in k or k in name.lower()][:n]
     return [lowered[h] for h in hits]
+
+
+def short_repr(value: object, limit: int = VALUE_CHARS) -> str:
+    """repr(value) on one line, cut to `limit` characters with '...' (a message stays short).
+
+    Bounded work whatever the value: nested containers are abbreviated (reprlib), an integer
+    too long to print is shown by its digit count.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    text = " ".join(_REPR.repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def one_line(message: str, limit: int) -> str:
+    """A message as one line of at most `limit` characters ('...' marks a cut)."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def validation_problem(exc) -> tuple[str, str]:
+    """The first error of a pydantic ValidationError as (dotted location, one-line problem).
+
+    The one translation of pydantic errors (catalogs, scenarios, specs): keeps `loc`, the
+    message and the input (cut short), drops pydantic's multi-line layout and its URL.
+    """
+    err = exc.errors(include_url=False)[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    got = "" if err["type"] == "missing" else f" (got {short_repr(err.get('input'))})"
+    return loc, one_line(msg + got, 200)

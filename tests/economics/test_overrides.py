@@ -108,5 +108,5 @@ def test_a_misplaced_figure_says_where_it_belongs(tmp_path, run_cli):
     path = _write(tmp_path, _budget(pue=1.3))
     code, _, err = run_cli("plan", str(path))
     assert code == 2 and err.count("\n") == 1
-    assert "pue: unknown key; allowed keys:" in err and "assumptions: facility:" in err
+    assert "pue: unknown key (" in err and "allowed keys:" in err and "assumptions: facility:" in err
     assert str(path) in err

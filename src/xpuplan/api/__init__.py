@@ -13,6 +13,7 @@ from xpuplan.api.audit import AUDIT_TARGETS, AuditResult, audit
 from xpuplan.api.catalog import (
     DEFAULT_SEQ_LEN,
     builtin_model,
+    catalog_paths,
     chip,
     chip_figures,
     chips,
@@ -74,6 +75,7 @@ from xpuplan.api.validation import validate
 from xpuplan.calibrate.report import ValidationReport
 from xpuplan.catalog.registry import PRICE_TERMS
 from xpuplan.economics.run import PlanResult
+from xpuplan.limits import file_limit
 from xpuplan.serve.result import InferResult, ServeResult
 from xpuplan.specs.layouts import RECOMPUTE as RECOMPUTE_CHOICES
 from xpuplan.specs.precision import Precision
@@ -89,11 +91,12 @@ __all__ = [
     "DEFAULT_SERVE_MODELS", "InferResult", "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET",
     "PRECISIONS", "PRICE_TERMS", "PlanResult", "Precision", "RECOMPUTE_CHOICES", "SERVE_KNOBS",
     "ServeCompareRow", "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult",
-    "ValidationReport", "WEIGHT_CHOICES", "audit", "builtin_model", "chip", "chip_figures",
-    "chips", "chips_json", "compare", "compare_serving", "compare_serving_defaults", "deals",
-    "infer", "instance", "instances", "instances_json", "load_model", "model_from_config",
-    "model_summary", "models", "models_json", "parse_count", "plan", "plan_context",
-    "plan_example_text", "plan_examples", "plan_template", "scenario_inputs", "search_layouts",
-    "serve_problem", "serving_interval", "step_time_interval", "system", "system_figures",
-    "systems", "train", "train_json", "train_problem", "validate",
+    "ValidationReport", "WEIGHT_CHOICES", "audit", "builtin_model", "catalog_paths", "chip",
+    "chip_figures", "chips", "chips_json", "compare", "compare_serving",
+    "compare_serving_defaults", "deals", "file_limit", "infer", "instance", "instances",
+    "instances_json", "load_model", "model_from_config", "model_summary", "models",
+    "models_json", "parse_count", "plan", "plan_context", "plan_example_text", "plan_examples",
+    "plan_template", "scenario_inputs", "search_layouts", "serve_problem", "serving_interval",
+    "step_time_interval", "system", "system_figures", "systems", "train", "train_json",
+    "train_problem", "validate",
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 
+from xpuplan.catalog.hardware import user_catalog_paths
 from xpuplan.catalog.hf_config import model_spec_from_config
 from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.model_loader import resolve_builtin
 from xpuplan.catalog.models import ModelEntry, model_entries
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import SpecError
+from xpuplan.specs.bounds import check
 from xpuplan.specs.hardware import ChipSpec, InstanceSpec
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.system import SystemSpec
@@ -52,6 +54,11 @@ def system_figures(s: SystemSpec) -> dict:
     return {**facts, "figures": figures}
 
 
+def catalog_paths(catalog_files: list[str] | None = None) -> list:
+    """The user catalog files a call reads: $XPUPLAN_CATALOG's, then `catalog_files`."""
+    return user_catalog_paths(catalog_files)
+
+
 def instances(catalog_files: list[str] | None = None) -> list[InstanceSpec]:
     return list(hardware_catalog(catalog_files).instances.values())
 
@@ -73,8 +80,7 @@ def load_model(source: str | os.PathLike) -> ModelSpec:
 def model_summary(source: str | os.PathLike | ModelSpec,
                   seq_len: int = DEFAULT_SEQ_LEN) -> ModelSummary:
     """Parameters, FLOPs per token and weight bytes of a model."""
-    if seq_len <= 0:
-        raise SpecError("seq_len", seq_len, "must be a positive number of tokens")
+    check("seq_len", seq_len)
     m = source if isinstance(source, ModelSpec) else _load_model(source)
     return summarize(m, seq_len)
 

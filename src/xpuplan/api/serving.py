@@ -22,6 +22,7 @@ from xpuplan.serve.evaluate import ServeReason, evaluate_serving, serve_rules
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.result import ServeResult, serve_result
 from xpuplan.serve.search import ServeSearch, search_serving
+from xpuplan.specs.bounds import check, check_all
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.model import ModelSpec
@@ -47,11 +48,8 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
     (default: the weights'). Weight-only quantization, e.g. MXFP4 weights with bf16
     activations (GPT-OSS on Hopper), stores 4-bit weights on a chip with no FP4 rate.
     """
-    for name, value in (("input_len", input_len), ("output_len", output_len)):
-        if not isinstance(value, int) or value <= 0:
-            raise SpecError(name, value, "must be a positive number of tokens")
-    if chips is not None and (not isinstance(chips, int) or chips <= 0):
-        raise SpecError("chips", chips, "must be a positive integer")
+    check_all(input_len=input_len, output_len=output_len, chips=chips)
+    check("input_len + output_len", input_len + output_len, "seq_len")
     cat = hardware_catalog(catalog_files)
     c = cat.chip(chip_name)
     if weights not in WEIGHT_CHOICES:
@@ -72,6 +70,10 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
                                      and c.supports("fp8") else "bf16"), "kv", KV_CHOICES)
     if c.hbm_bw is None:
         raise SpecError("chip", c.id, "has no HBM bandwidth in the catalog")
+    if disaggregated and not (c.scaleout_bw_unidir or c.scaleup_bw_unidir):
+        raise SpecError("disaggregated", True, f"{c.name} has no network bandwidth in the "
+                        "catalog to move the KV cache from prefill to decode chips (add "
+                        "scaleout_gb_per_s_* with --catalog)")
     m = model if isinstance(model, ModelSpec) else _load_model(model)
     if m.learned_positions and input_len + output_len > m.learned_positions:
         raise SpecError("input_len + output_len", input_len + output_len,
@@ -135,11 +137,8 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
     if batch is not None:
         fixed["batch"] = batch
     for k, v in fixed.items():
-        if not isinstance(v, int) or v <= 0:
-            raise SpecError(k, v, "must be a positive integer")
-    for name, v in (("ttft_ms", ttft_ms), ("tpot_ms", tpot_ms)):
-        if v is not None and v <= 0:
-            raise SpecError(name, v, "must be > 0 ms")
+        check(k, v)
+    check_all(ttft_ms=ttft_ms, tpot_ms=tpot_ms)
     problem, instance = serve_problem(model, chip, chips, input_len, output_len, weights, kv,
                                       disaggregated, catalog_files, price_term,
                                       activations, usd_per_chip_hour, price_fallback)
@@ -299,6 +298,8 @@ def compare_serving(models: tuple = DEFAULT_SERVE_MODELS,
     """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16),
     every $/Mtok on one basis: `usd_per_chip_hour`, else the cheapest `price_term` price (no
     fallback to another term)."""
+    check_all(input_len=input_len, output_len=output_len, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
+              chips=n_chips, compare_chips=len(chips), compare_models=len(models))
     rows = []
     for model in models:
         m = model if isinstance(model, ModelSpec) else _load_model(model)

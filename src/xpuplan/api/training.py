@@ -14,9 +14,10 @@ from xpuplan.economics.run_cost import training_run_cost
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction
 from xpuplan.hardware.stacks import stack_rules
+from xpuplan.specs.bounds import bound_for, check, check_all
 from xpuplan.specs.layouts import RECOMPUTE, Layouts
 from xpuplan.specs.model import ModelSpec
-from xpuplan.specs.precision import parse_precision
+from xpuplan.specs.precision import Precision, parse_precision
 from xpuplan.train.evaluate import TrainProblem, TrainReason, evaluate
 from xpuplan.train.result import TrainResult, train_result
 from xpuplan.train.search import SearchResult, search
@@ -36,9 +37,9 @@ def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips:
 
     `seq_len` defaults to 8192, or to the model's learned position table if shorter (GPT-2).
     """
-    for name, value in (("chips", n_chips), ("seq_len", seq_len)):
-        if value is not None and (not isinstance(value, int) or value <= 0):
-            raise SpecError(name, value, "must be a positive integer")
+    check_all(chips=n_chips, seq_len=seq_len, global_batch=global_batch)
+    if n_chips is None:
+        raise SpecError("chips", n_chips, "must be given")
     m = model if isinstance(model, ModelSpec) else _load_model(model)
     positions = m.learned_positions or None
     if seq_len is None:
@@ -48,12 +49,12 @@ def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips:
                         f"{positions} rows, so at most {positions} tokens per sequence")
     if global_batch is None:
         global_batch = max(1, DEFAULT_GLOBAL_BATCH_TOKENS // seq_len)
-    if global_batch <= 0:
-        raise SpecError("global_batch", global_batch, "must be a positive number of sequences")
+    check("tokens_per_step", global_batch * seq_len)
     cat = hardware_catalog(catalog_files)
     c = cat.chip(chip_name)
     p = parse_precision(precision)
     c.dense_flops(p)  # raises a SpecError when the chip has no such rate
+    c.dense_flops(Precision.bf16)  # attention runs at bf16 under every GEMM recipe
     if c.hbm_bw is None:
         raise SpecError("chip", c.id, "has no HBM bandwidth in the catalog; add one with "
                         "--catalog (hbm_tb_per_s) to predict its step time")
@@ -83,6 +84,7 @@ class LayoutSearch:
 
 def search_layouts(problem: TrainProblem, top: int = 5, **fixed) -> LayoutSearch:
     """The best `top` fitting layouts (fixed knobs pinned); InfeasibleError if none fits."""
+    check("top", top)
     fixed = _check_fixed(fixed)
     result = search(problem, fixed)
     if len(result.order) == 0:
@@ -110,6 +112,7 @@ def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
     A given layout that breaks a rule raises a SpecError naming the constraint and by how
     much (memory: bytes needed vs available, for the leanest setting of the free knobs).
     """
+    check("tokens", tokens)
     problem = train_problem(model, chip, chips, seq_len, global_batch, precision,
                             catalog_files)
     fixed = _check_fixed(fixed)
@@ -156,11 +159,13 @@ def _check_fixed(fixed: dict) -> dict:
         out["recompute"] = RECOMPUTE.index(out["recompute"])
     for k, v in out.items():
         if k == "sp":
+            if not isinstance(v, bool):
+                raise SpecError(k, v, "must be true or false")
             continue
-        low = 0 if k in ("zero", "recompute") else 1
-        if not isinstance(v, int) or v < low or (k == "zero" and v > 3):
-            allowed = "0-3" if k == "zero" else f"an integer >= {low}"
-            raise SpecError(k, v, f"must be {allowed}")
+        if k != "recompute":
+            check(k, v)
+        elif not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < len(RECOMPUTE):
+            raise SpecError(k, v, f"allowed: {', '.join(RECOMPUTE)}")
     return out
 
 
@@ -239,6 +244,8 @@ def _nothing_fits(p: TrainProblem, result: SearchResult, fixed: dict) -> Infeasi
     n = p.n_chips
     for _ in range(16):
         n *= 2
+        if n > bound_for("chips").hi:
+            break
         bigger = replace(p, n_chips=n, global_batch=max(p.global_batch, n))
         if len(search(bigger, fixed).order):
             return InfeasibleError(
@@ -342,6 +349,7 @@ def compare(model: str | os.PathLike | ModelSpec = DEFAULT_COMPARE_MODEL,
     A chip that cannot run the job (precision missing, nothing fits) gets its reason instead
     of a result; an unknown chip name is still an error.
     """
+    check_all(n_chips=n_chips, tokens=tokens, compare_chips=len(chips))
     m = model if isinstance(model, ModelSpec) else _load_model(model)
     rows = []
     for name in chips:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xpuplan.catalog.hardware import builtin_file, user_catalog_paths
 from xpuplan.catalog.records import read_table_file
-from xpuplan.errors import CatalogError, UnknownNameError
+from xpuplan.errors import CatalogError, UnknownNameError, validation_problem
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 
@@ -165,10 +165,8 @@ def _validated(section: str, raw: dict, file: str, where: str) -> _Record:
     try:
         return SECTIONS[section](**raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        got = "" if err["type"] == "missing" else f" (got {err.get('input')!r})"
-        raise CatalogError(file, f"{where}.{key}", f"{err['msg']}{got}") from None
+        key, problem = validation_problem(exc)
+        raise CatalogError(file, f"{where}.{key}", problem) from None
 
 
 @cache

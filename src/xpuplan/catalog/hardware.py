@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from xpuplan.catalog.records import FigureKind, Record, parse_record, read_table_file
-from xpuplan.errors import CatalogError
+from xpuplan.errors import CatalogError, short_repr
 
 CATALOG_ENV = "XPUPLAN_CATALOG"
 
@@ -95,11 +95,12 @@ def read_records(kind: str, user_paths: list[Path]) -> dict[str, Record]:
             if not isinstance(rows, list):
                 raise CatalogError(str(path), section, "must be a list of records")
             for i, raw in enumerate(rows):
-                where = f"{section}[{i}]" + (f" ({raw.get('id')})" if isinstance(raw, dict)
-                                             else "")
+                where = f"{section}[{i}]" + (f" ({short_repr(raw.get('id'), 40)})"
+                                             if isinstance(raw, dict) else "")
                 record = parse_record(raw, str(path), facts, figures, where)
-                if "id" not in record.facts:
-                    raise CatalogError(str(path), f"{where}.id", "every record needs an id")
+                if not isinstance(record.facts.get("id"), str) or not record.facts["id"]:
+                    raise CatalogError(str(path), f"{where}.id", "every record needs an id "
+                                       "(a non-empty string)")
                 key = str(record.facts["id"]).lower()
                 records[key] = records[key].merged_with(record) if key in records else record
     return records

@@ -2,16 +2,24 @@
 
 AutoConfig already knows each family's key names (`n_embd` = `hidden_size` for GPT-2,
 `num_experts` = `num_local_experts` for Qwen3-MoE, ...) and runs without torch, so we read
-the normalised attributes. It also fills silent defaults for missing keys, so the keys that
-fix the model's shape are checked on the raw file first.
+the normalised attributes. It also fills silent defaults for missing keys, so the keys each
+family needs, their JSON types and bounds are checked on the raw file first (`hf_keys`), and
+the values whose class defaults are not the architecture's (KV heads, head dim, window) are
+read from the raw file. transformers is imported once, under a lock (its lazy module is not
+safe to import from several threads at once), and its warnings are silenced.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import warnings
 from typing import Any
 
-from xpuplan.errors import SpecError
+from pydantic import ValidationError
+
+from xpuplan.catalog.hf_keys import MOE_TYPES, check_raw
+from xpuplan.errors import SpecError, one_line, validation_problem
 from xpuplan.specs.model import MLASpec, ModelSpec, MoESpec
 
 SUPPORTED_TYPES = ("gpt2", "gpt_neox", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe",
@@ -25,8 +33,10 @@ MLA_TYPES = ("deepseek_v2", "deepseek_v3")
 MIXTRAL_STYLE = ("mixtral", "phimoe", "gpt_oss")
 # DeepSeek-style MoE: n_routed/n_shared experts after first_k_dense_replace dense layers.
 DEEPSEEK_STYLE = ("deepseek_v2", "deepseek_v3", "glm4_moe")
-# Keys that fix the shape; AutoConfig would otherwise fill a default silently.
-REQUIRED_KEYS = ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size")
+_IMPORT_LOCK = threading.Lock()  # transformers' lazy modules are not safe to import twice at once
+_CONFIG_MAPPING = None
+# Library warnings (FutureWarning on deprecated keys) never reach the user's terminal.
+warnings.filterwarnings("ignore", module=r"(transformers|huggingface_hub|xpuplan\.catalog)")
 
 
 # Published model types that reuse another family's architecture and modelling code.
@@ -40,18 +50,22 @@ def model_spec_from_config(raw: dict[str, Any], name: str) -> ModelSpec:
     is read through that text model: the vision tower is not part of the LLM's cost here.
     """
     text = raw.get("text_config")
-    if raw.get("model_type") not in SUPPORTED_TYPES and isinstance(text, dict):
+    raw_type = raw.get("model_type")
+    if not isinstance(raw_type, str):
+        raise SpecError("model_type", raw_type, "must be a string naming a supported decoder "
+                        f"model type ({', '.join(SUPPORTED_TYPES[:6])}, ...)")
+    if raw_type not in SUPPORTED_TYPES and isinstance(text, dict):
         return model_spec_from_config(text, name)
-    model_type = TYPE_ALIASES.get(raw.get("model_type"), raw.get("model_type"))
+    model_type = TYPE_ALIASES.get(raw_type, raw_type)
     if model_type not in SUPPORTED_TYPES:
         raise SpecError("model_type", model_type,
                         f"supported decoder model types: {', '.join(SUPPORTED_TYPES)}")
     c = _auto_config(model_type, raw)
     hidden, n_layers, n_heads = c.hidden_size, c.num_hidden_layers, c.num_attention_heads
-    n_kv_heads = getattr(c, "num_key_value_heads", None) or n_heads
+    n_kv_heads = raw.get("num_key_value_heads") or n_heads  # absent: K = N (checked by family)
     _positive("num_key_value_heads", n_kv_heads)
     mla = _mla(c) if model_type in MLA_TYPES else None
-    head_dim = getattr(c, "head_dim", None) if mla is None else None
+    head_dim = raw.get("head_dim") if mla is None else None  # absent: D/N (checked by family)
     if mla is not None:
         head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
     elif not head_dim:
@@ -68,7 +82,7 @@ def model_spec_from_config(raw: dict[str, Any], name: str) -> ModelSpec:
     is_gpt2, is_neox = model_type == "gpt2", model_type == "gpt_neox"
     all_bias = model_type == "starcoder2" and bool(getattr(c, "use_bias", True))
     attention_bias = bool(getattr(c, "attention_bias", False)) or all_bias
-    return ModelSpec(
+    return _spec(
         name=name,
         model_type=model_type,
         n_layers=n_layers,
@@ -89,31 +103,34 @@ def model_spec_from_config(raw: dict[str, Any], name: str) -> ModelSpec:
         qk_norm=model_type in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2")
         or bool(getattr(c, "use_qk_norm", False)),
         attention_sinks=model_type == "gpt_oss",
-        sliding_window=_sliding_window(c),
-        sliding_layers=_sliding_layers(c, n_layers),
-        moe=_moe(c, model_type, n_layers, hidden),
+        sliding_window=_sliding_window(c, raw),
+        sliding_layers=_sliding_layers(c, raw, n_layers),
+        moe=_moe(c, model_type, n_layers, hidden) if model_type in MOE_TYPES else None,
         mla=mla,
         n_mtp_layers=int(getattr(c, "num_nextn_predict_layers", 0) or 0),
         max_seq_len=getattr(c, "max_position_embeddings", None),
     )
 
 
+def _spec(**fields) -> ModelSpec:
+    try:
+        return ModelSpec(**fields)
+    except ValidationError as exc:
+        loc, problem = validation_problem(exc)
+        raise SpecError(loc, None, problem) from None
+
+
 def _auto_config(model_type: str, raw: dict[str, Any]):
     """transformers' config object for this family (imported lazily: it takes ~1 s), after
     checking on the raw file the keys AutoConfig would silently default or reject obscurely."""
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from transformers import CONFIG_MAPPING
-
-    config_class = CONFIG_MAPPING[model_type]
+    config_class = _config_mapping()[model_type]
     aliases = getattr(config_class, "attribute_map", {})
+    check_raw(model_type, raw, aliases)
 
     def raw_value(key: str) -> Any:
         return raw.get(key, raw.get(aliases.get(key, key)))
 
-    for key in REQUIRED_KEYS:
-        if raw_value(key) is None:
-            spelled = f" (or '{aliases[key]}')" if key in aliases else ""
-            raise SpecError(key, None, f"required in config.json{spelled}; it is missing")
+    for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size"):
         _positive(key, raw_value(key))
     hidden, heads = raw_value("hidden_size"), raw_value("num_attention_heads")
     if not raw.get("head_dim") and model_type not in MLA_TYPES and hidden % heads:
@@ -130,9 +147,22 @@ def _auto_config(model_type: str, raw: dict[str, Any]):
         return config_class(**kwargs)
     except Exception as exc:  # transformers' own validators raise several types
         cause = exc.__cause__ or exc
+        lines = str(cause).strip().splitlines() or [type(cause).__name__]
         raise SpecError("config.json", model_type,
-                        f"transformers rejected it: {str(cause).strip().splitlines()[-1]}"
-                        ) from None
+                        f"transformers rejected it: {one_line(lines[-1], 160)}") from None
+
+
+def _config_mapping():
+    """transformers.CONFIG_MAPPING, imported once under a lock (it takes ~1 s, and its lazy
+    module raises ImportError in threads that import it while another is)."""
+    global _CONFIG_MAPPING
+    with _IMPORT_LOCK:
+        if _CONFIG_MAPPING is None:
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            from transformers import CONFIG_MAPPING
+
+            _CONFIG_MAPPING = CONFIG_MAPPING
+    return _CONFIG_MAPPING
 
 
 def _positive(key: str, value: Any) -> None:
@@ -186,16 +216,17 @@ def _moe(c, model_type: str, n_layers: int, hidden: int) -> MoESpec | None:
                    shared_expert_gate=bool(shared_ffn), moe_layers=layers)
 
 
-def _sliding_window(c) -> int | None:
-    window = getattr(c, "sliding_window", None)
+def _sliding_window(c, raw: dict[str, Any]) -> int | None:
+    """The window the file gives (transformers' class default when absent is not used)."""
+    window = raw.get("sliding_window")
     if not window or getattr(c, "use_sliding_window", True) is False:
         return None
     return int(window)
 
 
-def _sliding_layers(c, n_layers: int) -> tuple[bool, ...]:
+def _sliding_layers(c, raw: dict[str, Any], n_layers: int) -> tuple[bool, ...]:
     """Per layer, whether attention is windowed: `layer_types` if given, else all or none."""
-    if _sliding_window(c) is None:
+    if _sliding_window(c, raw) is None:
         return ()
     types = getattr(c, "layer_types", None)
     if types:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from xpuplan.catalog.files import load_json_file, parse_json
 from xpuplan.catalog.hf_config import model_spec_from_config
 from xpuplan.catalog.models import model_entries
 from xpuplan.errors import SpecError, UnknownNameError
+from xpuplan.limits import file_limit
 from xpuplan.specs.model import ModelSpec
 
 HUB_TIMEOUT_S = 10.0  # seconds to wait for the Hub before reporting it unreachable
@@ -35,9 +36,9 @@ def load_model(source: str | os.PathLike) -> ModelSpec:
         entry = model_entries()[builtin]
         return model_spec_from_config(entry.raw_config(), name=entry.id)
     path = Path(text).expanduser()
-    if path.is_dir():
+    if _probe(path) == "dir":
         path = path / "config.json"
-    if path.is_file():
+    if _probe(path):  # a file, or something that is not one (FIFO, device): read_text says
         return model_spec_from_config(_read_json(path), name=path.parent.name or path.stem)
     if text.endswith(".json") or os.sep in text and not _looks_like_hub_id(text):
         raise SpecError("model", text, "no such config file")
@@ -49,15 +50,23 @@ def load_model(source: str | os.PathLike) -> ModelSpec:
 
 def _looks_like_hub_id(text: str) -> bool:
     parts = text.split("/")
-    return len(parts) == 2 and all(parts) and not Path(text).exists()
+    return len(parts) == 2 and all(parts) and not _probe(Path(text))
+
+
+def _probe(path: Path) -> str | None:
+    """'dir', 'other' (a file, FIFO, device...) or None where nothing can be found there (also
+    for a name too long for the OS or one with a NUL byte: then it is no path)."""
+    try:
+        return "dir" if path.is_dir() else ("other" if os.path.lexists(path) else None)
+    except (OSError, ValueError):
+        return None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise SpecError("config.json", str(path),
-                        f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    def error(problem: str) -> SpecError:
+        return SpecError("config.json", str(path), problem)
+
+    data = load_json_file(path, error)
     if not isinstance(data, dict):
         raise SpecError("config.json", str(path), "must hold a JSON object")
     return data
@@ -71,12 +80,16 @@ def _fetch_hub_config(model_id: str) -> dict[str, Any]:
 
     from huggingface_hub import get_token, hf_hub_url
 
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "on", "yes", "true"):
+        raise SpecError("model", model_id, "HF_HUB_OFFLINE is set, so the Hugging Face Hub is "
+                        "not asked; pass a local config.json path or a built-in name "
+                        "(xpuplan models)")
     token = get_token()
     request = urllib.request.Request(hf_hub_url(model_id, "config.json"),
                                      headers={"authorization": f"Bearer {token}"} if token else {})
     try:
         with urllib.request.urlopen(request, timeout=HUB_TIMEOUT_S) as reply:
-            body = reply.read()
+            body = reply.read(file_limit("max_bytes") + 1)
     except urllib.error.HTTPError as exc:
         raise SpecError("model", model_id,
                         f"the Hugging Face Hub answered HTTP {exc.code} for its config.json "
@@ -86,10 +99,16 @@ def _fetch_hub_config(model_id: str) -> dict[str, Any]:
         raise SpecError("model", model_id,
                         f"could not reach the Hugging Face Hub ({reason}); offline? pass a "
                         "local config.json path or a built-in name (xpuplan models)") from None
+    def error(problem: str) -> SpecError:
+        return SpecError("model", model_id, f"the Hub's config.json: {problem}")
+
+    if len(body) > file_limit("max_bytes"):
+        raise error("over the size limit")
     try:
-        data = json.loads(body)
-    except ValueError:
-        raise SpecError("model", model_id, "the Hub's config.json is not valid JSON") from None
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise error("not UTF-8 text") from None
+    data = parse_json(text, error)
     if not isinstance(data, dict):
         raise SpecError("model", model_id, "the Hub's config.json is not a JSON object")
     return data

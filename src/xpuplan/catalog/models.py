@@ -6,12 +6,12 @@ parameter counts with their source (the tests compare our counts against them).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from xpuplan.catalog.files import load_json_file
 from xpuplan.catalog.hardware import builtin_file
 from xpuplan.catalog.records import read_table_file
 from xpuplan.errors import CatalogError
@@ -39,10 +39,10 @@ class ModelEntry:
     notes: str
 
     def raw_config(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.config_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise CatalogError(str(self.config_path), None, f"unreadable config: {exc}") from exc
+        def error(problem: str) -> CatalogError:
+            return CatalogError(str(self.config_path), None, f"unreadable config: {problem}")
+
+        return load_json_file(self.config_path, error)
 
 
 @lru_cache(maxsize=1)

@@ -9,14 +9,13 @@ with an unknown unit, a value that is not a number: rejected, naming the file an
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from xpuplan.errors import CatalogError
+from xpuplan.catalog.files import load_table_file
+from xpuplan.errors import CatalogError, short_repr
+from xpuplan.specs.bounds import out_of_bounds
 from xpuplan.units import UNITS, unit_factor
 
 
@@ -51,19 +50,12 @@ class Record:
 
 
 def read_table_file(path: Path) -> dict[str, Any]:
-    """Parse a .toml, .yaml or .yml file into a dict, or raise CatalogError."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise CatalogError(str(path), None, f"cannot read file ({exc.strerror})") from exc
-    try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)  # YAML errors carry the failing position
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CatalogError(str(path), None, f"not valid {path.suffix[1:]}: {problem}"
-                           f"{where}") from exc
+    """Parse a .toml, .yaml or .yml file into a dict, or raise CatalogError (catalog.files:
+    regular files only, bounded size and nesting, UTF-8, finite numbers, YAML aliases capped)."""
+    def error(problem: str) -> CatalogError:
+        return CatalogError(str(path), None, problem)
+
+    data = load_table_file(Path(path), error)
     if not isinstance(data, dict):
         raise CatalogError(str(path), None, "expected a mapping at the top level")
     return data
@@ -92,6 +84,11 @@ def parse_record(raw: dict[str, Any], file: str, plain_keys: set[str],
         number = _number(value, file, f"{where}.{key}")
         record.figures[kind.si_field] = (tuple(v * factor for v in number)
                                          if isinstance(number, tuple) else number * factor)
+        figure = record.figures[kind.si_field]
+        problem = (None if isinstance(figure, tuple) else out_of_bounds(kind.si_field, figure))
+        if problem:
+            raise CatalogError(file, f"{where}.{key}", f"value {short_repr(value)} {problem} "
+                               f"(checked in SI units as {kind.si_field})")
         record.sources[kind.si_field] = str(source)
     unknown = set(extra_sources) - set(raw)
     if unknown:
@@ -137,8 +134,8 @@ def _number(value: Any, file: str, key: str) -> float | tuple[float, ...]:
     if isinstance(value, list) and value:
         return tuple(_number(v, file, f"{key}[{i}]") for i, v in enumerate(value))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CatalogError(file, key, f"value {value!r} is not a number (the unit goes in the "
-                           "key, e.g. hbm_gb = 80)")
+        raise CatalogError(file, key, f"value {short_repr(value)} is not a number (the unit "
+                           "goes in the key, e.g. hbm_gb = 80)")
     if value < 0:
         raise CatalogError(file, key, f"value {value} is negative")
     return float(value)

@@ -18,7 +18,14 @@ from pydantic import ValidationError
 
 from xpuplan.catalog.hardware import read_records, user_catalog_paths
 from xpuplan.catalog.records import Record
-from xpuplan.errors import CatalogError, SpecError, UnknownNameError
+from xpuplan.errors import (
+    CatalogError,
+    SpecError,
+    UnknownNameError,
+    short_repr,
+    validation_problem,
+)
+from xpuplan.specs.bounds import out_of_bounds
 from xpuplan.specs.hardware import ChipSpec, InstanceSpec
 from xpuplan.specs.system import SystemSpec
 
@@ -104,14 +111,17 @@ def _resolve(name: str, specs: dict, kind: str) -> str:
 
 
 def _build(record: Record, cls: type, **extra):
+    for key, value in record.facts.items():
+        problem = out_of_bounds(key, value) if isinstance(value, (int, float)) else None
+        if problem and not isinstance(value, bool):
+            raise CatalogError(record.file, f"{record.id}.{key}",
+                               f"value {short_repr(value)} {problem}")
     try:
         return cls(**record.facts, **record.figures, sources=record.sources, **extra)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        got = "" if err["type"] in ("missing", "value_error") else f" (got {err.get('input')!r})"
-        where = f"{record.id}.{loc}" if loc else record.id
-        raise CatalogError(record.file, where, f"{err['msg']}{got}") from None
+        loc, problem = validation_problem(exc)
+        where = f"{short_repr(record.id)}.{loc}" if loc else short_repr(record.id)
+        raise CatalogError(record.file, where, problem) from None
 
 
 def implicit_system(chip: ChipSpec) -> SystemSpec:
@@ -186,7 +196,9 @@ def _systems(chips: dict[str, ChipSpec], paths: list[Path]) -> dict[str, SystemS
 
 
 @lru_cache(maxsize=8)
-def _catalog(paths: tuple[Path, ...]) -> HardwareCatalog:
+def _catalog(paths: tuple[Path, ...], stamps: tuple) -> HardwareCatalog:
+    """The catalog of these files; `stamps` (mtime, size, inode of each) keys the cache so a
+    file edited in place is read again."""
     silicon = {k: _build(r, ChipSpec) for k, r in read_records("chip", list(paths)).items()}
     systems = _systems(silicon, list(paths))
     views = {k: chip_in_system(silicon[s.chip], s) for k, s in systems.items()}
@@ -210,4 +222,14 @@ def _catalog(paths: tuple[Path, ...]) -> HardwareCatalog:
 
 def hardware_catalog(user_files: list[str] | None = None) -> HardwareCatalog:
     """The built-in catalog with the user's files (XPUPLAN_CATALOG, then `user_files`) on top."""
-    return _catalog(tuple(user_catalog_paths(user_files)))
+    paths = tuple(user_catalog_paths(user_files))
+    return _catalog(paths, tuple(_stamp(p) for p in paths))
+
+
+def _stamp(path: Path) -> tuple:
+    """(mtime_ns, size, inode) of a file, or None where it cannot be read (the loader says)."""
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)

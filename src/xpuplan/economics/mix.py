@@ -15,8 +15,7 @@ per year and undiscounted. Payback compares each year's cost with staying on the
 
 from __future__ import annotations
 
-import os
-import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +28,7 @@ from xpuplan.economics.context import (
     PlanContext,
 )
 from xpuplan.economics.scenario import VendorMix
-from xpuplan.errors import SpecError
+from xpuplan.errors import SolverError, SpecError, one_line
 
 
 @dataclass(frozen=True)
@@ -74,20 +73,28 @@ class Horizon:
 ONE_YEAR = Horizon()
 
 def _highs():
-    """A silent HiGHS instance (its banner goes to the C stdout, so mute fd 1 meanwhile)."""
+    """A silent HiGHS instance, silenced by its own `output_flag` option before any call that
+    logs (the copyright banner comes from the first such call: highspy's constructor enables
+    callbacks, so the option is set between the C++ construction and that step). Nothing
+    process-wide changes, so concurrent plans are safe."""
     import highspy
+    from highspy.highs import HighsCallback, cb
 
-    sys.stdout.flush()
-    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
+    class QuietHighs(highspy.Highs):
+        def __init__(self):
+            highspy._core._Highs.__init__(self)
+            self.setOptionValue("output_flag", False)
+            self.setOptionValue("log_to_console", False)
+            self.callbacks = [HighsCallback(cb.HighsCallbackType(i), self)
+                              for i in range(int(cb.HighsCallbackType.kCallbackMax) + 1)]
+            self.enableCallbacks()
+
     try:
+        return QuietHighs()
+    except (AttributeError, ImportError, TypeError):  # another highspy layout: plain, muted
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-    finally:
-        os.dup2(saved, 1)
-        os.close(null)
-        os.close(saved)
-    return h
+        return h
 
 
 
@@ -229,3 +236,14 @@ def max_fraction(rates: list[VendorRates], runs: float, tokens: float) -> float:
     h.setOptionValue("objective_bound", -10.0)
     h.run()
     return float(h.getSolution().col_value[lam.index])
+
+
+@contextmanager
+def solver_errors():
+    """A HiGHS exception (a model it cannot take) becomes a SolverError: one line, exit 1."""
+    from highspy.highs import HighsError
+
+    try:
+        yield
+    except (HighsError, OverflowError) as exc:
+        raise SolverError(f"HiGHS error ({one_line(str(exc), 120)})") from None

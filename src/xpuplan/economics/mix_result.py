@@ -18,6 +18,7 @@ from xpuplan.economics.mix import (
     VendorRates,
     max_fraction,
     solve_mix,
+    solver_errors,
     vendor_rates,
     yearly_costs,
 )
@@ -31,7 +32,8 @@ PRICE_STEPS = (0.8, 1.2)  # the sensitivity table moves each price ±20 %
 def vendor_mix(ctx: PlanContext, s: VendorMix) -> dict:
     rates = vendor_rates(ctx, s)
     horizon = Horizon(s.horizon_years, s.discount_rate)
-    out = mix_result(rates, s.training_runs_per_year, s.serving_tokens_per_day, horizon)
+    with solver_errors():
+        out = mix_result(rates, s.training_runs_per_year, s.serving_tokens_per_day, horizon)
     out["interval"] = mix_interval(ctx, s, rates, out["outputs"])
     return out
 

@@ -22,12 +22,27 @@ from pydantic import (
 
 from xpuplan.catalog.economics import SECTIONS, economics_catalog
 from xpuplan.catalog.records import read_table_file
-from xpuplan.errors import CatalogError
+from xpuplan.errors import CatalogError, short_repr, validation_problem
+from xpuplan.specs.bounds import out_of_bounds
 from xpuplan.units import parse_count
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_bounds(cls, value, info):
+        """Every number finite and within its bound (data/bounds.toml, by field name); a
+        list's length within its bound (vendors, options)."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            problem = out_of_bounds(info.field_name, value)
+        else:
+            problem = out_of_bounds(info.field_name, len(value)) if isinstance(
+                value, list) else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class Spreads(_Strict):
@@ -298,28 +313,28 @@ def scenario_from_data(data: object, file: str = "scenario") -> Scenario:
 
 
 def _scenario_error(file: str, data: dict, exc: ValidationError) -> CatalogError:
-    err = exc.errors()[0]
+    err = exc.errors(include_url=False)[0]
     loc = [str(p) for p in err["loc"]]
     kind = data.get("kind")
     if err["type"] == "union_tag_invalid" or err["type"] == "union_tag_not_found":
-        return CatalogError(file, "kind", f"{kind!r} is not a scenario kind; allowed: "
-                            f"{', '.join(KINDS)}")
+        return CatalogError(file, "kind", f"{short_repr(kind)} is not a scenario kind; "
+                            f"allowed: {', '.join(KINDS)}")
     key = ".".join(loc[1:]) if loc and loc[0] == kind else ".".join(loc)
     if err["type"] == "extra_forbidden":
         model = _model_at(_MODELS.get(kind), loc[1:-1])
         allowed = ", ".join(sorted(model.model_fields)) if model else "?"
-        return CatalogError(file, key, f"unknown key; allowed keys: {allowed}"
-                            + _record_hint(loc[-1]))
-    return CatalogError(file, key, f"{err['msg']} (got {err.get('input')!r})")
+        hint = _record_hint(loc[-1])  # before the list, which a long line cuts short
+        return CatalogError(file, key, f"unknown key{hint}; allowed keys: {allowed}")
+    return CatalogError(file, key, validation_problem(exc)[1])
 
 
 def _record_hint(key: str) -> str:
     """Where a misplaced economics figure (pue, rate, ...) belongs, if it is one."""
     homes = [name for name, cls in SECTIONS.items() if key in cls.model_fields
              and key not in ("id", "source", "retrieved", "confidence", "notes", "sources")]
-    return (f"; {key} is a field of an economics {' / '.join(homes)} record: override it "
+    return (f" ({key} is a field of an economics {' / '.join(homes)} record: override it "
             f"under assumptions: {homes[0]}: [{{id: ..., {key}: ..., source: ..., "
-            "retrieved: ...}]" if homes else "")
+            "retrieved: ...}])" if homes else "")
 
 
 _MODELS = {m.model_fields["kind"].annotation.__args__[0]: m

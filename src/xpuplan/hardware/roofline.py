@@ -58,6 +58,7 @@ class Rates:
     hbm_bw: float  # achievable byte/s
     fabric: Fabric
     quantized_bytes: float  # bytes/element GEMM inputs are cast to (0 when GEMMs run in bf16)
+    attention_peak_flops: float = np.inf  # dense peak of the attention kernels' precision
 
 
 def chip_rates(chip: ChipSpec, eff: ChipEfficiency, precision: Precision,
@@ -77,7 +78,28 @@ def chip_rates(chip: ChipSpec, eff: ChipEfficiency, precision: Precision,
         fabric=chip_fabric(chip, eff),
         quantized_bytes=(BYTES_PER_ELEMENT[precision]
                          if precision in (Precision.fp8, Precision.fp4) else 0.0),
+        attention_peak_flops=chip.dense_flops(Precision.bf16),
     )
+
+
+def gemm_rate(r: Rates, phi: np.ndarray) -> np.ndarray:
+    """FLOP/s of a GEMM of shape factor φ: min(P·η·c·φ, P), never above the dense peak."""
+    return np.minimum(r.peak_flops * r.gemm_eff * phi, r.peak_flops)
+
+
+def attention_rate(r: Rates, phi: np.ndarray) -> np.ndarray:
+    """FLOP/s of flash attention of shape factor φ, never above the bf16 dense peak."""
+    return np.minimum(r.attention_flops * phi, r.attention_peak_flops)
+
+
+def mfu_peak_flops(chip: ChipSpec, precision: Precision) -> float:
+    """The dense peak MFU and HFU are stated against, FLOP/s per chip.
+
+    max(P_precision, P_bf16): the fastest rate any op of a step runs at (GEMMs at the GEMM
+    precision, attention at bf16), so a precision whose peak is below bf16's (INT8 on B300:
+    0.15 vs 2.25 POP/s) cannot give MFU > 1 from attention running faster than the peak.
+    """
+    return max(chip.dense_flops(precision), chip.dense_flops(Precision.bf16))
 
 
 def gemm_key(precision: Precision) -> str:

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xpuplan.errors import SpecError
 from xpuplan.serve.evaluate import ServeEval, evaluate_serving
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.specs.layouts import ServeLayouts, divisors
 
 MAX_BATCH = 8192
+MAX_LAYOUTS = 2_000_000  # serving layouts one search may evaluate (a memory limit)
 
 
 @dataclass
@@ -49,6 +51,10 @@ def serve_grid(p: ServeProblem, fixed: dict) -> ServeLayouts:
     else:
         top = int(min(MAX_BATCH, max(1, np.nanmax(probe.max_concurrency, initial=1))))
         batches = [2**i for i in range(int(np.log2(top)) + 1)]
+    if len(rows) * (len(batches) + 1) > MAX_LAYOUTS:
+        raise SpecError("layout", f"{len(rows) * (len(batches) + 1):,} candidates",
+                        f"more than {MAX_LAYOUTS:,} serving layouts on {n} chips; fix --tp, "
+                        "--pp, --ep or --batch to narrow the search")
     grid = np.array([(*r, b) for r, b in itertools.product(rows, batches)], dtype=np.int64)
     own_max = np.clip(probe.max_concurrency, 1, MAX_BATCH).astype(np.int64)
     if not fixed.get("batch"):

@@ -16,6 +16,7 @@ sequences a replica decodes concurrently, split into pp micro-batches when pp > 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -24,8 +25,9 @@ RECOMPUTE = ("none", "selective", "full")
 
 
 def divisors(n: int) -> list[int]:
-    """The positive divisors of n, ascending."""
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """The positive divisors of n, ascending: trial division up to √n, O(√n)."""
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return small + [n // d for d in reversed(small) if d * d != n]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 MFU = tokens/s · F_model / (chips · P), with F_model the model FLOPs per token of
 `workload.flops.flops_per_token_train` (6N + attention unhalved, MTP included; no recompute)
-and P the chip's dense peak at the GEMM precision. HFU adds the recomputed forward FLOPs.
+and P = hardware.roofline.mfu_peak_flops: the chip's dense peak at the GEMM precision, or
+at bf16 (attention's precision) where that is higher. HFU adds the recomputed forward FLOPs.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xpuplan.hardware.efficiency import ChipEfficiency
-from xpuplan.hardware.roofline import chip_rates
+from xpuplan.hardware.roofline import chip_rates, mfu_peak_flops
 from xpuplan.hardware.stacks import stack_rules
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.layouts import Layouts
@@ -129,7 +130,7 @@ def evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray = 
     reason = np.where((reason == 0) & (mem > p.chip.hbm_bytes), TrainReason.MEMORY,
                       reason).astype(np.int8)
     tokens_per_s = p.global_batch * p.seq_len / step
-    peak = p.n_chips * p.chip.dense_flops(p.precision)
+    peak = p.n_chips * mfu_peak_flops(p.chip, p.precision)
     model_flops = flops_per_token_train(p.model, p.seq_len)
     recompute_flops = np.select([lay.recompute == 2], [flops_per_token_fwd(p.model, p.seq_len)],
                                 0.0)

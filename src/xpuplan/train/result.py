@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from xpuplan.hardware.roofline import mfu_peak_flops
 from xpuplan.train.evaluate import TrainEval, TrainProblem, TrainReason
 
 BREAKDOWN_NAMES = {  # slash keys of the evaluator -> JSON keys
@@ -44,6 +45,7 @@ class TrainResult:
     efficiency_provenance: dict = field(default_factory=dict)
     run: dict | None = None  # time, chip-hours, cost, energy for a token budget
     confidence: dict | None = None  # calibrate.confidence: validated or extrapolated, and why
+    mfu_peak_flops: float | None = None  # per chip, what MFU/HFU divide by (roofline)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -69,6 +71,7 @@ def train_result(p: TrainProblem, ev: TrainEval, i: int) -> TrainResult:
         parallelism=parallelism, breakdown_s=breakdown, memory_bytes=memory,
         takeaway=takeaway(breakdown, step, int(ev.reason[i])),
         efficiency_provenance=dict(p.efficiency.provenance),
+        mfu_peak_flops=mfu_peak_flops(p.chip, p.precision),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xpuplan.errors import SpecError
 from xpuplan.specs.layouts import Layouts, divisors
 from xpuplan.train.evaluate import TrainEval, TrainProblem, evaluate
 
@@ -22,6 +23,8 @@ CHUNK = 16384
 MICRO_BATCHES = (1, 2, 4, 8)
 VPP_CHOICES = (1, 2, 4, 8)
 MAX_CP = 32  # context parallel beyond 32 ranks is not used by published recipes
+# Layouts one search may evaluate (a memory limit, ~1 GB of results): 4096 chips give ~1M.
+MAX_LAYOUTS = 4_000_000
 
 
 @dataclass
@@ -50,13 +53,22 @@ def candidate_grid(p: TrainProblem, fixed: dict) -> Layouts:
     for knob, value in fixed.items():
         if knob in choices and value is not None:
             choices[knob] = [value]
-    names = list(choices)
-    grid = np.array(list(itertools.product(*choices.values())), dtype=np.int64)
-    cols = dict(zip(names, grid.T, strict=True))
-    keep = n % (cols["tp"] * cols["pp"] * cols["cp"]) == 0
-    if fixed.get("dp") is not None:
-        keep &= cols["tp"] * cols["pp"] * cols["cp"] * fixed["dp"] == n
-    cols = {k: v[keep] for k, v in cols.items()}
+    # (tp, pp, cp) whose product divides n first, then every other knob: the same
+    # lexicographic order as the full product, without building the combinations that fail.
+    triples = [(t, q, c) for t in choices["tp"] for q in choices["pp"] if n % (t * q) == 0
+               for c in choices["cp"] if n % (t * q * c) == 0
+               and (fixed.get("dp") is None or t * q * c * fixed["dp"] == n)]
+    rest_names = ["ep", "vpp", "micro_batch", "zero", "recompute"]
+    rest = np.array(list(itertools.product(*(choices[k] for k in rest_names))),
+                    dtype=np.int64).reshape(-1, len(rest_names))
+    if len(triples) * len(rest) > MAX_LAYOUTS:
+        raise SpecError("layout", f"{len(triples) * len(rest):,} candidates",
+                        f"more than {MAX_LAYOUTS:,} layouts to search on {n} chips; fix some "
+                        "knobs (--tp, --pp, --ep, --micro-batch) to narrow the search")
+    head = np.repeat(np.array(triples, dtype=np.int64).reshape(-1, 3), len(rest), axis=0)
+    tail = np.tile(rest, (len(triples), 1))
+    cols = {"tp": head[:, 0], "pp": head[:, 1], "cp": head[:, 2],
+            **{k: tail[:, i] for i, k in enumerate(rest_names)}}
     cols["dp"] = n // (cols["tp"] * cols["pp"] * cols["cp"])
     sp = fixed.get("sp")
     return Layouts.build(**cols, **({"sp": sp} if sp is not None else {}))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from xpuplan.hardware.collectives import collective_time, ranks_per_domain
-from xpuplan.hardware.roofline import Rates, shape_factor
+from xpuplan.hardware.roofline import Rates, attention_rate, gemm_rate, shape_factor
 from xpuplan.specs.layouts import Layouts
 from xpuplan.train.memory import ACT_BYTES, OPTIMIZER_BYTES, params_per_chip
 from xpuplan.workload.heads import HeadSplit, head_split
@@ -44,23 +44,23 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     n_micro = global_batch / (dp * lay.micro_batch)
     tokens = lay.micro_batch * seq_len / cp  # tokens of one micro-batch per CP rank
     tok_chip = tokens / tp  # per chip once TP/SP splits the work
-    peak = r.peak_flops * r.gemm_eff
     f = s.moe_fraction
 
     # GEMMs, forward, one micro-batch, one layer: 2·tokens·P / tp at φ(M, N, K).
     phi_attn = shape_factor(r.half_dim, tokens, s.qkv_out_dim / tp, D)
     phi_mlp = shape_factor(r.half_dim, tokens, s.ffn_width / tp, D)
-    t_attn_proj = 2 * tokens * s.attn_params * heads.attn_weight_factor / tp / (peak * phi_attn)
-    t_dense_mlp = 2 * tokens * s.dense_mlp_params / tp / (peak * phi_mlp)
+    t_attn_proj = (2 * tokens * s.attn_params * heads.attn_weight_factor / tp
+                   / gemm_rate(r, phi_attn))
+    t_dense_mlp = 2 * tokens * s.dense_mlp_params / tp / gemm_rate(r, phi_mlp)
     expert_tokens = ep * tok_chip * max(s.top_k, 1) / s.n_experts  # M of each expert GEMM
     phi_expert = shape_factor(r.half_dim, expert_tokens, s.expert_width, D)
-    t_moe = (2 * tok_chip * s.top_k * s.expert_params / (peak * phi_expert)
-             + 2 * tok_chip * s.moe_fixed_params / (peak * phi_mlp))
+    t_moe = (2 * tok_chip * s.top_k * s.expert_params / gemm_rate(r, phi_expert)
+             + 2 * tok_chip * s.moe_fixed_params / gemm_rate(r, phi_mlp))
     t_gemm_layer = t_attn_proj + (1 - f) * t_dense_mlp + f * t_moe
     # Attention scores (flash, causal kernels skip masked blocks), heads split over tp.
     attn_flops = tokens * s.attention_flops_fwd_per_token(seq_len, causal) * heads.q_factor / tp
     phi_scores = shape_factor(r.half_dim, tokens, seq_len / cp, s.head_dim_qk)
-    t_scores_layer = attn_flops / (r.attention_flops * phi_scores)
+    t_scores_layer = attn_flops / attention_rate(r, phi_scores)
     # Element-wise work (norms, residuals, activation, rotary), bytes read + written:
     # 2 norms 2·2D + 2 residual adds 2·3D = 10D, activation 3F (gated) or 2F, rotary on
     # the projected Q, K, V read + written 2·(N+2K)H.
@@ -77,7 +77,7 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     elem_bytes = elem_bytes + np.where(r.quantized_bytes > 0, 1.0, 0.0) * tokens * 3 * (
         ACT_BYTES + r.quantized_bytes) * gemm_inputs
     t_mem_layer = elem_bytes / r.hbm_bw
-    t_head = 2 * tokens * s.lm_head_params / tp / (peak * phi_mlp)  # last stage only
+    t_head = 2 * tokens * s.lm_head_params / tp / gemm_rate(r, phi_mlp)  # last stage only
 
     # Expert GEMMs are many and small: each local expert runs 2 GEMMs (gate/up, down) per
     # pass whose fixed cost (launch, wave tail, per-expert bookkeeping) does not shrink with

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xpuplan.errors import SpecError
+from xpuplan.errors import SpecError, one_line
+from xpuplan.views.output_file import write_output
 
 
 def pareto_figure(result):
@@ -27,16 +28,19 @@ def pareto_figure(result):
     return fig
 
 
-def write_figure(fig, path: str) -> None:
-    """Write a figure as self-contained HTML, or PNG when kaleido is installed."""
-    target = Path(path)
-    if target.suffix == ".html":
-        fig.write_html(target, include_plotlyjs=True)
-    elif target.suffix == ".png":
+def write_figure(fig, path: str, inputs=()) -> None:
+    """Write a figure as self-contained HTML, or PNG when kaleido can render it, through
+    views.output_file (inputs never overwritten, links never followed, atomic replace)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".html":
+        content = fig.to_html(include_plotlyjs=True, full_html=True)
+    elif suffix == ".png":
         try:
-            fig.write_image(target)
-        except (ValueError, ImportError, RuntimeError) as exc:
-            raise SpecError("plot", path, f"PNG export needs kaleido and a browser ({exc}); "
+            content = fig.to_image(format="png")
+        except Exception as exc:  # kaleido missing, no browser, or its own errors
+            reason = one_line(str(exc), 100) or type(exc).__name__
+            raise SpecError("plot", path, f"PNG export needs kaleido and a browser ({reason}); "
                             "use a .html file") from None
     else:
         raise SpecError("plot", path, "allowed extensions: .html, .png")
+    write_output(path, content, "plot", inputs)

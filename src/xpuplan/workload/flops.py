@@ -48,12 +48,10 @@ def attention_flops_fwd(m: ModelSpec, seq_len: int, causal: bool = False) -> flo
     N = m.n_heads
     h_qk = m.head_dim
     h_v = m.mla.v_head_dim if m.mla is not None else m.head_dim
-    total = 0.0
-    for layer in range(m.n_layers):
-        windowed = bool(m.sliding_layers) and m.sliding_layers[layer]
-        ctx = attention_context(seq_len, m.sliding_window if windowed else None, causal)
-        total += 2 * N * (h_qk + h_v) * ctx
-    return total
+    n_windowed = sum(m.sliding_layers) if m.sliding_layers else 0
+    full = attention_context(seq_len, None, causal)
+    windowed = attention_context(seq_len, m.sliding_window, causal) if n_windowed else 0.0
+    return 2 * N * (h_qk + h_v) * ((m.n_layers - n_windowed) * full + n_windowed * windowed)
 
 
 def flops_per_token_fwd(m: ModelSpec, seq_len: int, causal: bool = False) -> float:
