@@ -79,14 +79,16 @@ def chips(as_json: JsonOpt = False) -> None:
     if as_json:
         return emit_json(api.chips_json(STATE["catalog"]))
     items = api.chips(STATE["catalog"])
-    table = Table("id", "vendor", "BF16 dense", "FP8 dense", "FP4 dense", "HBM", "HBM BW",
-                  "scale-up/dir", "domain", "scale-out/dir", "TDP")
+    # Silicon only (fabrics are per system: `xpuplan systems`); units in the headers, so the
+    # table fits 80 columns with every id whole (what the user types).
+    table = Table(caption="dense FLOP/s; decimal units; --json has sources")
+    table.add_column("id", no_wrap=True)
+    for name in ("BF16 TFLOP/s", "FP8 TFLOP/s", "FP4 TFLOP/s", "HBM GB", "HBM TB/s", "TDP W"):
+        table.add_column(name, justify="right", overflow="fold")
     for c in items:
-        table.add_row(c.id, c.vendor, _opt(c.bf16_dense_flops, "FLOP/s"),
-                      _opt(c.fp8_dense_flops, "FLOP/s"), _opt(c.fp4_dense_flops, "FLOP/s"),
-                      fmt_si(c.hbm_bytes, "B"), _opt(c.hbm_bw, "B/s"),
-                      _opt(c.scaleup_bw_unidir, "B/s"), str(c.scaleup_domain_chips),
-                      _opt(c.scaleout_bw_unidir, "B/s"), _opt(c.tdp_w, "W"))
+        table.add_row(c.id, _num(c.bf16_dense_flops, 1e12), _num(c.fp8_dense_flops, 1e12),
+                      _num(c.fp4_dense_flops, 1e12), _num(c.hbm_bytes, 1e9),
+                      _num(c.hbm_bw, 1e12), _num(c.tdp_w, 1))
     out.print(table)
 
 
@@ -96,16 +98,19 @@ def systems(as_json: JsonOpt = False) -> None:
     items = api.systems(STATE["catalog"])
     if as_json:
         return emit_json({"systems": [api.system_figures(s) for s in items]})
-    table = Table(caption="* the chip's default system")
-    table.add_column("system", no_wrap=True)
-    for name in ("chip", "node", "domain", "topology", "up/dir", "out/dir", "power", "instance"):
-        table.add_column(name)
+    table = Table(caption="* the chip's default system; bandwidths per chip per direction, "
+                  "GB/s; --json has node size, power, instance and sources")
+    table.add_column("system", no_wrap=True)  # ids whole: what the user types
+    table.add_column("chip", no_wrap=True)
+    table.add_column("domain", overflow="fold")
+    table.add_column("topology", no_wrap=True)
+    for name in ("up", "out"):
+        table.add_column(name, justify="right", no_wrap=True)
     for s in items:
         shape = "x".join(map(str, s.torus_dims)) if s.torus_dims else ""
-        table.add_row(s.id + ("*" if s.default else ""), s.chip, str(s.chips_per_node or "-"),
-                      str(s.domain_chips), f"{s.topology} {shape}".strip(),
-                      _opt(s.scaleup_bw_unidir, "B/s"), _opt(s.scaleout_bw_unidir, "B/s"),
-                      _opt(s.system_power_w, "W"), s.instance)
+        table.add_row(s.id + ("*" if s.default else ""), s.chip,
+                      f"{s.domain_chips} {shape}".strip(), s.topology,
+                      _num(s.scaleup_bw_unidir, 1e9), _num(s.scaleout_bw_unidir, 1e9))
     out.print(table)
 
 
@@ -513,6 +518,12 @@ def _compare_serving(model, names, chips, input_len, output_len, as_json, basis)
     if as_json:
         return emit_json(rows.to_dict())
     show_compare_serving(rows, input_len, output_len)
+
+
+def _num(value: float | None, scale: float) -> str:
+    """A figure in the header's unit (value / scale) with 3 significant digits, or '-'."""
+    return "-" if value is None else f"{value / scale:,.3g}" if value / scale < 1000 else (
+        f"{value / scale:,.0f}")
 
 
 def _opt(value: float | None, unit: str) -> str:
