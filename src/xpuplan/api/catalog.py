@@ -60,10 +60,12 @@ def catalog_paths(catalog_files: list[str] | None = None) -> list:
 
 
 def instances(catalog_files: list[str] | None = None) -> list[InstanceSpec]:
+    """Every instance type of the catalog (built-in plus `catalog_files`)."""
     return list(hardware_catalog(catalog_files).instances.values())
 
 
 def instance(name: str, catalog_files: list[str] | None = None) -> InstanceSpec:
+    """One instance type by name; UnknownNameError lists the close names."""
     return hardware_catalog(catalog_files).instance(name)
 
 

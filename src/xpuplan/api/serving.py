@@ -243,6 +243,7 @@ DEFAULT_SERVE_CHIPS = ("h200", "b200", "gb200", "mi300x", "mi355x", "trn2", "tpu
 
 @dataclass
 class ServeCompareRow:
+    """One model-chip cell of a serving comparison: its result, or why it has none."""
     model: str
     chip: str
     result: ServeResult | None

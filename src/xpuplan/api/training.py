@@ -292,6 +292,7 @@ DEFAULT_COMPARE_TOKENS = 15e12  # Llama 3 was pre-trained on about 15T tokens (M
 
 @dataclass
 class CompareRow:
+    """One chip of a training comparison: its best result, or why it has none."""
     chip: str
     result: TrainResult | None
     error: str | None

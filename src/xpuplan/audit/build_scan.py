@@ -186,6 +186,7 @@ def cmake_commands(text: str) -> list[tuple[int, str, list[str]]]:
 
 
 def scan_cmake(path: str, text: str, rules: Rules) -> list[Finding]:
+    """Findings of a CMake file: the first CUDA-extension argument of each command."""
     out = []
     for line, name, args in cmake_commands(text):
         for arg in args:

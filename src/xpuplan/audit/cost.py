@@ -20,6 +20,7 @@ from xpuplan.errors import SpecError
 
 @dataclass(frozen=True)
 class MigrationCost:
+    """Migration cost of a code base to one target, USD, with its engineer-weeks."""
     usd: float
     engineer_weeks: float  # mid
     target: str

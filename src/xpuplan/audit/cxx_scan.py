@@ -33,6 +33,7 @@ _QUALIFIERS = ("__global__", "__device__")
 
 @dataclass
 class CxxScan:
+    """Scan of one C++/CUDA file: findings, first parse error, names it defines."""
     findings: list[Finding]
     first_error_line: int | None  # None when the tree has no ERROR node
     defined: set[str]  # functions and macros this file defines (cudaCheck is not CUDA's)

@@ -27,6 +27,7 @@ SIZES = ("small", "medium", "large")
 
 @dataclass(frozen=True)
 class EffortRecord:
+    """Porting effort of one finding kind, engineer-weeks (low, mid, high) by status."""
     kind: str
     per: str
     weeks: dict  # status -> (low, mid, high), or status -> {size: (low, mid, high)}
@@ -45,6 +46,7 @@ class EffortRecord:
 
 @dataclass(frozen=True)
 class EffortModel:
+    """The effort records by kind, kernel size classes and the USD per engineer-week."""
     records: dict[str, EffortRecord]
     kernel_sizes: tuple[int, int]  # small_max_loc, medium_max_loc
     usd_per_engineer_week: float

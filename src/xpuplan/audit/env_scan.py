@@ -46,6 +46,7 @@ def _logical_lines(text: str):
 
 
 def scan_shell(path: str, text: str, rules: Rules, dockerfile: bool = False) -> list[Finding]:
+    """Findings of a shell script or Dockerfile: CUDA environment variables set or read."""
     out = []
     for line, logical in _logical_lines(text):
         try:
@@ -69,6 +70,7 @@ def scan_shell(path: str, text: str, rules: Rules, dockerfile: bool = False) -> 
 
 
 def scan_yaml(path: str, text: str, rules: Rules) -> list[Finding]:
+    """Findings of a YAML file: CUDA environment variables in keys, names and strings."""
     try:
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:

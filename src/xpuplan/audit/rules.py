@@ -33,6 +33,7 @@ class Offer:
 
 @dataclass(frozen=True)
 class Rule:
+    """One audit rule: a finding kind, its regexes per matcher and each target's offer."""
     id: str
     kind: str
     patterns: dict[str, tuple[re.Pattern, ...]]  # matcher -> compiled regexes
@@ -45,12 +46,14 @@ class Rule:
 
 @dataclass(frozen=True)
 class ScanPolicy:
+    """Scan limits: the largest file read, bytes, and the vendored folders skipped."""
     max_file_bytes: int
     vendored_dirs: frozenset[str]
 
 
 @dataclass(frozen=True)
 class Rules:
+    """All audit rules with their targets, vendor-to-target map and scan policy."""
     rules: tuple[Rule, ...]
     by_id: dict[str, Rule]
     defaults: dict[str, Rule]  # kind -> rule without matchers

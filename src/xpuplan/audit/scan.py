@@ -32,6 +32,7 @@ from xpuplan.audit.walk import CUDA_SUFFIXES, walk_tree
 
 @dataclass
 class TreeScan:
+    """Scan of a source tree: findings, files scanned, skip counts and parse errors."""
     findings: list[Finding]
     files_scanned: int
     skipped: Counter

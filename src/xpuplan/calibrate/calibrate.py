@@ -72,6 +72,7 @@ TRAIN_SHARED_GRID = Grid(("gemm_half_dim", "gemm_overhead_s"), (HALF_DIM_GRID, O
 
 @dataclass(frozen=True)
 class Fit:
+    """A fitted calibration: the shared grid index and each group's scale index."""
     shared_index: int  # into the shared grid
     scale_index: dict[str, int]  # group name ('default' too) -> index into the group grid
     failures: tuple[dict, ...] = ()  # parameters that ended at a bound (module doc)
@@ -224,6 +225,7 @@ def fit_all(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray, sources:
 
 
 def toml_header(script: str, data_file: str, n_rows: int, n_skipped: int) -> list[str]:
+    """Header comment lines of a fitted-parameters TOML file (script, data, method)."""
     import datetime
 
     return [f"# Fitted parameters. Written by scripts/{script}; do not edit.",
@@ -265,6 +267,7 @@ def toml_diagnostics(kind: str, f: Fit, chips: list[str], classes: list[str],
 
 
 def toml_source(script: str, r: dict) -> str:
+    """The `source = ...` TOML line of a fitted group: script, rows and median errors."""
     return (f'source = "scripts/{script} on {r["rows"]} development rows; median abs error '
             f'in-sample {r["median_error"]:.1%}, leave-one-source-out '
             f'{r["median_error_loso"]:.1%}"')

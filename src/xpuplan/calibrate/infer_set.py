@@ -40,6 +40,7 @@ METRICS = ("output_tokens_per_s_per_chip", "total_tokens_per_s_per_chip", "tpot_
 
 @dataclass(frozen=True)
 class InferRow:
+    """One serving measurement with the problem and layout it was taken at."""
     id: str
     source_group: str
     vendor: str

@@ -25,6 +25,7 @@ from xpuplan.train.evaluate import evaluate
 
 @dataclass
 class ValidationRow:
+    """One measurement against its in-sample and leave-one-source-out predictions."""
     id: str
     kind: str  # "train" or "infer"
     metric: str  # what was compared: tokens/s per chip, TPOT or TTFT (s)
@@ -43,6 +44,7 @@ class ValidationRow:
 
 @dataclass
 class ValidationReport:
+    """Validation of every measurement, with error summaries by vendor and source."""
     rows: list[ValidationRow]
     skipped: dict[str, str]
     by_vendor: dict[str, dict]  # "train/nvidia", "infer/aws", ...

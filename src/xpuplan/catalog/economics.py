@@ -120,7 +120,7 @@ class EconomicsCatalog:
 
     records: dict[str, dict[str, _Record]]
 
-    def record(self, section: str, name: str):
+    def record(self, section: str, name: str) -> _Record:
         """One record by id; UnknownNameError lists the close ids."""
         records = self.records[section]
         if name not in records:
@@ -202,6 +202,6 @@ def economics() -> dict[str, dict[str, _Record]]:
     return _builtin().records
 
 
-def economics_record(section: str, name: str):
+def economics_record(section: str, name: str) -> _Record:
     """One built-in record by id; UnknownNameError lists the close ids."""
     return _builtin().record(section, name)

@@ -150,8 +150,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def load_json_file(path: Path, error: ErrorFactory) -> Any:
+    """Parsed JSON of a file; read and syntax errors come from `error`."""
     return parse_json(read_text(path, error), error)
 
 
 def load_table_file(path: Path, error: ErrorFactory) -> Any:
+    """Parsed TOML or CSV table of a file (by suffix); errors come from `error`."""
     return parse_table(read_text(path, error), path.suffix, error)

@@ -27,6 +27,7 @@ MAX_RUN_CHIPS = 16384
 
 @dataclass
 class PlanContext:
+    """What a plan runs against: catalogs, train and serve evaluators, seed and notes."""
     catalog: HardwareCatalog
     train: Callable[[TrainingJob, str, int], object]  # -> TrainResult
     serve: Callable[[ServingJob, str], object]  # -> ServeResult

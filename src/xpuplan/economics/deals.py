@@ -22,6 +22,7 @@ from xpuplan.units import fmt_usd
 
 
 def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
+    """Owned cost of each option, USD per chip-hour and per million tokens trained."""
     fac = ctx.econ.record("facility", s.facility)
     require_published(fac, ("pue", "electricity_usd_per_kwh", "depreciation_years_systems"))
     basis, rate, rate_source = finance_basis(ctx, s)
@@ -108,6 +109,7 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
 
 
 def spend_forecast(ctx: PlanContext, s: SpendForecast) -> dict:
+    """Yearly equivalent chips, spend (USD) and delivered FLOP of a demand forecast."""
     price, source = ctx.price(s.chip, "on_demand", s.usd_per_chip_hour)
     y = np.arange(s.years)
     chips = s.base_chips * s.demand_growth_per_year ** y

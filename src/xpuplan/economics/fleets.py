@@ -42,6 +42,7 @@ def _workloads(ctx: PlanContext, s, chip: str, fleet_chips: float) -> dict:
 
 
 def contract(ctx: PlanContext, s: Contract) -> dict:
+    """Chip-hours, fleet, FLOP, runs and tokens/day a contract budget buys."""
     chip = ctx.catalog.chip(s.chip)
     list_price, price_source = ctx.price(chip.id, s.price_term, s.usd_per_chip_hour)
     price = list_price * (1 - s.discount)
@@ -100,6 +101,7 @@ def contract(ctx: PlanContext, s: Contract) -> dict:
 
 
 def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
+    """Systems, chips, capex (USD) and yearly cost a facility power budget holds."""
     sys_ = ctx.econ.record("system", s.system)
     fac = ctx.econ.record("facility", s.facility)
     require_published(sys_, ("power_kw", "capex_usd"))

@@ -52,6 +52,7 @@ def with_deal_terms(ctx: PlanContext, s: Investment) -> Investment:
 
 
 def investment(ctx: PlanContext, s: Investment) -> dict:
+    """Yearly purchases, NPVs (USD) and circular share of an investment-for-compute deal."""
     s = with_deal_terms(ctx, s)
     w = deployment_weights(s)  # (n_years,)
     if s.tranches == "dated":  # pad the shorter of the two schedules with zeros
@@ -125,6 +126,7 @@ def deal_rows(ctx: PlanContext) -> list[dict]:
 
 
 def deal_timeline(ctx: PlanContext, s: DealTimeline) -> dict:
+    """Yearly spend by seller of announced deals, USD, summed over a window."""
     by_year: dict[tuple[str, int], float] = {}
     rows, lines = [], []
     for item in s.deals:

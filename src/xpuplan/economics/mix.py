@@ -15,6 +15,7 @@ per year and undiscounted. Payback compares each year's cost with staying on the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from xpuplan.errors import SolverError, SpecError, one_line
 
 @dataclass(frozen=True)
 class VendorRates:
+    """One vendor's inputs to the mix: price, rates per chip, capacity and migration."""
     chip: str
     price: float  # $/chip-hour
     price_source: str
@@ -63,6 +65,7 @@ class VendorRates:
 
 @dataclass(frozen=True)
 class Horizon:
+    """Planning horizon: number of years and the yearly discount rate."""
     years: int = 1
     discount_rate: float = 0.0
 
@@ -239,7 +242,7 @@ def max_fraction(rates: list[VendorRates], runs: float, tokens: float) -> float:
 
 
 @contextmanager
-def solver_errors():
+def solver_errors() -> Iterator[None]:
     """A HiGHS exception (a model it cannot take) becomes a SolverError: one line, exit 1."""
     from highspy.highs import HighsError
 

@@ -30,6 +30,7 @@ PRICE_STEPS = (0.8, 1.2)  # the sensitivity table moves each price ±20 %
 
 
 def vendor_mix(ctx: PlanContext, s: VendorMix) -> dict:
+    """Least-cost vendor mix of a scenario, with its P10-P90 cost interval."""
     rates = vendor_rates(ctx, s)
     horizon = Horizon(s.horizon_years, s.discount_rate)
     with solver_errors():
@@ -84,6 +85,7 @@ def _payback(savings: np.ndarray, horizon: Horizon, migration_paid: float) -> tu
 
 def mix_result(rates: list[VendorRates], runs: float, tokens: float,
                horizon: Horizon = ONE_YEAR) -> dict:
+    """Least-cost mix by year (chips, cost in USD) and its savings against the incumbents."""
     best = _solve(rates, runs, tokens, horizon)
     lp = solve_mix(rates, runs, tokens, horizon, fixed_adopt=dict(enumerate(best["adopt"])))
     cost_y = yearly_costs(rates, best, horizon)

@@ -22,6 +22,7 @@ RUNNERS = {"contract": contract, "power_budget": power_budget, "vendor_mix": ven
 
 @dataclass
 class PlanResult:
+    """Answer of one scenario: inputs, sources, outputs, arithmetic and intervals."""
     kind: str
     name: str
     description: str
@@ -42,6 +43,7 @@ class PlanResult:
 
 
 def run_scenario(ctx: PlanContext, s: Scenario) -> PlanResult:
+    """The PlanResult of a validated scenario (its assumptions applied first)."""
     if s.assumptions:
         ctx = replace(ctx, econ=ctx.econ.with_records(s.assumptions,
                                                       f"scenario {s.name}: assumptions"))
@@ -55,6 +57,7 @@ def run_scenario(ctx: PlanContext, s: Scenario) -> PlanResult:
 
 
 def example_dir() -> Path:
+    """Folder of the built-in scenario files."""
     return Path(str(resources.files("xpuplan") / "data" / "scenarios"))
 
 
@@ -64,6 +67,7 @@ def examples() -> dict[str, Path]:
 
 
 def load_example(name: str) -> Scenario:
+    """A built-in scenario by name; UnknownNameError lists the known ones."""
     files = examples()
     if name not in files:
         raise UnknownNameError("example", name, list(files))

@@ -55,6 +55,7 @@ class Spreads(_Strict):
 
 
 class TrainingJob(_Strict):
+    """A training job of a scenario: model, tokens, chips, sequence length, precision."""
     model: str
     tokens: float
     chips: int | None = Field(None, gt=0)
@@ -68,6 +69,7 @@ class TrainingJob(_Strict):
 
 
 class ServingJob(_Strict):
+    """A serving job of a scenario: model, lengths in tokens, latency targets, weights."""
     model: str
     input_len: int = Field(1024, gt=0)
     output_len: int = Field(1024, gt=0)
@@ -136,6 +138,7 @@ class PowerBudget(_Owned):
 
 
 class Vendor(_Strict):
+    """One vendor of a mix: chip, price, capacity, migration cost and share limits."""
     chip: str
     usd_per_chip_hour: float | None = Field(None, gt=0)
     price_term: str = "on_demand"
@@ -238,6 +241,7 @@ class Investment(_Base):
 
 
 class TimelineDeal(_Strict):
+    """One announced deal on the timeline: its record, start year and term."""
     deal: str  # economics.toml [[deal]] id
     start_year: int
     years: float | None = Field(None, gt=0)  # when the record has no term
@@ -255,6 +259,7 @@ class DealTimeline(_Base):
 
 
 class TcoOption(_Strict):
+    """One option of a TCO comparison: a chip with its system or cost per GW."""
     label: str
     chip: str
     system: str | None = None  # economics.toml system id (capex, power)

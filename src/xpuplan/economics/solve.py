@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
@@ -49,7 +50,7 @@ def _parts(path: str) -> list:
     return out
 
 
-def get_path(obj, path: str, what: str):
+def get_path(obj, path: str, what: str) -> Any:
     """The value at a dotted path (`a.b[1].c`); SpecError naming it when absent."""
     for p in _parts(path):
         try:

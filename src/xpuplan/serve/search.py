@@ -25,6 +25,7 @@ MAX_LAYOUTS = 2_000_000  # serving layouts one search may evaluate (a memory lim
 
 @dataclass
 class ServeSearch:
+    """Serving search: every candidate evaluated, the feasible mask, winner and front."""
     evaluated: ServeEval
     feasible: np.ndarray  # fits and meets the SLO
     best: int | None  # index of the winner, None if nothing qualifies

@@ -14,6 +14,7 @@ from xpuplan.errors import SpecError
 
 
 class Precision(StrEnum):
+    """Numeric format of weights, activations or KV cache."""
     fp32 = "fp32"
     bf16 = "bf16"
     fp16 = "fp16"

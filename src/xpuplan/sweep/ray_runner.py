@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 
 from xpuplan.errors import SpecError
 from xpuplan.sweep.cells import Job, run_chunk
@@ -33,7 +34,7 @@ H2_EMPTY_SETTINGS = bytes([0, 0, 0, H2_SETTINGS, 0, 0, 0, 0, 0])  # length 0, st
 INSTALL_HINT = 'Ray is not installed; install it with: pip install "xpuplan[ray]"'
 
 
-def import_ray():
+def import_ray() -> ModuleType:
     """The ray module, or a one-line SpecError saying how to install it."""
     try:
         import ray
@@ -67,7 +68,7 @@ def probe(address: str) -> None:
                         "gRPC); check the address (`ray status` on the head prints it)")
 
 
-def check(address: str):
+def check(address: str) -> ModuleType:
     """Before any work: Ray is importable, and an explicit address answers."""
     ray = import_ray()
     if address != "auto":

@@ -27,6 +27,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,7 +136,7 @@ class SweepSpec(BaseModel):
         return math.prod(len(v) for v in self.grid.values()) * (self.sample.n if self.sample
                                                                 else 1)
 
-    def cells(self):
+    def cells(self) -> Iterator[dict]:
         """Yield each cell's inputs (axis or path -> value) in the stated order."""
         grid = self.grid
         points = self._sample_points()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -18,6 +19,9 @@ from xpuplan.errors import SpecError
 from xpuplan.sweep.cells import INPUT
 from xpuplan.sweep.store import read_results, sweep_kind
 from xpuplan.units import fmt_si
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 # Per kind: the cost and time columns ranked, the chip-count column, and their titles.
 METRICS = {
@@ -111,7 +115,7 @@ def _num(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def frontier_figure(s: SweepSummary):
+def frontier_figure(s: SweepSummary) -> go.Figure:
     """Plotly: per model (one panel each), every chip's cost-vs-time frontier, log axes."""
     if s.kind not in METRICS:
         raise SpecError("html", s.kind, "the frontier chart is for train and infer sweeps")

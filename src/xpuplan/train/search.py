@@ -29,6 +29,7 @@ MAX_LAYOUTS = 4_000_000
 
 @dataclass
 class SearchResult:
+    """Training search: every candidate evaluated, fitting ones best first, timing."""
     evaluated: TrainEval  # every candidate, legal or not
     order: np.ndarray  # indices of fitting candidates, best first
     configs_evaluated: int

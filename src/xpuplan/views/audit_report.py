@@ -16,6 +16,7 @@ from rich.table import Table
 
 
 def audit_tables(r) -> list[Table]:
+    """Rich tables of an audit: finding counts, effort per target and largest items."""
     counts = Table("finding kind", "count", title=f"{r.path}: {r.files_scanned:,} files "
                    f"scanned, skipped {_skipped(r)}")
     for kind, n in r.counts.items():

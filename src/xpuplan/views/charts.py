@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xpuplan.errors import SpecError, one_line
 from xpuplan.views.output_file import write_output
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
-def pareto_figure(result):
+
+def pareto_figure(result) -> go.Figure:
     """Latency-throughput Pareto front of a serving search: TPOT vs output tokens/s per chip."""
     import plotly.graph_objects as go
 

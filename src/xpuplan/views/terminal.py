@@ -30,6 +30,7 @@ def _confidence(c: dict | None, compact: bool = False) -> str:
 
 
 def show_train(d: dict) -> None:
+    """Print one training prediction (`train --json` dict) as a table."""
     head = Table(title=f"{d['model']} on {d['n_chips']} x {d['chip']} ({d['precision']}, "
                  f"seq {d['seq_len']}, batch {d['global_batch']})", show_header=False)
     head.add_row("layout", _layout(d["parallelism"]))
@@ -69,6 +70,7 @@ def show_train(d: dict) -> None:
 
 
 def show_search(d: dict) -> None:
+    """Print the top layouts of a training search as a table."""
     table = Table("#", "layout", "step", "tokens/s/chip", "MFU", "mem/chip", "why",
                   title=f"{d['configs_evaluated']:,} layouts evaluated in "
                   f"{d['search_time_s']:.2f} s; {d['configs_fitting']:,} fit")
@@ -80,6 +82,7 @@ def show_search(d: dict) -> None:
 
 
 def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
+    """Print a training comparison across chips as a table."""
     table = Table(title=f"{model}: {tokens} tokens on {chips:,} chips each")
     table.add_column("chip", no_wrap=True)  # ids whole: what the user types
     for name in ("best layout", "time to train", "cost", "$/chip-h", "price from", "MFU",
@@ -114,6 +117,7 @@ def _error_table(label: str, groups: dict, title: str | None = None) -> Table:
 
 
 def show_validation(report) -> None:
+    """Print validation errors by vendor and source, every row and the fits at a bound."""
     console.print(_error_table("kind/vendor", report.by_vendor,
                                "|predicted/measured - 1| (training: tokens/s per chip; "
                                "serving: tokens/s per chip, TPOT or TTFT)"))
@@ -134,6 +138,7 @@ def show_validation(report) -> None:
 
 
 def show_infer(d: dict) -> None:
+    """Print one serving prediction (`infer --json` dict) as tables."""
     lay = d["layout"]
     acts = "" if d["activations"] == d["weights"] else f", {d['activations']} activations"
     head = Table(title=f"{d['model']} on {d['chips']} x {d['chip']} ({d['weights']} weights"
@@ -174,6 +179,7 @@ def show_infer(d: dict) -> None:
 
 
 def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
+    """Print a serving comparison across models and chips as a table."""
     table = Table(title=f"offline serving, {input_len} in / {output_len} out, "
                   "weights fp8 where supported")
     table.add_column("model", overflow="fold")
@@ -200,6 +206,7 @@ def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
 
 
 def show_examples(examples: dict) -> None:
+    """Print the built-in plan examples with what each answers."""
     table = Table("example", "what it answers", title="xpuplan plan --example NAME")
     for name, description in examples.items():
         table.add_row(name, description)

@@ -15,6 +15,7 @@ GB = 1e9  # bytes per (decimal) gigabyte, for display
 
 
 def bar(title: str, x: list, y: list, y_title: str) -> dict:
+    """Plotly bar chart spec (data and layout) of y against x."""
     return {"data": [{"type": "bar", "x": x, "y": y}],
             "layout": {"title": {"text": title}, "yaxis": {"title": {"text": y_title}},
                        "margin": {"t": 40, "b": 80}, "height": 320}}

@@ -109,7 +109,8 @@ async def _render(request: Request, name: str, compute, defaults: dict,
 
 
 @router.get("/")
-async def index():
+async def index() -> RedirectResponse:
+    """Redirect to the compare page."""
     return RedirectResponse("/compare")
 
 
@@ -121,7 +122,8 @@ def _compare(settings, values: dict, config) -> dict:
 
 
 @router.api_route("/compare", methods=["GET", "POST"])
-async def compare(request: Request):
+async def compare(request: Request) -> HTMLResponse:
+    """The compare page: training or serving across chips."""
     defaults = {"model": api.DEFAULT_COMPARE_MODEL, "chip": ",".join(api.DEFAULT_COMPARE_CHIPS),
                 "chips": api.DEFAULT_COMPARE_CHIP_COUNT, "tokens": "15T", "tab": "train",
                 "input_len": 1024, "output_len": 1024}
@@ -136,7 +138,8 @@ def _train(settings, values: dict, config) -> dict:
 
 
 @router.api_route("/train", methods=["GET", "POST"])
-async def train(request: Request):
+async def train(request: Request) -> HTMLResponse:
+    """The train page: one prediction and the top layouts."""
     defaults = {"model": "llama-3.1-8b", "chip": "h100-sxm", "chips": 8, "top": 5}
     return await _render(request, "train", _train, defaults)
 
@@ -160,7 +163,8 @@ def _serve(settings, values: dict, config) -> dict:
 
 
 @router.api_route("/serve", methods=["GET", "POST"])
-async def serve(request: Request):
+async def serve(request: Request) -> HTMLResponse:
+    """The serve page: a prediction and Pareto front per chip."""
     defaults = {"model": "llama-3.1-8b", "chip": "h100-sxm,h200", "input_len": 1024,
                 "output_len": 1024, "weights": "bf16"}
     return await _render(request, "serve", _serve, defaults)
@@ -186,14 +190,15 @@ def _kpis(outputs: dict) -> dict:
 
 
 @router.get("/plan")
-async def plan(request: Request):
+async def plan(request: Request) -> HTMLResponse:
+    """The plan page: a built-in example or a pasted scenario."""
     examples = api.plan_examples()
     return await _render(request, "plan", _plan, {"examples": examples,
                                                    "example": next(iter(examples))})
 
 
 @router.get("/plan/report.{fmt}")
-async def plan_download(request: Request, fmt: str):
+async def plan_download(request: Request, fmt: str) -> Response:
     """The plan of the query string as the HTML report, a CSV of its outputs, or its JSON."""
     settings = request.app.state.settings
     if fmt not in ("html", "csv", "json"):
@@ -242,7 +247,8 @@ def _accuracy(settings, values: dict, config) -> dict:
 
 
 @router.get("/accuracy")
-async def accuracy(request: Request):
+async def accuracy(request: Request) -> HTMLResponse:
+    """The accuracy page: errors against the measurements by vendor."""
     return await _render(request, "accuracy", _accuracy, {"kind": ""}, always=True,
                          time_limit_s=service.VALIDATE_TIME_LIMIT_S)
 
@@ -264,5 +270,6 @@ def _catalog(settings, values: dict, config) -> dict:
 
 
 @router.get("/catalog")
-async def catalog(request: Request):
+async def catalog(request: Request) -> HTMLResponse:
+    """The catalog page: chips, instances and models matching a query."""
     return await _render(request, "catalog", _catalog, {"q": ""}, always=True)

@@ -12,6 +12,7 @@ import functools
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
@@ -46,7 +47,7 @@ class WorkTimeout(Exception):
     """A request ran past the server's time limit."""
 
 
-async def run_limited(settings: Settings, fn, *args, time_limit_s: float | None = None):
+async def run_limited(settings: Settings, fn, *args, time_limit_s: float | None = None) -> Any:
     """`fn(*args)` in the pool; WorkTimeout after `time_limit_s` (default: the server's)."""
     limit = time_limit_s or settings.time_limit_s
     loop = asyncio.get_running_loop()
@@ -81,7 +82,7 @@ def error_response(exc: Exception) -> JSONResponse:
 
 
 class BodyTooLarge(Exception):
-    pass
+    """A request body over the server's size limit."""
 
 
 class BodyLimit:

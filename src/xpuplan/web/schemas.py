@@ -38,10 +38,12 @@ Tokens = (Annotated[str, Field(min_length=1, max_length=MAX_TOKENS_LEN)]
 
 
 class Request(BaseModel):
+    """Base of every request body: unknown keys are refused."""
     model_config = ConfigDict(extra="forbid")
 
 
 class ModelChoice(Request):
+    """A request naming a model, optionally with an uploaded config.json."""
     model: str = Field(min_length=1, max_length=MAX_NAME_LEN,
                        description="Built-in model name (xpuplan models); a path or Hugging "
                                    "Face id only if the server was started with --allow-paths.")

@@ -25,7 +25,8 @@ from xpuplan.web.schemas import (
 )
 
 
-def model_source(settings: Settings, name: str, config: dict | None = None):
+def model_source(settings: Settings, name: str,
+                 config: dict | None = None) -> api.catalog.ModelSpec | str:
     """What the API should load: the uploaded config, a built-in name, or (only with
     allow_paths) a path or Hugging Face id."""
     if config is not None:
@@ -41,6 +42,7 @@ def model_source(settings: Settings, name: str, config: dict | None = None):
 
 
 def train(s: Settings, r: TrainRequest) -> dict:
+    """One training prediction as the `train --json` dict."""
     tokens = api.parse_count(r.tokens, "tokens") if r.tokens is not None else None
     return api.train_json(model_source(s, r.model, r.config), r.chip, r.chips, r.seq_len,
                           r.global_batch, r.precision.value, tokens, s.catalog_files,
@@ -48,12 +50,14 @@ def train(s: Settings, r: TrainRequest) -> dict:
 
 
 def search(s: Settings, r: SearchRequest) -> dict:
+    """The best training layouts as the `search --json` dict."""
     problem = api.train_problem(model_source(s, r.model, r.config), r.chip, r.chips,
                                 r.seq_len, r.global_batch, r.precision.value, s.catalog_files)
     return api.search_layouts(problem, r.top, **r.fixed()).to_dict()
 
 
 def infer(s: Settings, r: InferRequest) -> dict:
+    """One serving prediction as the `infer --json` dict."""
     return api.infer(model_source(s, r.model, r.config), r.chip, r.chips, r.input_len,
                      r.output_len, r.batch, r.ttft_ms, r.tpot_ms, r.weights.value,
                      r.kv.value if r.kv else None, r.disaggregated, s.catalog_files,
@@ -62,6 +66,7 @@ def infer(s: Settings, r: InferRequest) -> dict:
 
 
 def compare(s: Settings, r: CompareRequest) -> dict:
+    """A training or serving comparison across chips as the `compare --json` dict."""
     names = r.chip_names()
     if not names or len(names) > MAX_COMPARE_CHIPS:
         raise SpecError("chip", r.chip, f"give 1 to {MAX_COMPARE_CHIPS} comma-separated chips")
@@ -76,7 +81,7 @@ def compare(s: Settings, r: CompareRequest) -> dict:
                        r.global_batch, r.precision.value, s.catalog_files).to_dict()
 
 
-def plan_result(s: Settings, r: PlanRequest):
+def plan_result(s: Settings, r: PlanRequest) -> api.PlanResult:
     """The PlanResult of a built-in example or of a scenario (object or YAML text)."""
     if (r.example is None) == (r.scenario is None):
         raise SpecError("scenario", r.example or r.scenario,
@@ -93,6 +98,7 @@ def plan_result(s: Settings, r: PlanRequest):
 
 
 def plan(s: Settings, r: PlanRequest) -> dict:
+    """The plan of a request as the `plan --json` dict."""
     return plan_result(s, r).to_dict()
 
 
@@ -118,6 +124,7 @@ def _model_names(data) -> list[str]:
 
 
 def model(s: Settings, name: str, seq_len: int) -> dict:
+    """One model's size and shape at `seq_len` as the `model --json` dict."""
     return api.model_summary(model_source(s, name), seq_len).to_dict()
 
 

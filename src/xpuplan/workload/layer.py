@@ -66,7 +66,7 @@ class LayerShape:
         ctx = (1 - self.window_fraction) * full + self.window_fraction * windowed
         return 2.0 * self.n_heads * (self.head_dim_qk + self.head_dim_v) * ctx
 
-    def context_tokens(self, ctx):
+    def context_tokens(self, ctx) -> float | np.ndarray:
         """Tokens an average layer attends to (and caches) at context ctx: windowed layers
         keep min(ctx, W)."""
         if not self.window:
