@@ -9,11 +9,12 @@ headers (10%), shell and YAML configs with NCCL/CUDA variables (20%), requiremen
 
 from __future__ import annotations
 
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import machine_line  # benchmarks/machine.py, beside this script
 
 from xpuplan import api
 
@@ -70,16 +71,6 @@ def make_tree(root: Path, n: int) -> None:
                               else template.format(i=i) if ext == "cu" else template)
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     with tempfile.TemporaryDirectory() as d:
@@ -87,7 +78,7 @@ def main() -> None:
         start = time.perf_counter()
         r = api.audit(d)
         elapsed = time.perf_counter() - start
-    print(f"machine: {cpu_model()}, Python {platform.python_version()}, one process")
+    print(f"{machine_line()}; one process")
     print(f"audited {r.files_scanned:,} files in {elapsed:.1f} s = "
           f"{r.files_scanned / elapsed:,.0f} files/s; {len(r.findings):,} findings; "
           f"neuron {r.effort['neuron'].engineer_weeks['mid']:,.0f} engineer-weeks (mid)")

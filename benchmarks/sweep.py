@@ -14,13 +14,12 @@ run (its start time printed apart), as a cluster would be.
 from __future__ import annotations
 
 import os
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import machine_line  # benchmarks/machine.py, beside this script
 
 from xpuplan import sweep
 
@@ -94,9 +93,8 @@ def run(label: str, workers: int, ray: str | None = None) -> dict:
 
 
 def main() -> None:
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores ({_cpu_model()}), Python "
-          f"{sys.version.split()[0]}, numpy {np.__version__}; load average "
-          f"{os.getloadavg()[0]:.1f} (other jobs share the cores)")
+    print(f"{machine_line()}; load average {os.getloadavg()[0]:.1f} (other jobs share the "
+          "cores)")
     one = run("1 worker (in-process)", 1)
     two = run("2 worker processes", 2)
     results = {"1": one, "2": two}
@@ -121,16 +119,6 @@ def main() -> None:
         print(f"Ray overhead per cell vs the 2-process pool: "
               f"{(r['cpu_s'] / r['cells'] - two['cpu_s'] / two['cells']) * 1e3:+.1f} ms CPU, "
               f"{(1 / r['steady'] - 1 / two['steady']) * 1e3:+.1f} ms wall (steady)")
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

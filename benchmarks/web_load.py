@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import socket
 import subprocess
 import sys
@@ -20,6 +18,7 @@ import time
 
 import httpx
 import numpy as np
+from machine import machine_line  # benchmarks/machine.py, beside this script
 
 MIX = [  # (method, path, JSON body)
     ("GET", "/api/chips", None),
@@ -86,8 +85,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=10)
     ms = np.array(latencies) * 1e3
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}; server threads: {args.workers}")
+    print(f"{machine_line()}; server threads: {args.workers}")
     print(f"{len(latencies)} requests from {args.clients} clients in {wall:.1f} s "
           f"({len(latencies) / wall:.1f} req/s); latency p50 {np.percentile(ms, 50):.0f} ms, "
           f"p95 {np.percentile(ms, 95):.0f} ms, max {ms.max():.0f} ms; errors: {len(errors)}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from xpuplan.api.rows import RowsResult
 from xpuplan.api.training import (
     DEFAULT_COMPARE_CHIP_COUNT,
     DEFAULT_COMPARE_CHIPS,
@@ -256,22 +257,13 @@ class ServeCompareRow:
 
 
 @dataclass
-class ServeComparison:
+class ServeComparison(RowsResult):
     """Rows of `compare_serving`, one per (model, chip); iterates like its list of rows."""
 
     input_len: int
     output_len: int
     rows: list[ServeCompareRow]
     price_basis: str = "cheapest on-demand catalog price of each chip"
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i):
-        return self.rows[i]
 
     def to_dict(self) -> dict:
         """What `xpuplan compare --serve --json` prints."""

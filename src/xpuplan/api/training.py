@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from xpuplan.api.rows import RowsResult
 from xpuplan.calibrate.confidence import confidence_for
 from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.registry import hardware_catalog
@@ -303,7 +304,7 @@ class CompareRow:
 
 
 @dataclass
-class Comparison:
+class Comparison(RowsResult):
     """Rows of `compare`, one per chip; iterates, indexes and counts like its list of rows."""
 
     model: str
@@ -312,15 +313,6 @@ class Comparison:
     rows: list[CompareRow]
     price_term: str = "on_demand"  # one basis for every chip
     usd_per_chip_hour: float | None = None  # or one given price
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i):
-        return self.rows[i]
 
     def to_dict(self) -> dict:
         """What `xpuplan compare --json` prints."""
