@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from result_numbers import numbers_in  # beside this file
 
 from xpuplan import api
 from xpuplan.economics.mix import Horizon, VendorRates
@@ -66,7 +67,7 @@ def test_discounting_and_a_payback_by_hand():
 @settings(max_examples=25, deadline=None)
 @given(migration=st.floats(10.0, 1e6), price_b=st.floats(0.2, 3.0),
        fixed=st.sampled_from([None, 0.3, 0.5]), horizon=st.integers(1, 5))
-def test_payback_words_follow_the_numbers(migration, price_b, fixed, horizon):
+def test_payback_words_follow_thenumbers_in(migration, price_b, fixed, horizon):
     out = mix_result(_pair(migration, fixed, price_b), 0.0, 1200.0,
                      Horizon(horizon, 0.08))["outputs"]
     last = out["years"][-1]
@@ -91,20 +92,10 @@ def test_fixed_and_min_shares_hold_every_year():
     assert all(r["b_share"] >= 0.4 - 1e-9 for r in out["years"])
 
 
-def _numbers(obj) -> list[float]:
-    if isinstance(obj, dict):
-        return [x for v in obj.values() for x in _numbers(v)]
-    if isinstance(obj, list):
-        return [x for v in obj for x in _numbers(v)]
-    if isinstance(obj, (int, float)) and not isinstance(obj, bool):
-        return [float(obj)]
-    return []
-
-
 def _agree(explain: list[str], outputs: dict) -> None:
     """Every dollar figure in the text is fmt_usd of an output number (or minus one), and
     every percentage is an output share or rate (as the text rounds it)."""
-    nums = _numbers(outputs)
+    nums = numbers_in(outputs)
     money = {fmt_usd(x) for x in nums} | {fmt_usd(-x) for x in nums}
     percents = {f"{x:.0%}" for x in nums} | {f"{x:.1%}" for x in nums}
     for line in explain:

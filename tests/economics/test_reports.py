@@ -8,6 +8,7 @@ import csv
 import re
 
 import pytest
+from result_numbers import numbers_in  # beside this file
 
 from xpuplan import api
 from xpuplan.views.plan_report import plan_html
@@ -142,21 +143,11 @@ def test_compare_table_keeps_chip_ids_whole_at_80_columns(run_cli, monkeypatch):
     assert "one price basis: cheapest on-demand" in out.replace("\n", " ")
 
 
-def _numbers(obj) -> list[float]:
-    if isinstance(obj, dict):
-        return [x for v in obj.values() for x in _numbers(v)]
-    if isinstance(obj, list):
-        return [x for v in obj for x in _numbers(v)]
-    if isinstance(obj, (int, float)) and not isinstance(obj, bool):
-        return [float(obj)]
-    return []
-
-
 @pytest.mark.parametrize("name", sorted(api.plan_examples()))
 def test_every_dollar_in_the_explanation_is_an_input_or_output(name):
     """The arithmetic a reader audits uses only figures the JSON also carries."""
     r = api.plan(example=name)
-    nums = _numbers(r.outputs) + _numbers(r.inputs)
+    nums = numbers_in(r.outputs) + numbers_in(r.inputs)
     money = {fmt_value("x_usd", x) for x in nums} | {fmt_value("x_usd", -x) for x in nums}
     for line in r.explain:
         for token in re.findall(r"-?\$[0-9.,]+[kMBT]?", line):
