@@ -28,3 +28,39 @@ def test_version_and_bare_command(run_cli):
     assert (code, out.strip(), err) == (0, f"xpuplan {xpuplan.__version__}", "")
     code, out, err = run_cli()  # bare `xpuplan`: the help, and no empty "error:" line
     assert "compare" in out and "error" not in err
+
+
+@pytest.mark.parametrize("args", [["chips"], ["chips", "--json"]])
+def test_ctrl_c_prints_one_line_and_exits_130(run_cli, monkeypatch, args):
+    # typer turns KeyboardInterrupt into a returned 130 that main() used to drop (exit 0)
+    import xpuplan.cli as cli
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.api, "chips", interrupted)
+    monkeypatch.setattr(cli.api, "chips_json", interrupted)
+    code, out, err = run_cli(*args)
+    assert (code, out, err) == (130, "", "interrupted\n")
+
+
+def test_ctrl_c_in_a_real_process_exits_130(tmp_path):
+    # SIGINT to a running `python -m xpuplan`: the handler, not typer, decides the exit code
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "slow.py"
+    script.write_text("import time, xpuplan.cli as cli, xpuplan.api as api\n"
+                      "def slow(*a, **k):\n    print('ready', flush=True)\n    time.sleep(60)\n"
+                      "api.chips = slow\ncli.main(['chips'])\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline() == "ready\n"
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert (proc.returncode, err) == (130, "interrupted\n")

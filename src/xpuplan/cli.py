@@ -6,6 +6,7 @@ one line `error: ...` with exit code 2 for bad input, 1 when nothing is feasible
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from contextlib import contextmanager
@@ -543,17 +544,28 @@ def _fail(message: str, code: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning XpuplanError into one stderr line and an exit code."""
     warnings.filterwarnings("ignore")  # library warnings never precede the one-line answer
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(args=argv, standalone_mode=False)
+        # Invoked directly, not through app(): typer's own main turns Ctrl-C and typer.Exit
+        # into a return value when not standalone, so they would exit 0.
+        with command.make_context("xpuplan", args) as ctx:
+            command.invoke(ctx)
     except XpuplanError as exc:
         if STATE["debug"]:
             raise
         _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except typer.Abort:
         sys.stderr.write("error: aborted\n")
         sys.exit(130)
+    except BrokenPipeError:  # stdout closed by a pager or `head`: quiet, as typer did
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the interpreter's last flush)
+        sys.exit(1)
     except Exception as exc:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
             message = exc.format_message()
