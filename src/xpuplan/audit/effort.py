@@ -16,8 +16,7 @@ from pathlib import Path
 
 from xpuplan.audit.findings import KINDS, STATUSES, Finding
 from xpuplan.audit.rules import Rules
-from xpuplan.catalog.hardware import builtin_file
-from xpuplan.catalog.records import read_table_file
+from xpuplan.catalog.data import data_table, user_table
 from xpuplan.errors import CatalogError
 
 TOP_ITEMS = 10  # the largest items listed per target, as issue #16 asks
@@ -75,10 +74,10 @@ def _triple(value, file: str, where: str) -> tuple[float, float, float]:
 @lru_cache(maxsize=4)
 def load_effort(path: str | None = None) -> EffortModel:
     """The built-in effort file, with the records of `path` (same schema) on top."""
-    base = read_table_file(builtin_file("audit_effort.toml"))
+    base = dict(data_table("audit_effort.toml"))  # a copy: the user's records go on top
     name = "audit_effort.toml"
     if path:
-        user = read_table_file(Path(path))
+        user = user_table(Path(path))
         name = str(path)
         kinds = {r.get("kind") for r in user.get("effort", [])}
         base["effort"] = [r for r in base["effort"] if r["kind"] not in kinds] \

@@ -14,8 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from xpuplan.audit.findings import KINDS, STATUSES
-from xpuplan.catalog.hardware import builtin_file
-from xpuplan.catalog.records import read_table_file
+from xpuplan.catalog.data import builtin_file, data_table, user_table
 from xpuplan.errors import CatalogError
 
 TARGETS = ("neuron", "xla", "rocm")
@@ -79,7 +78,7 @@ class Rules:
 def load_rules(path: str | None = None) -> Rules:
     """Read and validate the targets file (the built-in one unless `path`)."""
     file = Path(path) if path else builtin_file("audit_targets.toml")
-    data = read_table_file(file)
+    data = user_table(file) if path else data_table("audit_targets.toml")
     name = str(file)
     for key in ("scan", "target", "vendor_targets", "rule"):
         if key not in data:

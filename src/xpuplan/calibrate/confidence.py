@@ -18,16 +18,13 @@ validated chips. An unvalidated chip is never an error, only marked.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
-from xpuplan.catalog.hardware import builtin_file
-from xpuplan.catalog.records import read_table_file
+from xpuplan.catalog.calibration import Coverage, Kind, calibration
 from xpuplan.hardware.efficiency import group_keys
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.precision import precision_class
-
-FILES = {"train": "calibration.toml", "infer": "calibration_infer.toml"}
 
 
 @dataclass(frozen=True)
@@ -57,38 +54,30 @@ class Confidence:
         return f"extrapolated ({self.why})"
 
 
-@lru_cache(maxsize=2)
-def _data(kind: str) -> dict:
-    return read_table_file(builtin_file(FILES[kind]))
-
-
-def _chip_spread(coverage: dict) -> float:
-    misses = [math.log1p(v["median_error_loso"]) for v in coverage.values()]
+def _chip_spread(coverage: Mapping[str, Coverage]) -> float:
+    misses = [math.log1p(v.median_error_loso) for v in coverage.values()]
     return math.sqrt(sum(m * m for m in misses) / len(misses)) if misses else 0.0
 
 
-def confidence_for(kind: str, chip: ChipSpec, precision: str) -> Confidence:
+def confidence_for(kind: Kind, chip: ChipSpec, precision: str) -> Confidence:
     """The confidence of a `kind` ('train' or 'infer') prediction on `chip` at `precision`."""
-    data = _data(kind)
-    groups = data.get(kind, {})
-    key = next(k for k in group_keys(chip, precision) if k in groups)
-    g = groups[key]
-    sd_group = max(float(g.get("compute_scale_sd", g.get("log_sd", 0.0))),
-                   float(g.get("log_sd_loso", 0.0)))
-    coverage = data.get(f"{kind}_coverage", {})
+    fitted = calibration(kind)
+    key = next(k for k in group_keys(chip, precision) if k in fitted.groups)
+    g = fitted.groups[key]
+    sd_group = max(g.log_sd, g.log_sd_loso)
     cls = precision_class(precision)
-    here = coverage.get(f"{chip.id}/{cls}")
-    common = dict(group=key, group_rows=int(g["n_rows"]), group_sources=int(g.get("n_sources", 0)),
-                  group_median_error_loso=float(g["median_error_loso"]))
+    here = fitted.coverage.get(f"{chip.id}/{cls}")
+    common = dict(group=key, group_rows=g.n_rows, group_sources=g.n_sources,
+                  group_median_error_loso=g.median_error_loso)
     if here:
-        sd = max(sd_group, float(here["log_sd_loso"]))
-        return Confidence(status="validated", why="", chip_rows=int(here["rows"]),
-                          chip_sources=int(here["sources"]),
-                          chip_median_error_loso=float(here["median_error_loso"]),
+        sd = max(sd_group, here.log_sd_loso)
+        return Confidence(status="validated", why="", chip_rows=here.rows,
+                          chip_sources=here.sources,
+                          chip_median_error_loso=here.median_error_loso,
                           interval_log_sd=sd, **common)
-    other = sorted(k.split("/")[1] for k in coverage if k.split("/")[0] == chip.id)
+    other = sorted(k.split("/")[1] for k in fitted.coverage if k.split("/")[0] == chip.id)
     why = (f"no {kind} rows for {chip.id} at {cls}; rows at {', '.join(other)}" if other
            else f"no {kind} rows for {chip.id}")
-    sd = math.sqrt(sd_group ** 2 + _chip_spread(coverage) ** 2)
+    sd = math.sqrt(sd_group ** 2 + _chip_spread(fitted.coverage) ** 2)
     return Confidence(status="extrapolated", why=why, chip_rows=0, chip_sources=0,
                       chip_median_error_loso=None, interval_log_sd=sd, **common)

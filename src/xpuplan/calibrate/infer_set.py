@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xpuplan.calibrate.train_set import _model, _num
-from xpuplan.catalog.hardware import builtin_file
+from xpuplan.catalog.data import builtin_file
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.hardware.efficiency import (
     ServeCalibration,

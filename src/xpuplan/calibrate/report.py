@@ -17,8 +17,7 @@ from xpuplan.calibrate.infer_set import infer_rows, predict_row
 from xpuplan.calibrate.serve_grid import SERVE_GROUP_GRID, SERVE_SHARED_GRID
 from xpuplan.calibrate.serve_grid import prediction_matrix as serve_prediction_matrix
 from xpuplan.calibrate.train_set import train_rows
-from xpuplan.catalog.hardware import builtin_file
-from xpuplan.catalog.records import read_table_file
+from xpuplan.catalog.calibration import calibration
 from xpuplan.hardware.efficiency import StackCalibration
 from xpuplan.train.evaluate import evaluate
 
@@ -99,12 +98,8 @@ def validation_report() -> ValidationReport:
 
 def at_bound() -> list[dict]:
     """The shipped fits' parameters at a bound (written by the calibration scripts)."""
-    out = []
-    for kind, name in (("train", "calibration.toml"), ("infer", "calibration_infer.toml")):
-        for row in read_table_file(builtin_file(name)).get(f"{kind}_at_bound", []):
-            out.append({"kind": kind, **{k: row[k] for k in ("group", "parameter", "value",
-                                                             "bound", "fallback")}})
-    return out
+    return [{"kind": kind, **b.model_dump()} for kind in ("train", "infer")
+            for b in calibration(kind).at_bound]
 
 
 def _infer_rows() -> tuple[list[ValidationRow], dict]:

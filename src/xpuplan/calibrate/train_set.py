@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from xpuplan.catalog.hardware import builtin_file
+from xpuplan.catalog.data import builtin_file
 from xpuplan.catalog.model_loader import load_model, resolve_builtin
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.hardware.efficiency import StackCalibration, chip_efficiency, reserved_fraction

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from xpuplan.catalog.hardware import builtin_file, user_catalog_paths
-from xpuplan.catalog.records import read_table_file
-from xpuplan.errors import CatalogError, UnknownNameError, validation_problem
+from xpuplan.catalog.data import builtin_file, data_table, user_table, validated
+from xpuplan.catalog.hardware import user_catalog_paths
+from xpuplan.errors import CatalogError, UnknownNameError
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 
@@ -162,11 +162,7 @@ class EconomicsCatalog:
 
 
 def _validated(section: str, raw: dict, file: str, where: str) -> _Record:
-    try:
-        return SECTIONS[section](**raw)
-    except ValidationError as exc:
-        key, problem = validation_problem(exc)
-        raise CatalogError(file, f"{where}.{key}", problem) from None
+    return validated(SECTIONS[section], raw, file, where)
 
 
 @cache
@@ -179,7 +175,7 @@ def _allowed_keys(section: str) -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _builtin() -> EconomicsCatalog:
     path = builtin_file("economics.toml")
-    data = read_table_file(path)
+    data = data_table("economics.toml")
     return EconomicsCatalog({section: {
         raw["id"]: _validated(section, raw, str(path), f"{section}[{i}]")
         for i, raw in enumerate(data.get(section, []))} for section in SECTIONS})
@@ -190,7 +186,7 @@ def economics_catalog(user_files: list[str] | None = None) -> EconomicsCatalog:
     files (XPUPLAN_CATALOG, then `user_files`) on top."""
     cat = _builtin()
     for path in user_catalog_paths(user_files):
-        data = read_table_file(path)
+        data = user_table(path)
         mine = {k: v for k, v in data.items() if k in USER_FILE_SECTIONS}
         if mine:
             cat = cat.with_records(mine, str(path))

@@ -11,10 +11,10 @@ known replaces only the keys it gives, each new figure carrying the user's sourc
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
-from xpuplan.catalog.records import FigureKind, Record, parse_record, read_table_file
+from xpuplan.catalog.data import builtin_file, data_table, user_table
+from xpuplan.catalog.records import FigureKind, Record, parse_record
 from xpuplan.errors import CatalogError, short_repr
 
 CATALOG_ENV = "XPUPLAN_CATALOG"
@@ -66,11 +66,6 @@ ECONOMICS_SECTIONS = ("owned_system", "facility", "deal", "gw_cost", "cost_of_ca
                       "owned_cost", "reported_margin")
 
 
-def builtin_file(name: str) -> Path:
-    """Path of a data file shipped inside the package."""
-    return Path(str(resources.files("xpuplan") / "data" / name))
-
-
 def user_catalog_paths(explicit: list[str] | None = None) -> list[Path]:
     """User catalog files: the XPUPLAN_CATALOG paths, then any given explicitly."""
     env = [p for p in os.environ.get(CATALOG_ENV, "").split(os.pathsep) if p]
@@ -82,9 +77,9 @@ def read_records(kind: str, user_paths: list[Path]) -> dict[str, Record]:
     on top."""
     facts, figures = KINDS[kind]
     records: dict[str, Record] = {}
-    files = [builtin_file(f"{kind}s.toml")] + user_paths
-    for path in files:
-        data = read_table_file(path)
+    builtin = f"{kind}s.toml"
+    tables = [(builtin_file(builtin), data_table(builtin))]
+    for path, data in tables + [(p, user_table(p)) for p in user_paths]:
         unknown = set(data) - {s for pair in SECTIONS.values() for s in pair} - set(
             ECONOMICS_SECTIONS)
         if unknown:

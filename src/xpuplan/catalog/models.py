@@ -11,9 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from xpuplan.catalog.data import builtin_file, data_table
 from xpuplan.catalog.files import load_json_file
-from xpuplan.catalog.hardware import builtin_file
-from xpuplan.catalog.records import read_table_file
 from xpuplan.errors import CatalogError
 
 REQUIRED = ("id", "name", "config", "config_source", "published_total_params", "params_source",
@@ -50,7 +49,7 @@ def model_entries() -> dict[str, ModelEntry]:
     """Every built-in model by lower-case id."""
     index = builtin_file("models.toml")
     entries = {}
-    for i, raw in enumerate(read_table_file(index).get("model", [])):
+    for i, raw in enumerate(data_table("models.toml").get("model", [])):
         for key in REQUIRED:
             if key not in raw:
                 raise CatalogError(str(index), f"model[{i}].{key}", "required key is missing")

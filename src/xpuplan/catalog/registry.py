@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from xpuplan.catalog.data import file_stamp
 from xpuplan.catalog.hardware import read_records, user_catalog_paths
 from xpuplan.catalog.records import Record
 from xpuplan.errors import (
@@ -223,13 +224,4 @@ def _catalog(paths: tuple[Path, ...], stamps: tuple) -> HardwareCatalog:
 def hardware_catalog(user_files: list[str] | None = None) -> HardwareCatalog:
     """The built-in catalog with the user's files (XPUPLAN_CATALOG, then `user_files`) on top."""
     paths = tuple(user_catalog_paths(user_files))
-    return _catalog(paths, tuple(_stamp(p) for p in paths))
-
-
-def _stamp(path: Path) -> tuple:
-    """(mtime_ns, size, inode) of a file, or None where it cannot be read (the loader says)."""
-    try:
-        st = path.stat()
-    except (OSError, ValueError):
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return _catalog(paths, tuple(file_stamp(p) for p in paths))

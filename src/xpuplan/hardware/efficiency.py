@@ -22,9 +22,14 @@ import statistics
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from xpuplan.catalog.hardware import builtin_file
-from xpuplan.catalog.records import read_table_file
-from xpuplan.errors import CatalogError
+from xpuplan.catalog.calibration import infer_groups, train_groups
+from xpuplan.catalog.measurements import (
+    collective_measurements,
+    matmul_measurements,
+    memory_measurements,
+    runtime_memory,
+    serving_engines,
+)
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.precision import precision_class
 
@@ -69,54 +74,25 @@ class ChipEfficiency:
 
 
 @lru_cache(maxsize=1)
-def _measurements() -> dict:
-    path = builtin_file("efficiency.toml")
-    data = read_table_file(path)
-    for section, rows in data.items():
-        for i, row in enumerate(rows):
-            if not row.get("source"):
-                raise CatalogError(str(path), f"{section}[{i}].source", "record has no source")
-    return data
-
-
-@lru_cache(maxsize=1)
-def _calibration() -> dict:
-    path = builtin_file("calibration.toml")
-    data = read_table_file(path)
-    stacks = {}
-    for vendor, row in data.get("train", {}).items():
-        try:
-            stacks[vendor] = StackCalibration(
-                compute_scale=float(row["compute_scale"]),
-                compute_scale_sd=float(row["compute_scale_sd"]),
-                gemm_half_dim=float(row["gemm_half_dim"]),
-                gemm_overhead_s=float(row["gemm_overhead_us"]) * 1e-6, n_rows=int(row["n_rows"]),
-                source=str(row["source"]))
-        except KeyError as exc:
-            raise CatalogError(str(path), f"train.{vendor}.{exc.args[0]}", "missing") from None
-    return stacks
+def _calibration() -> dict[str, StackCalibration]:
+    return {key: StackCalibration(
+        compute_scale=g.compute_scale, compute_scale_sd=g.compute_scale_sd,
+        gemm_half_dim=g.gemm_half_dim, gemm_overhead_s=g.gemm_overhead_s, n_rows=g.n_rows,
+        source=g.source) for key, g in train_groups().items()}
 
 
 def reserved_fraction(stack: str = "default") -> float:
     """Share of HBM the runtime keeps (context, comm buffers, fragmentation): data, cited."""
-    rows = {r["stack"]: r for r in _measurements().get("runtime_memory", [])}
-    return float(rows.get(stack, rows["default"])["reserved_fraction_of_hbm"])
+    rows = runtime_memory()
+    return rows.get(stack, rows["default"]).reserved_fraction_of_hbm
 
 
 @lru_cache(maxsize=1)
-def _serve_calibration() -> dict:
-    path = builtin_file("calibration_infer.toml")
-    stacks = {}
-    for vendor, row in read_table_file(path).get("infer", {}).items():
-        try:
-            stacks[vendor] = ServeCalibration(
-                compute_scale=float(row["compute_scale"]), memory_scale=float(row["memory_scale"]),
-                step_overhead_s=float(row["step_overhead_us"]) * 1e-6,
-                latency_scale=float(row["latency_scale"]),
-                log_sd=float(row["log_sd"]), n_rows=int(row["n_rows"]), source=str(row["source"]))
-        except KeyError as exc:
-            raise CatalogError(str(path), f"infer.{vendor}.{exc.args[0]}", "missing") from None
-    return stacks
+def _serve_calibration() -> dict[str, ServeCalibration]:
+    return {key: ServeCalibration(
+        compute_scale=g.compute_scale, memory_scale=g.memory_scale,
+        step_overhead_s=g.step_overhead_s, latency_scale=g.latency_scale, log_sd=g.log_sd,
+        n_rows=g.n_rows, source=g.source) for key, g in infer_groups().items()}
 
 
 def group_keys(chip: ChipSpec, precision: str) -> tuple[str, ...]:
@@ -160,8 +136,8 @@ def serve_calibration_for(chip: ChipSpec, precision: str = "bf16",
 
 def prefill_chunk_tokens(stack: str = "default") -> int:
     """Tokens a serving engine schedules per forward pass (efficiency.toml, serving_engine)."""
-    rows = {r["stack"]: r for r in _measurements().get("serving_engine", [])}
-    return int(rows.get(stack, rows["default"])["prefill_chunk_tokens"])
+    rows = serving_engines()
+    return rows.get(stack, rows["default"]).prefill_chunk_tokens
 
 
 def calibration_for(chip: ChipSpec, precision: str = "bf16") -> StackCalibration:
@@ -197,34 +173,36 @@ def _pick(values: dict[str, float], chip: ChipSpec, vendor_of: dict[str, str],
     return statistics.median(pool)
 
 
+def _gemm_fractions(chip: ChipSpec, vendor_of: dict[str, str],
+                    prov: dict[str, str]) -> dict[str, float]:
+    """MAMF / peak per precision: the chip's own, else its bf16 one (the same silicon beats
+    another chip at this precision), else the vendor's or everyone's median; noted."""
+    matmul = matmul_measurements()
+    bf16 = {r.chip: r.fraction_of_peak for r in matmul if r.precision == "bf16"}
+    gemm: dict[str, float] = {}
+    for fmt in ("bf16", "fp8", "fp4"):
+        ratios = {r.chip: r.fraction_of_peak for r in matmul if r.precision == fmt}
+        if fmt != "bf16" and chip.id not in ratios and chip.id in bf16:
+            gemm[fmt] = bf16[chip.id]
+            prov[f"gemm/{fmt}"] = f"bf16 measurement of {chip.id} (no {fmt} one)"
+        else:
+            gemm[fmt] = _pick(ratios, chip, vendor_of, f"gemm/{fmt}", prov)
+    return gemm
+
+
 def chip_efficiency(chip: ChipSpec, vendor_of: dict[str, str],
                     stack: StackCalibration | None = None,
                     precision: str = "bf16") -> ChipEfficiency:
     """Every efficiency a step-time model needs for `chip` (see module doc)."""
-    data = _measurements()
     prov: dict[str, str] = {}
-    gemm = {}
-    for fmt in ("bf16", "fp8", "fp4"):
-        ratios = {r["chip"]: r["achieved_tflops"] / r["peak_dense_tflops"]
-                  for r in data.get("matmul", []) if r["precision"] == fmt}
-        if fmt != "bf16" and chip.id not in ratios:
-            ratios_bf16 = {r["chip"]: r["achieved_tflops"] / r["peak_dense_tflops"]
-                           for r in data.get("matmul", []) if r["precision"] == "bf16"}
-            if chip.id in ratios_bf16:  # same chip at bf16 beats another chip at this precision
-                gemm[fmt] = ratios_bf16[chip.id]
-                prov[f"gemm/{fmt}"] = f"bf16 measurement of {chip.id} (no {fmt} one)"
-                continue
-        gemm[fmt] = _pick(ratios, chip, vendor_of, f"gemm/{fmt}", prov)
-    hbm = {r["chip"]: r["achieved_tb_per_s"] / r["peak_tb_per_s"] for r in data.get("memory", [])}
-    coll = data.get("collective", [])
-    up = {r["chip"]: r["busbw_gb_per_s"] / r["link_gb_per_s_unidir"] for r in coll
-          if r["tier"] == "scaleup" and r["op"] == "all_reduce" and r.get("algo") == "ring"}
-    out = {r["chip"]: r["per_chip_nic_gb_per_s"] / r["link_gb_per_s_unidir"] for r in coll
-           if r["tier"] == "scaleout" and "per_chip_nic_gb_per_s" in r}
-    up_lat = {r["chip"]: r["latency_us"] * 1e-6 for r in coll
-              if r["tier"] == "scaleup" and "latency_us" in r}
-    out_lat = {r["chip"]: r["latency_us"] * 1e-6 for r in coll
-               if r["tier"] == "scaleout" and "latency_us" in r}
+    gemm = _gemm_fractions(chip, vendor_of, prov)
+    coll = collective_measurements()
+    hbm = {r.chip: r.fraction_of_peak for r in memory_measurements()}
+    up = {r.chip: f for r in coll if r.tier == "scaleup" and r.op == "all_reduce"
+          and r.algo == "ring" and (f := r.busbw_fraction) is not None}
+    out = {r.chip: f for r in coll if r.tier == "scaleout" and (f := r.nic_fraction) is not None}
+    up_lat = {r.chip: t for r in coll if r.tier == "scaleup" and (t := r.latency_s) is not None}
+    out_lat = {r.chip: t for r in coll if r.tier == "scaleout" and (t := r.latency_s) is not None}
     return ChipEfficiency(
         gemm=gemm,
         hbm=_pick(hbm, chip, vendor_of, "hbm", prov),

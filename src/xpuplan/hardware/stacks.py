@@ -10,14 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from xpuplan.catalog.hardware import builtin_file
-from xpuplan.catalog.records import read_table_file
-from xpuplan.errors import CatalogError
+from xpuplan.catalog.measurements import stack_records
 from xpuplan.specs.hardware import ChipSpec
-
-HEAD_RULES = ("pad", "divide")
-TP_COUNTS = ("chips", "logical_cores")
-ADMISSIONS = ("paged_resident_tokens", "full_sequence")
 
 
 @dataclass(frozen=True)
@@ -27,9 +21,10 @@ class StackRules:
     vendor: str
     workload: str  # "train" or "serve"
     name: str
-    heads: str  # HEAD_RULES
-    tp_counts: str  # TP_COUNTS
-    kv_admission: str | None  # ADMISSIONS (serve only)
+    # allowed values: catalog.measurements.StackRecord
+    heads: str  # "pad" or "divide"
+    tp_counts: str  # "chips" or "logical_cores"
+    kv_admission: str | None  # serve only: "paged_resident_tokens" or "full_sequence"
     weight_only: tuple[str, ...]  # weight formats dequantized to bf16 before the GEMMs
     source: str
 
@@ -40,26 +35,10 @@ class StackRules:
 
 @lru_cache(maxsize=1)
 def _rules() -> dict[tuple[str, str], StackRules]:
-    path = builtin_file("stacks.toml")
-    out = {}
-    for i, row in enumerate(read_table_file(path).get("stack", [])):
-        where = f"stack[{i}]"
-        for key in ("vendor", "workload", "name", "heads", "tp_counts", "source", "retrieved"):
-            if not row.get(key):
-                raise CatalogError(str(path), f"{where}.{key}", "missing")
-        checks = [("heads", HEAD_RULES), ("tp_counts", TP_COUNTS)]
-        if row["workload"] == "serve":
-            checks.append(("kv_admission", ADMISSIONS))
-        for key, allowed in checks:
-            if row.get(key) not in allowed:
-                raise CatalogError(str(path), f"{where}.{key}",
-                                   f"{row.get(key)!r}; allowed: {', '.join(allowed)}")
-        out[(row["vendor"], row["workload"])] = StackRules(
-            vendor=row["vendor"], workload=row["workload"], name=row["name"],
-            heads=row["heads"], tp_counts=row["tp_counts"],
-            kv_admission=row.get("kv_admission"),
-            weight_only=tuple(row.get("weight_only", ())), source=row["source"])
-    return out
+    return {(r.vendor, r.workload): StackRules(
+        vendor=r.vendor, workload=r.workload, name=r.name, heads=r.heads, tp_counts=r.tp_counts,
+        kv_admission=r.kv_admission, weight_only=r.weight_only, source=r.source)
+        for r in stack_records()}
 
 
 def gemm_precision(vendor: str, weights: str) -> str:

@@ -1,0 +1,163 @@
+"""Measured efficiency records (data/efficiency.toml) and software-stack rules (data/stacks.toml).
+
+Each record keeps the units its source prints (`achieved_tflops`, `busbw_gb_per_s`,
+`latency_us`); the properties below are the one place they become fractions of peak and
+seconds. hardware/efficiency.py and hardware/stacks.py read only these records.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from xpuplan.catalog.data import records
+
+EFFICIENCY = "efficiency.toml"
+STACKS = "stacks.toml"
+
+
+class Sourced(BaseModel):
+    """Fields every measured or configured record carries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str = Field(min_length=1)
+    retrieved: str = Field(min_length=1)
+    confidence: str | None = None
+    notes: str = ""
+
+
+class MatmulMeasurement(Sourced):
+    """Largest achievable dense GEMM rate (MAMF) on one chip at one precision."""
+
+    chip: str
+    precision: str
+    achieved_tflops: float = Field(gt=0)
+    peak_dense_tflops: float = Field(gt=0)
+    scope: Literal["per_chiplet", "per_gcd"] | None = None  # absent: the whole chip
+
+    @property
+    def fraction_of_peak(self) -> float:
+        """MAMF / dense peak (both in the source's TFLOP/s)."""
+        return self.achieved_tflops / self.peak_dense_tflops
+
+
+class MemoryMeasurement(Sourced):
+    """STREAM-triad HBM bandwidth on one chip."""
+
+    chip: str
+    achieved_tb_per_s: float = Field(gt=0)
+    peak_tb_per_s: float = Field(gt=0)
+
+    @property
+    def fraction_of_peak(self) -> float:
+        """STREAM triad / HBM peak."""
+        return self.achieved_tb_per_s / self.peak_tb_per_s
+
+
+class CollectiveMeasurement(Sourced):
+    """One collective benchmark (nccl-tests or the like) on one tier of one chip's system."""
+
+    chip: str
+    tier: Literal["scaleup", "scaleout"]
+    op: str
+    algo: str
+    n_chips: int = Field(ge=1)
+    busbw_gb_per_s: float | None = Field(None, gt=0)
+    link_gb_per_s_unidir: float | None = Field(None, gt=0)
+    per_chip_nic_gb_per_s: float | None = Field(None, gt=0)
+    message_bytes: int | None = Field(None, ge=1)
+    latency_us: float | None = Field(None, gt=0)
+    latency_message_bytes: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _bandwidth_has_its_link(self) -> CollectiveMeasurement:
+        if (self.busbw_gb_per_s or self.per_chip_nic_gb_per_s) and not self.link_gb_per_s_unidir:
+            raise ValueError("a bandwidth needs link_gb_per_s_unidir to compare it with")
+        return self
+
+    @property
+    def busbw_fraction(self) -> float | None:
+        """Bus bandwidth / per-direction link rate (nccl-tests definition), if measured."""
+        if self.busbw_gb_per_s is None or self.link_gb_per_s_unidir is None:
+            return None
+        return self.busbw_gb_per_s / self.link_gb_per_s_unidir
+
+    @property
+    def nic_fraction(self) -> float | None:
+        """Per-chip NIC throughput / NIC rate (scale-out), if measured."""
+        if self.per_chip_nic_gb_per_s is None or self.link_gb_per_s_unidir is None:
+            return None
+        return self.per_chip_nic_gb_per_s / self.link_gb_per_s_unidir
+
+    @property
+    def latency_s(self) -> float | None:
+        """Small-message collective time α, s."""
+        return None if self.latency_us is None else self.latency_us * 1e-6
+
+
+class RuntimeMemory(Sourced):
+    """Share of HBM a runtime keeps for itself."""
+
+    stack: str
+    reserved_fraction_of_hbm: float = Field(ge=0, lt=1)
+
+
+class ServingEngine(Sourced):
+    """A serving engine's scheduling facts."""
+
+    stack: str
+    prefill_chunk_tokens: int = Field(ge=1)
+
+
+class StackRecord(Sourced):
+    """One vendor's software-stack rules for training or serving (stacks.toml header)."""
+
+    vendor: str = Field(min_length=1)
+    workload: Literal["train", "serve"]
+    name: str = Field(min_length=1)
+    heads: Literal["pad", "divide"]
+    tp_counts: Literal["chips", "logical_cores"]
+    kv_admission: Literal["paged_resident_tokens", "full_sequence"] | None = None
+    weight_only: tuple[str, ...] = ()
+    weight_only_source: str | None = None
+
+    @model_validator(mode="after")
+    def _serving_names_its_admission(self) -> StackRecord:
+        if self.workload == "serve" and self.kv_admission is None:
+            raise ValueError("a serving stack needs kv_admission (paged_resident_tokens or "
+                             "full_sequence)")
+        if self.weight_only and not self.weight_only_source:
+            raise ValueError("weight_only needs its own weight_only_source")
+        return self
+
+
+def matmul_measurements() -> tuple[MatmulMeasurement, ...]:
+    """Every [[matmul]] record of efficiency.toml."""
+    return records(EFFICIENCY, "matmul", MatmulMeasurement)
+
+
+def memory_measurements() -> tuple[MemoryMeasurement, ...]:
+    """Every [[memory]] record of efficiency.toml."""
+    return records(EFFICIENCY, "memory", MemoryMeasurement)
+
+
+def collective_measurements() -> tuple[CollectiveMeasurement, ...]:
+    """Every [[collective]] record of efficiency.toml."""
+    return records(EFFICIENCY, "collective", CollectiveMeasurement)
+
+
+def runtime_memory() -> dict[str, RuntimeMemory]:
+    """[[runtime_memory]] records of efficiency.toml by stack."""
+    return {r.stack: r for r in records(EFFICIENCY, "runtime_memory", RuntimeMemory)}
+
+
+def serving_engines() -> dict[str, ServingEngine]:
+    """[[serving_engine]] records of efficiency.toml by stack."""
+    return {r.stack: r for r in records(EFFICIENCY, "serving_engine", ServingEngine)}
+
+
+def stack_records() -> tuple[StackRecord, ...]:
+    """Every [[stack]] record of stacks.toml."""
+    return records(STACKS, "stack", StackRecord)
