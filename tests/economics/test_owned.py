@@ -99,7 +99,7 @@ def test_power_budget_uses_the_catalog_basis():
     rack = economics_record("system", "gb200-nvl72")
     parts = out["annual_cost_breakdown_usd_per_year"]
     crf = capital_recovery_factor(rate, 5)
-    assert parts["capital/systems"] == pytest.approx(out["chips"] * rack.capex_usd / 72 * crf)
+    assert parts["capital/systems"] == pytest.approx(out["n_chips"] * rack.capex_usd / 72 * crf)
     assert parts["capital/network"] == pytest.approx(parts["capital/systems"]
                                                      * basis.network_capex_fraction)
     assert parts["capital/facility"] == pytest.approx(out["capex_facility_usd"]

@@ -63,7 +63,7 @@ def test_power_budget_by_hand(ctx):
                     facility="us-hyperscale-2025", facility_life_years=10, utilization=1.0)
     out = power_budget(ctx, s)["outputs"]
     rack = economics_record("system", "gb200-nvl72")
-    assert out["systems"] == 7 and out["chips"] == 504
+    assert out["systems"] == 7 and out["n_chips"] == 504
     assert out["capex_systems_usd"] == pytest.approx(7 * rack.capex_usd)
     assert out["capex_facility_usd"] == pytest.approx(11.7e6 * 1e6 / 1.1 / 1e6)
     energy = 7 * 120e3 * 1.1 * HOURS * 0.0806 / 1e3  # installed racks: W x PUE x h x $/kWh
@@ -237,11 +237,11 @@ def test_serving_unit_is_the_best_per_chip_that_meets_the_slo():
 
     job = ServingJob(model="llama-3.1-70b", tpot_ms=30)
     chosen = api.plan_context().serve(job, "h100")
-    assert chosen.tpot_ms <= 30
-    fewest = api.serve_problem("llama-3.1-70b", "h100", None, weights="fp8")[0].n_chips
+    assert chosen.tpot_s <= 30e-3
+    fewest = api.serve_problem("llama-3.1-70b", chip="h100", n_chips=None, weights="fp8")[0].n_chips
     for k in range(SERVING_UNIT_DOUBLINGS + 1):
         try:
-            other = api.infer("llama-3.1-70b", "h100", fewest * 2**k, tpot_ms=30, weights="fp8")
+            other = api.infer("llama-3.1-70b", chip="h100", n_chips=fewest * 2**k, tpot_ms=30, weights="fp8")
         except XpuplanError:
             continue
         assert chosen.output_tokens_per_s_per_chip >= other.output_tokens_per_s_per_chip

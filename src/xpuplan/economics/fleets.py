@@ -62,7 +62,7 @@ def contract(ctx: PlanContext, s: Contract) -> dict:
            "usd_per_chip_hour": price, "list_usd_per_chip_hour": list_price,
            "price_source": price_source, "chip_hours": chip_hours, "avg_chips": avg_chips,
            "peak_chips": float(chips_by_year.max()),
-           "chips_by_year": [{"year": i + 1, "chips": float(c)}
+           "chips_by_year": [{"year": i + 1, "n_chips": float(c)}
                              for i, c in enumerate(chips_by_year)],
            "delivered_flop": delivered, "training_runs": None, "serving_tokens_per_day": None}
     lines = [
@@ -128,7 +128,7 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
     annual = owned["total_usd_per_chip_year"] * chips
     usd_per_chip_hour = owned["usd_per_chip_hour_held"]
     peak = chip.dense_flops("bf16")
-    out = {"gw": s.gw, "system": sys_.id, "systems": systems, "chips": chips,
+    out = {"gw": s.gw, "system": sys_.id, "systems": systems, "n_chips": chips,
            "it_power_w": it_w, "peak_flop_per_s": chips * peak, "capex_systems_usd": capex_sys,
            "capex_network_usd": capex_net, "capex_storage_usd": capex_sto,
            "capex_facility_usd": capex_fac, "capex_usd": capex_sys + capex_net + capex_sto
@@ -207,11 +207,11 @@ def require_published(record, keys: tuple[str, ...]) -> None:
 
 
 def _run_summary(r) -> dict:
-    return {"model": r.model, "chips": r.n_chips, "mfu": r.mfu, "parallelism": r.parallelism,
+    return {"model": r.model, "n_chips": r.n_chips, "mfu": r.mfu, "parallelism": r.parallelism,
             "time_to_train_s": r.run["time_to_train_s"], "chip_hours": r.run["chip_hours"]}
 
 
 def _serve_summary(r) -> dict:
     return {"model": r.model, "chips_per_replica": r.layout["chips_per_replica"],
             "output_tokens_per_s_per_chip": r.output_tokens_per_s_per_chip,
-            "ttft_ms": r.ttft_ms, "tpot_ms": r.tpot_ms, "weights": r.weights}
+            "ttft_s": r.ttft_s, "tpot_s": r.tpot_s, "weights": r.weights}
