@@ -33,5 +33,5 @@ DEEPSEEK_GPU_HOURS_PER_T = 180e3
 def test_deepseek_v3_gpu_hours_per_trillion_tokens():
     r = api.train("deepseek-v3", chip="h800", n_chips=2048, seq_len=4096, global_batch=15360,
                   precision="fp8", tokens=1e12, tp=1, pp=16, dp=128, ep=64)
-    assert r.run["chip_hours"] == pytest.approx(DEEPSEEK_GPU_HOURS_PER_T,
+    assert r.run.chip_hours == pytest.approx(DEEPSEEK_GPU_HOURS_PER_T,
                                                 rel=DEEPSEEK_TOLERANCE)

@@ -58,7 +58,7 @@ def test_same_work_written_differently_gives_same_tokens_per_s(tmp_path):
     a = api.train("llama-3.1-70b", chip="h100", n_chips=64, tokens=15e12, **LAYOUT)
     b = api.train(str(path), chip="h100-sxm", n_chips=64, tokens=15_000_000_000_000, **LAYOUT)
     assert a.tokens_per_s == pytest.approx(b.tokens_per_s)
-    assert a.run["cost_usd"] == pytest.approx(b.run["cost_usd"])
+    assert a.run.cost_usd == pytest.approx(b.run.cost_usd)
 
 
 @settings(max_examples=25, deadline=None)
@@ -87,7 +87,7 @@ def test_cost_is_linear_in_price(price, k):
     chip = api.chip("h100")
     one = training_run_cost(1e12, 1e6, 64, chip, hardware_catalog(), usd_per_chip_hour=price)
     two = training_run_cost(1e12, 1e6, 64, chip, hardware_catalog(), usd_per_chip_hour=price * k)
-    assert two["cost_usd"] == pytest.approx(k * one["cost_usd"])
+    assert two.cost_usd == pytest.approx(k * one.cost_usd)
 
 
 def test_more_chips_never_slower_per_step_at_fixed_per_replica_config():
@@ -150,8 +150,10 @@ def test_train_cli_json_keys(run_json):
                  "selective", "--interval")
     for key in ("step_time_s", "tokens_per_s", "mfu", "hfu", "fits", "memory_per_chip_bytes",
                 "parallelism", "breakdown_s", "memory_bytes", "time_to_train_s", "chip_hours",
-                "cost_usd", "energy_kwh", "instance"):
+                "cost_usd", "energy_j", "instance"):
         assert key in d, key
+    assert "energy_kwh" not in d
+    assert d["energy_j"] == pytest.approx(64 * api.chip("h100").tdp_w * d["time_to_train_s"])
     assert d["parallelism"]["tp"] == 8 and d["parallelism"]["recompute"] == "selective"
     lo, mid, hi = d["interval"]["step_time_s"]
     assert lo < mid < hi
@@ -210,3 +212,13 @@ def test_learned_position_table_caps_the_sequence():
         api.train_problem("gpt2", chip="h100", n_chips=1, seq_len=2048)
     with pytest.raises(SpecError, match="input_len \\+ output_len = 2048"):
         api.infer("gpt2", chip="h100", n_chips=1, input_len=1024, output_len=1024)
+
+
+def test_run_cost_old_names_warn_and_return_the_old_units():
+    r = api.train("llama-3.1-8b", chip="h100", n_chips=8, tokens=1e11)
+    with pytest.warns(DeprecationWarning, match="energy_j"):
+        assert r.run.energy_kwh == pytest.approx(r.run.energy_j / 3.6e6)
+    with pytest.warns(DeprecationWarning, match="run.cost_usd"):
+        assert r.run["cost_usd"] == r.run.cost_usd
+    with pytest.warns(DeprecationWarning, match="'chips' \\(now 'n_chips'\\)"):
+        assert api.train("llama-3.1-8b", chip="h100", chips=8, tokens=1e11) == r

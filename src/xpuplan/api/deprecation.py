@@ -28,18 +28,19 @@ def legacy_call(*positional: str, renamed: dict[str, str] | None = None) -> Call
 
         @functools.wraps(fn)
         def call(*args: Any, **kwargs: Any) -> Any:
-            old = []
+            old: list[str] = []
             if len(args) > n_pos:
                 extra = args[n_pos:]
                 if len(extra) > len(positional):
                     raise TypeError(f"{fn.__name__}() takes {n_pos + len(positional)} "
                                     f"positional arguments but {len(args)} were given")
-                for name, value in zip(positional, extra, strict=False):
+                names = [renamed.get(name, name) for name in positional[:len(extra)]]
+                for name, value in zip(names, extra, strict=True):
                     if name in kwargs:
                         raise TypeError(f"{fn.__name__}() got multiple values for '{name}'")
                     kwargs[name] = value
                 args = args[:n_pos]
-                old.append(f"positional {', '.join(positional[:len(extra)])}")
+                old.append(f"positional {', '.join(names)}")
             for was, now in renamed.items():
                 if was in kwargs:
                     if now in kwargs:

@@ -290,10 +290,10 @@ def step_time_interval(problem: TrainProblem, *, result: TrainResult, samples: i
     out = {"quantiles": list(q), "log_sd": sd,
            "step_time_s": np.percentile(ev.step_time_s, q).tolist(),
            "tokens_per_s": np.percentile(ev.tokens_per_s, q).tolist()}
-    if result.run and result.run.get("cost_usd") is not None:
+    if result.run and result.run.cost_usd is not None:
         scale = ev.step_time_s / result.step_time_s
-        out["time_to_train_s"] = np.percentile(result.run["time_to_train_s"] * scale, q).tolist()
-        out["cost_usd"] = np.percentile(result.run["cost_usd"] * scale, q).tolist()
+        out["time_to_train_s"] = np.percentile(result.run.time_to_train_s * scale, q).tolist()
+        out["cost_usd"] = np.percentile(result.run.cost_usd * scale, q).tolist()
     return out
 
 

@@ -60,7 +60,7 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
         owned = owned_cost(x)
         per_hour = owned["usd_per_chip_hour_held"]
         run = ctx.train(s.training, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
-        tokens_per_chip_hour = s.training.tokens / run.run["chip_hours"]
+        tokens_per_chip_hour = s.training.tokens / run.run.chip_hours
         usd_per_mtok = per_hour / tokens_per_chip_hour * 1e6
         row = {"label": opt.label, "chip": chip.id, "capex_per_chip_usd": capex_per_chip,
                "rack_capex_usd": sys_.capex_usd if sys_ is not None and not all_in else None,

@@ -80,7 +80,7 @@ def contract(ctx: PlanContext, s: Contract) -> dict:
     hours_mc = s.budget_usd / (price * draw["price"])
     interval = {"chip_hours": quantiles(hours_mc)}
     if w["run"] is not None:
-        run_hours = w["run"].run["chip_hours"]
+        run_hours = w["run"].run.chip_hours
         out["training_runs"] = chip_hours * s.utilization / run_hours
         out["training_run"] = _run_summary(w["run"])
         lines.append(f"one run of {s.training.model} ({fmt_si(s.training.tokens)} tokens) on "
@@ -167,7 +167,7 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
     interval = {"annualised_usd_per_year": quantiles(
         capital * draw["price"] + energy_yr * u / s.utilization + parts["opex/non_power"])}
     if w["run"] is not None:
-        run_hours = w["run"].run["chip_hours"]
+        run_hours = w["run"].run.chip_hours
         out["training_runs_per_year"] = chips * s.utilization * HOURS_PER_YEAR / run_hours
         out["training_run"] = _run_summary(w["run"])
         lines.append(f"runs/yr = {chips:,} chips x {s.utilization:.0%} x 8,766 h / "
@@ -208,7 +208,7 @@ def require_published(record, keys: tuple[str, ...]) -> None:
 
 def _run_summary(r) -> dict:
     return {"model": r.model, "n_chips": r.n_chips, "mfu": r.mfu, "parallelism": r.parallelism,
-            "time_to_train_s": r.run["time_to_train_s"], "chip_hours": r.run["chip_hours"]}
+            "time_to_train_s": r.run.time_to_train_s, "chip_hours": r.run.chip_hours}
 
 
 def _serve_summary(r) -> dict:

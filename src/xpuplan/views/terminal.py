@@ -48,8 +48,8 @@ def show_train(d: dict) -> None:
         cost = d.get("cost_usd")
         head.add_row("cost", "no priced instance in the catalog" if cost is None else
                      f"{fmt_usd(cost)} ({d['instance']}, ${d['usd_per_chip_hour']:.2f}/chip-h)")
-        if d.get("energy_kwh") is not None:
-            head.add_row("chip energy", f"{fmt_si(d['energy_kwh'] * 3.6e6, 'J')}")
+        if d.get("energy_j") is not None:
+            head.add_row("chip energy", f"{fmt_si(d['energy_j'], 'J')}")
     if d.get("interval"):
         iv = d["interval"]
         head.add_row("step time P10-P90", " - ".join(fmt_duration(x)
@@ -94,12 +94,13 @@ def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
         if r is None:
             table.add_row(row.chip, f"[red]{row.error}[/red]", "", "", "", "", "", "", "")
             continue
-        run = r.run or {}
-        cost = run.get("cost_usd")
-        table.add_row(r.chip, _layout(r.parallelism), fmt_duration(run["time_to_train_s"]),
+        run = r.run
+        cost = run.cost_usd if run else None
+        table.add_row(r.chip, _layout(r.parallelism),
+                      fmt_duration(run.time_to_train_s) if run else "-",
                       "no price" if cost is None else fmt_usd(cost),
-                      "-" if cost is None else f"{run['usd_per_chip_hour']:.2f}",
-                      "-" if cost is None else (run["instance"] or run["price_term"]),
+                      "-" if cost is None else f"{run.usd_per_chip_hour:.2f}",
+                      "-" if cost is None else (run.instance or run.price_term),
                       f"{r.mfu:.1%}", f"{r.tokens_per_s_per_chip:,.0f}",
                       _confidence(r.confidence, compact=True))
     console.print(table)
