@@ -65,7 +65,7 @@ def test_delivery_ramp_peak_vs_average():
     ctx = api.plan_context()
     s = Contract(kind="contract", name="t", budget_usd=1e6, years=2, chip="h100",
                  usd_per_chip_hour=2.0, delivery_ramp=[1, 3])
-    out = contract(ctx, s)["outputs"]
+    out = contract(ctx, s).outputs
     assert out["avg_chips"] == pytest.approx(500_000 / (2 * HOURS))
     assert out["peak_chips"] == pytest.approx(375_000 / HOURS)
     assert [y["n_chips"] for y in out["chips_by_year"]] == pytest.approx(

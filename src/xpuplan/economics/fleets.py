@@ -19,6 +19,7 @@ from xpuplan.catalog.economics import HOURS_PER_YEAR
 from xpuplan.economics.context import (
     MAX_RUN_CHIPS,
     SECONDS_PER_DAY,
+    PlanAnswer,
     PlanContext,
     pow2_floor,
     quantiles,
@@ -41,7 +42,7 @@ def _workloads(ctx: PlanContext, s, chip: str, fleet_chips: float) -> dict:
     return out
 
 
-def contract(ctx: PlanContext, s: Contract) -> dict:
+def contract(ctx: PlanContext, s: Contract) -> PlanAnswer:
     """Chip-hours, fleet, FLOP, runs and tokens/day a contract budget buys."""
     chip = ctx.catalog.chip(s.chip)
     list_price, price_source = ctx.price(chip.id, s.price_term, s.usd_per_chip_hour)
@@ -97,10 +98,10 @@ def contract(ctx: PlanContext, s: Contract) -> dict:
         interval["serving_tokens_per_day"] = quantiles(
             hours_mc / (s.years * HOURS_PER_YEAR) * u * rate * draw["efficiency"]
             * SECONDS_PER_DAY)
-    return {"outputs": out, "explain": lines, "interval": interval}
+    return PlanAnswer(outputs=out, explain=lines, interval=interval)
 
 
-def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
+def power_budget(ctx: PlanContext, s: PowerBudget) -> PlanAnswer:
     """Systems, chips, capex (USD) and yearly cost a facility power budget holds."""
     sys_ = ctx.econ.record("system", s.system)
     fac = ctx.econ.record("facility", s.facility)
@@ -180,7 +181,7 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
         out["serving"] = _serve_summary(w["serve"])
         interval["serving_tokens_per_day"] = quantiles(
             chips * u * rate * draw["efficiency"] * SECONDS_PER_DAY)
-    return {"outputs": out, "explain": lines, "interval": interval}
+    return PlanAnswer(outputs=out, explain=lines, interval=interval)
 
 
 def finance_basis(ctx: PlanContext, s) -> tuple:
