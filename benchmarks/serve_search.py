@@ -24,7 +24,7 @@ MODEL, CHIP, CHIPS = "deepseek-v3", "h200", 64
 
 def main() -> None:
     print(machine_line())
-    problem, _ = api.serve_problem(MODEL, CHIP, CHIPS, weights="fp8")
+    problem, _ = api.serve_problem(MODEL, chip=CHIP, n_chips=CHIPS, weights="fp8")
     grid = serve_grid(problem, {})
     reps = max(1, 1_000_000 // len(grid))
     big = grid.take(np.tile(np.arange(len(grid)), reps))

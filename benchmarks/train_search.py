@@ -22,7 +22,7 @@ from xpuplan.train.search import candidate_grid, evaluate_chunked
 
 def main() -> None:
     print(machine_line())
-    problem = api.train_problem("llama-3.1-405b", "h100", 16384, seq_len=8192,
+    problem = api.train_problem("llama-3.1-405b", chip="h100", n_chips=16384, seq_len=8192,
                                 global_batch=2048)
     grid = candidate_grid(problem, {})
     reps = 20

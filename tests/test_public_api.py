@@ -21,6 +21,6 @@ def test_all_is_pinned():
 def test_results_export_to_json_ready_dicts():
     import json
 
-    r = xpuplan.train("llama-3.1-8b", "h100", 8, tp=1, pp=1, dp=8, zero=1, recompute="full")
+    r = xpuplan.train("llama-3.1-8b", chip="h100", n_chips=8, tp=1, pp=1, dp=8, zero=1, recompute="full")
     assert json.loads(json.dumps(r.to_dict()))["parallelism"]["dp"] == 8
     assert json.loads(xpuplan.chip("h100").model_dump_json())["id"] == "h100-sxm"

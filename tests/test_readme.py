@@ -13,8 +13,8 @@ def test_readme_python_example_runs():
     assert blocks
     namespace: dict = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)  # noqa: S102
-    assert namespace["r"].mfu > 0 and namespace["s"].tpot_ms <= 50
-    assert namespace["p"].outputs["chips"] > 0
+    assert namespace["r"].mfu > 0 and namespace["s"].tpot_s <= 50e-3
+    assert namespace["p"].outputs["n_chips"] > 0
 
 
 def test_readme_catalog_example_loads(tmp_path):

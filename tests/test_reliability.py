@@ -70,7 +70,7 @@ def test_bounds_name_their_range_and_reason():
     b = bound_for("num_hidden_layers")
     assert (b.lo, b.hi, b.integer) == (1, 1e4, True) and b.why
     with pytest.raises(SpecError, match="from 1 to 1e\\+07"):
-        api.train_problem("llama-3.1-8b", "h100", 10**7 + 1)
+        api.train_problem("llama-3.1-8b", chip="h100", n_chips=10**7 + 1)
 
 
 def test_divisors_are_those_of_trial_division_and_fast():
@@ -171,9 +171,9 @@ def test_catalog_edited_in_place_is_read_again(tmp_path):
     body = ("chips:\n  - {id: acme-a1, vendor: acme, name: A1, bf16_dense_tflops: %d, "
             "hbm_gb: 64, hbm_tb_per_s: 2.0, source: datasheet, retrieved: '2026-11-01'}\n")
     path.write_text(body % 500)
-    assert api.chip("acme-a1", [str(path)]).bf16_dense_flops == 500e12
+    assert api.chip("acme-a1", catalog_files=[str(path)]).bf16_dense_flops == 500e12
     path.write_text(body % 600)
-    assert api.chip("acme-a1", [str(path)]).bf16_dense_flops == 600e12
+    assert api.chip("acme-a1", catalog_files=[str(path)]).bf16_dense_flops == 600e12
 
 
 def test_hf_hub_offline_is_honoured(monkeypatch):
@@ -255,7 +255,7 @@ TRAIN_CHIPS = [c.id for c in api.chips() if c.hbm_bw is not None]
        seq_len=st.sampled_from([512, 4096, 32768, 1 << 20]), seed=st.integers(0, 2**16))
 def test_mfu_and_hfu_never_exceed_one(model, chip, precision, n_chips, seq_len, seed):
     try:
-        p = api.train_problem(model, chip, n_chips, seq_len, 256, precision)
+        p = api.train_problem(model, chip=chip, n_chips=n_chips, seq_len=seq_len, global_batch=256, precision=precision)
     except SpecError:  # the chip has no such precision
         return
     grid = candidate_grid(p, {})
@@ -267,7 +267,7 @@ def test_mfu_and_hfu_never_exceed_one(model, chip, precision, n_chips, seq_len, 
 
 
 def test_int8_on_b300_mfu_is_against_the_bf16_peak():
-    r = xpuplan.train("llama-3.1-8b", "b300", 64, precision="int8")
+    r = xpuplan.train("llama-3.1-8b", chip="b300", n_chips=64, precision="int8")
     c = xpuplan.chip("b300")
     assert r.mfu_peak_flops == c.bf16_dense_flops > c.int8_dense_ops
     assert 0 < r.mfu <= r.hfu <= 1
@@ -278,7 +278,7 @@ def test_disaggregated_without_a_network_is_refused(tmp_path):
     path.write_text("chips:\n  - {id: lone, vendor: acme, name: Lone, bf16_dense_tflops: 500, "
                     "hbm_gb: 80, hbm_tb_per_s: 3, source: datasheet, retrieved: '2026-11-01'}\n")
     with pytest.raises(SpecError, match="network"):
-        api.infer("llama-3.1-8b", "lone", 1, disaggregated=True, catalog_files=[str(path)])
+        api.infer("llama-3.1-8b", chip="lone", n_chips=1, disaggregated=True, catalog_files=[str(path)])
 
 
 # Thread safety: a fresh process, 8 threads, identical answers, stdout intact -------------

@@ -78,8 +78,8 @@ def emit_json(obj: object) -> None:
 def chips(as_json: JsonOpt = False) -> None:
     """List the accelerator catalog (dense FLOP/s, HBM, fabrics) with sources."""
     if as_json:
-        return emit_json(api.chips_json(STATE["catalog"]))
-    items = api.chips(STATE["catalog"])
+        return emit_json(api.chips_json(catalog_files=STATE["catalog"]))
+    items = api.chips(catalog_files=STATE["catalog"])
     # Silicon only (fabrics are per system: `xpuplan systems`); units in the headers, so the
     # table fits 80 columns with every id whole (what the user types).
     table = Table(caption="dense FLOP/s; decimal units; --json has sources")
@@ -96,7 +96,7 @@ def chips(as_json: JsonOpt = False) -> None:
 @app.command()
 def systems(as_json: JsonOpt = False) -> None:
     """List systems: chip, chips per node, scale-up domain and topology, fabrics, instance."""
-    items = api.systems(STATE["catalog"])
+    items = api.systems(catalog_files=STATE["catalog"])
     if as_json:
         return emit_json({"systems": [api.system_figures(s) for s in items]})
     table = Table(caption="* the chip's default system; bandwidths per chip per direction, "
@@ -119,8 +119,8 @@ def systems(as_json: JsonOpt = False) -> None:
 def instances(as_json: JsonOpt = False) -> None:
     """List cloud instances with their chips and prices (per hour), with sources."""
     if as_json:
-        return emit_json(api.instances_json(STATE["catalog"]))
-    items = api.instances(STATE["catalog"])
+        return emit_json(api.instances_json(catalog_files=STATE["catalog"]))
+    items = api.instances(catalog_files=STATE["catalog"])
     table = Table("id", "provider", "chip", "chips", "region", "on-demand $/h", "$/chip-h",
                   "1y $/h", "3y $/h", "price date")
     for i in items:
@@ -154,7 +154,7 @@ def model(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a model's parameters, FLOPs per token and weight bytes."""
-    s = api.model_summary(source, seq_len)
+    s = api.model_summary(source, seq_len=seq_len)
     if as_json:
         return emit_json(s.to_dict())
     table = Table("quantity", "value", title=f"{s.name} ({s.model_type}), seq {s.seq_len}")
@@ -203,9 +203,11 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
     """Predict step time, memory, MFU (and time/cost to train) for one layout."""
     budget = parse_count(tokens, "tokens") if tokens is not None else None
     fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
-    data = api.train_json(model, chip, chips, seq_len, global_batch, precision.value, budget,
-                          STATE["catalog"], interval, price_term=price_term.value,
-                          usd_per_chip_hour=usd_per_chip_hour, **fixed)
+    data = api.train_json(model, chip=chip, n_chips=chips, seq_len=seq_len,
+                          global_batch=global_batch, precision=precision.value, tokens=budget,
+                          catalog_files=STATE["catalog"], interval=interval,
+                          price_term=price_term.value, usd_per_chip_hour=usd_per_chip_hour,
+                          **fixed)
     if as_json:
         return emit_json(data)
     show_train(data)
@@ -219,11 +221,12 @@ def search(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = No
            ep: Knob = None, vpp: Knob = None, micro_batch: Knob = None, zero: Knob = None,
            recompute: RecomputeOpt = None, as_json: JsonOpt = False) -> None:
     """Search every legal layout; show the fastest that fit, and why each wins."""
-    problem = api.train_problem(model, chip, chips, seq_len, global_batch, precision.value,
-                                STATE["catalog"])
+    problem = api.train_problem(model, chip=chip, n_chips=chips, seq_len=seq_len,
+                                global_batch=global_batch, precision=precision.value,
+                                catalog_files=STATE["catalog"])
     fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
     with err.status(f"searching layouts of {problem.model.name} on {chips} {chip} ..."):
-        data = api.search_layouts(problem, top, **fixed).to_dict()
+        data = api.search_layouts(problem, top=top, **fixed).to_dict()
     if as_json:
         return emit_json(data)
     show_search(data)
@@ -249,13 +252,15 @@ def compare(
     basis = {"price_term": price_term.value, "usd_per_chip_hour": usd_per_chip_hour}
     names = [c.strip() for c in chip.split(",") if c.strip()]
     for name in names:  # unknown names fail before any progress display starts
-        api.chip(name, STATE["catalog"])
+        api.chip(name, catalog_files=STATE["catalog"])
     if serve:
         return _compare_serving(model, names, chips, input_len, output_len, as_json, basis)
     with Progress(transient=True, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("searching layouts", total=len(names))
-        rows = api.compare(model, names, chips, parse_count(tokens, "tokens"), seq_len,
-                           global_batch, precision.value, STATE["catalog"],
+        rows = api.compare(model, chips=names, n_chips=chips,
+                           tokens=parse_count(tokens, "tokens"), seq_len=seq_len,
+                           global_batch=global_batch, precision=precision.value,
+                           catalog_files=STATE["catalog"],
                            progress=lambda _: bar.advance(task), **basis)
     if as_json:
         return emit_json(rows.to_dict())
@@ -290,10 +295,11 @@ def infer(model: ModelArg, chip: ChipOpt,
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
     if plot:
         check_output(plot, "plot", [model, *_catalog_paths()])
-    result = api.infer(model, chip, chips, input_len, output_len, batch, ttft_ms, tpot_ms,
-                       weights.value, kv.value if kv else None, disaggregated,
-                       STATE["catalog"], interval,
-                       activations=activations.value if activations else None,
+    result = api.infer(model, chip=chip, n_chips=chips, input_len=input_len,
+                       output_len=output_len, batch=batch, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
+                       weights=weights.value, kv=kv.value if kv else None,
+                       disaggregated=disaggregated, catalog_files=STATE["catalog"],
+                       interval=interval, activations=activations.value if activations else None,
                        price_term=price_term.value, usd_per_chip_hour=usd_per_chip_hour,
                        tp=tp, pp=pp, ep=ep)
     if plot:
@@ -341,7 +347,7 @@ def plan(
     if report:
         check_output(report, "report", [scenario, *_catalog_paths()])
     with err.status("running the scenario (training and serving models inside) ..."):
-        result = api.plan(scenario, example, STATE["catalog"], solve=solve,
+        result = api.plan(scenario, example=example, catalog_files=STATE["catalog"], solve=solve,
                           target=_pair("target", target, "="), between=_pair(
                               "between", between, ","), tornado=bool(report or csv or xlsx or png))
     if report:
@@ -510,10 +516,11 @@ def ui(host: Annotated[str, typer.Option(help="Address to bind (default: this ma
 
 def _compare_serving(model, names, chips, input_len, output_len, as_json, basis):
     """compare --serve: defaults to a dense 70B and a large MoE on the serving chip list."""
-    models, names, n_chips = api.compare_serving_defaults(model, names, chips)
+    models, names, n_chips = api.compare_serving_defaults(model, chips=names, n_chips=chips)
     with Progress(transient=True, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("searching serving layouts", total=len(names) * len(models))
-        rows = api.compare_serving(models, names, input_len, output_len, n_chips=n_chips,
+        rows = api.compare_serving(models, chips=names, input_len=input_len,
+                                   output_len=output_len, n_chips=n_chips,
                                    catalog_files=STATE["catalog"],
                                    progress=lambda _: bar.advance(task), **basis)
     if as_json:

@@ -64,12 +64,12 @@ def test_trn2_is_one_chip_in_two_systems_read_from_records():
 
 
 def test_train_accepts_a_system_name():
-    r = api.train("llama-3.1-8b", chip="trn2-ultraserver", chips=64)
+    r = api.train("llama-3.1-8b", chip="trn2-ultraserver", n_chips=64)
     assert r.step_time_s > 0
 
 
 def test_tpu_v4_pod_trains_llama_70b_on_1024_chips():
-    r = api.train("llama-3.1-70b", chip="tpu-v4", chips=1024)
+    r = api.train("llama-3.1-70b", chip="tpu-v4", n_chips=1024)
     assert r.step_time_s > 0 and np.isfinite(r.step_time_s)
 
 

@@ -30,8 +30,8 @@ def test_upfront_vs_per_gw_tranches_by_hand():
     10 GW over 5 years, $70B of purchases and $20B of investment each year: paid upfront the
     effective discount is 100 / (70 x 3.99271) = 35.8 %; per GW both move together, so it is
     I / C = 100 / 350 = 28.6 % whatever the discount rate."""
-    upfront = investment(CTX, _loi())["outputs"]
-    per_gw = investment(CTX, _loi(tranches="per_gw"))["outputs"]
+    upfront = investment(CTX, _loi()).outputs
+    per_gw = investment(CTX, _loi(tranches="per_gw")).outputs
     assert upfront["effective_discount"] == pytest.approx(100 / (70 * ANNUITY_8PCT_5Y))
     assert upfront["effective_discount"] == pytest.approx(0.358, abs=5e-4)
     assert per_gw["effective_discount"] == pytest.approx(100 / 350)
@@ -47,7 +47,7 @@ def test_upfront_vs_per_gw_tranches_by_hand():
 
 def test_a_ramp_weights_tranches_and_purchases_by_gw():
     out = investment(CTX, _loi(tranches="per_gw", gw_per_year=[1, 3, 6], years=None,
-                                discount_rate=0.0))["outputs"]
+                                discount_rate=0.0)).outputs
     assert out["years"] == 3
     assert [c["purchases_usd"] for c in out["cash_flows"]] == pytest.approx(
         [0, 35e9, 105e9, 210e9])
@@ -87,7 +87,7 @@ def test_timeline_by_hand():
     """AWS/OpenAI: $38B over 7 years from 2026 = $5.43B a year; 2026-2029 holds 4/7 of it."""
     s = DealTimeline(kind="deal_timeline", name="t", window_start_year=2026, window_years=4,
                      claim_usd=100e9, deals=[{"deal": "aws-openai-2025", "start_year": 2026}])
-    out = deal_timeline(CTX, s)["outputs"]
+    out = deal_timeline(CTX, s).outputs
     assert [r["year"] for r in out["timeline"]] == list(range(2026, 2033))
     assert out["timeline"][0]["AWS_usd"] == pytest.approx(38e9 / 7)
     assert out["window_total_usd"] == pytest.approx(38e9 * 4 / 7)
@@ -99,7 +99,7 @@ def test_timeline_gw_priced_deal_and_errors():
     s = DealTimeline(kind="deal_timeline", name="t", window_start_year=2026, window_years=4,
                      deals=[{"deal": "broadcom-openai-2025", "start_year": 2026,
                              "gw_cost": "morgan-stanley-tpu-v7-2026"}])
-    assert deal_timeline(CTX, s)["outputs"]["total_usd"] == pytest.approx(10 * per_gw)
+    assert deal_timeline(CTX, s).outputs["total_usd"] == pytest.approx(10 * per_gw)
     no_value = DealTimeline(kind="deal_timeline", name="t", window_start_year=2026,
                             window_years=4, deals=[{"deal": "broadcom-openai-2025",
                                                     "start_year": 2026}])
@@ -124,7 +124,7 @@ def test_dated_tranches_by_hand():
     """Half of I at signing (year 0), half in year 2; C even over 2 years; r = 10 %:
     PV(I) = 50 + 50/1.21, PV(C) = 175/1.1 + 175/1.21 (I = 100, C = 350)."""
     out = investment(CTX, _loi(years=2, tranches="dated", tranche_shares_by_year=[0.5, 0, 0.5],
-                               discount_rate=0.10))["outputs"]
+                               discount_rate=0.10)).outputs
     pv_i, pv_c = 50e9 + 50e9 / 1.21, 175e9 / 1.1 + 175e9 / 1.21
     assert out["effective_discount"] == pytest.approx(pv_i / pv_c)
     with pytest.raises(ValueError, match="sum to 1"):

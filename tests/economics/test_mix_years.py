@@ -37,7 +37,7 @@ def test_two_year_mix_by_hand():
     Year 2: 100x + 60x = 1200 -> x = 7.5, cost 8766·3·7.5 + 500.
     Staying on A: 12 chips, 8766·2·12 a year. Savings y1 < 0, y2 > 0, sum < 0: no payback
     within 2 years, though year 2 saves money."""
-    out = mix_result(_pair(), 0.0, 1200.0, Horizon(2, 0.0))["outputs"]
+    out = mix_result(_pair(), 0.0, 1200.0, Horizon(2, 0.0)).outputs
     y1, y2 = out["years"]
     assert y1["a_chips"] == pytest.approx(120 / 13) and y1["b_chips"] == pytest.approx(120 / 13)
     assert y2["b_chips"] == pytest.approx(7.5)
@@ -54,7 +54,7 @@ def test_discounting_and_a_payback_by_hand():
     """Three years at r = 10 % with B fixed at 50 %: d_y = 1.1^-y; NPV = Σ d_y cost_y, and the
     payback year is where the discounted cumulative savings cross zero."""
     out = mix_result(_pair(migration=1000.0, price_b=0.5), 0.0, 1200.0,
-                     Horizon(3, 0.10))["outputs"]
+                     Horizon(3, 0.10)).outputs
     costs = [r["cost_usd"] for r in out["years"]]
     assert out["npv_cost_usd"] == pytest.approx(sum(c / 1.1 ** (y + 1)
                                                     for y, c in enumerate(costs)))
@@ -69,7 +69,7 @@ def test_discounting_and_a_payback_by_hand():
        fixed=st.sampled_from([None, 0.3, 0.5]), horizon=st.integers(1, 5))
 def test_payback_words_follow_thenumbers_in(migration, price_b, fixed, horizon):
     out = mix_result(_pair(migration, fixed, price_b), 0.0, 1200.0,
-                     Horizon(horizon, 0.08))["outputs"]
+                     Horizon(horizon, 0.08)).outputs
     last = out["years"][-1]
     status = out["payback_status"]
     if status == "never":
@@ -84,11 +84,11 @@ def test_payback_words_follow_thenumbers_in(migration, price_b, fixed, horizon):
 
 
 def test_fixed_and_min_shares_hold_every_year():
-    out = mix_result(_pair(fixed=0.3), 0.0, 1200.0, Horizon(3, 0.0))["outputs"]
+    out = mix_result(_pair(fixed=0.3), 0.0, 1200.0, Horizon(3, 0.0)).outputs
     assert all(r["b_share"] == pytest.approx(0.3) for r in out["years"])
     rates = _pair(fixed=None)
     rates[1] = VendorRates(**{**vars(rates[1]), "min_share": 0.4, "price": 50.0})
-    out = mix_result(rates, 0.0, 1200.0, Horizon(2, 0.0))["outputs"]
+    out = mix_result(rates, 0.0, 1200.0, Horizon(2, 0.0)).outputs
     assert all(r["b_share"] >= 0.4 - 1e-9 for r in out["years"])
 
 
@@ -107,7 +107,7 @@ def _agree(explain: list[str], outputs: dict) -> None:
 
 def test_explanation_agrees_with_the_tables_by_hand_case():
     r = mix_result(_pair(), 0.0, 1200.0, Horizon(2, 0.0))
-    _agree(r["explain"], r["outputs"])
+    _agree(r.explain, r.outputs)
 
 
 def test_builtin_trainium_shift_is_like_for_like_and_consistent():

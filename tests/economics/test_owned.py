@@ -93,13 +93,13 @@ def test_power_budget_uses_the_catalog_basis():
     ctx = api.plan_context()
     s = PowerBudget(kind="power_budget", name="t", gw=0.001, system="gb200-nvl72",
                     facility="us-hyperscale-2025", facility_life_years=10, utilization=1.0)
-    out = power_budget(ctx, s)["outputs"]
+    out = power_budget(ctx, s).outputs
     basis = economics_record("owned_cost", "hyperscaler-2025")
     rate = economics_record("cost_of_capital", basis.cost_of_capital).rate
     rack = economics_record("system", "gb200-nvl72")
     parts = out["annual_cost_breakdown_usd_per_year"]
     crf = capital_recovery_factor(rate, 5)
-    assert parts["capital/systems"] == pytest.approx(out["chips"] * rack.capex_usd / 72 * crf)
+    assert parts["capital/systems"] == pytest.approx(out["n_chips"] * rack.capex_usd / 72 * crf)
     assert parts["capital/network"] == pytest.approx(parts["capital/systems"]
                                                      * basis.network_capex_fraction)
     assert parts["capital/facility"] == pytest.approx(out["capex_facility_usd"]
@@ -118,10 +118,10 @@ def test_a_rate_without_a_source_is_refused():
     sourced = PowerBudget(kind="power_budget", name="t", gw=0.001, system="gb200-nvl72",
                           facility="us-hyperscale-2025", cost_of_capital=0.12,
                           sources={"cost_of_capital": "our treasury, 2026"})
-    assert power_budget(ctx, sourced)["outputs"]["cost_of_capital"] == 0.12
+    assert power_budget(ctx, sourced).outputs["cost_of_capital"] == 0.12
     named = PowerBudget(kind="power_budget", name="t", gw=0.001, system="gb200-nvl72",
                         facility="us-hyperscale-2025", cost_of_capital="neocloud-2025")
-    assert power_budget(ctx, named)["outputs"]["cost_of_capital"] == economics_record(
+    assert power_budget(ctx, named).outputs["cost_of_capital"] == economics_record(
         "cost_of_capital", "neocloud-2025").rate
 
 

@@ -40,7 +40,7 @@ def ctx():
 def test_contract_by_hand(ctx):
     s = Contract(kind="contract", name="t", budget_usd=1e6, years=1, chip="h100",
                  usd_per_chip_hour=2.0, utilization=1.0)
-    out = contract(ctx, s)["outputs"]
+    out = contract(ctx, s).outputs
     assert out["chip_hours"] == pytest.approx(500_000)  # $1M / $2
     assert out["avg_chips"] == pytest.approx(500_000 / HOURS)  # over one 8,766 h year
     assert out["delivered_flop"] == pytest.approx(500_000 * 3600 * 989.4e12, rel=1e-3)
@@ -61,9 +61,9 @@ def test_power_budget_by_hand(ctx):
     # 1 MW of GB200 NVL72 racks: 1e6 / PUE 1.1 = 909,091 W IT -> 7 racks of 120 kW (504 GPUs)
     s = PowerBudget(kind="power_budget", name="t", gw=0.001, system="gb200-nvl72",
                     facility="us-hyperscale-2025", facility_life_years=10, utilization=1.0)
-    out = power_budget(ctx, s)["outputs"]
+    out = power_budget(ctx, s).outputs
     rack = economics_record("system", "gb200-nvl72")
-    assert out["systems"] == 7 and out["chips"] == 504
+    assert out["systems"] == 7 and out["n_chips"] == 504
     assert out["capex_systems_usd"] == pytest.approx(7 * rack.capex_usd)
     assert out["capex_facility_usd"] == pytest.approx(11.7e6 * 1e6 / 1.1 / 1e6)
     energy = 7 * 120e3 * 1.1 * HOURS * 0.0806 / 1e3  # installed racks: W x PUE x h x $/kWh
@@ -113,7 +113,7 @@ def test_demand_above_capacity_says_by_how_much():
 @given(price=st.floats(0.5, 5.0), bump=st.floats(1.0, 3.0), share=st.floats(0.5, 1.0))
 def test_raising_a_price_never_raises_its_share(price, bump, share):
     def share_b(p):
-        out = mix_result(_rates(price_b=p, share=share), 0.0, 1000.0)["outputs"]["vendors"]
+        out = mix_result(_rates(price_b=p, share=share), 0.0, 1000.0).outputs["vendors"]
         return out[1]["share_first_year"]
 
     assert share_b(price * bump) <= share_b(price) + 1e-9
@@ -133,8 +133,8 @@ def test_larger_budget_never_buys_less(budget, factor):
     c = api.plan_context()
     small = Contract(kind="contract", name="t", budget_usd=budget, years=2, chip="b200")
     big = Contract(kind="contract", name="t", budget_usd=budget * factor, years=2, chip="b200")
-    assert (contract(c, big)["outputs"]["chip_hours"]
-            >= contract(c, small)["outputs"]["chip_hours"])
+    assert (contract(c, big).outputs["chip_hours"]
+            >= contract(c, small).outputs["chip_hours"])
 
 
 def test_investment_by_hand(ctx):
@@ -142,7 +142,7 @@ def test_investment_by_hand(ctx):
     # margin −10 + 25 = 15; effective discount on compute = I / C = 20 %.
     s = Investment(kind="investment", name="t", investor="X", investee="Y", investment_usd=10,
                    commitment_usd=50, years=5, investor_gross_margin=0.5, discount_rate=0.0)
-    out = investment(ctx, s)["outputs"]
+    out = investment(ctx, s).outputs
     assert out["effective_discount"] == pytest.approx(0.2)
     assert out["investee_npv_usd"] == pytest.approx(-40)
     assert out["investor_npv_usd"] == pytest.approx(15)
@@ -153,7 +153,7 @@ def test_forecast_by_hand(ctx):
     s = SpendForecast(kind="spend_forecast", name="t", start_year=2026, years=3, chip="h100",
                       usd_per_chip_hour=2.0, base_chips=100, demand_growth_per_year=4.0,
                       flop_per_usd_doubling_years=2.0)
-    years = spend_forecast(ctx, s)["outputs"]["years"]
+    years = spend_forecast(ctx, s).outputs["years"]
     assert years[0]["spend_usd"] == pytest.approx(100 * HOURS * 2.0)
     assert years[1]["spend_usd"] / years[0]["spend_usd"] == pytest.approx(4 / 2**0.5)
 
@@ -237,11 +237,11 @@ def test_serving_unit_is_the_best_per_chip_that_meets_the_slo():
 
     job = ServingJob(model="llama-3.1-70b", tpot_ms=30)
     chosen = api.plan_context().serve(job, "h100")
-    assert chosen.tpot_ms <= 30
-    fewest = api.serve_problem("llama-3.1-70b", "h100", None, weights="fp8")[0].n_chips
+    assert chosen.tpot_s <= 30e-3
+    fewest = api.serve_problem("llama-3.1-70b", chip="h100", n_chips=None, weights="fp8")[0].n_chips
     for k in range(SERVING_UNIT_DOUBLINGS + 1):
         try:
-            other = api.infer("llama-3.1-70b", "h100", fewest * 2**k, tpot_ms=30, weights="fp8")
+            other = api.infer("llama-3.1-70b", chip="h100", n_chips=fewest * 2**k, tpot_ms=30, weights="fp8")
         except XpuplanError:
             continue
         assert chosen.output_tokens_per_s_per_chip >= other.output_tokens_per_s_per_chip

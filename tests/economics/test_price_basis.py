@@ -10,23 +10,23 @@ from xpuplan.catalog.registry import hardware_catalog
 
 
 def test_train_at_a_given_price_costs_chip_hours_times_it():
-    r = api.train("llama-3.1-8b", "h100", 64, tokens=1e11, usd_per_chip_hour=2.5)
-    assert r.run["cost_usd"] == pytest.approx(r.run["chip_hours"] * 2.5)
-    assert r.run["price_term"] == "given"
+    r = api.train("llama-3.1-8b", chip="h100", n_chips=64, tokens=1e11, usd_per_chip_hour=2.5)
+    assert r.run.cost_usd == pytest.approx(r.run.chip_hours * 2.5)
+    assert r.run.price_term == "given"
 
 
 def test_train_price_term_picks_that_terms_cheapest_instance():
     cat = hardware_catalog()
     inst = cat.cheapest_instance("h100-sxm", "capacity_block")
-    r = api.train("llama-3.1-8b", "h100", 64, tokens=1e11, price_term="capacity_block")
-    assert r.run["instance"] == inst.id
-    assert r.run["usd_per_chip_hour"] == pytest.approx(
+    r = api.train("llama-3.1-8b", chip="h100", n_chips=64, tokens=1e11, price_term="capacity_block")
+    assert r.run.instance == inst.id
+    assert r.run.usd_per_chip_hour == pytest.approx(
         inst.usd_per_chip_s("capacity_block") * 3600)
 
 
 def test_infer_given_price_sets_dollars_per_token():
-    a = api.infer("llama-3.1-8b", "h100", 1, usd_per_chip_hour=1.0)
-    b = api.infer("llama-3.1-8b", "h100", 1, usd_per_chip_hour=2.0)
+    a = api.infer("llama-3.1-8b", chip="h100", n_chips=1, usd_per_chip_hour=1.0)
+    b = api.infer("llama-3.1-8b", chip="h100", n_chips=1, usd_per_chip_hour=2.0)
     assert b.usd_per_mtok_output == pytest.approx(2 * a.usd_per_mtok_output)
     assert a.usd_per_chip_hour == pytest.approx(1.0)
 
@@ -44,8 +44,8 @@ def test_compare_without_a_price_under_the_term_shows_no_cost():
     rather than mixing in its capacity-block price."""
     cat = hardware_catalog()
     assert cat.cheapest_instance("trn2", "on_demand") is None
-    rows = api.compare("llama-3.1-8b", ["trn2"], 64, 1e11)
-    assert rows[0].result.run["cost_usd"] is None
+    rows = api.compare("llama-3.1-8b", chips=["trn2"], n_chips=64, tokens=1e11)
+    assert rows[0].result.run.cost_usd is None
 
 
 def test_bad_price_inputs_are_one_line(run_cli):

@@ -39,7 +39,7 @@ def test_chips_for_a_training_deadline_is_an_integer(tmp_path):
                                                        slow / 4), between=(64, 1024))
     got = r.outputs["solve"]
     assert isinstance(got["value"], int) and 64 < got["value"] <= 1024
-    assert r.outputs["training_run"]["chips"] == got["value"]
+    assert r.outputs["training_run"]["n_chips"] == got["value"]
     assert got["achieved"] == pytest.approx(slow / 4, rel=0.25)
 
 
@@ -65,10 +65,10 @@ def test_delivery_ramp_peak_vs_average():
     ctx = api.plan_context()
     s = Contract(kind="contract", name="t", budget_usd=1e6, years=2, chip="h100",
                  usd_per_chip_hour=2.0, delivery_ramp=[1, 3])
-    out = contract(ctx, s)["outputs"]
+    out = contract(ctx, s).outputs
     assert out["avg_chips"] == pytest.approx(500_000 / (2 * HOURS))
     assert out["peak_chips"] == pytest.approx(375_000 / HOURS)
-    assert [y["chips"] for y in out["chips_by_year"]] == pytest.approx(
+    assert [y["n_chips"] for y in out["chips_by_year"]] == pytest.approx(
         [125_000 / HOURS, 375_000 / HOURS])
     with pytest.raises(ValueError, match="one value >= 0 per contract year"):
         Contract(kind="contract", name="t", budget_usd=1e6, years=2, chip="h100",

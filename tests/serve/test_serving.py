@@ -16,7 +16,7 @@ from xpuplan.specs.layouts import ServeLayouts
 
 
 def _problem(chip="h100", chips=8, model="llama-3.1-70b", **kw):
-    return api.serve_problem(model, chip, chips, **kw)[0]
+    return api.serve_problem(model, chip=chip, n_chips=chips, **kw)[0]
 
 
 def test_batch1_decode_on_8_h100_is_bounded_by_weight_bytes():
@@ -91,27 +91,33 @@ def test_usd_per_mtok_is_linear_in_price(price, k):
 
 
 def test_offline_picks_the_batch_that_fills_memory_and_slo_constrains():
-    offline = api.infer("llama-3.1-70b", "h100", 8)
-    slo = api.infer("llama-3.1-70b", "h100", 8, tpot_ms=offline.tpot_ms / 2)
-    assert slo.tpot_ms <= offline.tpot_ms / 2
+    offline = api.infer("llama-3.1-70b", chip="h100", n_chips=8)
+    limit_ms = offline.tpot_s * 1e3 / 2
+    slo = api.infer("llama-3.1-70b", chip="h100", n_chips=8, tpot_ms=limit_ms)
+    assert slo.tpot_s <= limit_ms / 1e3
     assert slo.output_tokens_per_s_per_chip <= offline.output_tokens_per_s_per_chip
-    front = [p["tpot_ms"] for p in offline.pareto]
+    front = [p["tpot_s"] for p in offline.pareto]
     assert front == sorted(front) and len(front) >= 2
 
 
 def test_disaggregated_decode_is_not_slowed_by_prefills():
-    mixed = api.infer("llama-3.1-70b", "h100", 8, batch=64, tp=8)
-    split = api.infer("llama-3.1-70b", "h100", 8, batch=64, tp=8, disaggregated=True)
-    assert split.tpot_ms < mixed.tpot_ms and split.ttft_ms > mixed.ttft_ms
+    mixed = api.infer("llama-3.1-70b", chip="h100", n_chips=8, batch=64, tp=8)
+    split = api.infer("llama-3.1-70b", chip="h100", n_chips=8, batch=64, tp=8,
+                      disaggregated=True)
+    assert split.tpot_s < mixed.tpot_s and split.ttft_s > mixed.ttft_s
 
 
 def test_infer_json_keys(run_json):
     d = run_json("infer", "llama-3.1-70b", "--chip", "h100", "--chips", "8",
                  "--input-len", "2048", "--output-len", "256", "--batch", "32")
-    for key in ("ttft_ms", "tpot_ms", "e2e_latency_s", "output_tokens_per_s",
-                "output_tokens_per_s_per_chip", "max_concurrency", "usd_per_mtok_output",
-                "usd_per_mtok_input", "layout", "breakdown"):
+    for key in ("n_chips", "ttft_s", "tpot_s", "tpot_decode_s", "e2e_latency_s",
+                "output_tokens_per_s", "output_tokens_per_s_per_chip", "max_concurrency",
+                "usd_per_mtok_output", "usd_per_mtok_input", "layout", "breakdown_s"):
         assert key in d, key
+    for old in ("chips", "ttft_ms", "tpot_ms", "tpot_decode_ms", "breakdown"):
+        assert old not in d, old
+    decode = sum(v for k, v in d["breakdown_s"].items() if k != "prefill")
+    assert decode == pytest.approx(d["tpot_decode_s"], rel=1e-9)
     assert d["layout"]["batch"] == 32 and d["mode"] == "fixed_batch"
 
 
@@ -125,14 +131,14 @@ def test_plot_writes_html(tmp_path, run_cli):
 
 def test_model_too_big_says_what_is_missing_and_what_fits():
     with pytest.raises(SpecError) as err:
-        api.infer("llama-3.1-405b", "h100", 2)
+        api.infer("llama-3.1-405b", chip="h100", n_chips=2)
     message = str(err.value)
     assert "GB missing" in message and "chips would" in message
 
 
 def test_unreachable_slo_states_best_reachable():
     with pytest.raises(InfeasibleError, match=r"best reachable: TTFT [\d.]+ ms, TPOT [\d.]+ ms"):
-        api.infer("llama-3.1-70b", "h100", 8, ttft_ms=0.01, tpot_ms=0.01)
+        api.infer("llama-3.1-70b", chip="h100", n_chips=8, ttft_ms=0.01, tpot_ms=0.01)
 
 
 @pytest.mark.parametrize("kwargs,field", [
@@ -141,7 +147,7 @@ def test_unreachable_slo_states_best_reachable():
 ])
 def test_bad_serving_inputs(kwargs, field):
     with pytest.raises(SpecError) as err:
-        api.infer("llama-3.1-8b", "h100", 1, **kwargs)
+        api.infer("llama-3.1-8b", chip="h100", n_chips=1, **kwargs)
     assert field in str(err.value)
 
 
@@ -156,12 +162,12 @@ def test_compare_serve_default(run_json):
 def test_interval_brackets_the_point_estimate():
     # The interval draws the fitted scales around the calibration, so its median must sit on
     # the point estimate (draws are centred on 1) and P10 < P50 < P90 for each headline.
-    r = api.infer("llama-3.1-70b", "h100", 8, batch=16, interval=True)
+    r = api.infer("llama-3.1-70b", chip="h100", n_chips=8, batch=16, interval=True)
     band = r.interval
     assert band["quantiles"] == [10, 50, 90]
-    lo, mid, hi = band["tpot_ms"]
+    lo, mid, hi = band["tpot_s"]
     assert lo < mid < hi
-    assert mid == pytest.approx(r.tpot_ms, rel=0.05)
+    assert mid == pytest.approx(r.tpot_s, rel=0.05)
     t_lo, _, t_hi = band["output_tokens_per_s_per_chip"]
     assert t_lo < t_hi
 
@@ -186,7 +192,7 @@ def test_paged_engines_admit_by_resident_tokens_and_queue_the_rest(run_cli):
     # (131 kB/token of KV). A paged engine (vLLM, TensorRT-LLM, SGLang) holds I + O/2 = 1536
     # tokens per request on average, so 207 x 2048 / 1536 = 276 fit; a batch of 100,000 runs
     # 276-277 at a time and queues the rest instead of being refused.
-    r = api.infer("llama-3.1-8b", "h100", batch=100_000)
+    r = api.infer("llama-3.1-8b", chip="h100", batch=100_000)
     assert r.admission == "paged_resident_tokens"
     assert 276 <= r.max_concurrency <= 277 and r.running_batch == r.max_concurrency
     # NxD Inference compiles one cache slot of I + O tokens per sequence: it refuses, naming
@@ -203,7 +209,7 @@ def test_issue_11_long_output_batch_runs_on_8_h100():
     # need 1024 x 8320 tokens x 20.5 kB/token/chip = 175 GB per chip; resident ones 1024 x
     # 4224 x 20.5 kB = 88.6 GB: still more than an H100 holds, so the engine runs what fits
     # (max concurrency by I + O/2) and queues the rest.
-    r = api.infer("llama-3.1-70b", "h100", 8, batch=1024, input_len=128, output_len=8192,
+    r = api.infer("llama-3.1-70b", chip="h100", n_chips=8, batch=1024, input_len=128, output_len=8192,
                   weights="fp8", tp=8)
     kv_per_token_chip = 80 * 2 * 8 * 128 * 1.0 / 8  # L·2·K·H·1 B / tp
     assert r.memory_bytes["kv_cache"] == pytest.approx(
@@ -215,8 +221,8 @@ def test_weight_only_fp4_reads_fp4_bytes_and_computes_at_the_activation_rate():
     # MXFP4 weights with bf16 activations (GPT-OSS on Hopper): the weights read per decode
     # step shrink to fp4's 0.5625 B/param, the GEMMs run at H100's bf16 rate, and the chip's
     # lack of an FP4 rate is no longer an error.
-    w4a16, _ = api.serve_problem("llama-3.1-70b", "h100", 8, weights="fp4", activations="bf16")
-    w16, _ = api.serve_problem("llama-3.1-70b", "h100", 8)
+    w4a16, _ = api.serve_problem("llama-3.1-70b", chip="h100", n_chips=8, weights="fp4", activations="bf16")
+    w16, _ = api.serve_problem("llama-3.1-70b", chip="h100", n_chips=8)
     assert (w4a16.weights.value, w4a16.compute.value) == ("fp4", "bf16")
     one = ServeLayouts.build(tp=8, batch=1)
     light, full = evaluate_serving(w4a16, one), evaluate_serving(w16, one)
@@ -226,7 +232,7 @@ def test_weight_only_fp4_reads_fp4_bytes_and_computes_at_the_activation_rate():
     read = "time/decode/weights_read"
     assert light.decode[read][0] / full.decode[read][0] == pytest.approx(0.292, rel=0.01)
     assert light.prefill_s[0] == pytest.approx(full.prefill_s[0], rel=0.05)  # same bf16 GEMMs
-    r = api.infer("llama-3.1-70b", "h100", 8, weights="fp4", activations="bf16", batch=8)
+    r = api.infer("llama-3.1-70b", chip="h100", n_chips=8, weights="fp4", activations="bf16", batch=8)
     assert (r.weights, r.activations) == ("fp4", "bf16")
 
 
@@ -238,5 +244,29 @@ def test_weight_only_fp4_reads_fp4_bytes_and_computes_at_the_activation_rate():
 ])
 def test_activation_precision_errors(kwargs, needle):
     with pytest.raises(SpecError) as err:
-        api.serve_problem("llama-3.1-70b", "h100", 8, **kwargs)
+        api.serve_problem("llama-3.1-70b", chip="h100", n_chips=8, **kwargs)
     assert needle in str(err.value)
+
+
+def test_old_result_names_warn_and_return_the_old_units():
+    r = api.infer("llama-3.1-8b", chip="h100", n_chips=1, batch=4)
+    old = {"chips": r.n_chips, "ttft_ms": r.ttft_s * 1e3, "tpot_ms": r.tpot_s * 1e3,
+           "tpot_decode_ms": r.tpot_decode_s * 1e3}
+    for name, value in old.items():
+        with pytest.warns(DeprecationWarning, match=name):
+            assert getattr(r, name) == value
+    with pytest.warns(DeprecationWarning, match="breakdown_s"):
+        breakdown = r.breakdown
+    assert breakdown == {f"{k}_ms": v * 1e3 for k, v in r.breakdown_s.items()}
+    assert "prefill_ms" in breakdown and api.InferResult is api.ServeResult
+
+
+def test_old_positional_call_warns_and_gives_the_same_result():
+    new = api.infer("llama-3.1-8b", chip="h100", n_chips=1, batch=4, weights="fp8")
+    with pytest.warns(DeprecationWarning, match="positional"):
+        old = api.infer("llama-3.1-8b", "h100", 1, 1024, 1024, 4, weights="fp8")
+    with pytest.warns(DeprecationWarning, match="'chips' \\(now 'n_chips'\\)"):
+        renamed = api.infer("llama-3.1-8b", chip="h100", chips=1, batch=4, weights="fp8")
+    assert old.to_dict() == new.to_dict() == renamed.to_dict()
+    with pytest.raises(TypeError, match="both 'chips' and 'n_chips'"):
+        api.infer("llama-3.1-8b", chip="h100", chips=1, n_chips=1)

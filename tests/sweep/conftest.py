@@ -11,11 +11,11 @@ from xpuplan import sweep
 # fails (no FP8 rate), so every sweep here also holds error rows.
 TRAIN_SPEC = {"kind": "train", "axes": {"model": ["llama-3.1-8b", "gpt-1.7b"],
                                         "chip": ["h100", "trn2", "a100"],
-                                        "chips": [32, 64], "precision": ["bf16", "fp8"],
+                                        "n_chips": [32, 64], "precision": ["bf16", "fp8"],
                                         "tokens": "1T"}}
 # Serving cells take milliseconds: the resume and runner tests use these.
 INFER_SPEC = {"kind": "infer", "axes": {"model": ["llama-3.1-8b"], "chip": ["h100", "trn2"],
-                                        "chips": [1, 2], "input_len": [512, 2048],
+                                        "n_chips": [1, 2], "input_len": [512, 2048],
                                         "output_len": [128, 256, 512]}}
 
 

@@ -53,7 +53,7 @@ def test_summarize_prints_best_chips_and_writes_the_chart(run_cli, train_sweep, 
 ])
 def test_bad_specs_exit_2_in_one_line(run_cli, write_spec, tmp_path, axes, extra, needle):
     spec = {"kind": "train", "axes": {"model": "gpt-1.7b", "chip": ["h100", "trn2"],
-                                      "chips": [8, 16], **axes}}
+                                      "n_chips": [8, 16], **axes}}
     code, out, err = run_cli("sweep", write_spec(tmp_path, spec), "--out",
                              str(tmp_path / "r"), *extra)
     assert (code, out, err.count("\n")) == (2, "", 1) and err.startswith("error:")

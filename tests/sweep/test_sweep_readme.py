@@ -26,7 +26,7 @@ def test_readme_sweep_example_and_its_summary(tmp_path):
     assert table, "the README shows the summary table"
     shown = {(m, by): (chip, int(chips), int(cell)) for m, by, chip, chips, cell in table}
     printed = {(b["model"], "cost" if b["by"] == s.cost_key else "time"):
-               (b["chip"], b["chips"], b["cell_index"]) for b in s.best}
+               (b["chip"], b["n_chips"], b["cell_index"]) for b in s.best}
     assert printed == shown
 
 

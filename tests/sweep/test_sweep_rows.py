@@ -67,7 +67,7 @@ def test_a_failing_cell_is_an_error_row_and_the_sweep_goes_on(train_sweep):
     assert len(failed) == report.errors == 4
     assert {(r["input/chip"], r["input/precision"]) for r in failed} == {("a100", "fp8")}
     with pytest.raises(SpecError) as info:
-        api.train("gpt-1.7b", "a100", 32, precision="fp8", tokens=1e12)
+        api.train("gpt-1.7b", chip="a100", n_chips=32, precision="fp8", tokens=1e12)
     assert failed[0]["error"] == str(info.value)
     assert all(r["step_time_s"] is None for r in failed)
     assert all(r["step_time_s"] > 0 for r in rows if r["error"] is None)
@@ -103,11 +103,11 @@ def test_plan_rows_equal_single_calls(tmp_path, write_spec):
 
 def test_cell_key_is_stable_and_depends_on_every_input():
     job = Job("train")
-    key = cell_key(job, {"model": "gpt2", "chips": 8})
-    assert key == cell_key(job, {"chips": 8, "model": "gpt2"})  # order does not matter
-    assert key != cell_key(job, {"model": "gpt2", "chips": 16})
+    key = cell_key(job, {"model": "gpt2", "n_chips": 8})
+    assert key == cell_key(job, {"n_chips": 8, "model": "gpt2"})  # order does not matter
+    assert key != cell_key(job, {"model": "gpt2", "n_chips": 16})
     assert key != cell_key(Job("train", catalog_files=("mine.toml",)),
-                           {"model": "gpt2", "chips": 8})
+                           {"model": "gpt2", "n_chips": 8})
     assert len(key) == 16 and int(key, 16) >= 0
 
 

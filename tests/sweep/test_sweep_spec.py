@@ -16,22 +16,22 @@ from xpuplan.sweep.spec import AXES, spec_from_dict
 
 def test_grid_is_the_product_in_the_order_written():
     axes = {"chip": ["h100", "trn2", "b200"], "model": ["llama-3.1-8b", "gpt2"],
-            "chips": [8, 16, 32, 64]}
+            "n_chips": [8, 16, 32, 64]}
     spec = spec_from_dict({"kind": "train", "axes": axes})
     cells = list(spec.cells())
     assert spec.n_cells() == len(cells) == 3 * 2 * 4
     # the first axis written varies slowest, the last fastest, like nested for-loops
     expected = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
     assert cells == expected
-    assert cells[0] == {"chip": "h100", "model": "llama-3.1-8b", "chips": 8}
-    assert cells[4] == {"chip": "h100", "model": "gpt2", "chips": 8}
+    assert cells[0] == {"chip": "h100", "model": "llama-3.1-8b", "n_chips": 8}
+    assert cells[4] == {"chip": "h100", "model": "gpt2", "n_chips": 8}
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.integers(1, 4), min_size=1, max_size=4), st.integers(1, 5))
 def test_cell_count_is_the_product_times_the_sample(sizes, n):
     names = ["seq_len", "global_batch", "tokens", "tp"][:len(sizes)]
-    axes = {"model": "gpt2", "chip": "h100", "chips": 8,
+    axes = {"model": "gpt2", "chip": "h100", "n_chips": 8,
             **{name: list(range(1, k + 1)) for name, k in zip(names, sizes, strict=True)}}
     spec = spec_from_dict({"kind": "train", "axes": axes,
                            "sample": {"n": n, "ranges": {"micro_batch": [1, 4]}}})
@@ -56,12 +56,12 @@ def test_sample_is_seeded_and_crossed_inside_each_grid_point():
 
 def test_count_suffixes_and_scalars():
     spec = spec_from_dict({"kind": "train", "axes": {"model": "gpt2", "chip": "h100",
-                                                     "chips": 8, "tokens": ["1T", 2e12]}})
+                                                     "n_chips": 8, "tokens": ["1T", 2e12]}})
     assert [c["tokens"] for c in spec.cells()] == [1e12, 2e12]
 
 
 def test_axes_are_the_api_arguments():
-    assert {"model", "chip", "chips", "seq_len", "precision", "tokens", "price_term",
+    assert {"model", "chip", "n_chips", "seq_len", "precision", "tokens", "price_term",
             "tp", "zero"} <= set(AXES["train"])
     assert {"input_len", "output_len", "ttft_ms", "tpot_ms", "weights", "batch",
             "tp"} <= set(AXES["infer"])
@@ -79,8 +79,8 @@ def test_plan_vary_paths_follow_the_scenario():
 
 @pytest.mark.parametrize("data,field,needle", [
     ({"kind": "train", "axes": {"model": "gpt2", "chip": "h100", "chipz": [8]}},
-     "axes", "allowed: model, chip, chips"),
-    ({"kind": "train", "axes": {"model": "gpt2", "chip": [], "chips": 8}},
+     "axes", "allowed: model, chip, n_chips"),
+    ({"kind": "train", "axes": {"model": "gpt2", "chip": [], "n_chips": 8}},
      "axes.chip", "at least one value"),
     ({"kind": "train", "axes": {"model": "gpt2", "chip": "h100"}}, "axes", "required"),
     ({"kind": "train", "axis": {}}, "spec", "allowed keys: kind, name"),
@@ -105,3 +105,10 @@ def test_bad_specs_name_the_key_and_what_is_allowed(data, field, needle):
         spec_from_dict(data)
     assert info.value.field == field and needle in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_old_chips_axis_is_renamed_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="'chips' is deprecated; use 'n_chips'"):
+        spec = spec_from_dict({"kind": "train", "axes": {"model": "gpt2", "chip": "h100",
+                                                         "chips": [8, 16]}})
+    assert [c["n_chips"] for c in spec.cells()] == [8, 16]

@@ -18,7 +18,7 @@ LLAMA3_TOLERANCE = 0.15  # relative; the paper does not give micro-batch or inte
 
 @pytest.mark.parametrize("chips,dp,mfu", [(8192, 64, 0.43), (16384, 128, 0.41)])
 def test_llama3_405b_table4(chips, dp, mfu):
-    r = api.train("llama-3.1-405b", "h100", chips, seq_len=8192, global_batch=2048,
+    r = api.train("llama-3.1-405b", chip="h100", n_chips=chips, seq_len=8192, global_batch=2048,
                   tp=8, pp=16, dp=dp, cp=1)
     assert r.mfu == pytest.approx(mfu, rel=LLAMA3_TOLERANCE)
 
@@ -31,7 +31,7 @@ DEEPSEEK_GPU_HOURS_PER_T = 180e3
 
 
 def test_deepseek_v3_gpu_hours_per_trillion_tokens():
-    r = api.train("deepseek-v3", "h800", 2048, seq_len=4096, global_batch=15360,
+    r = api.train("deepseek-v3", chip="h800", n_chips=2048, seq_len=4096, global_batch=15360,
                   precision="fp8", tokens=1e12, tp=1, pp=16, dp=128, ep=64)
-    assert r.run["chip_hours"] == pytest.approx(DEEPSEEK_GPU_HOURS_PER_T,
+    assert r.run.chip_hours == pytest.approx(DEEPSEEK_GPU_HOURS_PER_T,
                                                 rel=DEEPSEEK_TOLERANCE)

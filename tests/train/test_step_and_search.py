@@ -17,17 +17,17 @@ LAYOUT = dict(tp=8, pp=2, dp=4, micro_batch=1, zero=1, recompute="selective")
 
 
 def _problem(chip="h100", chips=64, model="llama-3.1-70b", **kw):
-    return api.train_problem(model, chip, chips, **kw)
+    return api.train_problem(model, chip=chip, n_chips=chips, **kw)
 
 
 def test_parts_sum_to_step_time_and_memory():
-    r = api.train("llama-3.1-70b", "h100", 64, **LAYOUT)
+    r = api.train("llama-3.1-70b", chip="h100", n_chips=64, **LAYOUT)
     assert sum(r.breakdown_s.values()) == pytest.approx(r.step_time_s)
     assert sum(r.memory_bytes.values()) == pytest.approx(r.memory_per_chip_bytes)
 
 
 def test_mfu_uses_the_model_flop_definition():
-    r = api.train("llama-3.1-70b", "h100", 64, **LAYOUT)
+    r = api.train("llama-3.1-70b", chip="h100", n_chips=64, **LAYOUT)
     m = api.load_model("llama-3.1-70b")
     peak = 64 * api.chip("h100").bf16_dense_flops
     assert r.mfu == pytest.approx(r.tokens_per_s * flops_per_token_train(m, 8192) / peak)
@@ -35,7 +35,7 @@ def test_mfu_uses_the_model_flop_definition():
 
 
 def test_full_recompute_hfu_adds_one_forward():
-    r = api.train("llama-3.1-70b", "h100", 64, **{**LAYOUT, "recompute": "full"})
+    r = api.train("llama-3.1-70b", chip="h100", n_chips=64, **{**LAYOUT, "recompute": "full"})
     assert r.hfu / r.mfu == pytest.approx(4 / 3, rel=0.01)
 
 
@@ -55,10 +55,10 @@ def test_same_work_written_differently_gives_same_tokens_per_s(tmp_path):
 
     path = tmp_path / "config.json"
     path.write_text(model_entries()["llama-3.1-70b"].config_path.read_text())
-    a = api.train("llama-3.1-70b", "h100", 64, tokens=15e12, **LAYOUT)
-    b = api.train(str(path), "h100-sxm", 64, tokens=15_000_000_000_000, **LAYOUT)
+    a = api.train("llama-3.1-70b", chip="h100", n_chips=64, tokens=15e12, **LAYOUT)
+    b = api.train(str(path), chip="h100-sxm", n_chips=64, tokens=15_000_000_000_000, **LAYOUT)
     assert a.tokens_per_s == pytest.approx(b.tokens_per_s)
-    assert a.run["cost_usd"] == pytest.approx(b.run["cost_usd"])
+    assert a.run.cost_usd == pytest.approx(b.run.cost_usd)
 
 
 @settings(max_examples=25, deadline=None)
@@ -87,14 +87,14 @@ def test_cost_is_linear_in_price(price, k):
     chip = api.chip("h100")
     one = training_run_cost(1e12, 1e6, 64, chip, hardware_catalog(), usd_per_chip_hour=price)
     two = training_run_cost(1e12, 1e6, 64, chip, hardware_catalog(), usd_per_chip_hour=price * k)
-    assert two["cost_usd"] == pytest.approx(k * one["cost_usd"])
+    assert two.cost_usd == pytest.approx(k * one.cost_usd)
 
 
 def test_more_chips_never_slower_per_step_at_fixed_per_replica_config():
     # Weak scaling with the same micro-batch count per replica: 2x dp, 2x batch, same layout.
-    small = api.train("llama-3.1-8b", "h100", 64, global_batch=64, tp=1, pp=1, dp=64, zero=1,
+    small = api.train("llama-3.1-8b", chip="h100", n_chips=64, global_batch=64, tp=1, pp=1, dp=64, zero=1,
                       recompute="full")
-    big = api.train("llama-3.1-8b", "h100", 128, global_batch=128, tp=1, pp=1, dp=128, zero=1,
+    big = api.train("llama-3.1-8b", chip="h100", n_chips=128, global_batch=128, tp=1, pp=1, dp=128, zero=1,
                     recompute="full")
     assert big.tokens_per_s >= small.tokens_per_s
 
@@ -118,13 +118,13 @@ def test_search_returns_fitting_layouts_best_first():
 ])
 def test_bad_layouts_name_the_constraint(chips, layout, needle):
     with pytest.raises(SpecError) as err:
-        api.train("llama-3.1-70b", "h100", chips, **layout)
+        api.train("llama-3.1-70b", chip="h100", n_chips=chips, **layout)
     assert needle in str(err.value)
 
 
 def test_memory_error_states_need_and_capacity():
     with pytest.raises(SpecError, match=r"needs \d+\.\d GB per chip, H100 SXM5 80GB has 80 GB"):
-        api.train("llama-3.1-70b", "h100", 64, tp=1, pp=1, dp=64, zero=0)
+        api.train("llama-3.1-70b", chip="h100", n_chips=64, tp=1, pp=1, dp=64, zero=0)
 
 
 @pytest.mark.parametrize("kwargs,field", [
@@ -135,13 +135,13 @@ def test_memory_error_states_need_and_capacity():
 def test_bad_sizes_and_precisions(kwargs, field):
     args = {"chips": 64, **kwargs}
     with pytest.raises(SpecError) as err:
-        api.train_problem("llama-3.1-8b", "h100", args.pop("chips"), **args)
+        api.train_problem("llama-3.1-8b", chip="h100", n_chips=args.pop("chips"), **args)
     assert field in str(err.value)
 
 
 def test_search_where_nothing_fits_names_a_chip_count():
     with pytest.raises(InfeasibleError, match=r"\d+ chips would fit"):
-        api.train("llama-3.1-405b", "tpu-v5e", 16, global_batch=16)
+        api.train("llama-3.1-405b", chip="tpu-v5e", n_chips=16, global_batch=16)
 
 
 def test_train_cli_json_keys(run_json):
@@ -150,8 +150,10 @@ def test_train_cli_json_keys(run_json):
                  "selective", "--interval")
     for key in ("step_time_s", "tokens_per_s", "mfu", "hfu", "fits", "memory_per_chip_bytes",
                 "parallelism", "breakdown_s", "memory_bytes", "time_to_train_s", "chip_hours",
-                "cost_usd", "energy_kwh", "instance"):
+                "cost_usd", "energy_j", "instance"):
         assert key in d, key
+    assert "energy_kwh" not in d
+    assert d["energy_j"] == pytest.approx(64 * api.chip("h100").tdp_w * d["time_to_train_s"])
     assert d["parallelism"]["tp"] == 8 and d["parallelism"]["recompute"] == "selective"
     lo, mid, hi = d["interval"]["step_time_s"]
     assert lo < mid < hi
@@ -194,19 +196,29 @@ def test_chip_without_interconnect_says_so(tmp_path):
     path.write_text("chips:\n  - id: lonely\n    vendor: acme\n    name: Lonely\n"
                     "    bf16_dense_tflops: 400\n    hbm_gb: 96\n    hbm_tb_per_s: 3\n"
                     "    source: test\n    retrieved: '2026-11-25'\n")
-    one = api.train("gpt2", "lonely", 1, catalog_files=[str(path)], tp=1, pp=1, dp=1,
+    one = api.train("gpt2", chip="lonely", n_chips=1, catalog_files=[str(path)], tp=1, pp=1, dp=1,
                     recompute="full", zero=0, global_batch=8)
     assert one.tokens_per_s > 0
     with pytest.raises(InfeasibleError, match="no interconnect bandwidth"):
-        api.train("llama-3.1-8b", "lonely", 64, catalog_files=[str(path)])
+        api.train("llama-3.1-8b", chip="lonely", n_chips=64, catalog_files=[str(path)])
 
 
 def test_learned_position_table_caps_the_sequence():
     # GPT-2 has 1024 learned position rows (config n_positions = 1024): the default training
     # sequence shrinks to fit, a longer one is refused naming the table, and so is serving.
-    assert api.train_problem("gpt2", "h100", 1).seq_len == 1024
-    assert api.train_problem("llama-3.1-8b", "h100", 1).seq_len == 8192
+    assert api.train_problem("gpt2", chip="h100", n_chips=1).seq_len == 1024
+    assert api.train_problem("llama-3.1-8b", chip="h100", n_chips=1).seq_len == 8192
     with pytest.raises(SpecError, match="learned position table of 1024 rows"):
-        api.train_problem("gpt2", "h100", 1, seq_len=2048)
+        api.train_problem("gpt2", chip="h100", n_chips=1, seq_len=2048)
     with pytest.raises(SpecError, match="input_len \\+ output_len = 2048"):
-        api.infer("gpt2", "h100", 1, input_len=1024, output_len=1024)
+        api.infer("gpt2", chip="h100", n_chips=1, input_len=1024, output_len=1024)
+
+
+def test_run_cost_old_names_warn_and_return_the_old_units():
+    r = api.train("llama-3.1-8b", chip="h100", n_chips=8, tokens=1e11)
+    with pytest.warns(DeprecationWarning, match="energy_j"):
+        assert r.run.energy_kwh == pytest.approx(r.run.energy_j / 3.6e6)
+    with pytest.warns(DeprecationWarning, match="run.cost_usd"):
+        assert r.run["cost_usd"] == r.run.cost_usd
+    with pytest.warns(DeprecationWarning, match="'chips' \\(now 'n_chips'\\)"):
+        assert api.train("llama-3.1-8b", chip="h100", chips=8, tokens=1e11) == r

@@ -74,7 +74,7 @@ def test_plan_downloads_are_the_api_plan(client):
     rows = list(csv.DictReader(io.StringIO(client.get("/plan/report.csv?example="
                                                       "nvidia-10gw").text)))
     outputs = {r["key"]: r["value"] for r in rows if r["section"] == "outputs"}
-    assert float(outputs["chips"]) == want["outputs"]["chips"]
+    assert float(outputs["n_chips"]) == want["outputs"]["n_chips"]
     assert client.get("/plan/report.pdf?example=nvidia-10gw").status_code == 404
 
 
@@ -82,7 +82,7 @@ def test_plan_page_with_edited_yaml_reproduces_from_its_url(client):
     text = api.plan_example_text("nvidia-10gw").replace("gw: 10", "gw: 5")
     html = client.get("/plan", params={"scenario": text}).text
     want = client.post("/api/plan", json={"scenario": text}).json()
-    assert _values(html, "chips") == [want["outputs"]["chips"]]
+    assert _values(html, "n_chips") == [want["outputs"]["n_chips"]]
     assert want["outputs"]["gw"] == 5
-    full = client.post("/api/plan", json={"example": "nvidia-10gw"}).json()["outputs"]["chips"]
-    assert want["outputs"]["chips"] == pytest.approx(full / 2, rel=1e-3)  # half the power
+    full = client.post("/api/plan", json={"example": "nvidia-10gw"}).json()["outputs"]["n_chips"]
+    assert want["outputs"]["n_chips"] == pytest.approx(full / 2, rel=1e-3)  # half the power

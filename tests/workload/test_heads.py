@@ -53,9 +53,9 @@ def test_trn1_ranks_count_logical_cores():
 def test_issue_11_40_heads_on_16_trn1_at_tp16_run_with_padding():
     # Llama 2 13B has 40 heads (MHA). tp 16 chips = 32 NeuronCore ranks: NxD pads to 64
     # heads, so attention weights, projection FLOPs and score FLOPs all grow by 64/40 = 1.6.
-    r = api.train("llama-2-13b", "trn1", 16, tp=16, pp=1)
+    r = api.train("llama-2-13b", chip="trn1", n_chips=16, tp=16, pp=1)
     assert r.parallelism["tp"] == 16
-    p = api.train_problem("llama-2-13b", "trn1", 16)
+    p = api.train_problem("llama-2-13b", chip="trn1", n_chips=16)
     lay = Layouts.build(tp=16, pp=1, dp=1, micro_batch=1)
     h = train_heads(p, lay)
     assert (int(h.q_heads[0]), float(h.attn_weight_factor[0])) == (64, pytest.approx(1.6))
@@ -67,5 +67,5 @@ def test_issue_11_40_heads_on_16_trn1_at_tp16_run_with_padding():
     # The same layout on H100 (Megatron-Core: tp must divide the heads) is refused, naming
     # the stack and its rule.
     with pytest.raises(SpecError) as err:
-        api.train("llama-2-13b", "h100", 16, tp=16, pp=1)
+        api.train("llama-2-13b", chip="h100", n_chips=16, tp=16, pp=1)
     assert "Megatron-Core" in str(err.value) and "rule 'divide'" in str(err.value)

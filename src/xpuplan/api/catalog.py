@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from xpuplan.api.deprecation import legacy_call
 from xpuplan.catalog.hardware import user_catalog_paths
 from xpuplan.catalog.hf_config import model_spec_from_config
 from xpuplan.catalog.model_loader import load_model as _load_model
@@ -20,22 +21,26 @@ from xpuplan.workload.summary import ModelSummary, summarize
 DEFAULT_SEQ_LEN = 4096  # sequence length for per-token FLOPs when none is given
 
 
-def chips(catalog_files: list[str] | None = None) -> list[ChipSpec]:
+@legacy_call("catalog_files")
+def chips(*, catalog_files: list[str] | None = None) -> list[ChipSpec]:
     """Every chip in the catalog, in catalog order."""
     return list(hardware_catalog(catalog_files).chips.values())
 
 
-def chip(name: str, catalog_files: list[str] | None = None) -> ChipSpec:
+@legacy_call("catalog_files")
+def chip(name: str, *, catalog_files: list[str] | None = None) -> ChipSpec:
     """One chip by id or alias ('h100', 'trainium2', 'trillium', 'ironwood')."""
     return hardware_catalog(catalog_files).chip(name)
 
 
-def systems(catalog_files: list[str] | None = None) -> list[SystemSpec]:
+@legacy_call("catalog_files")
+def systems(*, catalog_files: list[str] | None = None) -> list[SystemSpec]:
     """Every system (chips joined into a scale-up domain and a scale-out fabric)."""
     return list(hardware_catalog(catalog_files).systems.values())
 
 
-def system(name: str, catalog_files: list[str] | None = None) -> SystemSpec:
+@legacy_call("catalog_files")
+def system(name: str, *, catalog_files: list[str] | None = None) -> SystemSpec:
     """One system by id or alias ('trn2-ultraserver', 'gb200-nvl72'), or a chip's default."""
     return hardware_catalog(catalog_files).system(name)
 
@@ -59,12 +64,14 @@ def catalog_paths(catalog_files: list[str] | None = None) -> list:
     return user_catalog_paths(catalog_files)
 
 
-def instances(catalog_files: list[str] | None = None) -> list[InstanceSpec]:
+@legacy_call("catalog_files")
+def instances(*, catalog_files: list[str] | None = None) -> list[InstanceSpec]:
     """Every instance type of the catalog (built-in plus `catalog_files`)."""
     return list(hardware_catalog(catalog_files).instances.values())
 
 
-def instance(name: str, catalog_files: list[str] | None = None) -> InstanceSpec:
+@legacy_call("catalog_files")
+def instance(name: str, *, catalog_files: list[str] | None = None) -> InstanceSpec:
     """One instance type by name; UnknownNameError lists the close names."""
     return hardware_catalog(catalog_files).instance(name)
 
@@ -79,7 +86,8 @@ def load_model(source: str | os.PathLike) -> ModelSpec:
     return _load_model(source)
 
 
-def model_summary(source: str | os.PathLike | ModelSpec,
+@legacy_call("seq_len")
+def model_summary(source: str | os.PathLike | ModelSpec, *,
                   seq_len: int = DEFAULT_SEQ_LEN) -> ModelSummary:
     """Parameters, FLOPs per token and weight bytes of a model."""
     check("seq_len", seq_len)
@@ -92,21 +100,25 @@ def builtin_model(name: str) -> str | None:
     return resolve_builtin(name)
 
 
-def model_from_config(raw: dict, name: str) -> ModelSpec:
+@legacy_call("name")
+def model_from_config(raw: dict, *, name: str) -> ModelSpec:
     """A model from a parsed Hugging Face config.json (e.g. an uploaded file)."""
     if not isinstance(raw, dict):
         raise SpecError("config", type(raw).__name__, "must be a JSON object (config.json)")
     return model_spec_from_config(raw, name=name)
 
 
-def chips_json(catalog_files: list[str] | None = None) -> dict:
+@legacy_call("catalog_files")
+def chips_json(*, catalog_files: list[str] | None = None) -> dict:
     """What `xpuplan chips --json` prints."""
-    return {"chips": [chip_figures(c) for c in chips(catalog_files)]}
+    return {"chips": [chip_figures(c) for c in chips(catalog_files=catalog_files)]}
 
 
-def instances_json(catalog_files: list[str] | None = None) -> dict:
+@legacy_call("catalog_files")
+def instances_json(*, catalog_files: list[str] | None = None) -> dict:
     """What `xpuplan instances --json` prints."""
-    return {"instances": [_per_hour(i.model_dump()) for i in instances(catalog_files)]}
+    return {"instances": [_per_hour(i.model_dump())
+                          for i in instances(catalog_files=catalog_files)]}
 
 
 def models_json() -> dict:

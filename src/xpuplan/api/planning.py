@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from xpuplan.api.deprecation import legacy_call
 from xpuplan.api.serving import infer, serve_problem
 from xpuplan.api.training import train
 from xpuplan.calibrate.confidence import confidence_for
@@ -30,7 +31,8 @@ from xpuplan.train.result import TrainResult
 SERVING_UNIT_DOUBLINGS = 3
 
 
-def plan_context(catalog_files: list[str] | None = None, seed: int = 0,
+@legacy_call("catalog_files", "seed", "confidence")
+def plan_context(*, catalog_files: list[str] | None = None, seed: int = 0,
                  confidence: dict | None = None) -> PlanContext:
     """Bind the planning layer to the training and inference models and the catalog; the
     confidence of every prediction used is written into `confidence` (kind/chip -> dict)."""
@@ -42,8 +44,9 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0,
     def run_training(job: TrainingJob, chip_name: str, n_chips: int) -> TrainResult:
         key = ("train", job.model_dump_json(), chip_name, n_chips)
         if key not in memo:
-            memo[key] = train(job.model, chip_name, n_chips, job.seq_len, None,
-                              job.precision, job.tokens, catalog_files)
+            memo[key] = train(job.model, chip=chip_name, n_chips=n_chips,
+                              seq_len=job.seq_len, precision=job.precision, tokens=job.tokens,
+                              catalog_files=catalog_files)
         r = memo[key]
         seen[f"train/{r.chip}"] = r.confidence
         return r
@@ -61,13 +64,15 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0,
         weights = job.weights
         if weights == "auto":
             weights = "fp8" if c.supports("fp8") else "bf16"
-        fewest = serve_problem(job.model, chip_name, None, job.input_len, job.output_len,
-                               weights, catalog_files=catalog_files)[0].n_chips
+        fewest = serve_problem(job.model, chip=chip_name, input_len=job.input_len,
+                               output_len=job.output_len, weights=weights,
+                               catalog_files=catalog_files)[0].n_chips
         results, first_error = [], None
         for n in (fewest * 2**k for k in range(SERVING_UNIT_DOUBLINGS + 1)):
             try:
-                results.append(infer(job.model, chip_name, n, job.input_len, job.output_len,
-                                     None, job.ttft_ms, job.tpot_ms, weights,
+                results.append(infer(job.model, chip=chip_name, n_chips=n,
+                                     input_len=job.input_len, output_len=job.output_len,
+                                     ttft_ms=job.ttft_ms, tpot_ms=job.tpot_ms, weights=weights,
                                      catalog_files=catalog_files))
             except XpuplanError as exc:
                 first_error = first_error or exc
@@ -85,8 +90,9 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0,
                            "train", cat.chip(chip), "bf16").interval_log_sd, seed=seed)
 
 
-def plan(scenario: str | os.PathLike | dict | None = None, example: str | None = None,
-         catalog_files: list[str] | None = None, *, solve: str | None = None,
+@legacy_call("example", "catalog_files")
+def plan(scenario: str | os.PathLike | dict | None = None, *, example: str | None = None,
+         catalog_files: list[str] | None = None, solve: str | None = None,
          target: tuple[str, float] | None = None,
          between: tuple[float, float] | None = None, tornado: bool = False) -> PlanResult:
     """Run a scenario file (or an already parsed scenario dict), or a built-in example by
@@ -104,7 +110,7 @@ def plan(scenario: str | os.PathLike | dict | None = None, example: str | None =
     else:
         s = load_scenario(scenario)
     seen: dict = {}
-    ctx = plan_context(catalog_files, confidence=seen)
+    ctx = plan_context(catalog_files=catalog_files, confidence=seen)
     if solve is None:
         result = run_scenario(ctx, s)
         if tornado:
@@ -123,7 +129,8 @@ def plan(scenario: str | os.PathLike | dict | None = None, example: str | None =
     return result
 
 
-def scenario_inputs(scenario: str | os.PathLike | None = None,
+@legacy_call("example")
+def scenario_inputs(scenario: str | os.PathLike | None = None, *,
                     example: str | None = None) -> dict:
     """Every input of a scenario file or built-in example, defaults filled in, as a plain dict
     to edit and pass back to `plan(scenario=...)` (what `xpuplan sweep` varies)."""
@@ -141,7 +148,7 @@ def plan_examples() -> dict[str, str]:
 def deals(*, catalog_files: list[str] | None = None) -> list[dict]:
     """The catalog's announced compute deals (economics.toml [[deal]] and the user's files),
     one dict each; JSON-ready, amounts in `*_usd` keys, `None` where none is published."""
-    return deal_rows(plan_context(catalog_files))
+    return deal_rows(plan_context(catalog_files=catalog_files))
 
 
 def plan_template(kind: str) -> str:

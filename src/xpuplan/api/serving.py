@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from xpuplan.api.deprecation import legacy_call
 from xpuplan.api.rows import RowsResult
 from xpuplan.api.training import (
     DEFAULT_COMPARE_CHIP_COUNT,
@@ -36,23 +37,27 @@ KV_CHOICES = ("bf16", "fp8")
 MODEL_FILL_TARGET = 0.7  # default chip count: weights use at most 70 % of usable HBM
 
 
-def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
-                  chips: int | None = None, input_len: int = 1024, output_len: int = 1024,
+@legacy_call("chip_name", "chips", "input_len", "output_len", "weights", "kv",
+             "disaggregated", "catalog_files", "price_term", "activations",
+             "usd_per_chip_hour", "price_fallback",
+             renamed={"chip_name": "chip", "chips": "n_chips"})
+def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
+                  n_chips: int | None = None, input_len: int = 1024, output_len: int = 1024,
                   weights: str = "bf16", kv: str | None = None, disaggregated: bool = False,
                   catalog_files: list[str] | None = None, price_term: str = "on_demand",
                   activations: str | None = None, usd_per_chip_hour: float | None = None,
                   price_fallback: bool = True) -> tuple[ServeProblem, str | None]:
-    """Validate a serving question; default chips = the smallest power of two whose usable
+    """Validate a serving question; default n_chips = the smallest power of two whose usable
     HBM holds the weights at MODEL_FILL_TARGET. Returns the problem and the priced instance.
 
     `weights` sets the bytes stored and read; `activations` the precision the GEMMs run at
     (default: the weights'). Weight-only quantization, e.g. MXFP4 weights with bf16
     activations (GPT-OSS on Hopper), stores 4-bit weights on a chip with no FP4 rate.
     """
-    check_all(input_len=input_len, output_len=output_len, chips=chips)
+    check_all(input_len=input_len, output_len=output_len, chips=n_chips)
     check("input_len + output_len", input_len + output_len, "seq_len")
     cat = hardware_catalog(catalog_files)
-    c = cat.chip(chip_name)
+    c = cat.chip(chip)
     if weights not in WEIGHT_CHOICES:
         raise SpecError("weights", weights, f"allowed: {', '.join(WEIGHT_CHOICES)}")
     rules = stack_rules(c.vendor, "serve")
@@ -81,11 +86,11 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
                         f"{m.name} has a learned position table of {m.learned_positions} "
                         "rows, so at most that many tokens per sequence")
     reserve = reserved_fraction() * c.hbm_bytes
-    if chips is None:
+    if n_chips is None:
         need = summarize(m, 1).weight_bytes[w.value]
-        chips = 1
-        while need > MODEL_FILL_TARGET * chips * (c.hbm_bytes - reserve) and chips < 2**20:
-            chips *= 2
+        n_chips = 1
+        while need > MODEL_FILL_TARGET * n_chips * (c.hbm_bytes - reserve) and n_chips < 2**20:
+            n_chips *= 2
     found = cat.price_for(c.id, price_term, c.system.id if c.system else None)
     if not price_fallback and found is not None and found[1] != price_term:
         found = None
@@ -97,7 +102,7 @@ def serve_problem(model: str | os.PathLike | ModelSpec, chip_name: str,
     vendor_of = {key: v.vendor for key, v in cat.chips.items()}
     eff = chip_efficiency(c, vendor_of)
     return ServeProblem(model=m, chip=c, efficiency=eff,
-                        calibration=serve_calibration_for(c, compute, eff.gemm), n_chips=chips,
+                        calibration=serve_calibration_for(c, compute, eff.gemm), n_chips=n_chips,
                         input_len=input_len, output_len=output_len, weights=w, kv=k,
                         compute=compute, reserved_bytes=reserve,
                         usd_per_chip_s=usd_per_chip_s,
@@ -117,7 +122,10 @@ def _serving_precision(c: ChipSpec, value: str, field: str, allowed: tuple) -> P
     return p
 
 
-def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = None,
+@legacy_call("chip", "chips", "input_len", "output_len", "batch", "ttft_ms", "tpot_ms",
+             "weights", "kv", "disaggregated", "catalog_files", "interval", "activations",
+             "price_term", "usd_per_chip_hour", "price_fallback", renamed={"chips": "n_chips"})
+def infer(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int | None = None,
           input_len: int = 1024, output_len: int = 1024, batch: int | None = None,
           ttft_ms: float | None = None, tpot_ms: float | None = None, weights: str = "bf16",
           kv: str | None = None, disaggregated: bool = False,
@@ -125,7 +133,7 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
           activations: str | None = None, price_term: str = "on_demand",
           usd_per_chip_hour: float | None = None, price_fallback: bool = True,
           **fixed) -> ServeResult:
-    """Serve `model` on `chips` chips: the layout and batch that maximise output tokens/s per
+    """Serve `model` on `n_chips` chips: the layout and batch that maximise output tokens/s per
     chip (per dollar at one price) within memory and the SLO; with `batch` fixed, that batch.
     `interval` adds P10/P50/P90 of the headline numbers (see `serving_interval`);
     `activations` sets the GEMM precision apart from the weights' (see `serve_problem`);
@@ -140,9 +148,11 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
     for k, v in fixed.items():
         check(k, v)
     check_all(ttft_ms=ttft_ms, tpot_ms=tpot_ms)
-    problem, instance = serve_problem(model, chip, chips, input_len, output_len, weights, kv,
-                                      disaggregated, catalog_files, price_term,
-                                      activations, usd_per_chip_hour, price_fallback)
+    problem, instance = serve_problem(
+        model, chip=chip, n_chips=n_chips, input_len=input_len, output_len=output_len,
+        weights=weights, kv=kv, disaggregated=disaggregated, catalog_files=catalog_files,
+        price_term=price_term, activations=activations, usd_per_chip_hour=usd_per_chip_hour,
+        price_fallback=price_fallback)
     found = search_serving(problem, fixed, None if ttft_ms is None else ttft_ms / 1e3,
                            None if tpot_ms is None else tpot_ms / 1e3)
     ev = found.evaluated
@@ -151,15 +161,16 @@ def infer(model: str | os.PathLike | ModelSpec, chip: str, chips: int | None = N
     mode = "slo" if (ttft_ms or tpot_ms) else ("fixed_batch" if batch else "offline")
     result = serve_result(problem, ev, found.best, mode, instance)
     result.confidence = confidence_for("infer", problem.chip, problem.compute).to_dict()
-    result.pareto = [{"tpot_ms": float(ev.tpot_s[i]) * 1e3, "ttft_ms": float(ev.ttft_s[i]) * 1e3,
+    result.pareto = [{"tpot_s": float(ev.tpot_s[i]), "ttft_s": float(ev.ttft_s[i]),
                       "output_tokens_per_s_per_chip": float(ev.output_tokens_per_s_per_chip[i]),
                       **ev.layouts.row(int(i))} for i in found.pareto]
     if interval:
-        result.interval = serving_interval(problem, ev.layouts.take([found.best]))
+        result.interval = serving_interval(problem, layout=ev.layouts.take([found.best]))
     return result
 
 
-def serving_interval(problem: ServeProblem, layout: ServeLayouts, samples: int = 2000,
+@legacy_call("layout", "samples", "seed")
+def serving_interval(problem: ServeProblem, *, layout: ServeLayouts, samples: int = 2000,
                      seed: int = 0) -> dict:
     """P10/P50/P90 of TTFT, TPOT, tokens/s per chip and $/Mtok for one layout: the fitted
     compute and memory scales are drawn log-normally with the prediction's confidence spread
@@ -173,8 +184,8 @@ def serving_interval(problem: ServeProblem, layout: ServeLayouts, samples: int =
     ev = evaluate_serving(sampled, layout)
     q = (10, 50, 90)
     out = {"quantiles": list(q), "log_sd": sd,
-           "ttft_ms": (np.percentile(ev.ttft_s, q) * 1e3).tolist(),
-           "tpot_ms": (np.percentile(ev.tpot_s, q) * 1e3).tolist(),
+           "ttft_s": np.percentile(ev.ttft_s, q).tolist(),
+           "tpot_s": np.percentile(ev.tpot_s, q).tolist(),
            "output_tokens_per_s_per_chip": np.percentile(ev.output_tokens_per_s_per_chip,
                                                          q).tolist()}
     if problem.usd_per_chip_s is not None:
@@ -271,7 +282,8 @@ class ServeComparison(RowsResult):
                 "price_basis": self.price_basis, "rows": [r.to_dict() for r in self.rows]}
 
 
-def compare_serving_defaults(model, chips: list[str], n_chips: int
+@legacy_call("chips", "n_chips")
+def compare_serving_defaults(model, *, chips: list[str], n_chips: int
                              ) -> tuple[tuple, list[str], int | None]:
     """`compare --serve` inputs from `compare`'s: the training defaults (Llama 3.1 70B, the
     training chip list, 4096 chips) stand for the serving ones (a dense 70B and a large MoE,
@@ -281,12 +293,14 @@ def compare_serving_defaults(model, chips: list[str], n_chips: int
     return models, names, None if n_chips == DEFAULT_COMPARE_CHIP_COUNT else n_chips
 
 
-def compare_serving(models: tuple = DEFAULT_SERVE_MODELS,
+@legacy_call("chips", "input_len", "output_len", "weights", "ttft_ms", "tpot_ms", "n_chips",
+             "catalog_files", "progress")
+def compare_serving(models: tuple = DEFAULT_SERVE_MODELS, *,
                     chips: tuple[str, ...] | list[str] = DEFAULT_SERVE_CHIPS,
                     input_len: int = 1024, output_len: int = 1024, weights: str = "auto",
                     ttft_ms: float | None = None, tpot_ms: float | None = None,
                     n_chips: int | None = None, catalog_files: list[str] | None = None,
-                    progress=None, *, price_term: str = "on_demand",
+                    progress=None, price_term: str = "on_demand",
                     usd_per_chip_hour: float | None = None) -> ServeComparison:
     """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16),
     every $/Mtok on one basis: `usd_per_chip_hour`, else the cheapest `price_term` price (no
@@ -300,7 +314,8 @@ def compare_serving(models: tuple = DEFAULT_SERVE_MODELS,
             c = hardware_catalog(catalog_files).chip(name)
             w = ("fp8" if c.supports("fp8") else "bf16") if weights == "auto" else weights
             try:
-                r = infer(m, name, n_chips, input_len, output_len, None, ttft_ms, tpot_ms, w,
+                r = infer(m, chip=name, n_chips=n_chips, input_len=input_len,
+                          output_len=output_len, ttft_ms=ttft_ms, tpot_ms=tpot_ms, weights=w,
                           catalog_files=catalog_files, price_term=price_term,
                           usd_per_chip_hour=usd_per_chip_hour, price_fallback=False)
                 rows.append(ServeCompareRow(model=m.name, chip=c.id, result=r, error=None))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from xpuplan.api.deprecation import legacy_call
 from xpuplan.api.rows import RowsResult
 from xpuplan.calibrate.confidence import confidence_for
 from xpuplan.catalog.model_loader import load_model as _load_model
@@ -30,7 +31,9 @@ DEFAULT_GLOBAL_BATCH_TOKENS = 16 * 1024 * 1024
 DEFAULT_TRAIN_SEQ_LEN = 8192
 
 
-def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips: int,
+@legacy_call("chip_name", "n_chips", "seq_len", "global_batch", "precision", "catalog_files",
+             renamed={"chip_name": "chip"})
+def train_problem(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
                   seq_len: int | None = None, global_batch: int | None = None,
                   precision: str = "bf16", catalog_files: list[str] | None = None
                   ) -> TrainProblem:
@@ -52,7 +55,7 @@ def train_problem(model: str | os.PathLike | ModelSpec, chip_name: str, n_chips:
         global_batch = max(1, DEFAULT_GLOBAL_BATCH_TOKENS // seq_len)
     check("tokens_per_step", global_batch * seq_len)
     cat = hardware_catalog(catalog_files)
-    c = cat.chip(chip_name)
+    c = cat.chip(chip)
     p = parse_precision(precision)
     c.dense_flops(p)  # raises a SpecError when the chip has no such rate
     c.dense_flops(Precision.bf16)  # attention runs at bf16 under every GEMM recipe
@@ -83,7 +86,8 @@ class LayoutSearch:
                 "top": [b.to_dict() for b in self.best]}
 
 
-def search_layouts(problem: TrainProblem, top: int = 5, **fixed) -> LayoutSearch:
+@legacy_call("top")
+def search_layouts(problem: TrainProblem, *, top: int = 5, **fixed) -> LayoutSearch:
     """The best `top` fitting layouts (fixed knobs pinned); InfeasibleError if none fits."""
     check("top", top)
     fixed = _check_fixed(fixed)
@@ -96,13 +100,16 @@ def search_layouts(problem: TrainProblem, top: int = 5, **fixed) -> LayoutSearch
     return LayoutSearch(best=best, found=result)
 
 
-def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
+@legacy_call("chip", "chips", "seq_len", "global_batch", "precision", "tokens",
+             "catalog_files", "price_term", "usd_per_chip_hour", "price_fallback",
+             renamed={"chips": "n_chips"})
+def train(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
           seq_len: int | None = None,
           global_batch: int | None = None, precision: str = "bf16", tokens: float | None = None,
           catalog_files: list[str] | None = None, price_term: str = "on_demand",
           usd_per_chip_hour: float | None = None, price_fallback: bool = True,
           **fixed) -> TrainResult:
-    """Predict training on `chips` chips; the knobs given are fixed, the rest are searched
+    """Predict training on `n_chips` chips; the knobs given are fixed, the rest are searched
     for the fastest layout that fits. The run is priced at `usd_per_chip_hour` when given,
     else at the cheapest catalog price under `price_term` (then the next priced term, unless
     `price_fallback` is False).
@@ -114,8 +121,9 @@ def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
     much (memory: bytes needed vs available, for the leanest setting of the free knobs).
     """
     check("tokens", tokens)
-    problem = train_problem(model, chip, chips, seq_len, global_batch, precision,
-                            catalog_files)
+    problem = train_problem(model, chip=chip, n_chips=n_chips, seq_len=seq_len,
+                            global_batch=global_batch, precision=precision,
+                            catalog_files=catalog_files)
     fixed = _check_fixed(fixed)
     result = search(problem, fixed)
     if len(result.order) == 0:
@@ -126,26 +134,31 @@ def train(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
         cat = hardware_catalog(catalog_files)
         if usd_per_chip_hour is not None and usd_per_chip_hour <= 0:
             raise SpecError("usd_per_chip_hour", usd_per_chip_hour, "must be > 0")
-        best.run = training_run_cost(tokens, best.tokens_per_s, chips, problem.chip, cat,
+        best.run = training_run_cost(tokens, best.tokens_per_s, n_chips, problem.chip, cat,
                                      price_term, usd_per_chip_hour, price_fallback)
     return best
 
 
-def train_json(model: str | os.PathLike | ModelSpec, chip: str, chips: int,
+@legacy_call("chip", "chips", "seq_len", "global_batch", "precision", "tokens",
+             "catalog_files", "interval", renamed={"chips": "n_chips"})
+def train_json(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
                seq_len: int | None = None, global_batch: int | None = None,
                precision: str = "bf16", tokens: float | None = None,
-               catalog_files: list[str] | None = None, interval: bool = False, *,
+               catalog_files: list[str] | None = None, interval: bool = False,
                price_term: str = "on_demand", usd_per_chip_hour: float | None = None,
                **fixed) -> dict:
     """What `xpuplan train --json` prints: `train(...).to_dict()`, plus with `interval` the
     P10-P90 of `step_time_interval` under "interval"."""
-    problem = train_problem(model, chip, chips, seq_len, global_batch, precision,
-                            catalog_files)
-    result = train(problem.model, chip, chips, problem.seq_len, problem.global_batch,
-                   precision, tokens, catalog_files, price_term, usd_per_chip_hour, **fixed)
+    problem = train_problem(model, chip=chip, n_chips=n_chips, seq_len=seq_len,
+                            global_batch=global_batch, precision=precision,
+                            catalog_files=catalog_files)
+    result = train(problem.model, chip=chip, n_chips=n_chips, seq_len=problem.seq_len,
+                   global_batch=problem.global_batch, precision=precision, tokens=tokens,
+                   catalog_files=catalog_files, price_term=price_term,
+                   usd_per_chip_hour=usd_per_chip_hour, **fixed)
     data = result.to_dict()
     if interval:
-        data["interval"] = step_time_interval(problem, result)
+        data["interval"] = step_time_interval(problem, result=result)
     return data
 
 
@@ -258,7 +271,8 @@ def _nothing_fits(p: TrainProblem, result: SearchResult, fixed: dict) -> Infeasi
                            available=p.chip.hbm_bytes)
 
 
-def step_time_interval(problem: TrainProblem, result: TrainResult, samples: int = 2000,
+@legacy_call("result", "samples", "seed")
+def step_time_interval(problem: TrainProblem, *, result: TrainResult, samples: int = 2000,
                        seed: int = 0) -> dict:
     """P10/P50/P90 of step time, tokens/s and (if priced) cost for one layout.
 
@@ -276,10 +290,10 @@ def step_time_interval(problem: TrainProblem, result: TrainResult, samples: int 
     out = {"quantiles": list(q), "log_sd": sd,
            "step_time_s": np.percentile(ev.step_time_s, q).tolist(),
            "tokens_per_s": np.percentile(ev.tokens_per_s, q).tolist()}
-    if result.run and result.run.get("cost_usd") is not None:
+    if result.run and result.run.cost_usd is not None:
         scale = ev.step_time_s / result.step_time_s
-        out["time_to_train_s"] = np.percentile(result.run["time_to_train_s"] * scale, q).tolist()
-        out["cost_usd"] = np.percentile(result.run["cost_usd"] * scale, q).tolist()
+        out["time_to_train_s"] = np.percentile(result.run.time_to_train_s * scale, q).tolist()
+        out["cost_usd"] = np.percentile(result.run.cost_usd * scale, q).tolist()
     return out
 
 
@@ -316,7 +330,7 @@ class Comparison(RowsResult):
 
     def to_dict(self) -> dict:
         """What `xpuplan compare --json` prints."""
-        return {"model": self.model, "chips": self.n_chips, "tokens": self.tokens,
+        return {"model": self.model, "n_chips": self.n_chips, "tokens": self.tokens,
                 "price_basis": self.price_basis, "rows": [r.to_dict() for r in self.rows]}
 
     @property
@@ -328,11 +342,13 @@ class Comparison(RowsResult):
                 "no cost where a chip has no price under that term")
 
 
-def compare(model: str | os.PathLike | ModelSpec = DEFAULT_COMPARE_MODEL,
+@legacy_call("chips", "n_chips", "tokens", "seq_len", "global_batch", "precision",
+             "catalog_files", "progress")
+def compare(model: str | os.PathLike | ModelSpec = DEFAULT_COMPARE_MODEL, *,
             chips: tuple[str, ...] | list[str] = DEFAULT_COMPARE_CHIPS,
             n_chips: int = DEFAULT_COMPARE_CHIP_COUNT, tokens: float = DEFAULT_COMPARE_TOKENS,
             seq_len: int | None = None, global_batch: int | None = None, precision: str = "bf16",
-            catalog_files: list[str] | None = None, progress=None, *,
+            catalog_files: list[str] | None = None, progress=None,
             price_term: str = "on_demand", usd_per_chip_hour: float | None = None,
             ) -> Comparison:
     """Best layout, time, cost and MFU of training `model` on `n_chips` of each chip, every
@@ -348,8 +364,10 @@ def compare(model: str | os.PathLike | ModelSpec = DEFAULT_COMPARE_MODEL,
     for name in chips:
         hardware_catalog(catalog_files).chip(name)  # unknown names fail loudly
         try:
-            r = train(m, name, n_chips, seq_len, global_batch, precision, tokens, catalog_files,
-                      price_term, usd_per_chip_hour, price_fallback=False)
+            r = train(m, chip=name, n_chips=n_chips, seq_len=seq_len,
+                      global_batch=global_batch, precision=precision, tokens=tokens,
+                      catalog_files=catalog_files, price_term=price_term,
+                      usd_per_chip_hour=usd_per_chip_hour, price_fallback=False)
             rows.append(CompareRow(chip=name, result=r, error=None))
         except (InfeasibleError, SpecError) as exc:
             rows.append(CompareRow(chip=name, result=None, error=str(exc)))

@@ -1,14 +1,15 @@
 """What a plan needs from the layers above it, passed in (plans never import the API).
 
-`PlanContext` carries the catalog and two functions: `train(job, chip, chips)` and
+`PlanContext` carries the catalog and two functions: `train(job, chip, n_chips)` and
 `serve(job, chip)`, which `xpuplan.api` binds to the training and inference models, so a
 plan's every throughput comes from the same model the `train` and `infer` commands use.
+Each runner returns a `PlanAnswer`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -48,6 +49,21 @@ class PlanContext:
                             f"{c.id} has no price in the catalog; give usd_per_chip_hour")
         instance, used = found
         return instance.usd_per_chip_s(used) * 3600, f"{instance.id} ({used.replace('_', '-')})"
+
+
+@dataclass
+class PlanAnswer:
+    """What one scenario runner returns; `run_scenario` wraps it, with the inputs and their
+    sources, into a PlanResult."""
+
+    outputs: dict  # SI or unit-named keys (`*_usd`, `*_s`, `n_chips`, `chip_hours`)
+    explain: list[str]  # the arithmetic, one step a line, built from `outputs`
+    interval: dict = field(default_factory=dict)  # output -> [P10, P50, P90]
+    sensitivity: list = field(default_factory=list)  # vendor mix: the price-step table
+
+    def to_dict(self) -> dict:
+        """JSON-ready."""
+        return asdict(self)
 
 
 def samples(spreads: Spreads, sd_efficiency: float, seed: int) -> dict[str, np.ndarray]:

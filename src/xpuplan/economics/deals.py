@@ -13,7 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from xpuplan.catalog.economics import HOURS_PER_YEAR
-from xpuplan.economics.context import DEFAULT_RUN_CHIPS, PlanContext, quantiles, samples
+from xpuplan.economics.context import (
+    DEFAULT_RUN_CHIPS,
+    PlanAnswer,
+    PlanContext,
+    quantiles,
+    samples,
+)
 from xpuplan.economics.fleets import finance_basis, require_published
 from xpuplan.economics.owned import margins, owned_cost, owned_inputs
 from xpuplan.economics.scenario import SpendForecast, TcoCompare
@@ -21,7 +27,7 @@ from xpuplan.errors import SpecError
 from xpuplan.units import fmt_usd
 
 
-def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
+def tco_compare(ctx: PlanContext, s: TcoCompare) -> PlanAnswer:
     """Owned cost of each option, USD per chip-hour and per million tokens trained."""
     fac = ctx.econ.record("facility", s.facility)
     require_published(fac, ("pue", "electricity_usd_per_kwh", "depreciation_years_systems"))
@@ -60,7 +66,7 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
         owned = owned_cost(x)
         per_hour = owned["usd_per_chip_hour_held"]
         run = ctx.train(s.training, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
-        tokens_per_chip_hour = s.training.tokens / run.run["chip_hours"]
+        tokens_per_chip_hour = s.training.tokens / run.run.chip_hours
         usd_per_mtok = per_hour / tokens_per_chip_hour * 1e6
         row = {"label": opt.label, "chip": chip.id, "capex_per_chip_usd": capex_per_chip,
                "rack_capex_usd": sys_.capex_usd if sys_ is not None and not all_in else None,
@@ -100,15 +106,15 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> dict:
     if any("margins" in r for r in rows):
         lines.append(f"compare: {reported.id} reported gross margin {reported.gross_margin:.0%}"
                      f" ({reported.definition})")
-    return {"outputs": {"options": rows, "cheapest_per_token": best["label"],
-                        "cost_of_capital": rate, "cost_of_capital_source": rate_source,
-                        "non_power_opex_usd_per_kw_year": basis.non_power_opex_usd_per_kw_year,
-                        "reported_margin": {"id": reported.id, "value": reported.gross_margin,
-                                            "definition": reported.definition}},
-            "explain": lines, "interval": {}}
+    return PlanAnswer(outputs={
+        "options": rows, "cheapest_per_token": best["label"], "cost_of_capital": rate,
+        "cost_of_capital_source": rate_source,
+        "non_power_opex_usd_per_kw_year": basis.non_power_opex_usd_per_kw_year,
+        "reported_margin": {"id": reported.id, "value": reported.gross_margin,
+                            "definition": reported.definition}}, explain=lines)
 
 
-def spend_forecast(ctx: PlanContext, s: SpendForecast) -> dict:
+def spend_forecast(ctx: PlanContext, s: SpendForecast) -> PlanAnswer:
     """Yearly equivalent chips, spend (USD) and delivered FLOP of a demand forecast."""
     price, source = ctx.price(s.chip, "on_demand", s.usd_per_chip_hour)
     y = np.arange(s.years)
@@ -125,6 +131,6 @@ def spend_forecast(ctx: PlanContext, s: SpendForecast) -> dict:
              f"2^(1/{s.flop_per_usd_doubling_years:g}) -> spend x"
              f"{s.demand_growth_per_year * 2 ** (-1 / s.flop_per_usd_doubling_years):.2f}/yr",
              f"total over {s.years} years: {fmt_usd(spend.sum())}"]
-    return {"outputs": {"years": table, "total_spend_usd": float(spend.sum()),
-                        "usd_per_chip_hour": price, "price_source": source},
-            "explain": lines, "interval": {}}
+    return PlanAnswer(outputs={"years": table, "total_spend_usd": float(spend.sum()),
+                               "usd_per_chip_hour": price, "price_source": source},
+                      explain=lines)

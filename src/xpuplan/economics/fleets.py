@@ -19,6 +19,7 @@ from xpuplan.catalog.economics import HOURS_PER_YEAR
 from xpuplan.economics.context import (
     MAX_RUN_CHIPS,
     SECONDS_PER_DAY,
+    PlanAnswer,
     PlanContext,
     pow2_floor,
     quantiles,
@@ -41,7 +42,7 @@ def _workloads(ctx: PlanContext, s, chip: str, fleet_chips: float) -> dict:
     return out
 
 
-def contract(ctx: PlanContext, s: Contract) -> dict:
+def contract(ctx: PlanContext, s: Contract) -> PlanAnswer:
     """Chip-hours, fleet, FLOP, runs and tokens/day a contract budget buys."""
     chip = ctx.catalog.chip(s.chip)
     list_price, price_source = ctx.price(chip.id, s.price_term, s.usd_per_chip_hour)
@@ -62,7 +63,7 @@ def contract(ctx: PlanContext, s: Contract) -> dict:
            "usd_per_chip_hour": price, "list_usd_per_chip_hour": list_price,
            "price_source": price_source, "chip_hours": chip_hours, "avg_chips": avg_chips,
            "peak_chips": float(chips_by_year.max()),
-           "chips_by_year": [{"year": i + 1, "chips": float(c)}
+           "chips_by_year": [{"year": i + 1, "n_chips": float(c)}
                              for i, c in enumerate(chips_by_year)],
            "delivered_flop": delivered, "training_runs": None, "serving_tokens_per_day": None}
     lines = [
@@ -80,7 +81,7 @@ def contract(ctx: PlanContext, s: Contract) -> dict:
     hours_mc = s.budget_usd / (price * draw["price"])
     interval = {"chip_hours": quantiles(hours_mc)}
     if w["run"] is not None:
-        run_hours = w["run"].run["chip_hours"]
+        run_hours = w["run"].run.chip_hours
         out["training_runs"] = chip_hours * s.utilization / run_hours
         out["training_run"] = _run_summary(w["run"])
         lines.append(f"one run of {s.training.model} ({fmt_si(s.training.tokens)} tokens) on "
@@ -97,10 +98,10 @@ def contract(ctx: PlanContext, s: Contract) -> dict:
         interval["serving_tokens_per_day"] = quantiles(
             hours_mc / (s.years * HOURS_PER_YEAR) * u * rate * draw["efficiency"]
             * SECONDS_PER_DAY)
-    return {"outputs": out, "explain": lines, "interval": interval}
+    return PlanAnswer(outputs=out, explain=lines, interval=interval)
 
 
-def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
+def power_budget(ctx: PlanContext, s: PowerBudget) -> PlanAnswer:
     """Systems, chips, capex (USD) and yearly cost a facility power budget holds."""
     sys_ = ctx.econ.record("system", s.system)
     fac = ctx.econ.record("facility", s.facility)
@@ -128,7 +129,7 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
     annual = owned["total_usd_per_chip_year"] * chips
     usd_per_chip_hour = owned["usd_per_chip_hour_held"]
     peak = chip.dense_flops("bf16")
-    out = {"gw": s.gw, "system": sys_.id, "systems": systems, "chips": chips,
+    out = {"gw": s.gw, "system": sys_.id, "systems": systems, "n_chips": chips,
            "it_power_w": it_w, "peak_flop_per_s": chips * peak, "capex_systems_usd": capex_sys,
            "capex_network_usd": capex_net, "capex_storage_usd": capex_sto,
            "capex_facility_usd": capex_fac, "capex_usd": capex_sys + capex_net + capex_sto
@@ -167,7 +168,7 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
     interval = {"annualised_usd_per_year": quantiles(
         capital * draw["price"] + energy_yr * u / s.utilization + parts["opex/non_power"])}
     if w["run"] is not None:
-        run_hours = w["run"].run["chip_hours"]
+        run_hours = w["run"].run.chip_hours
         out["training_runs_per_year"] = chips * s.utilization * HOURS_PER_YEAR / run_hours
         out["training_run"] = _run_summary(w["run"])
         lines.append(f"runs/yr = {chips:,} chips x {s.utilization:.0%} x 8,766 h / "
@@ -180,7 +181,7 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> dict:
         out["serving"] = _serve_summary(w["serve"])
         interval["serving_tokens_per_day"] = quantiles(
             chips * u * rate * draw["efficiency"] * SECONDS_PER_DAY)
-    return {"outputs": out, "explain": lines, "interval": interval}
+    return PlanAnswer(outputs=out, explain=lines, interval=interval)
 
 
 def finance_basis(ctx: PlanContext, s) -> tuple:
@@ -207,11 +208,11 @@ def require_published(record, keys: tuple[str, ...]) -> None:
 
 
 def _run_summary(r) -> dict:
-    return {"model": r.model, "chips": r.n_chips, "mfu": r.mfu, "parallelism": r.parallelism,
-            "time_to_train_s": r.run["time_to_train_s"], "chip_hours": r.run["chip_hours"]}
+    return {"model": r.model, "n_chips": r.n_chips, "mfu": r.mfu, "parallelism": r.parallelism,
+            "time_to_train_s": r.run.time_to_train_s, "chip_hours": r.run.chip_hours}
 
 
 def _serve_summary(r) -> dict:
     return {"model": r.model, "chips_per_replica": r.layout["chips_per_replica"],
             "output_tokens_per_s_per_chip": r.output_tokens_per_s_per_chip,
-            "ttft_ms": r.ttft_ms, "tpot_ms": r.tpot_ms, "weights": r.weights}
+            "ttft_s": r.ttft_s, "tpot_s": r.tpot_s, "weights": r.weights}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xpuplan.economics.context import PlanContext
+from xpuplan.economics.context import PlanAnswer, PlanContext
 from xpuplan.economics.scenario import DealTimeline, Investment
 from xpuplan.errors import SpecError
 from xpuplan.units import fmt_si, fmt_usd
@@ -51,7 +51,7 @@ def with_deal_terms(ctx: PlanContext, s: Investment) -> Investment:
     return s
 
 
-def investment(ctx: PlanContext, s: Investment) -> dict:
+def investment(ctx: PlanContext, s: Investment) -> PlanAnswer:
     """Yearly purchases, NPVs (USD) and circular share of an investment-for-compute deal."""
     s = with_deal_terms(ctx, s)
     w = deployment_weights(s)  # (n_years,)
@@ -114,7 +114,7 @@ def investment(ctx: PlanContext, s: Investment) -> dict:
         out.update({"chip_hours_from_investor": own, "chip_hours_elsewhere_for_net": net})
         lines.append(f"C at list buys {fmt_si(own)} chip-h; the net outlay C - I elsewhere "
                      f"buys {fmt_si(net)} chip-h")
-    return {"outputs": out, "explain": lines, "interval": {}}
+    return PlanAnswer(outputs=out, explain=lines)
 
 
 def deal_rows(ctx: PlanContext) -> list[dict]:
@@ -125,7 +125,7 @@ def deal_rows(ctx: PlanContext) -> list[dict]:
         d, "investment_usd", None)} for d in ctx.econ.section("deal").values()]
 
 
-def deal_timeline(ctx: PlanContext, s: DealTimeline) -> dict:
+def deal_timeline(ctx: PlanContext, s: DealTimeline) -> PlanAnswer:
     """Yearly spend by seller of announced deals, USD, summed over a window."""
     by_year: dict[tuple[str, int], float] = {}
     rows, lines = [], []
@@ -174,4 +174,4 @@ def deal_timeline(ctx: PlanContext, s: DealTimeline) -> dict:
         lines.append(f"claim {fmt_usd(s.claim_usd)} over {s.window_years} y: the deals sum to "
                      f"{in_window / s.claim_usd:.2f}x it "
                      + ("(met)" if out["claim_met"] else "(not met)"))
-    return {"outputs": out, "explain": lines, "interval": {}}
+    return PlanAnswer(outputs=out, explain=lines)

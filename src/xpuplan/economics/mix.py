@@ -116,7 +116,7 @@ def vendor_rates(ctx: PlanContext, s: VendorMix) -> list[VendorRates]:
             job = s.training.model_copy(update={"precision": v.precision or
                                                 s.training.precision})
             run = ctx.train(job, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
-            r = HOURS_PER_YEAR * s.utilization / run.run["chip_hours"]
+            r = HOURS_PER_YEAR * s.utilization / run.run.chip_hours
         if s.serving_tokens_per_day > 0:
             job = s.serving.model_copy(update={"weights": v.weights or s.serving.weights})
             q = SECONDS_PER_DAY * s.utilization * ctx.serve(job, chip.id

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from xpuplan.economics.context import HOURS_PER_YEAR, PlanContext, quantiles, samples
+from xpuplan.economics.context import (
+    HOURS_PER_YEAR,
+    PlanAnswer,
+    PlanContext,
+    quantiles,
+    samples,
+)
 from xpuplan.economics.mix import (
     ONE_YEAR,
     Horizon,
@@ -24,18 +30,18 @@ from xpuplan.economics.mix import (
 )
 from xpuplan.economics.scenario import VendorMix
 from xpuplan.errors import InfeasibleError, SolverError
-from xpuplan.units import fmt_si, fmt_usd
+from xpuplan.units import fmt_usd
 
 PRICE_STEPS = (0.8, 1.2)  # the sensitivity table moves each price ±20 %
 
 
-def vendor_mix(ctx: PlanContext, s: VendorMix) -> dict:
+def vendor_mix(ctx: PlanContext, s: VendorMix) -> PlanAnswer:
     """Least-cost vendor mix of a scenario, with its P10-P90 cost interval."""
     rates = vendor_rates(ctx, s)
     horizon = Horizon(s.horizon_years, s.discount_rate)
     with solver_errors():
         out = mix_result(rates, s.training_runs_per_year, s.serving_tokens_per_day, horizon)
-    out["interval"] = mix_interval(ctx, s, rates, out["outputs"])
+    out.interval = mix_interval(ctx, s, rates, out.outputs)
     return out
 
 
@@ -84,7 +90,7 @@ def _payback(savings: np.ndarray, horizon: Horizon, migration_paid: float) -> tu
 
 
 def mix_result(rates: list[VendorRates], runs: float, tokens: float,
-               horizon: Horizon = ONE_YEAR) -> dict:
+               horizon: Horizon = ONE_YEAR) -> PlanAnswer:
     """Least-cost mix by year (chips, cost in USD) and its savings against the incumbents."""
     best = _solve(rates, runs, tokens, horizon)
     lp = solve_mix(rates, runs, tokens, horizon, fixed_adopt=dict(enumerate(best["adopt"])))
@@ -128,8 +134,7 @@ def mix_result(rates: list[VendorRates], runs: float, tokens: float,
         out["payback_years"], out["payback_status"] = _payback(stay_y - cost_y, horizon, paid)
         out["migration"] = _break_even(rates, runs, tokens, horizon, best, stay["objective"])
     sensitivity = _sensitivity(rates, runs, tokens, horizon)
-    return {"outputs": out, "sensitivity": sensitivity, "explain": mix_explain(out),
-            "interval": {}, "note": f"demand {runs:g} runs/yr and {fmt_si(tokens)} tokens/day"}
+    return PlanAnswer(outputs=out, explain=mix_explain(out), sensitivity=sensitivity)
 
 
 def _vendor_table(rates, best, horizon, years) -> list[dict]:

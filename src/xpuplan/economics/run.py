@@ -50,10 +50,9 @@ def run_scenario(ctx: PlanContext, s: Scenario) -> PlanResult:
     answer = RUNNERS[s.kind](ctx, s)
     return PlanResult(kind=s.kind, name=s.name, description=s.description,
                       inputs=s.model_dump(), sources=dict(s.sources),
-                      outputs=answer["outputs"], explain=answer["explain"],
-                      interval=answer.get("interval", {}),
-                      sensitivity=answer.get("sensitivity", []),
-                      kpis=kpis(s.kind, answer["outputs"]), input_table=input_rows(s))
+                      outputs=answer.outputs, explain=answer.explain,
+                      interval=answer.interval, sensitivity=answer.sensitivity,
+                      kpis=kpis(s.kind, answer.outputs), input_table=input_rows(s))
 
 
 def example_dir() -> Path:

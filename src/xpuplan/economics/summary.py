@@ -22,7 +22,7 @@ KPIS = {
                  ("training runs", "training_runs"),
                  ("serving tokens per day", "serving_tokens_per_day")],
     "power_budget": [("owned cost per chip-hour", "owned_usd_per_chip_hour"),
-                     ("chips", "chips"), ("capex", "capex_usd"),
+                     ("chips", "n_chips"), ("capex", "capex_usd"),
                      ("annual cost", "annualised_usd_per_year"),
                      ("training runs per year", "training_runs_per_year"),
                      ("serving tokens per day", "serving_tokens_per_day")],

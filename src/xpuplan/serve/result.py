@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 
 from xpuplan.serve.evaluate import ServeEval
 from xpuplan.serve.problem import ServeProblem
 
 
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"ServeResult.{old} is deprecated; use {new}", DeprecationWarning,
+                  stacklevel=3)
+
+
 @dataclass
 class ServeResult:
-    """Latency, throughput, capacity and price of one layout at one batch."""
+    """Latency, throughput, capacity and price of one layout at one batch (SI: seconds)."""
 
     model: str
     chip: str
-    chips: int
+    n_chips: int
     input_len: int
     output_len: int
     weights: str
@@ -22,9 +28,9 @@ class ServeResult:
     kv: str
     mode: str  # offline | fixed_batch | slo
     disaggregated: bool
-    ttft_ms: float
-    tpot_ms: float  # effective, with interleaved prefills (pure decode when disaggregated)
-    tpot_decode_ms: float
+    ttft_s: float
+    tpot_s: float  # effective, with interleaved prefills (pure decode when disaggregated)
+    tpot_decode_s: float
     e2e_latency_s: float
     output_tokens_per_s: float
     output_tokens_per_s_per_chip: float
@@ -36,38 +42,70 @@ class ServeResult:
     usd_per_chip_hour: float | None
     instance: str | None
     layout: dict
-    breakdown: dict  # decode step parts (ms, sum to tpot_decode_ms) and prefill_ms
+    breakdown_s: dict  # decode step parts (sum to tpot_decode_s), then "prefill"
     memory_bytes: dict
     takeaway: str
-    pareto: list = field(default_factory=list)
+    pareto: list = field(default_factory=list)  # [{tpot_s, ttft_s, tokens/s/chip, layout}]
     interval: dict | None = None  # P10/P50/P90 with --interval
     confidence: dict | None = None  # calibrate.confidence: validated or extrapolated, and why
 
     def to_dict(self) -> dict:
+        """The result as JSON-ready SI keys (what `xpuplan infer --json` prints)."""
         return asdict(self)
+
+    # Deprecated names (before SI results): each warns and returns the old unit.
+    @property
+    def chips(self) -> int:
+        """Deprecated: `n_chips`."""
+        _deprecated("chips", "n_chips")
+        return self.n_chips
+
+    @property
+    def ttft_ms(self) -> float:
+        """Deprecated: `ttft_s` · 1e3."""
+        _deprecated("ttft_ms", "ttft_s")
+        return self.ttft_s * 1e3
+
+    @property
+    def tpot_ms(self) -> float:
+        """Deprecated: `tpot_s` · 1e3."""
+        _deprecated("tpot_ms", "tpot_s")
+        return self.tpot_s * 1e3
+
+    @property
+    def tpot_decode_ms(self) -> float:
+        """Deprecated: `tpot_decode_s` · 1e3."""
+        _deprecated("tpot_decode_ms", "tpot_decode_s")
+        return self.tpot_decode_s * 1e3
+
+    @property
+    def breakdown(self) -> dict:
+        """Deprecated: `breakdown_s` in ms with `_ms` keys."""
+        _deprecated("breakdown", "breakdown_s")
+        return {f"{k}_ms": v * 1e3 for k, v in self.breakdown_s.items()}
 
 
 def serve_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: str | None
                  ) -> ServeResult:
-    """The i-th evaluated serving layout as an ServeResult."""
+    """The i-th evaluated serving layout as a ServeResult."""
     lay = ev.layouts.row(i)
     chips_replica = lay["tp"] * lay["pp"]
-    parts = {k.split("/")[-1] + "_ms": float(v[i]) * 1e3 for k, v in ev.decode.items()}
-    parts["prefill_ms"] = float(ev.prefill_s[i]) * 1e3
+    parts = {k.split("/")[-1]: float(v[i]) for k, v in ev.decode.items()}  # s
+    bound = max(parts, key=parts.get)
+    parts["prefill"] = float(ev.prefill_s[i])
     memory = {k.split("/", 1)[1]: float(v[i]) for k, v in ev.memory.items()}
     price = p.usd_per_chip_s
 
     def usd(x: float) -> float | None:
         return None if price is None else float(x)
 
-    bound = max((k for k in parts if k != "prefill_ms"), key=parts.get)
-    step_ms = float(ev.tpot_decode_s[i]) * 1e3
+    step_s = float(ev.tpot_decode_s[i])
     return ServeResult(
-        model=p.model.name, chip=p.chip.id, chips=p.n_chips, input_len=p.input_len,
+        model=p.model.name, chip=p.chip.id, n_chips=p.n_chips, input_len=p.input_len,
         output_len=p.output_len, weights=p.weights.value,
         activations=p.compute.value, kv=p.kv.value, mode=mode,
-        disaggregated=p.disaggregated, ttft_ms=float(ev.ttft_s[i]) * 1e3,
-        tpot_ms=float(ev.tpot_s[i]) * 1e3, tpot_decode_ms=float(ev.tpot_decode_s[i]) * 1e3,
+        disaggregated=p.disaggregated, ttft_s=float(ev.ttft_s[i]),
+        tpot_s=float(ev.tpot_s[i]), tpot_decode_s=step_s,
         e2e_latency_s=float(ev.e2e_latency_s[i]),
         output_tokens_per_s=float(ev.output_tokens_per_s[i]),
         output_tokens_per_s_per_chip=float(ev.output_tokens_per_s_per_chip[i]),
@@ -77,9 +115,9 @@ def serve_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: st
         usd_per_mtok_input=usd(ev.usd_per_mtok_input[i]),
         usd_per_chip_hour=None if price is None else price * 3600, instance=instance,
         layout={**lay, "replicas": p.n_chips // chips_replica, "chips_per_replica": chips_replica},
-        breakdown=parts, memory_bytes=memory,
-        takeaway=(f"decode step ({step_ms:.3g} ms) bound by "
-                  f"{bound.removesuffix('_ms').replace('_', ' ')} ({parts[bound] / step_ms:.0%});"
+        breakdown_s=parts, memory_bytes=memory,
+        takeaway=(f"decode step ({step_s * 1e3:.3g} ms) bound by "
+                  f"{bound.replace('_', ' ')} ({parts[bound] / step_s:.0%});"
                   f" batch {lay['batch']} of max {int(ev.max_concurrency[i])} per replica"
                   + (f" ({int(ev.running_batch[i])} run, the rest queue: paged KV admission)"
                      if ev.running_batch[i] < lay["batch"] else "")),

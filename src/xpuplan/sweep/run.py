@@ -126,7 +126,7 @@ def _check_names(spec: SweepSpec, catalog_files: list[str] | None) -> None:
     """Unknown chips and models fail once, before any cell runs (not once per cell)."""
     grid = spec.grid
     for name in grid.get("chip", []):
-        api.chip(name, catalog_files)
+        api.chip(name, catalog_files=catalog_files)
     for name in grid.get("model", []):
         api.load_model(name)
 

@@ -5,7 +5,7 @@ kind: train                 # train | infer | plan
 axes:                       # train/infer: any argument of api.train / api.infer
   model: [llama-3.1-8b, llama-3.1-70b]
   chip: [h100, trn2]
-  chips: [256, 1024]
+  n_chips: [256, 1024]
   tokens: 1T                # a scalar is a fixed value (an axis of one)
 sample:                     # optional: n random points, crossed with the grid
   n: 10
@@ -27,6 +27,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -54,7 +55,8 @@ AXES = {
     "infer": _arguments(api.infer, ("catalog_files", "interval")) + tuple(
         k for k in api.SERVE_KNOBS if k != "batch"),
 }
-REQUIRED = {"train": ("model", "chip", "chips"), "infer": ("model", "chip"), "plan": ()}
+REQUIRED = {"train": ("model", "chip", "n_chips"), "infer": ("model", "chip"), "plan": ()}
+RENAMED_AXES = {"chips": "n_chips"}  # deprecated axis names (before SI results) -> the API's
 COUNT_AXES = ("tokens",)  # accept suffixes: '15T' -> 1.5e13
 
 
@@ -79,6 +81,27 @@ class SweepSpec(BaseModel):
     vary: dict[str, Any] = Field(default_factory=dict)
     sample: Sample | None = None
     _base: dict | None = PrivateAttr(default=None)  # plan: the scenario's inputs
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        """Old axis names (RENAMED_AXES) of train/infer specs, renamed with a warning."""
+        if not isinstance(data, dict) or data.get("kind") == "plan":
+            return data
+        def renamed(group: Any) -> Any:
+            if not isinstance(group, dict):
+                return group
+            for old, new in RENAMED_AXES.items():
+                if old in group and new not in group:
+                    warnings.warn(f"sweep axis '{old}' is deprecated; use '{new}'",
+                                  DeprecationWarning, stacklevel=2)
+            return {RENAMED_AXES.get(k, k) if RENAMED_AXES.get(k) not in group else k: v
+                    for k, v in group.items()}
+
+        data = {**data, "axes": renamed(data.get("axes", {}))}
+        if isinstance(data.get("sample"), dict) and "ranges" in data["sample"]:
+            data["sample"] = {**data["sample"], "ranges": renamed(data["sample"].get("ranges"))}
+        return data
 
     @model_validator(mode="after")
     def _rules(self) -> SweepSpec:

@@ -28,7 +28,7 @@ METRICS = {
     "train": {"cost": "cost_usd", "time": "time_to_train_s", "count": "n_chips",
               "cost_title": "cost of the run (USD)", "time_title": "time to train (s)",
               "cost_head": "cost (USD)", "time_head": "time (s)"},
-    "infer": {"cost": "usd_per_mtok_output", "time": "e2e_latency_s", "count": "chips",
+    "infer": {"cost": "usd_per_mtok_output", "time": "e2e_latency_s", "count": "n_chips",
               "cost_title": "USD per million output tokens",
               "time_title": "end-to-end latency (s)", "cost_head": "USD/Mtok out",
               "time_head": "latency (s)"},
@@ -73,7 +73,7 @@ def summarize(path: str | os.PathLike) -> SweepSummary:
             if have.empty:
                 continue
             r = have.loc[have[by].idxmin()]
-            s.best.append({"model": model, "by": by, "chip": r["chip"], "chips": int(r[count]),
+            s.best.append({"model": model, "by": by, "chip": r["chip"], "n_chips": int(r[count]),
                            cost: _num(r.get(cost)), time: _num(r.get(time)),
                            "cell_index": int(r["cell_index"]),
                            "inputs": {k.removeprefix(INPUT): _num(r[k]) for k in inputs}})
@@ -97,7 +97,7 @@ def _pareto(group: pd.DataFrame, time: str, cost: str, count: str) -> list[dict]
         if r[cost] < best:
             best = r[cost]
             points.append({time: float(r[time]), cost: float(r[cost]),
-                           "chips": int(r[count]), "cell_index": int(r["cell_index"])})
+                           "n_chips": int(r[count]), "cell_index": int(r["cell_index"])})
     return points
 
 
@@ -136,7 +136,7 @@ def frontier_figure(s: SweepSummary) -> go.Figure:
             x=[p[s.time_key] for p in pts], y=[p[s.cost_key] for p in pts],
             mode="lines+markers", name=f["chip"], legendgroup=f["chip"],
             showlegend=f["chip"] not in shown, line={"color": colour[f["chip"]]},
-            text=[f"{f['chip']} x {p['chips']} (cell {p['cell_index']})" for p in pts],
+            text=[f"{f['chip']} x {p['n_chips']} (cell {p['cell_index']})" for p in pts],
             hovertemplate="%{text}<br>%{x:.3g} s, %{y:.3g}<extra></extra>"),
             row=models.index(f["model"]) + 1, col=1)
         shown.add(f["chip"])
@@ -167,7 +167,7 @@ def summary_tables(s: SweepSummary) -> list:
                   "chips", m["cost_head"], m["time_head"], "cell", title=title)
     for b in s.best:
         by = "cost" if b["by"] == s.cost_key else "time"
-        table.add_row(b["model"], by, b["chip"], str(b["chips"]), _fmt(b[s.cost_key]),
+        table.add_row(b["model"], by, b["chip"], str(b["n_chips"]), _fmt(b[s.cost_key]),
                       _fmt(b[s.time_key]), str(b["cell_index"]))
     return [table]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 
 from xpuplan.hardware.roofline import mfu_peak_flops
@@ -17,6 +18,39 @@ BREAKDOWN_NAMES = {  # slash keys of the evaluator -> JSON keys
     "time/comm/zero3": "comm_zero3", "time/comm/dp": "comm_dp", "time/bubble": "pipeline_bubble",
     "time/optimizer": "optimizer",
 }
+
+
+@dataclass
+class RunCost:
+    """Time, chip-hours, cost and chip energy of training on a token budget
+    (economics/run_cost.py computes it)."""
+
+    tokens: float
+    time_to_train_s: float
+    chip_hours: float  # n_chips · time_to_train_s / 3600, what prices per chip-hour multiply
+    usd_per_chip_hour: float | None
+    cost_usd: float | None
+    price_term: str
+    instance: str | None
+    price_source: str | None
+    energy_j: float | None  # chips · TDP · time; None where the catalog has no TDP
+
+    def to_dict(self) -> dict:
+        """JSON-ready, SI keys (merged into `xpuplan train --json`)."""
+        return asdict(self)
+
+    @property
+    def energy_kwh(self) -> float | None:
+        """Deprecated: `energy_j` / 3.6e6."""
+        warnings.warn("RunCost.energy_kwh is deprecated; use energy_j", DeprecationWarning,
+                      stacklevel=2)
+        return None if self.energy_j is None else self.energy_j / 3.6e6
+
+    def __getitem__(self, key: str) -> object:
+        """Deprecated dict access (the run was a dict): `run["cost_usd"]` -> `run.cost_usd`."""
+        warnings.warn(f"TrainResult.run[{key!r}] is deprecated; use run.{key}",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(self, key)
 
 
 @dataclass
@@ -43,11 +77,12 @@ class TrainResult:
     memory_bytes: dict
     takeaway: str
     efficiency_provenance: dict = field(default_factory=dict)
-    run: dict | None = None  # time, chip-hours, cost, energy for a token budget
+    run: RunCost | None = None  # time, chip-hours, cost, energy for a token budget
     confidence: dict | None = None  # calibrate.confidence: validated or extrapolated, and why
     mfu_peak_flops: float | None = None  # per chip, what MFU/HFU divide by (roofline)
 
     def to_dict(self) -> dict:
+        """The result as JSON-ready SI keys, the run's merged in (`xpuplan train --json`)."""
         out = asdict(self)
         run = out.pop("run") or {}
         return {**out, **run}

@@ -16,16 +16,17 @@ def pareto_figure(result) -> go.Figure:
     """Latency-throughput Pareto front of a serving search: TPOT vs output tokens/s per chip."""
     import plotly.graph_objects as go
 
+    ms = 1e-3  # seconds per millisecond, for the axis
     pts = result.pareto
     fig = go.Figure(go.Scatter(
-        x=[p["tpot_ms"] for p in pts], y=[p["output_tokens_per_s_per_chip"] for p in pts],
+        x=[p["tpot_s"] / ms for p in pts], y=[p["output_tokens_per_s_per_chip"] for p in pts],
         mode="lines+markers",
         text=[f"tp{p['tp']} pp{p['pp']} ep{p['ep']} batch {p['batch']}, TTFT "
-              f"{p['ttft_ms']:.0f} ms" for p in pts], hovertemplate="%{text}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[result.tpot_ms], y=[result.output_tokens_per_s_per_chip],
+              f"{p['ttft_s'] / ms:.0f} ms" for p in pts], hovertemplate="%{text}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[result.tpot_s / ms], y=[result.output_tokens_per_s_per_chip],
                              mode="markers", marker={"size": 14, "symbol": "star"},
                              name="chosen"))
-    fig.update_layout(title=f"{result.model} on {result.chips} x {result.chip}: "
+    fig.update_layout(title=f"{result.model} on {result.n_chips} x {result.chip}: "
                       f"{result.input_len} in / {result.output_len} out, {result.weights}",
                       xaxis_title="time per output token (ms)",
                       yaxis_title="output tokens/s per chip", showlegend=False)

@@ -69,7 +69,7 @@ def _time_figures(r) -> list[go.Figure]:
                          xaxis_title="year", yaxis_title="USD"))
     if r.kind == "contract" and len(o["chips_by_year"]) > 1:
         figs.append(_fig(go.Bar(x=[y["year"] for y in o["chips_by_year"]],
-                                y=[y["chips"] for y in o["chips_by_year"]]),
+                                y=[y["n_chips"] for y in o["chips_by_year"]]),
                          f"fleet per contract year (peak {o['peak_chips']:,.0f}, average "
                          f"{o['avg_chips']:,.0f})", xaxis_title="year", yaxis_title="chips"))
     if r.kind == "tco_compare":

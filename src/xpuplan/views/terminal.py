@@ -8,6 +8,7 @@ from rich.table import Table
 from xpuplan.units import fmt_duration, fmt_si, fmt_usd
 
 console = Console()
+MS = 1e-3  # seconds per millisecond: serving latencies are shown in ms
 
 
 def _layout(p: dict) -> str:
@@ -47,8 +48,8 @@ def show_train(d: dict) -> None:
         cost = d.get("cost_usd")
         head.add_row("cost", "no priced instance in the catalog" if cost is None else
                      f"{fmt_usd(cost)} ({d['instance']}, ${d['usd_per_chip_hour']:.2f}/chip-h)")
-        if d.get("energy_kwh") is not None:
-            head.add_row("chip energy", f"{fmt_si(d['energy_kwh'] * 3.6e6, 'J')}")
+        if d.get("energy_j") is not None:
+            head.add_row("chip energy", f"{fmt_si(d['energy_j'], 'J')}")
     if d.get("interval"):
         iv = d["interval"]
         head.add_row("step time P10-P90", " - ".join(fmt_duration(x)
@@ -93,12 +94,13 @@ def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
         if r is None:
             table.add_row(row.chip, f"[red]{row.error}[/red]", "", "", "", "", "", "", "")
             continue
-        run = r.run or {}
-        cost = run.get("cost_usd")
-        table.add_row(r.chip, _layout(r.parallelism), fmt_duration(run["time_to_train_s"]),
+        run = r.run
+        cost = run.cost_usd if run else None
+        table.add_row(r.chip, _layout(r.parallelism),
+                      fmt_duration(run.time_to_train_s) if run else "-",
                       "no price" if cost is None else fmt_usd(cost),
-                      "-" if cost is None else f"{run['usd_per_chip_hour']:.2f}",
-                      "-" if cost is None else (run["instance"] or run["price_term"]),
+                      "-" if cost is None else f"{run.usd_per_chip_hour:.2f}",
+                      "-" if cost is None else (run.instance or run.price_term),
                       f"{r.mfu:.1%}", f"{r.tokens_per_s_per_chip:,.0f}",
                       _confidence(r.confidence, compact=True))
     console.print(table)
@@ -141,14 +143,15 @@ def show_infer(d: dict) -> None:
     """Print one serving prediction (`infer --json` dict) as tables."""
     lay = d["layout"]
     acts = "" if d["activations"] == d["weights"] else f", {d['activations']} activations"
-    head = Table(title=f"{d['model']} on {d['chips']} x {d['chip']} ({d['weights']} weights"
+    head = Table(title=f"{d['model']} on {d['n_chips']} x {d['chip']} ({d['weights']} weights"
                  f"{acts}, {d['kv']} KV; {d['input_len']} in / {d['output_len']} out; {d['mode']})",
                  show_header=False)
     head.add_row("layout", f"{lay['replicas']} replica(s) of tp{lay['tp']} pp{lay['pp']} "
                  f"ep{lay['ep']}, batch {lay['batch']} per replica"
                  + (" (disaggregated prefill/decode)" if d["disaggregated"] else ""))
-    head.add_row("TTFT", f"{d['ttft_ms']:.1f} ms")
-    head.add_row("TPOT (pure decode)", f"{d['tpot_ms']:.2f} ms ({d['tpot_decode_ms']:.2f} ms)")
+    head.add_row("TTFT", f"{d['ttft_s'] / MS:.1f} ms")
+    head.add_row("TPOT (pure decode)",
+                 f"{d['tpot_s'] / MS:.2f} ms ({d['tpot_decode_s'] / MS:.2f} ms)")
     head.add_row("end-to-end", fmt_duration(d["e2e_latency_s"]))
     head.add_row("output tokens/s (per chip)", f"{d['output_tokens_per_s']:,.0f} "
                  f"({d['output_tokens_per_s_per_chip']:,.0f})")
@@ -161,13 +164,14 @@ def show_infer(d: dict) -> None:
         head.add_row("$ / M tokens", "no priced instance in the catalog")
     if d.get("interval"):
         iv = d["interval"]
-        head.add_row("TPOT P10-P90", f"{iv['tpot_ms'][0]:.2f} - {iv['tpot_ms'][2]:.2f} ms")
+        head.add_row("TPOT P10-P90",
+                     f"{iv['tpot_s'][0] / MS:.2f} - {iv['tpot_s'][2] / MS:.2f} ms")
         head.add_row("tokens/s/chip P10-P90", f"{iv['output_tokens_per_s_per_chip'][0]:,.0f} - "
                      f"{iv['output_tokens_per_s_per_chip'][2]:,.0f}")
     head.add_row("confidence", _confidence(d.get("confidence")))
     console.print(head)
     parts = Table("decode step part", "ms", "memory part", "bytes per chip")
-    times = list(d["breakdown"].items())
+    times = [(k, v / MS) for k, v in d["breakdown_s"].items()]
     mems = list(d["memory_bytes"].items())
     for i in range(max(len(times), len(mems))):
         t = times[i] if i < len(times) else ("", None)
@@ -194,9 +198,9 @@ def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
                           "", "", "")
             continue
         lay = r.layout
-        table.add_row(r.model, r.chip, str(r.chips), f"{lay['replicas']}x tp{lay['tp']} "
-                      f"pp{lay['pp']} ep{lay['ep']} b{lay['batch']}", f"{r.ttft_ms:.0f}",
-                      f"{r.tpot_ms:.1f}", f"{r.output_tokens_per_s_per_chip:,.0f}",
+        table.add_row(r.model, r.chip, str(r.n_chips), f"{lay['replicas']}x tp{lay['tp']} "
+                      f"pp{lay['pp']} ep{lay['ep']} b{lay['batch']}", f"{r.ttft_s / MS:.0f}",
+                      f"{r.tpot_s / MS:.1f}", f"{r.output_tokens_per_s_per_chip:,.0f}",
                       f"{r.max_concurrency:,}",
                       "-" if r.usd_per_mtok_output is None else f"{r.usd_per_mtok_output:.3f}",
                       "-" if r.usd_per_mtok_input is None else f"{r.usd_per_mtok_input:.3f}",

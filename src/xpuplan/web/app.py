@@ -42,7 +42,7 @@ def create_app(allow_paths: bool = False, catalog_files: list[str] | None = None
     # Load one model and the catalog now, in this thread: transformers' lazy imports are not
     # safe to race from the worker threads, and the first request need not pay for them.
     api.load_model(api.DEFAULT_COMPARE_MODEL)
-    api.chips(catalog_files)
+    api.chips(catalog_files=catalog_files)
     if prefetch_validation:
         threading.Thread(target=service.validate, daemon=True).start()
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

@@ -12,6 +12,7 @@ from xpuplan.views.plan_report import plan_figures
 
 S_PER_DAY = 86400.0  # unit conversion for display: seconds in a day
 GB = 1e9  # bytes per (decimal) gigabyte, for display
+MS = 1e-3  # seconds per millisecond, for display
 
 
 def bar(title: str, x: list, y: list, y_title: str) -> dict:
@@ -36,10 +37,11 @@ def compare_serve(result: dict) -> list[dict]:
     """Output tokens/s per chip and $ per million output tokens, one trace per model."""
     models = list(dict.fromkeys(r["model"] for r in result["rows"]))
 
-    def grouped(key: str, title: str, unit: str) -> dict:
-        data = [{"type": "bar", "name": m,
-                 "x": [r["chip"] for r in result["rows"] if r["model"] == m and not r["error"]],
-                 "y": [r.get(key) for r in result["rows"] if r["model"] == m and not r["error"]]}
+    def grouped(key: str, title: str, unit: str, scale: float = 1.0) -> dict:
+        ok = [r for r in result["rows"] if not r["error"]]
+        data = [{"type": "bar", "name": m, "x": [r["chip"] for r in ok if r["model"] == m],
+                 "y": [None if r.get(key) is None else r[key] / scale
+                       for r in ok if r["model"] == m]}
                 for m in models]
         return {"data": data, "layout": {"title": {"text": title}, "barmode": "group",
                                          "yaxis": {"title": {"text": unit}}, "height": 320,
@@ -47,7 +49,7 @@ def compare_serve(result: dict) -> list[dict]:
 
     return [grouped("output_tokens_per_s_per_chip", "output tokens/s per chip", "tokens/s"),
             grouped("usd_per_mtok_output", "cost per million output tokens", "USD"),
-            grouped("tpot_ms", "time per output token", "ms")]
+            grouped("tpot_s", "time per output token", "ms", MS)]
 
 
 def stacked(title: str, parts: dict, scale: float, unit: str, label: str) -> dict:
@@ -69,7 +71,7 @@ def train(result: dict) -> list[dict]:
 def pareto(results: dict[str, dict]) -> list[dict]:
     """Latency-throughput Pareto front per chip: TPOT vs output tokens/s per chip."""
     data = [{"type": "scatter", "mode": "lines+markers", "name": chip,
-             "x": [p["tpot_ms"] for p in r["pareto"]],
+             "x": [p["tpot_s"] / MS for p in r["pareto"]],
              "y": [p["output_tokens_per_s_per_chip"] for p in r["pareto"]],
              "text": [f"tp={p['tp']} pp={p['pp']} ep={p['ep']} batch={p['batch']}"
                       for p in r["pareto"]]}

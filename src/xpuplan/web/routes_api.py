@@ -28,13 +28,15 @@ async def _answer(request: Request, fn, *args, time_limit_s: float | None = None
 @router.get("/chips", summary="xpuplan chips --json")
 async def chips(request: Request) -> CliJSON:
     """Every chip of the catalog, as `xpuplan chips --json`."""
-    return await _answer(request, api.chips_json, request.app.state.settings.catalog_files)
+    files = request.app.state.settings.catalog_files
+    return await _answer(request, lambda: api.chips_json(catalog_files=files))
 
 
 @router.get("/instances", summary="xpuplan instances --json")
 async def instances(request: Request) -> CliJSON:
     """Every instance type, as `xpuplan instances --json`."""
-    return await _answer(request, api.instances_json, request.app.state.settings.catalog_files)
+    files = request.app.state.settings.catalog_files
+    return await _answer(request, lambda: api.instances_json(catalog_files=files))
 
 
 @router.get("/models", summary="xpuplan models --json")

@@ -92,7 +92,7 @@ async def _render(request: Request, name: str, compute, defaults: dict,
     """Run `compute(settings, values, config)` in the pool when inputs are given (`always`:
     also without); errors inline."""
     settings = request.app.state.settings
-    context = {"chips": [c.id for c in api.chips(settings.catalog_files)],
+    context = {"chips": [c.id for c in api.chips(catalog_files=settings.catalog_files)],
                "models": [e.id for e in api.models()]}
     try:
         values, config = await _inputs(request)
@@ -261,9 +261,10 @@ def _catalog(settings, values: dict, config) -> dict:
     def hit(item: dict) -> bool:
         return not q or q in json.dumps(item, default=str).lower()
 
-    chips = [c for c in api.chips_json(settings.catalog_files)["chips"] if hit(c)]
+    files = settings.catalog_files
+    chips = [c for c in api.chips_json(catalog_files=files)["chips"] if hit(c)]
     return {"chip_rows": chips,
-            "instance_rows": [i for i in api.instances_json(settings.catalog_files)["instances"]
+            "instance_rows": [i for i in api.instances_json(catalog_files=files)["instances"]
                               if hit(i)],
             "model_rows": [m for m in api.models_json()["models"] if hit(m)],
             "figures": figures.chips(chips)}

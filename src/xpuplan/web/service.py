@@ -30,7 +30,7 @@ def model_source(settings: Settings, name: str,
     """What the API should load: the uploaded config, a built-in name, or (only with
     allow_paths) a path or Hugging Face id."""
     if config is not None:
-        return api.model_from_config(config, name)
+        return api.model_from_config(config, name=name)
     if settings.allow_paths or api.builtin_model(name):
         return name
     known = [e.id for e in api.models()]
@@ -44,24 +44,28 @@ def model_source(settings: Settings, name: str,
 def train(s: Settings, r: TrainRequest) -> dict:
     """One training prediction as the `train --json` dict."""
     tokens = api.parse_count(r.tokens, "tokens") if r.tokens is not None else None
-    return api.train_json(model_source(s, r.model, r.config), r.chip, r.chips, r.seq_len,
-                          r.global_batch, r.precision.value, tokens, s.catalog_files,
-                          r.interval, **r.fixed())
+    return api.train_json(model_source(s, r.model, r.config), chip=r.chip, n_chips=r.chips,
+                          seq_len=r.seq_len, global_batch=r.global_batch,
+                          precision=r.precision.value, tokens=tokens,
+                          catalog_files=s.catalog_files, interval=r.interval, **r.fixed())
 
 
 def search(s: Settings, r: SearchRequest) -> dict:
     """The best training layouts as the `search --json` dict."""
-    problem = api.train_problem(model_source(s, r.model, r.config), r.chip, r.chips,
-                                r.seq_len, r.global_batch, r.precision.value, s.catalog_files)
-    return api.search_layouts(problem, r.top, **r.fixed()).to_dict()
+    problem = api.train_problem(model_source(s, r.model, r.config), chip=r.chip,
+                                n_chips=r.chips, seq_len=r.seq_len, global_batch=r.global_batch,
+                                precision=r.precision.value, catalog_files=s.catalog_files)
+    return api.search_layouts(problem, top=r.top, **r.fixed()).to_dict()
 
 
 def infer(s: Settings, r: InferRequest) -> dict:
     """One serving prediction as the `infer --json` dict."""
-    return api.infer(model_source(s, r.model, r.config), r.chip, r.chips, r.input_len,
-                     r.output_len, r.batch, r.ttft_ms, r.tpot_ms, r.weights.value,
-                     r.kv.value if r.kv else None, r.disaggregated, s.catalog_files,
-                     r.interval, activations=r.activations.value if r.activations else None,
+    return api.infer(model_source(s, r.model, r.config), chip=r.chip, n_chips=r.chips,
+                     input_len=r.input_len, output_len=r.output_len, batch=r.batch,
+                     ttft_ms=r.ttft_ms, tpot_ms=r.tpot_ms, weights=r.weights.value,
+                     kv=r.kv.value if r.kv else None, disaggregated=r.disaggregated,
+                     catalog_files=s.catalog_files, interval=r.interval,
+                     activations=r.activations.value if r.activations else None,
                      tp=r.tp, pp=r.pp, ep=r.ep).to_dict()
 
 
@@ -71,14 +75,18 @@ def compare(s: Settings, r: CompareRequest) -> dict:
     if not names or len(names) > MAX_COMPARE_CHIPS:
         raise SpecError("chip", r.chip, f"give 1 to {MAX_COMPARE_CHIPS} comma-separated chips")
     for name in names:  # unknown names fail before any search
-        api.chip(name, s.catalog_files)
+        api.chip(name, catalog_files=s.catalog_files)
     model = model_source(s, r.model, r.config)
     if r.serve:
-        models, names, n_chips = api.compare_serving_defaults(model, names, r.chips)
-        return api.compare_serving(models, names, r.input_len, r.output_len, n_chips=n_chips,
+        models, names, n_chips = api.compare_serving_defaults(model, chips=names,
+                                                              n_chips=r.chips)
+        return api.compare_serving(models, chips=names, input_len=r.input_len,
+                                   output_len=r.output_len, n_chips=n_chips,
                                    catalog_files=s.catalog_files).to_dict()
-    return api.compare(model, names, r.chips, api.parse_count(r.tokens, "tokens"), r.seq_len,
-                       r.global_batch, r.precision.value, s.catalog_files).to_dict()
+    return api.compare(model, chips=names, n_chips=r.chips,
+                       tokens=api.parse_count(r.tokens, "tokens"), seq_len=r.seq_len,
+                       global_batch=r.global_batch, precision=r.precision.value,
+                       catalog_files=s.catalog_files).to_dict()
 
 
 def plan_result(s: Settings, r: PlanRequest) -> api.PlanResult:
@@ -125,7 +133,7 @@ def _model_names(data) -> list[str]:
 
 def model(s: Settings, name: str, seq_len: int) -> dict:
     """One model's size and shape at `seq_len` as the `model --json` dict."""
-    return api.model_summary(model_source(s, name), seq_len).to_dict()
+    return api.model_summary(model_source(s, name), seq_len=seq_len).to_dict()
 
 
 # validate has no inputs, so its size is fixed: it may run past the per-request limit (about
