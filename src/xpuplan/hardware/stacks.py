@@ -32,6 +32,7 @@ class StackRules:
     kv_admission: str | None  # ADMISSIONS (serve only)
     weight_only: tuple[str, ...]  # weight formats dequantized to bf16 before the GEMMs
     source: str
+    tp_comm_overlap: float = 0.0  # train: share of the TP GEMMs collective matmuls hide comm under
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -54,11 +55,18 @@ def _rules() -> dict[tuple[str, str], StackRules]:
             if row.get(key) not in allowed:
                 raise CatalogError(str(path), f"{where}.{key}",
                                    f"{row.get(key)!r}; allowed: {', '.join(allowed)}")
+        overlap = row.get("tp_comm_overlap", 0.0)
+        if not isinstance(overlap, int | float) or not 0.0 <= overlap <= 1.0:
+            raise CatalogError(str(path), f"{where}.tp_comm_overlap",
+                               f"{overlap!r}; allowed: a number from 0 to 1")
+        if overlap and not row.get("tp_comm_overlap_source"):
+            raise CatalogError(str(path), f"{where}.tp_comm_overlap_source", "missing")
         out[(row["vendor"], row["workload"])] = StackRules(
             vendor=row["vendor"], workload=row["workload"], name=row["name"],
             heads=row["heads"], tp_counts=row["tp_counts"],
             kv_admission=row.get("kv_admission"),
-            weight_only=tuple(row.get("weight_only", ())), source=row["source"])
+            weight_only=tuple(row.get("weight_only", ())), source=row["source"],
+            tp_comm_overlap=float(overlap))
     return out
 
 

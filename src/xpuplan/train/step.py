@@ -157,16 +157,28 @@ def recompute_time(lay: Layouts, mb: MicroBatch, t_layer: np.ndarray,
 
 # --- communication per micro-batch ---------------------------------------------------------
 
-def tp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric) -> np.ndarray:
-    """Exposed TP all-reduce seconds of one micro-batch, s: L_s·n·T_AR(2·b·D, t).
+def tp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric,
+                 t_gemm: np.ndarray, overlap: float = 0.0) -> np.ndarray:
+    """Exposed TP all-reduce seconds of one micro-batch, s:
+    max(0, L_s·n·T_AR(2·b·D, t) − o·L_s·q·t_gemm).
 
     n = 4 all-reduces per layer (2 forward, 2 backward; 6 with full recompute), Shoeybi et al.
-    2019 sec. 3 fig. 4; not overlapped with compute.
+    2019 sec. 3 fig. 4. A collective matmul splits each TP collective into t steps that run
+    under the chunks of the GEMM that consumes or produces it (Wang et al., ASPLOS 2023,
+    'Overlap Communication with Dependent Computation via Decomposition'; How to Scale Your
+    Model, Part 3, collective matmul: T = max(T_comm, T_math)): o ∈ [0, 1] is the share of
+    the layer's GEMM time t_gemm the stack overlaps (data/stacks.toml tp_comm_overlap; 0 =
+    serial), over its q = 3 passes (4 with full recompute). Neglects the last chunk's step that
+    cannot overlap and the GEMM slowdown from sharing the chip with the collective.
     """
-    L_s, b, D, t = mb.layers, mb.tokens, s.hidden, lay.tp
+    L_s, b, D, t, o = mb.layers, mb.tokens, s.hidden, lay.tp, overlap
     n = 4 + 2 * (lay.recompute == 2)
+    q = 3 + (lay.recompute == 2)
     g = ranks_per_domain(np.ones_like(t), t, fab.domain_chips)
-    return L_s * n * collective_time("all_reduce", ACT_BYTES * b * D, t, g, fab)
+    t_comm = L_s * n * collective_time("all_reduce", ACT_BYTES * b * D, t, g, fab)
+    if o == 0:
+        return t_comm
+    return np.where(t > 1, np.maximum(t_comm - o * L_s * q * t_gemm, 0.0), t_comm)
 
 
 def cp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric,
@@ -258,11 +270,13 @@ def optimizer_time(lay: Layouts, r: Rates, n_params: np.ndarray) -> np.ndarray:
 # --- the step --------------------------------------------------------------------------------
 
 def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: Rates,
-              causal: bool = True, heads: HeadSplit | None = None) -> dict[str, np.ndarray]:
+              causal: bool = True, heads: HeadSplit | None = None,
+              tp_overlap: float = 0.0) -> dict[str, np.ndarray]:
     """Seconds per training step by part (time/...), each of shape (n_cfg,); see module doc.
 
     `heads` carries the stack's head padding (workload.heads; unpadded by default): padded
-    heads cost their projection and score FLOPs like real ones.
+    heads cost their projection and score FLOPs like real ones. `tp_overlap` is the stack's
+    collective-matmul overlap o (`tp_comm_time`; 0 serialises TP communication).
     """
     heads = heads or head_split(s, lay.tp)
     mb, fab = micro_batch(s, lay, seq_len, global_batch), r.fabric
@@ -279,7 +293,7 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
 
     dense_p, expert_p = params_per_chip(s, lay, heads)
     n_params = dense_p + expert_p  # Φ on the busiest chip before ZeRO sharding
-    t_tp = tp_comm_time(s, lay, mb, fab)
+    t_tp = tp_comm_time(s, lay, mb, fab, t_gemm, tp_overlap)
     t_cp = cp_comm_time(s, lay, mb, fab, t_attn)
     t_ep = ep_comm_time(s, lay, mb, fab, t_compute)
     t_pp = pp_comm_time(s, lay, mb, fab)
