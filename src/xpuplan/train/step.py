@@ -219,18 +219,39 @@ def pp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric) -> np
     return 2 * v * collective_time("p2p", ACT_BYTES * b * D / sigma, p, g, fab)
 
 
-def zero3_comm_time(lay: Layouts, fab: Fabric, n_params: np.ndarray,
-                    t_compute: np.ndarray) -> np.ndarray:
+def data_parallel_sync_time(op: str, bytes_per_param: float, lay: Layouts, fab: Fabric,
+                            dense_params: np.ndarray, expert_params: np.ndarray) -> np.ndarray:
+    """Seconds of one data-parallel collective over the model state, s:
+    T_op(b·Φ_d, d·c) + T_op(b·Φ_e, t·d·c/e)  (one group of d·c ranks when e = 1).
+
+    Dense weights Φ_d sync over the d·c data-parallel ranks (tp-strided); routed experts Φ_e
+    only over their expert-data-parallel group, the t·d·c/e ranks that hold the same experts,
+    e apart (Megatron-Core parallel_state's expert-data-parallel group; DeepSpeed-MoE,
+    Rajbhandari et al. 2022 sec. 5), so a group of one (e = t·d·c) syncs nothing: the
+    sharding of train/memory.py's optimizer state.
+    """
+    b, t, e, n = bytes_per_param, lay.tp, lay.ep, lay.dp * lay.cp
+    Phi_d, Phi_e = dense_params, expert_params
+    g = ranks_per_domain(t, n, fab.domain_chips)
+    n_e = np.maximum(t * n // e, 1)
+    g_e = ranks_per_domain(e, n_e, fab.domain_chips)
+    split = (collective_time(op, b * Phi_d, n, g, fab)
+             + collective_time(op, b * Phi_e, n_e, g_e, fab))
+    return np.where(e > 1, split, collective_time(op, b * (Phi_d + Phi_e), n, g, fab))
+
+
+def zero3_comm_time(lay: Layouts, fab: Fabric, dense_params: np.ndarray,
+                    expert_params: np.ndarray, t_compute: np.ndarray) -> np.ndarray:
     """Exposed ZeRO-3 / FSDP seconds of one micro-batch, s:
-    max(0, 2·T_AG(2·Φ, d·c) + T_RS(2·Φ, d·c) − t_compute).
+    max(0, 2·T_AG(2·Φ) + T_RS(2·Φ) − t_compute) over the data-parallel groups.
 
     Weights Φ are all-gathered for forward and backward and gradients reduce-scattered every
-    micro-batch, prefetched under that micro-batch's compute (Rajbhandari et al. 2020 sec. 5).
+    micro-batch, prefetched under that micro-batch's compute (Rajbhandari et al. 2020 sec. 5);
+    `data_parallel_sync_time` gives the groups.
     """
-    n, Phi = lay.dp * lay.cp, n_params
-    g = ranks_per_domain(lay.tp, n, fab.domain_chips)
-    t_comm = (2 * collective_time("all_gather", 2.0 * Phi, n, g, fab)
-              + collective_time("reduce_scatter", 2.0 * Phi, n, g, fab))
+    Phi = (dense_params, expert_params)
+    t_comm = (2 * data_parallel_sync_time("all_gather", 2.0, lay, fab, *Phi)
+              + data_parallel_sync_time("reduce_scatter", 2.0, lay, fab, *Phi))
     return np.where(lay.zero >= 3, np.maximum(t_comm - t_compute, 0.0), 0.0)
 
 
@@ -242,29 +263,33 @@ def pp_bubble_time(lay: Layouts, t_micro: np.ndarray) -> np.ndarray:
         return np.where(p > 1, (p - 1) / v * t_micro, 0.0)
 
 
-def dp_comm_time(lay: Layouts, fab: Fabric, n_params: np.ndarray,
-                 t_fwd: np.ndarray) -> np.ndarray:
-    """Exposed DP seconds per step, s: max(0, T_RS(2·Φ, d·c) + T_AG(2·Φ, d·c) − 3·t_fwd).
+def dp_comm_time(lay: Layouts, fab: Fabric, dense_params: np.ndarray,
+                 expert_params: np.ndarray, t_fwd: np.ndarray) -> np.ndarray:
+    """Exposed DP seconds per step, s: max(0, T_RS(2·Φ) + T_AG(2·Φ) − 3·t_fwd).
 
-    Once per step, ZeRO 0-2 (ZeRO 0's all-reduce moves the same bytes); the reduce-scatter
-    hides under the last backward (2·t_fwd), the all-gather under the next forward; ZeRO-3
-    moves its bytes per micro-batch instead (`zero3_comm_time`). bf16 gradients.
+    Once per step, ZeRO 0-2 (ZeRO 0's all-reduce moves the same bytes), over the dense and the
+    expert data-parallel groups (`data_parallel_sync_time`); the reduce-scatter hides under
+    the last backward (2·t_fwd), the all-gather under the next forward; ZeRO-3 moves its bytes
+    per micro-batch instead (`zero3_comm_time`). bf16 gradients.
     """
-    n, Phi = lay.dp * lay.cp, n_params
-    g = ranks_per_domain(lay.tp, n, fab.domain_chips)
-    grads = GRAD_REDUCE_BYTES * Phi
+    Phi, b = (dense_params, expert_params), GRAD_REDUCE_BYTES
     t_comm = np.where(lay.zero >= 3, 0.0,
-                      collective_time("reduce_scatter", grads, n, g, fab)
-                      + collective_time("all_gather", grads, n, g, fab))
+                      data_parallel_sync_time("reduce_scatter", b, lay, fab, *Phi)
+                      + data_parallel_sync_time("all_gather", b, lay, fab, *Phi))
     return np.maximum(t_comm - 3 * t_fwd, 0.0)
 
 
-def optimizer_time(lay: Layouts, r: Rates, n_params: np.ndarray) -> np.ndarray:
-    """Optimizer seconds per step, s: 2·12·Φ/z / (B_hbm·η_hbm), the fp32 master weights and
-    Adam moments (12 B per parameter) read and written once, sharded over z = d·c ranks by
-    ZeRO ≥ 1 (Rajbhandari et al. 2020 sec. 5). Neglects the bf16 weight copy and gradients."""
-    z = np.where(lay.zero >= 1, lay.dp * lay.cp, 1)
-    return 2 * OPTIMIZER_BYTES * n_params / z / r.hbm_bw
+def optimizer_time(lay: Layouts, r: Rates, dense_params: np.ndarray,
+                   expert_params: np.ndarray) -> np.ndarray:
+    """Optimizer seconds per step, s: 2·12·(Φ_d/z_d + Φ_e/z_e) / (B_hbm·η_hbm), the fp32 master
+    weights and Adam moments (12 B per parameter) read and written once, sharded by ZeRO ≥ 1
+    over z_d = d·c ranks and, for experts, z_e = t·d·c/e (Rajbhandari et al. 2020 sec. 5; the
+    sharding of train/memory.py). Neglects the bf16 weight copy and gradients."""
+    sharded, n = lay.zero >= 1, lay.dp * lay.cp
+    z_d = np.where(sharded, n, 1)
+    z_e = np.where(sharded, np.maximum(lay.tp * n / lay.ep, 1.0), 1)
+    Phi_d, Phi_e = dense_params, expert_params
+    return 2 * OPTIMIZER_BYTES * (Phi_d / z_d + Phi_e / z_e) / r.hbm_bw
 
 
 # --- the step --------------------------------------------------------------------------------
@@ -291,13 +316,12 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     t_rc = recompute_time(lay, mb, t_layer, t_mem)
     t_compute = 3 * t_fwd + t_rc  # one micro-batch forward + backward (+ recompute)
 
-    dense_p, expert_p = params_per_chip(s, lay, heads)
-    n_params = dense_p + expert_p  # Φ on the busiest chip before ZeRO sharding
+    Phi = params_per_chip(s, lay, heads)  # (Φ_d, Φ_e) on the busiest chip before ZeRO
     t_tp = tp_comm_time(s, lay, mb, fab, t_gemm, tp_overlap)
     t_cp = cp_comm_time(s, lay, mb, fab, t_attn)
     t_ep = ep_comm_time(s, lay, mb, fab, t_compute)
     t_pp = pp_comm_time(s, lay, mb, fab)
-    t_z3 = zero3_comm_time(lay, fab, n_params, t_compute)
+    t_z3 = zero3_comm_time(lay, fab, *Phi, t_compute)
     t_micro = t_compute + t_tp + t_cp + t_ep + t_pp + t_z3
     return {
         "time/compute/gemm": m * 3 * L_s * t_gemm + m * 3 * t_head / p,
@@ -310,7 +334,7 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
         "time/comm/ep": m * t_ep,
         "time/comm/pp": m * t_pp,
         "time/comm/zero3": m * t_z3,
-        "time/comm/dp": dp_comm_time(lay, fab, n_params, t_fwd),
+        "time/comm/dp": dp_comm_time(lay, fab, *Phi, t_fwd),
         "time/bubble": pp_bubble_time(lay, t_micro),
-        "time/optimizer": optimizer_time(lay, r, n_params),
+        "time/optimizer": optimizer_time(lay, r, *Phi),
     }

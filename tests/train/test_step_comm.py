@@ -1,4 +1,5 @@
-"""TP collective-matmul overlap (train/step.py tp_comm_time, data/stacks.toml), hand-worked."""
+"""TP collective-matmul overlap (train/step.py tp_comm_time, data/stacks.toml) and expert data
+parallelism (data_parallel_sync_time), hand-worked."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from xpuplan.hardware.collectives import Fabric
 from xpuplan.hardware.roofline import chip_rates
 from xpuplan.specs.layouts import Layouts
 from xpuplan.train.evaluate import evaluate
-from xpuplan.train.step import micro_batch, step_time, tp_comm_time
+from xpuplan.train.step import data_parallel_sync_time, micro_batch, step_time, tp_comm_time
 from xpuplan.workload.layer import layer_shape
 
 # A switch fabric of 8 chips at 100 GB/s per direction, η = 1, α = 0: one all-reduce of
@@ -98,3 +99,28 @@ def test_overlap_outside_zero_to_one_is_a_catalog_error(tmp_path, monkeypatch):
             stacks.stack_rules("google", "train")
     finally:
         stacks._rules.cache_clear()
+
+
+# --- expert data parallelism (train/step.py data_parallel_sync_time) -------------------------
+
+def test_dense_model_syncs_once_over_all_data_parallel_ranks():
+    lay = Layouts.build(tp=1, pp=1, dp=8, ep=1, micro_batch=1)
+    dense, expert = np.array([1e9]), np.array([0.0])
+    got = data_parallel_sync_time("all_gather", 2.0, lay, FABRIC, dense, expert)
+    # One all-gather of 2 GB over 8 ranks in one switch domain: 7/8 · 2e9 / 1e11 s.
+    assert got[0] == pytest.approx(7 / 8 * 2e9 / 1e11, rel=1e-12)
+
+
+def test_experts_sync_only_over_their_expert_data_parallel_group():
+    dense, expert = np.array([1e9]), np.array([4e9])
+    # 16 ranks over two 8-chip domains, ep = 8: dense weights reduce over all 16 (two
+    # domains, hierarchical), experts over t·d·c/e = 2 ranks 8 apart, one per domain, at the
+    # NIC rate 1e10: 1/2 · 2·4e9 / 1e10 s.
+    lay = Layouts.build(tp=1, pp=1, dp=16, ep=8, micro_batch=1)
+    dense_only = data_parallel_sync_time("all_gather", 2.0, lay, FABRIC, dense, np.array([0.0]))
+    got = data_parallel_sync_time("all_gather", 2.0, lay, FABRIC, dense, expert)
+    assert got[0] - dense_only[0] == pytest.approx(0.5 * 2 * 4e9 / 1e10, rel=1e-12)
+    # ep = every rank: each expert lives on one rank, nothing to sync for it.
+    lay = Layouts.build(tp=1, pp=1, dp=16, ep=16, micro_batch=1)
+    got = data_parallel_sync_time("all_gather", 2.0, lay, FABRIC, dense, expert)
+    assert got[0] == pytest.approx(dense_only[0], rel=1e-12)
