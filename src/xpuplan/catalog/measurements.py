@@ -122,6 +122,8 @@ class StackRecord(Sourced):
     kv_admission: Literal["paged_resident_tokens", "full_sequence"] | None = None
     weight_only: tuple[str, ...] = ()
     weight_only_source: str | None = None
+    tp_comm_overlap: float = Field(default=0.0, ge=0.0, le=1.0)  # train: share of TP comm hidden
+    tp_comm_overlap_source: str | None = None
 
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
@@ -130,6 +132,8 @@ class StackRecord(Sourced):
                              "full_sequence)")
         if self.weight_only and not self.weight_only_source:
             raise ValueError("weight_only needs its own weight_only_source")
+        if self.tp_comm_overlap and not self.tp_comm_overlap_source:
+            raise ValueError("tp_comm_overlap needs its own tp_comm_overlap_source")
         return self
 
 

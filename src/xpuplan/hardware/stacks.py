@@ -27,6 +27,7 @@ class StackRules:
     kv_admission: str | None  # serve only: "paged_resident_tokens" or "full_sequence"
     weight_only: tuple[str, ...]  # weight formats dequantized to bf16 before the GEMMs
     source: str
+    tp_comm_overlap: float = 0.0  # train: share of the TP GEMMs collective matmuls hide comm under
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -37,7 +38,8 @@ class StackRules:
 def _rules() -> dict[tuple[str, str], StackRules]:
     return {(r.vendor, r.workload): StackRules(
         vendor=r.vendor, workload=r.workload, name=r.name, heads=r.heads, tp_counts=r.tp_counts,
-        kv_admission=r.kv_admission, weight_only=r.weight_only, source=r.source)
+        kv_admission=r.kv_admission, weight_only=r.weight_only, source=r.source,
+        tp_comm_overlap=r.tp_comm_overlap)
         for r in stack_records()}
 
 

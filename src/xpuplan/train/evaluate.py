@@ -122,7 +122,9 @@ def evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray = 
     rates = chip_rates(p.chip, p.efficiency, p.precision, compute_scale)
     heads = train_heads(p, lay)
     reason = legality(p, lay, heads)
-    time = step_time(shape, lay, p.seq_len, p.global_batch, rates, heads=heads)
+    overlap = stack_rules(p.chip.vendor, "train").tp_comm_overlap
+    time = step_time(shape, lay, p.seq_len, p.global_batch, rates, heads=heads,
+                     tp_overlap=overlap)
     memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads)
     step = sum(time.values())
     mem = sum(memory.values())

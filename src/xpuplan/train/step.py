@@ -1,26 +1,28 @@
 """Training step time, s, by part, for arrays of layouts (DESIGN.md sec. 3).
 
-Per micro-batch, per pipeline stage of ceil(L/pp) layers, on one chip:
-  t_gemm  = FLOP_gemm / (P · η_mamf · c · φ(M,N,K)),   φ = 1 / (1 + d½/M + d½/N + d½/K)
-  t_attn  = FLOP_attn(causal) / (P_bf16 · η_mamf,bf16 · c · φ(M=tokens, N=ctx, K=H))
-  t_mem   = bytes_elementwise / (B_hbm · η_hbm)
-with P the chip's dense peak at the precision, η_mamf its measured matmul ceiling, c and d½ the
-stack's calibrated scale and half-rate dimension; backward = 2 × forward; full recompute adds a
-forward. Communication (collectives.alpha_beta): TP all-reduce 4 per layer (2 fwd, 2 bwd),
-exposed; CP ring KV exchange, hidden under attention; EP all-to-all 4 per MoE layer, exposed;
-PP point-to-point 2 per micro-batch; DP gradient reduce-scatter + parameter all-gather once per
-step, hidden under the last micro-batch's backward and the next forward (3 forward times);
-ZeRO-3 gathers weights every micro-batch, hidden under its compute.
-Step = (m + (pp−1)/v)·t_micro + DP exposed + optimizer (1F1B, Narayanan et al. 2021 eq. 1-2).
-Neglects: launch gaps of dense kernels, stage imbalance from the embedding, and MoE load
-imbalance (the published NeMo runs force balanced routing).
+Read like the Scaling Book: the chip's rates and fabric are built once (`Rates`, with its
+`Fabric`, hardware.roofline), one micro-batch's sizes once (`MicroBatch`), and each part of
+the step is a quantity function below, its formula and source in its docstring and the
+docstring's letters in its code. `step_time` adds them into the breakdown, so the parts sum to
+the step by construction (1F1B, Narayanan et al. 2021 eq. 1-2):
+
+  step   = m·(3·t_fwd + t_rc + t_tp + t_cp + t_ep + t_pp + t_z3) + t_bubble + t_dp + t_opt
+  t_fwd  = L_s·(t_gemm + t_calls + t_attn + t_mem) + t_head/p     one forward of one micro-batch
+with m micro-batches, L_s = ⌈L/p⌉ layers on the busiest stage, backward = 2 × forward, t_rc
+the recomputed forward. Every GEMM runs at min(P·η_mamf·c·φ(M,N,K), P), φ = 1/(1 + Σ d½/d)
+normalised to the MAMF shape; P the chip's dense peak at the precision, η_mamf its measured
+matmul ceiling, c and d½ the stack's calibrated scale and half-rate dimension. Collectives are
+α-β (hardware.collectives). Neglects: launch gaps of dense kernels, stage imbalance from the
+embedding, and MoE load imbalance (the published NeMo runs force balanced routing).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from xpuplan.hardware.collectives import collective_time, ranks_per_domain
+from xpuplan.hardware.collectives import Fabric, collective_time, ranks_per_domain
 from xpuplan.hardware.roofline import Rates, attention_rate, gemm_rate, shape_factor
 from xpuplan.specs.layouts import Layouts
 from xpuplan.train.memory import ACT_BYTES, OPTIMIZER_BYTES, params_per_chip
@@ -30,128 +32,309 @@ from xpuplan.workload.layer import LayerShape
 GRAD_REDUCE_BYTES = 2.0  # bf16 gradient reduce-scatter (Megatron-Core default for bf16 runs)
 
 
+@dataclass(frozen=True)
+class MicroBatch:
+    """One micro-batch on one chip of the busiest pipeline stage; arrays of shape (n_cfg,)."""
+
+    layers: np.ndarray  # L_s = ⌈L/p⌉ layers of the stage
+    n_micro: np.ndarray  # m = B/(d·μ) micro-batches per step
+    tokens: np.ndarray  # b = μ·S/c tokens of the micro-batch per CP rank
+    seq_div: np.ndarray  # σ = t under sequence parallelism, else 1
+
+
+def micro_batch(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int) -> MicroBatch:
+    """The micro-batch sizes of every layout: L_s = ⌈L/p⌉, m = B/(d·μ), b = μ·S/c, σ."""
+    return MicroBatch(layers=np.ceil(s.n_layers / lay.pp),
+                      n_micro=global_batch / (lay.dp * lay.micro_batch),
+                      tokens=lay.micro_batch * seq_len / lay.cp,
+                      seq_div=np.where(lay.sp, lay.tp, 1))
+
+
+# --- compute, one forward of one layer of one micro-batch --------------------------------
+
+def gemm_time(flops: np.ndarray, phi: np.ndarray, r: Rates) -> np.ndarray:
+    """Seconds of a GEMM, s: t = FLOP / min(P·η·c·φ, P)  (roofline t_math; gemm_rate)."""
+    return flops / gemm_rate(r, phi)
+
+
+def projection_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates,
+                    heads: HeadSplit) -> np.ndarray:
+    """Forward seconds of one layer's attention projections (Q, K, V, O), s.
+
+    2·b·P_attn·ρ/t at φ(b, (N+2K)H/t, D), ρ the stack's head-padding weight factor
+    (workload.heads; Megatron-LM column/row-parallel split, Shoeybi et al. 2019 sec. 3).
+    """
+    b, t, D, P_attn, rho = mb.tokens, lay.tp, s.hidden, s.attn_params, heads.attn_weight_factor
+    phi = shape_factor(r.half_dim, b, s.qkv_out_dim / t, D)
+    return gemm_time(2 * b * P_attn * rho / t, phi, r)
+
+
+def mlp_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> np.ndarray:
+    """Forward seconds of one dense layer's MLP, s: 2·b·P_mlp/t at φ(b, F/t, D)."""
+    b, t, D, F, P_mlp = mb.tokens, lay.tp, s.hidden, s.ffn_width, s.dense_mlp_params
+    return gemm_time(2 * b * P_mlp / t, shape_factor(r.half_dim, b, F / t, D), r)
+
+
+def expert_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> np.ndarray:
+    """Forward seconds of one MoE layer's GEMMs, s.
+
+    2·(b/t)·k·P_e at φ(M_e, Fe, D) + 2·(b/t)·P_fix at φ(b, F/t, D), M_e = e·(b/t)·k/E the
+    tokens of each local expert under balanced routing; P_fix the router and shared experts.
+    """
+    b, t, e, D, F = mb.tokens, lay.tp, lay.ep, s.hidden, s.ffn_width
+    k, E, Fe, P_e, P_fix = s.top_k, s.n_experts, s.expert_width, s.expert_params, s.moe_fixed_params
+    b_chip = b / t
+    M_e = e * b_chip * max(k, 1) / E
+    return (gemm_time(2 * b_chip * k * P_e, shape_factor(r.half_dim, M_e, Fe, D), r)
+            + gemm_time(2 * b_chip * P_fix, shape_factor(r.half_dim, b, F / t, D), r))
+
+
+def expert_call_time(s: LayerShape, lay: Layouts, r: Rates) -> np.ndarray:
+    """Fixed seconds of one average layer's expert GEMM calls per pass, s: f·g·2·E/e.
+
+    Each local expert runs 2 GEMMs (gate/up, down) whose fixed cost g (launch, wave tail,
+    per-expert bookkeeping; fitted, data/calibration.toml) does not shrink with its size; f is
+    the share of layers that route. Dense GEMMs are large enough for it to vanish.
+    """
+    g, f, E, e = r.gemm_overhead_s, s.moe_fraction, s.n_experts, lay.ep
+    return g * f * 2 * E / e
+
+
+def layer_gemm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates,
+                    heads: HeadSplit) -> np.ndarray:
+    """Forward GEMM seconds of one average layer, s: t_proj + (1−f)·t_mlp + f·t_moe."""
+    f = s.moe_fraction
+    return (projection_time(s, lay, mb, r, heads) + (1 - f) * mlp_time(s, lay, mb, r)
+            + f * expert_time(s, lay, mb, r))
+
+
+def attention_time(s: LayerShape, lay: Layouts, mb: MicroBatch, seq_len: int, r: Rates,
+                   heads: HeadSplit, causal: bool) -> np.ndarray:
+    """Forward seconds of one layer's attention scores, s.
+
+    b·2·N·(Hqk+Hv)·ctx·ρ_q/t at the bf16 flash-attention rate, φ(b, S/c, Hqk); ctx the causal
+    count (S+1)/2 flash kernels execute (masked blocks skipped), windowed where the model
+    slides; ρ_q the stack's query-head padding (workload.heads).
+    """
+    b, t, c, H_qk, rho_q = mb.tokens, lay.tp, lay.cp, s.head_dim_qk, heads.q_factor
+    flops = b * s.attention_flops_fwd_per_token(seq_len, causal) * rho_q / t
+    return flops / attention_rate(r, shape_factor(r.half_dim, b, seq_len / c, H_qk))
+
+
+def memory_bound_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> np.ndarray:
+    """Forward seconds of one layer's element-wise work, s: bytes / (B_hbm·η_hbm).
+
+    bytes = 2·b·(10·D/σ + a·F_act/t + 2·(N+2K)H/t): 2 norms 2·2D + 2 residual adds 2·3D,
+    activation a = 3 (gated) or 2 over F_act = (1−f)·F + f·k·Fe, rotary on the projected Q, K,
+    V read + written; + f·2·b·4·k·D/t for the MoE token permute and unpermute (k copies of D,
+    read + written twice); + for FP8/FP4 GEMMs 3·b·(2 + q)·X, the casts of every GEMM input
+    (read 2 B, write q B; once forward, twice backward: dgrad and the transposed wgrad copy),
+    X = (2D + N·Hv)/σ + ((1−f)·F + f·k·(D + Fe))/t.
+    """
+    b, t, sigma, D, F, f = mb.tokens, lay.tp, mb.seq_div, s.hidden, s.ffn_width, s.moe_fraction
+    k, Fe, q = s.top_k, s.expert_width, r.quantized_bytes
+    a_F = (3 if s.gated else 2) * ((1 - f) * F + f * k * Fe) / t
+    elem = ACT_BYTES * b * (10 * D / sigma + a_F + 2 * s.qkv_out_dim / t)
+    elem = elem + f * ACT_BYTES * b * 4 * k * D / t
+    X = (2 * D + s.attn_out_dim) / sigma + ((1 - f) * F + f * k * (D + Fe)) / t
+    elem = elem + np.where(q > 0, 1.0, 0.0) * b * 3 * (ACT_BYTES + q) * X
+    return elem / r.hbm_bw
+
+
+def lm_head_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> np.ndarray:
+    """Forward seconds of the output head on the last stage, s: 2·b·V·D/t at φ(b, F/t, D)."""
+    b, t, D, F, VD = mb.tokens, lay.tp, s.hidden, s.ffn_width, s.lm_head_params
+    return gemm_time(2 * b * VD / t, shape_factor(r.half_dim, b, F / t, D), r)
+
+
+def recompute_time(lay: Layouts, mb: MicroBatch, t_layer: np.ndarray,
+                   t_mem: np.ndarray) -> np.ndarray:
+    """Recomputed forward seconds of one micro-batch, s: full L_s·t_layer, selective L_s·t_mem
+    (Korthikanti et al. 2022 sec. 5: selective recomputes the cheap memory-bound parts)."""
+    L_s = mb.layers
+    return np.select([lay.recompute == 2, lay.recompute == 1], [L_s * t_layer, L_s * t_mem], 0.0)
+
+
+# --- communication per micro-batch ---------------------------------------------------------
+
+def tp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric,
+                 t_gemm: np.ndarray, overlap: float = 0.0) -> np.ndarray:
+    """Exposed TP all-reduce seconds of one micro-batch, s:
+    max(0, L_s·n·T_AR(2·b·D, t) − o·L_s·q·t_gemm).
+
+    n = 4 all-reduces per layer (2 forward, 2 backward; 6 with full recompute), Shoeybi et al.
+    2019 sec. 3 fig. 4. A collective matmul splits each TP collective into t steps that run
+    under the chunks of the GEMM that consumes or produces it (Wang et al., ASPLOS 2023,
+    'Overlap Communication with Dependent Computation via Decomposition'; How to Scale Your
+    Model, Part 3, collective matmul: T = max(T_comm, T_math)): o ∈ [0, 1] is the share of
+    the layer's GEMM time t_gemm the stack overlaps (data/stacks.toml tp_comm_overlap; 0 =
+    serial), over its q = 3 passes (4 with full recompute). Neglects the last chunk's step that
+    cannot overlap and the GEMM slowdown from sharing the chip with the collective.
+    """
+    L_s, b, D, t, o = mb.layers, mb.tokens, s.hidden, lay.tp, overlap
+    n = 4 + 2 * (lay.recompute == 2)
+    q = 3 + (lay.recompute == 2)
+    g = ranks_per_domain(np.ones_like(t), t, fab.domain_chips)
+    t_comm = L_s * n * collective_time("all_reduce", ACT_BYTES * b * D, t, g, fab)
+    if o == 0:
+        return t_comm
+    return np.where(t > 1, np.maximum(t_comm - o * L_s * q * t_gemm, 0.0), t_comm)
+
+
+def cp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric,
+                 t_attn: np.ndarray) -> np.ndarray:
+    """Exposed CP seconds of one micro-batch, s: max(0, L_s·3·T_AG(c·2·b·2KH/t, c) − 3·L_s·t_attn).
+
+    The ring exchange of K and V (forward, and twice backward) hides under the attention it
+    feeds (Liu et al. 2023, Ring Attention sec. 3).
+    """
+    L_s, b, t, c, KH = mb.layers, mb.tokens, lay.tp, lay.cp, s.kv_dim
+    g = ranks_per_domain(t, c, fab.domain_chips)
+    kv = ACT_BYTES * b * 2 * KH / t
+    t_comm = L_s * 3 * collective_time("all_gather", kv * c, c, g, fab)
+    return np.maximum(t_comm - 3 * L_s * t_attn, 0.0)
+
+
+def ep_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric,
+                 t_compute: np.ndarray) -> np.ndarray:
+    """Exposed EP all-to-all seconds of one micro-batch, s: L_s·f·4·T_A2A(2·(b/t)·k·D, e).
+
+    4 all-to-alls per MoE layer (dispatch and combine, forward and backward), exposed; with
+    p > 1 a stage holds a forward and a backward micro-batch at once, so one's all-to-all
+    overlaps the other's compute t_compute (DeepSeek DualPipe, Megatron-Core combined 1F1B):
+    max(0, T − t_compute).
+    """
+    L_s, b, t, e, f, k, D = mb.layers, mb.tokens, lay.tp, lay.ep, s.moe_fraction, s.top_k, s.hidden
+    b_chip = b / t
+    g = ranks_per_domain(np.ones_like(t), e, fab.domain_chips)
+    t_comm = L_s * f * 4 * collective_time("all_to_all", ACT_BYTES * b_chip * k * D, e, g, fab)
+    return np.where(lay.pp > 1, np.maximum(t_comm - t_compute, 0.0), t_comm)
+
+
+def pp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric) -> np.ndarray:
+    """PP point-to-point seconds of one micro-batch, s: 2·v·T_p2p(2·b·D/σ)  (activations
+    forward, gradients backward, per virtual stage; Narayanan et al. 2021 sec. 2.2)."""
+    b, D, sigma, v, p = mb.tokens, s.hidden, mb.seq_div, lay.vpp, lay.pp
+    g = ranks_per_domain(lay.tp * lay.cp * lay.dp, p, fab.domain_chips)
+    return 2 * v * collective_time("p2p", ACT_BYTES * b * D / sigma, p, g, fab)
+
+
+def data_parallel_sync_time(op: str, bytes_per_param: float, lay: Layouts, fab: Fabric,
+                            dense_params: np.ndarray, expert_params: np.ndarray) -> np.ndarray:
+    """Seconds of one data-parallel collective over the model state, s:
+    T_op(b·Φ_d, d·c) + T_op(b·Φ_e, t·d·c/e)  (one group of d·c ranks when e = 1).
+
+    Dense weights Φ_d sync over the d·c data-parallel ranks (tp-strided); routed experts Φ_e
+    only over their expert-data-parallel group, the t·d·c/e ranks that hold the same experts,
+    e apart (Megatron-Core parallel_state's expert-data-parallel group; DeepSpeed-MoE,
+    Rajbhandari et al. 2022 sec. 5), so a group of one (e = t·d·c) syncs nothing: the
+    sharding of train/memory.py's optimizer state.
+    """
+    b, t, e, n = bytes_per_param, lay.tp, lay.ep, lay.dp * lay.cp
+    Phi_d, Phi_e = dense_params, expert_params
+    g = ranks_per_domain(t, n, fab.domain_chips)
+    n_e = np.maximum(t * n // e, 1)
+    g_e = ranks_per_domain(e, n_e, fab.domain_chips)
+    split = (collective_time(op, b * Phi_d, n, g, fab)
+             + collective_time(op, b * Phi_e, n_e, g_e, fab))
+    return np.where(e > 1, split, collective_time(op, b * (Phi_d + Phi_e), n, g, fab))
+
+
+def zero3_comm_time(lay: Layouts, fab: Fabric, dense_params: np.ndarray,
+                    expert_params: np.ndarray, t_compute: np.ndarray) -> np.ndarray:
+    """Exposed ZeRO-3 / FSDP seconds of one micro-batch, s:
+    max(0, 2·T_AG(2·Φ) + T_RS(2·Φ) − t_compute) over the data-parallel groups.
+
+    Weights Φ are all-gathered for forward and backward and gradients reduce-scattered every
+    micro-batch, prefetched under that micro-batch's compute (Rajbhandari et al. 2020 sec. 5);
+    `data_parallel_sync_time` gives the groups.
+    """
+    Phi = (dense_params, expert_params)
+    t_comm = (2 * data_parallel_sync_time("all_gather", 2.0, lay, fab, *Phi)
+              + data_parallel_sync_time("reduce_scatter", 2.0, lay, fab, *Phi))
+    return np.where(lay.zero >= 3, np.maximum(t_comm - t_compute, 0.0), 0.0)
+
+
+def pp_bubble_time(lay: Layouts, t_micro: np.ndarray) -> np.ndarray:
+    """Pipeline bubble seconds per step, s: (p − 1)/v · t_micro  (Narayanan et al. 2021 eq. 1-2,
+    interleaved 1F1B); 0 without pipelining."""
+    p, v = lay.pp, lay.vpp
+    with np.errstate(invalid="ignore"):  # inf·0 where a chip lacks link bandwidth
+        return np.where(p > 1, (p - 1) / v * t_micro, 0.0)
+
+
+def dp_comm_time(lay: Layouts, fab: Fabric, dense_params: np.ndarray,
+                 expert_params: np.ndarray, t_fwd: np.ndarray) -> np.ndarray:
+    """Exposed DP seconds per step, s: max(0, T_RS(2·Φ) + T_AG(2·Φ) − 3·t_fwd).
+
+    Once per step, ZeRO 0-2 (ZeRO 0's all-reduce moves the same bytes), over the dense and the
+    expert data-parallel groups (`data_parallel_sync_time`); the reduce-scatter hides under
+    the last backward (2·t_fwd), the all-gather under the next forward; ZeRO-3 moves its bytes
+    per micro-batch instead (`zero3_comm_time`). bf16 gradients.
+    """
+    Phi, b = (dense_params, expert_params), GRAD_REDUCE_BYTES
+    t_comm = np.where(lay.zero >= 3, 0.0,
+                      data_parallel_sync_time("reduce_scatter", b, lay, fab, *Phi)
+                      + data_parallel_sync_time("all_gather", b, lay, fab, *Phi))
+    return np.maximum(t_comm - 3 * t_fwd, 0.0)
+
+
+def optimizer_time(lay: Layouts, r: Rates, dense_params: np.ndarray,
+                   expert_params: np.ndarray) -> np.ndarray:
+    """Optimizer seconds per step, s: 2·12·(Φ_d/z_d + Φ_e/z_e) / (B_hbm·η_hbm), the fp32 master
+    weights and Adam moments (12 B per parameter) read and written once, sharded by ZeRO ≥ 1
+    over z_d = d·c ranks and, for experts, z_e = t·d·c/e (Rajbhandari et al. 2020 sec. 5; the
+    sharding of train/memory.py). Neglects the bf16 weight copy and gradients."""
+    sharded, n = lay.zero >= 1, lay.dp * lay.cp
+    z_d = np.where(sharded, n, 1)
+    z_e = np.where(sharded, np.maximum(lay.tp * n / lay.ep, 1.0), 1)
+    Phi_d, Phi_e = dense_params, expert_params
+    return 2 * OPTIMIZER_BYTES * (Phi_d / z_d + Phi_e / z_e) / r.hbm_bw
+
+
+# --- the step --------------------------------------------------------------------------------
+
 def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: Rates,
-              causal: bool = True, heads: HeadSplit | None = None) -> dict[str, np.ndarray]:
-    """Seconds per training step by part (time/...), each of shape (n_cfg,).
+              causal: bool = True, heads: HeadSplit | None = None,
+              tp_overlap: float = 0.0) -> dict[str, np.ndarray]:
+    """Seconds per training step by part (time/...), each of shape (n_cfg,); see module doc.
 
     `heads` carries the stack's head padding (workload.heads; unpadded by default): padded
-    heads cost their projection and score FLOPs like real ones.
+    heads cost their projection and score FLOPs like real ones. `tp_overlap` is the stack's
+    collective-matmul overlap o (`tp_comm_time`; 0 serialises TP communication).
     """
-    tp, pp, dp, cp, ep = lay.tp, lay.pp, lay.dp, lay.cp, lay.ep
-    heads = heads or head_split(s, tp)
-    D = s.hidden
-    layers = np.ceil(s.n_layers / pp)
-    n_micro = global_batch / (dp * lay.micro_batch)
-    tokens = lay.micro_batch * seq_len / cp  # tokens of one micro-batch per CP rank
-    tok_chip = tokens / tp  # per chip once TP/SP splits the work
-    f = s.moe_fraction
+    heads = heads or head_split(s, lay.tp)
+    mb, fab = micro_batch(s, lay, seq_len, global_batch), r.fabric
+    L_s, m, p = mb.layers, mb.n_micro, lay.pp
+    t_gemm = layer_gemm_time(s, lay, mb, r, heads)
+    t_calls = expert_call_time(s, lay, r)
+    t_attn = attention_time(s, lay, mb, seq_len, r, heads, causal)
+    t_mem = memory_bound_time(s, lay, mb, r)
+    t_head = lm_head_time(s, lay, mb, r)
+    t_layer = t_gemm + t_calls + t_attn + t_mem
+    t_fwd = L_s * t_layer + t_head / p
+    t_rc = recompute_time(lay, mb, t_layer, t_mem)
+    t_compute = 3 * t_fwd + t_rc  # one micro-batch forward + backward (+ recompute)
 
-    # GEMMs, forward, one micro-batch, one layer: 2·tokens·P / tp at φ(M, N, K).
-    phi_attn = shape_factor(r.half_dim, tokens, s.qkv_out_dim / tp, D)
-    phi_mlp = shape_factor(r.half_dim, tokens, s.ffn_width / tp, D)
-    t_attn_proj = (2 * tokens * s.attn_params * heads.attn_weight_factor / tp
-                   / gemm_rate(r, phi_attn))
-    t_dense_mlp = 2 * tokens * s.dense_mlp_params / tp / gemm_rate(r, phi_mlp)
-    expert_tokens = ep * tok_chip * max(s.top_k, 1) / s.n_experts  # M of each expert GEMM
-    phi_expert = shape_factor(r.half_dim, expert_tokens, s.expert_width, D)
-    t_moe = (2 * tok_chip * s.top_k * s.expert_params / gemm_rate(r, phi_expert)
-             + 2 * tok_chip * s.moe_fixed_params / gemm_rate(r, phi_mlp))
-    t_gemm_layer = t_attn_proj + (1 - f) * t_dense_mlp + f * t_moe
-    # Attention scores (flash, causal kernels skip masked blocks), heads split over tp.
-    attn_flops = tokens * s.attention_flops_fwd_per_token(seq_len, causal) * heads.q_factor / tp
-    phi_scores = shape_factor(r.half_dim, tokens, seq_len / cp, s.head_dim_qk)
-    t_scores_layer = attn_flops / attention_rate(r, phi_scores)
-    # Element-wise work (norms, residuals, activation, rotary), bytes read + written:
-    # 2 norms 2·2D + 2 residual adds 2·3D = 10D, activation 3F (gated) or 2F, rotary on
-    # the projected Q, K, V read + written 2·(N+2K)H.
-    seq_div = np.where(lay.sp, tp, 1)
-    act_width = (3 if s.gated else 2) * ((1 - f) * s.ffn_width
-                                         + f * s.top_k * s.expert_width) / tp
-    elem_bytes = ACT_BYTES * tokens * (10 * D / seq_div + act_width + 2 * s.qkv_out_dim / tp)
-    # MoE token permutation before and after the experts: k copies of D, read + written twice.
-    elem_bytes = elem_bytes + f * ACT_BYTES * tokens * 4 * s.top_k * D / tp
-    # FP8/FP4 GEMMs cast every GEMM input (read 2 B, write q B) once forward and twice
-    # backward (dgrad and the transposed wgrad copy): inputs D, NH, D, F per dense layer.
-    gemm_inputs = (2 * D + s.attn_out_dim) / seq_div + ((1 - f) * s.ffn_width + f * s.top_k * (
-        D + s.expert_width)) / tp
-    elem_bytes = elem_bytes + np.where(r.quantized_bytes > 0, 1.0, 0.0) * tokens * 3 * (
-        ACT_BYTES + r.quantized_bytes) * gemm_inputs
-    t_mem_layer = elem_bytes / r.hbm_bw
-    t_head = 2 * tokens * s.lm_head_params / tp / gemm_rate(r, phi_mlp)  # last stage only
-
-    # Expert GEMMs are many and small: each local expert runs 2 GEMMs (gate/up, down) per
-    # pass whose fixed cost (launch, wave tail, per-expert bookkeeping) does not shrink with
-    # its size; dense GEMMs are large enough for it to vanish and are not charged.
-    t_calls_layer = r.gemm_overhead_s * f * 2 * s.n_experts / ep
-    t_gemm_layer = t_gemm_layer + t_calls_layer
-    fwd_compute = layers * (t_gemm_layer + t_scores_layer + t_mem_layer) + t_head / pp
-    recompute_extra = np.select(
-        [lay.recompute == 2, lay.recompute == 1],
-        [layers * (t_gemm_layer + t_scores_layer + t_mem_layer), layers * t_mem_layer], 0.0)
-
-    # Communication per micro-batch.
-    fab = r.fabric
-    ones = np.ones_like(tp)
-    msg = ACT_BYTES * tokens * D  # one layer's activations of the micro-batch (per CP rank)
-    tp_g = ranks_per_domain(ones, tp, fab.domain_chips)
-    tp_calls = 4 + 2 * (lay.recompute == 2)
-    t_tp = layers * tp_calls * collective_time("all_reduce", msg, tp, tp_g, fab)
-    cp_g = ranks_per_domain(tp, cp, fab.domain_chips)
-    kv_bytes = ACT_BYTES * tokens * 2 * s.kv_dim / tp
-    t_cp_raw = layers * 3 * collective_time("all_gather", kv_bytes * cp, cp, cp_g, fab)
-    t_cp = np.maximum(t_cp_raw - 3 * layers * t_scores_layer, 0.0)
-    ep_g = ranks_per_domain(ones, ep, fab.domain_chips)
-    a2a_bytes = ACT_BYTES * tok_chip * s.top_k * D
-    t_ep = layers * f * 4 * collective_time("all_to_all", a2a_bytes, ep, ep_g, fab)
-    pp_g = ranks_per_domain(tp * cp * dp, pp, fab.domain_chips)
-    p2p_bytes = msg / seq_div
-    t_pp = 2 * lay.vpp * collective_time("p2p", p2p_bytes, pp, pp_g, fab)
-
-    # ZeRO-3 / FSDP: all-gather weights for forward and backward, reduce-scatter grads,
-    # every micro-batch, overlapped with that micro-batch's compute.
-    dense_p, expert_p = params_per_chip(s, lay, heads)
-    dp_g = ranks_per_domain(tp, dp * cp, fab.domain_chips)
-    state_bytes = 2.0 * (dense_p + expert_p)
-    zero3_comm = (2 * collective_time("all_gather", state_bytes, dp * cp, dp_g, fab)
-                  + collective_time("reduce_scatter", state_bytes, dp * cp, dp_g, fab))
-    compute_micro = 3 * fwd_compute + recompute_extra
-    t_zero3 = np.where(lay.zero >= 3, np.maximum(zero3_comm - compute_micro, 0.0), 0.0)
-
-    # With pipelining, a stage holds a forward and a backward micro-batch at once: the expert
-    # all-to-all of one overlaps the other's compute (DeepSeek DualPipe, Megatron-Core
-    # combined 1F1B); only what exceeds that compute stays exposed.
-    t_ep = np.where(pp > 1, np.maximum(t_ep - compute_micro, 0.0), t_ep)
-    t_micro = compute_micro + t_tp + t_cp + t_ep + t_pp + t_zero3
-    with np.errstate(invalid="ignore"):  # inf·0 where a chip lacks link bandwidth
-        bubble = np.where(pp > 1, (pp - 1) / lay.vpp * t_micro, 0.0)
-
-    # Data parallel, once per step: reduce-scatter grads + all-gather weights (ZeRO 1-2; the
-    # same bytes as ZeRO 0's all-reduce).
-    grad_bytes = GRAD_REDUCE_BYTES * (dense_p + expert_p)
-    dp_comm = np.where(
-        lay.zero >= 3, 0.0,
-        collective_time("reduce_scatter", grad_bytes, dp * cp, dp_g, fab)
-        + collective_time("all_gather", grad_bytes, dp * cp, dp_g, fab))
-    # Reduce-scatter hides under the last backward (2·fwd), all-gather under the next forward.
-    t_dp = np.maximum(dp_comm - 3 * fwd_compute, 0.0)
-    shard = np.where(lay.zero >= 1, dp * cp, 1)
-    t_opt = 2 * OPTIMIZER_BYTES * (dense_p + expert_p) / shard / r.hbm_bw
-
-    m = n_micro
-    parts = {
-        "time/compute/gemm": m * 3 * layers * (t_gemm_layer - t_calls_layer)
-        + m * 3 * t_head / pp,
-        "time/compute/gemm_call_overhead": m * 3 * layers * t_calls_layer,
-        "time/compute/attention": m * 3 * layers * t_scores_layer,
-        "time/compute/memory_bound": m * 3 * layers * t_mem_layer,
-        "time/compute/recompute": m * recompute_extra,
+    Phi = params_per_chip(s, lay, heads)  # (Φ_d, Φ_e) on the busiest chip before ZeRO
+    t_tp = tp_comm_time(s, lay, mb, fab, t_gemm, tp_overlap)
+    t_cp = cp_comm_time(s, lay, mb, fab, t_attn)
+    t_ep = ep_comm_time(s, lay, mb, fab, t_compute)
+    t_pp = pp_comm_time(s, lay, mb, fab)
+    t_z3 = zero3_comm_time(lay, fab, *Phi, t_compute)
+    t_micro = t_compute + t_tp + t_cp + t_ep + t_pp + t_z3
+    return {
+        "time/compute/gemm": m * 3 * L_s * t_gemm + m * 3 * t_head / p,
+        "time/compute/gemm_call_overhead": m * 3 * L_s * t_calls,
+        "time/compute/attention": m * 3 * L_s * t_attn,
+        "time/compute/memory_bound": m * 3 * L_s * t_mem,
+        "time/compute/recompute": m * t_rc,
         "time/comm/tp": m * t_tp,
         "time/comm/cp": m * t_cp,
         "time/comm/ep": m * t_ep,
         "time/comm/pp": m * t_pp,
-        "time/comm/zero3": m * t_zero3,
-        "time/comm/dp": t_dp,
-        "time/bubble": bubble,
-        "time/optimizer": t_opt,
+        "time/comm/zero3": m * t_z3,
+        "time/comm/dp": dp_comm_time(lay, fab, *Phi, t_fwd),
+        "time/bubble": pp_bubble_time(lay, t_micro),
+        "time/optimizer": optimizer_time(lay, r, *Phi),
     }
-    return parts
