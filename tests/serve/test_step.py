@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xpuplan import api
+from xpuplan.serve.evaluate import evaluate_serving
 from xpuplan.serve.memory import max_concurrency, running_batch
 from xpuplan.serve.step import (
     DecodeStage,
@@ -14,8 +18,10 @@ from xpuplan.serve.step import (
     decode_step_time,
     disaggregated_throughput,
     experts_touched,
+    host_step_time,
     usd_per_mtok,
 )
+from xpuplan.specs.layouts import ServeLayouts
 
 
 def test_experts_touched_by_hand():
@@ -59,3 +65,20 @@ def test_decode_parts_sum_to_the_step(w, kv, math, tp, ep, over, pp):
     total = sum(v[0] for v in stage.parts(pp).values())
     assert total == pytest.approx(decode_step_time(stage, pp)[0], rel=1e-12)
     assert decode_step_time(stage, pp)[0] >= pp * max(w + kv, math)
+
+
+def test_host_step_time_by_hand():
+    # 4 ms per step plus 32 µs for each of 256 running sequences: 4 + 8.192 = 12.192 ms.
+    assert host_step_time(4e-3, 32e-6, np.array([256.0]))[0] == pytest.approx(12.192e-3)
+
+
+def test_decode_overhead_part_is_the_host_step_of_the_running_batch():
+    # Llama 3.1 70B on 8 H100, batch 64, with a calibration of known host costs: the
+    # overhead part of the decode step is t_step + B·t_seq = 2 ms + 64·10 µs = 2.64 ms, and
+    # pp = 2 stages charge it once per token (each stage half of it, pp·(t/pp)).
+    p = api.serve_problem("llama-3.1-70b", "h100", 8)[0]
+    cal = replace(p.calibration, step_overhead_s=2e-3, seq_overhead_s=10e-6)
+    ev = evaluate_serving(replace(p, calibration=cal), ServeLayouts.build(tp=4, pp=2, batch=64))
+    assert ev.running_batch[0] == 64
+    assert ev.decode["time/decode/overhead"][0] == pytest.approx(2.64e-3)
+    assert sum(v[0] for v in ev.decode.values()) == pytest.approx(ev.tpot_decode_s[0])

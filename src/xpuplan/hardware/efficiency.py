@@ -47,7 +47,8 @@ class ServeCalibration:
 
     compute_scale: float  # sustained GEMM rate in prefill / MAMF
     memory_scale: float  # sustained decode read bandwidth / STREAM bandwidth
-    step_overhead_s: float  # fixed cost per decode step (scheduling, launches, sampling)
+    step_overhead_s: float  # fixed host cost per decode step (graph launch, sync, sampling)
+    seq_overhead_s: float  # host cost per running sequence per step (scheduling, outputs)
     latency_scale: float  # serving collectives' α / the measured nccl-tests α
     log_sd: float  # spread of the log residuals, for intervals
     n_rows: int
@@ -112,6 +113,7 @@ def _serve_calibration() -> dict:
             stacks[vendor] = ServeCalibration(
                 compute_scale=float(row["compute_scale"]), memory_scale=float(row["memory_scale"]),
                 step_overhead_s=float(row["step_overhead_us"]) * 1e-6,
+                seq_overhead_s=float(row["seq_overhead_us"]) * 1e-6,
                 latency_scale=float(row["latency_scale"]),
                 log_sd=float(row["log_sd"]), n_rows=int(row["n_rows"]), source=str(row["source"]))
         except KeyError as exc:
@@ -155,7 +157,8 @@ def serve_calibration_for(chip: ChipSpec, precision: str = "bf16",
     floor = rate_floor(chip, gemm, precision, base.compute_scale) if gemm else 0.0
     return replace(own, compute_scale=max(own.compute_scale, floor),
                    memory_scale=max(own.memory_scale, base.memory_scale),
-                   step_overhead_s=min(own.step_overhead_s, base.step_overhead_s))
+                   step_overhead_s=min(own.step_overhead_s, base.step_overhead_s),
+                   seq_overhead_s=min(own.seq_overhead_s, base.seq_overhead_s))
 
 
 def prefill_chunk_tokens(stack: str = "default") -> int:

@@ -5,7 +5,9 @@ memory.py and step.py, each a small function with its formula and source, assemb
   heads (workload.heads): the serving stack's split over tp·r ranks (data/stacks.toml)
   memory per chip         W + KV·B' + workspace + reserve ≤ HBM           (memory.py)
   running batch           B' = min(B, max concurrency) (paged) or B (static slots)
-  decode stage, b = B'/pp  max(t_mem, t_math) + t_tp + t_ep + t_pp + t_overhead  (DecodeStage)
+  decode stage, b = B'/pp  max(t_mem, t_math) + t_tp + t_ep + t_pp + t_host/pp  (DecodeStage)
+      t_tp: 2 all-reduces per layer, α (latency) + β (bytes) each (hardware.collectives);
+      t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time)
       weights read: dense/tp + E_act(b·x/tp)·P_e/x per MoE layer (step.experts_touched),
       x = max(tp, ep) chips one stage's experts are spread over ("DEP" when ep > tp)
   TPOT (pure decode)      pp · t_stage
@@ -46,6 +48,7 @@ from xpuplan.serve.step import (
     ep_comm_time,
     experts_touched,
     gemm_shape_factor,
+    host_step_time,
     kv_transfer_time,
     prefill_time,
     serve_rates,
@@ -119,7 +122,7 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     tp, pp, ep, requested = (v.astype(float) for v in (lay.tp, lay.pp, lay.ep, lay.batch))
     n_in, n_out, L, D, f = p.input_len, p.output_len, s.n_layers, s.hidden, s.moe_fraction
     b_w, b_kv = BYTES_PER_ELEMENT[p.weights], BYTES_PER_ELEMENT[p.kv]
-    rates, overhead_s = serve_rates(p), p.calibration.step_overhead_s
+    rates, cal = serve_rates(p), p.calibration
     fab, ones = rates.fabric, np.ones_like(tp)
     layers = np.ceil(L / pp)  # per stage
     x = np.maximum(tp, ep)  # chips one stage's experts are spread over
@@ -159,7 +162,7 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
         t_tp=tp_comm_time(layers, ACT_BYTES * b * D, tp, tp_g, fab),
         t_ep=ep_comm_time(layers * f, dispatch, ep, ep_g, fab),
         t_pp=collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab),
-        t_overhead=overhead_s / pp * ones)
+        t_overhead=host_step_time(cal.step_overhead_s, cal.seq_overhead_s, B) / pp * ones)
     tpot_decode = decode_step_time(stage, pp)
 
     # Prefill of one request across the whole replica (stages in sequence).

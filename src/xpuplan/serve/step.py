@@ -57,6 +57,20 @@ def experts_touched(n_experts: int, top_k: int, tokens: np.ndarray) -> np.ndarra
     return E * (1 - (1 - k / E) ** n) if k else 0.0
 
 
+def host_step_time(step_s, per_seq_s, batch) -> np.ndarray:
+    """Host time of one engine step that the accelerator waits for, s.
+
+    t_host = t_step + B·t_seq: a fixed part (graph launch, synchronisation, sampling launch)
+    and a part per running sequence (scheduling, block tables, output processing, which the
+    engine's CPU does for each request every step: vLLM v0.6.0 release blog, 2024-09-05,
+    'Performance Diagnosis': with Llama 3 8B on one H100 the HTTP API server took 33 % and
+    scheduling 29 % of the execution time). Both are fitted per stack
+    (scripts/calibrate_infer.py). Neglects overlap of the host work with the previous step
+    (vLLM V1 and SGLang's overlap schedulers hide part of it).
+    """
+    return step_s + per_seq_s * batch
+
+
 def tp_comm_time(n_layers, message_bytes, tp, tp_per_domain, fab: Fabric) -> np.ndarray:
     """Exposed tensor-parallel all-reduces of one stage, s.
 
@@ -87,7 +101,7 @@ class DecodeStage:
     t_tp: np.ndarray
     t_ep: np.ndarray
     t_pp: np.ndarray
-    t_overhead: np.ndarray  # fixed per-step cost on this stage
+    t_overhead: np.ndarray  # host cost of the step charged to this stage (host_step_time/pp)
 
     @property
     def total(self) -> np.ndarray:
