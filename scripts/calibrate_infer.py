@@ -2,7 +2,8 @@
 
 Run: python scripts/calibrate_infer.py
 Per group (chip family, vendor, default): compute_scale (prefill GEMM rate / MAMF),
-memory_scale (decode read rate / STREAM) and step_overhead_us (fixed cost per decode step);
+memory_scale (decode read rate / STREAM), step_overhead_us (fixed host cost per decode step)
+and seq_overhead_us (host cost per running sequence per step);
 shared by all: latency_scale (serving collectives' α relative to nccl-tests). Grid search
 minimising the median |log(predicted / measured)| over data/validation/infer_measurements.csv.
 """
@@ -43,12 +44,14 @@ def main() -> None:
     lines = toml_header("calibrate_infer.py", "infer_measurements.csv", len(rows), len(skipped))
     latency = SHARED_GRID[f.shared_index]
     for key, r in report.items():
-        c, m, overhead = VENDOR_GRID[f.scale_index[key]]
+        c, m, overhead, per_seq = VENDOR_GRID[f.scale_index[key]]
         lines += [f'[infer."{key}"]', f"compute_scale = {c:.4f}", f"memory_scale = {m:.4f}",
-                  f"step_overhead_us = {overhead * 1e6:g}", f"latency_scale = {latency:g}",
+                  f"step_overhead_us = {overhead * 1e6:g}",
+                  f"seq_overhead_us = {per_seq * 1e6:g}", f"latency_scale = {latency:g}",
                   f"log_sd = {r['log_sd']:.4f}", f"n_rows = {r['rows']}",
                   *toml_group_stats(r), toml_source("calibrate_infer.py", r), ""]
         print(f"{key:20s} compute {c:.3f} memory {m:.3f} overhead {overhead * 1e6:g} us "
+              f"+ {per_seq * 1e6:g} us/seq "
               f"latency x{latency:g} rows {r['rows']:3d} in-sample {r['median_error']:6.1%}  "
               f"LOSO {r['median_error_loso']:6.1%}")
     lines += toml_diagnostics("infer", f, [r.problem.chip.id for r in rows],

@@ -5,7 +5,10 @@ sources, plus columns giving the layout in chips, the traffic shape, the mode an
 per row (output tokens/s per chip, TPOT or TTFT in seconds; INFER_README.md says how each
 source's figure was converted). A row is predicted with its published layout; offline rows
 run at the largest batch that fits (the server fills memory), fixed-batch rows at their batch,
-single-stream rows at batch 1; MLPerf server rows are predicted like offline (an upper bound).
+single-stream rows at batch 1; MLPerf Server and Interactive rows at the largest batch whose
+predicted TTFT and TPOT meet the benchmark's p99 limits (data/validation/mlperf_latency.toml:
+LoadGen runs the highest Poisson load that meets them, and a continuous-batching engine's
+running batch is what sets its TPOT). Neglects the gap between the mean and the p99 TPOT.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 
 from xpuplan.calibrate.train_set import _model, _num
 from xpuplan.catalog.data import builtin_file
+from xpuplan.catalog.measurements import latency_limits
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.hardware.efficiency import (
     ServeCalibration,
@@ -55,6 +59,13 @@ class InferRow:
     metric: str
     measured: float
     confidence: str
+    latency_limits_s: tuple[float, float] | None = None  # (TTFT, TPOT) p99 limits, MLPerf
+
+
+@lru_cache(maxsize=1)
+def mlperf_latency_limits() -> dict[tuple[str, str], tuple[float, float]]:
+    """(model, scenario) -> (TTFT, TPOT) p99 limits in s (data/validation/mlperf_latency.toml)."""
+    return {(r.model, r.scenario): (r.ttft_s, r.tpot_s) for r in latency_limits()}
 
 
 @lru_cache(maxsize=1)
@@ -115,14 +126,36 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             problem=problem, tp=tp, pp=pp, ep=ep,
             mode=row["mode"], batch=int(batch) if batch else None,
             metric=row["target_metric"], measured=float(row["target_value"]),
-            confidence=str(row.get("conversion_confidence", ""))))
+            confidence=str(row.get("conversion_confidence", "")),
+            latency_limits_s=mlperf_latency_limits().get((ref, row["scenario"]))
+            if row["mode"] == "server" else None))
     return rows, skipped
+
+
+def latency_bound_batch(p: ServeProblem, r: InferRow, capacity: int) -> np.ndarray:
+    """The largest batch ≤ capacity whose TTFT and TPOT meet the row's limits, sequences
+    (1 if none does); an array over the calibration's settings when it holds arrays.
+
+    Bisection on B: TTFT and TPOT never fall as the batch grows (tests/serve properties).
+    """
+    ttft_max, tpot_max = r.latency_limits_s or (np.inf, np.inf)
+    n = np.broadcast(*(np.asarray(getattr(p.calibration, k)) for k in
+                       ("compute_scale", "memory_scale", "step_overhead_s",
+                        "seq_overhead_s"))).size
+    lo, hi = np.ones(n, dtype=np.int64), np.full(n, capacity, dtype=np.int64)
+    while np.any(lo < hi):
+        mid = (lo + hi + 1) // 2
+        ev = evaluate_serving(p, ServeLayouts.build(r.tp, r.pp, r.ep, mid))
+        ok = (ev.tpot_s <= tpot_max) & (ev.ttft_s <= ttft_max)
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid - 1)
+    return lo
 
 
 def predict_row(r: InferRow, calibration: ServeCalibration | None = None) -> np.ndarray:
     """The row's target metric as predicted (an array if the calibration holds arrays)."""
     p = r.problem if calibration is None else replace(r.problem, calibration=calibration)
     ep = r.ep
+    batch: int | np.ndarray  # an array when the latency bound is found per calibration setting
     if r.mode == "single_stream":
         batch = 1
     elif r.mode == "fixed_batch" and r.batch:
@@ -130,6 +163,8 @@ def predict_row(r: InferRow, calibration: ServeCalibration | None = None) -> np.
     else:
         probe = evaluate_serving(p, ServeLayouts.build(r.tp, r.pp, ep, 1))
         batch = int(np.clip(probe.max_concurrency[0], 1, MAX_BATCH))
+        if r.latency_limits_s is not None:
+            batch = latency_bound_batch(p, r, batch)
     ev: ServeEval = evaluate_serving(p, ServeLayouts.build(r.tp, r.pp, ep, batch))
     if r.metric == "tpot_s":
         return ev.tpot_s

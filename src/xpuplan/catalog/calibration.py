@@ -56,7 +56,8 @@ class InferGroup(_Fitted):
 
     compute_scale: float = Field(gt=0)  # sustained GEMM rate in prefill / MAMF
     memory_scale: float = Field(gt=0)  # sustained decode read bandwidth / STREAM bandwidth
-    step_overhead_us: float = Field(ge=0)  # fixed cost per decode step
+    step_overhead_us: float = Field(ge=0)  # fixed host cost per decode step
+    seq_overhead_us: float = Field(ge=0)  # host cost per running sequence per decode step
     latency_scale: float = Field(gt=0)  # serving collectives' α / the measured α
     log_sd: float = Field(ge=0)  # in-sample spread of the log residuals
 
@@ -64,6 +65,11 @@ class InferGroup(_Fitted):
     def step_overhead_s(self) -> float:
         """Fixed cost per decode step, s."""
         return self.step_overhead_us * 1e-6
+
+    @property
+    def seq_overhead_s(self) -> float:
+        """Host cost per running sequence per decode step, s."""
+        return self.seq_overhead_us * 1e-6
 
 
 class Coverage(BaseModel):

@@ -137,6 +137,27 @@ class StackRecord(Sourced):
         return self
 
 
+class LatencyLimit(Sourced):
+    """An MLPerf Inference scenario's p99 latency limits (validation/mlperf_latency.toml)."""
+
+    name: str = Field(min_length=1)  # MLPerf's benchmark name
+    model: str = Field(min_length=1)  # the catalog model the validation rows use
+    scenario: Literal["server", "server-interactive"]  # the csv's scenario column
+    ttft_ms: float = Field(gt=0)  # p99 time to first token
+    tpot_ms: float = Field(gt=0)  # p99 time per output token
+    percentile: float = Field(gt=0, le=100)
+
+    @property
+    def ttft_s(self) -> float:
+        """p99 time-to-first-token limit, s."""
+        return self.ttft_ms * 1e-3
+
+    @property
+    def tpot_s(self) -> float:
+        """p99 time-per-output-token limit, s."""
+        return self.tpot_ms * 1e-3
+
+
 def matmul_measurements() -> tuple[MatmulMeasurement, ...]:
     """Every [[matmul]] record of efficiency.toml."""
     return records(EFFICIENCY, "matmul", MatmulMeasurement)
@@ -165,3 +186,8 @@ def serving_engines() -> dict[str, ServingEngine]:
 def stack_records() -> tuple[StackRecord, ...]:
     """Every [[stack]] record of stacks.toml."""
     return records(STACKS, "stack", StackRecord)
+
+
+def latency_limits() -> tuple[LatencyLimit, ...]:
+    """Every [[benchmark]] record of validation/mlperf_latency.toml."""
+    return records("validation/mlperf_latency.toml", "benchmark", LatencyLimit)

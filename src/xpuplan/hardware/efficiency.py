@@ -52,7 +52,8 @@ class ServeCalibration:
 
     compute_scale: float  # sustained GEMM rate in prefill / MAMF
     memory_scale: float  # sustained decode read bandwidth / STREAM bandwidth
-    step_overhead_s: float  # fixed cost per decode step (scheduling, launches, sampling)
+    step_overhead_s: float  # fixed host cost per decode step (graph launch, sync, sampling)
+    seq_overhead_s: float  # host cost per running sequence per step (scheduling, outputs)
     latency_scale: float  # serving collectives' α / the measured nccl-tests α
     log_sd: float  # spread of the log residuals, for intervals
     n_rows: int
@@ -91,7 +92,8 @@ def reserved_fraction(stack: str = "default") -> float:
 def _serve_calibration() -> dict[str, ServeCalibration]:
     return {key: ServeCalibration(
         compute_scale=g.compute_scale, memory_scale=g.memory_scale,
-        step_overhead_s=g.step_overhead_s, latency_scale=g.latency_scale, log_sd=g.log_sd,
+        step_overhead_s=g.step_overhead_s,
+        seq_overhead_s=g.seq_overhead_s, latency_scale=g.latency_scale, log_sd=g.log_sd,
         n_rows=g.n_rows, source=g.source) for key, g in infer_groups().items()}
 
 
@@ -131,7 +133,8 @@ def serve_calibration_for(chip: ChipSpec, precision: str = "bf16",
     floor = rate_floor(chip, gemm, precision, base.compute_scale) if gemm else 0.0
     return replace(own, compute_scale=max(own.compute_scale, floor),
                    memory_scale=max(own.memory_scale, base.memory_scale),
-                   step_overhead_s=min(own.step_overhead_s, base.step_overhead_s))
+                   step_overhead_s=min(own.step_overhead_s, base.step_overhead_s),
+                   seq_overhead_s=min(own.seq_overhead_s, base.seq_overhead_s))
 
 
 def prefill_chunk_tokens(stack: str = "default") -> int:

@@ -2,7 +2,9 @@
 
 Read in this order (xpuplan infer -> api/serving.py -> here):
   problem.py   ServeProblem: everything fixed across the layouts compared
-  evaluate.py  KV capacity, prefill and decode rooflines, continuous batching (ServeReason)
+  memory.py    weights, KV cache per token, workspace, KV admission and max concurrency
+  step.py      rates; decode step by part, prefill, continuous batching, $/Mtok
+  evaluate.py  the assembly: memory + step -> every metric per layout (ServeReason, ServeEval)
   search.py    every (tp, pp, ep, batch) under the SLOs; the Pareto front
   result.py    one layout's prediction broken down (ServeResult)
 May import: hardware, workload, catalog, specs, errors, units.

@@ -1,38 +1,20 @@
 """Serving performance of arrays of layouts: memory, prefill, decode, latency, throughput, $/Mtok.
 
-Per replica of tp·pp chips, I input and O output tokens per request, batch B, ctx = I + O/2;
-experts are split over x = max(tp, ep) chips (ep > tp: expert parallel across ep/tp replicas,
-"DEP", attention data-parallel):
-  heads (workload.heads)     = the serving stack's split over tp·r ranks (data/stacks.toml):
-      padded (NxD Inference) or tp | N with KV heads replicated past K (vLLM, TensorRT-LLM);
-      q_f = N'/N scales attention-score FLOPs, kv_f = K'/K the KV bytes, and the attention
-      weights grow by s_q·q_f + (1 − s_q)·kv_f
-  KV per token per chip      = (L/pp)·c_kv·b_kv·kv_f / tp   (= 1/min(tp, K) unpadded; MLA latent
-      replicated)
-  admission (data/stacks.toml kv_admission): the tokens a request holds on average,
-      paged_resident_tokens: R = I + O/2 (paged KV blocks are allocated as tokens arrive, so
-          a steady continuous-batching mix of requests at uniformly spread ages holds
-          I + O/2 each; one that outgrows the pool is preempted and recomputed: Kwon et al.,
-          PagedAttention, SOSP 2023 sec. 4.2-4.5; vLLM docs 'Preemption'); one whole
-          sequence I + O must still fit
-      full_sequence: R = I + O (a static cache slot per sequence: NxD Inference, JetStream)
-  max concurrency            = ⌊(HBM − reserve − weights − workspace) / (KV per token · R)⌋
-      a paged engine runs B' = min(B, max concurrency) and queues the rest (a batch past
-      capacity is a max_num_seqs the pool cannot fill, not an error); full_sequence refuses it
-  decode stage (b = B/pp)    = max(FLOP/(P·η_c), bytes/(B_hbm·η_m)) + comm + overhead/pp
-      bytes = dense weights/tp + E_act(b·x/tp)·P_e·b_w/x + KV read;  FLOP = 2·b·P_active/tp
-      E_act(n) = E·(1 − (1 − k/E)^n) experts n tokens touch, uniform routing
-      (no shape factor: skinny decode GEMMs are bounded by the roofline max itself)
-  TPOT (pure decode)         = pp · stage time
-  prefill (one request)      = max((2·I·P_active + attn)/(tp·P·η_c·φ(I)), weights/B_hbm)
-      φ = the training GEMM shape factor (hardware.roofline.shape_factor) at M = I tokens
-  continuous batching: per cycle a replica decodes O steps and prefills B requests whose
-      weight reads share chunks of C tokens (engine max_num_tokens), so
-      tokens/s = B·O / (O·TPOT + B·t_pf,batched),  effective TPOT = cycle / O,  TTFT = t_prefill
-  disaggregated pools: a share t_pf / (t_pf + O·TPOT/B) of chips prefills, the rest decodes;
-      tokens/s = R·O / (t_pf + O·TPOT/B) over R replicas, TPOT = pure decode, TTFT adds the
-      KV transfer over the scale-out network.
-  $/Mtok output = price_replica · TPOT / B · 1e6; input = price_replica · t_prefill / I · 1e6.
+The evaluator skeleton: rates and fabric once (step.serve_rates), then the quantities of
+memory.py and step.py, each a small function with its formula and source, assembled here:
+  heads (workload.heads): the serving stack's split over tp·r ranks (data/stacks.toml)
+  memory per chip         W + KV·B' + workspace + reserve ≤ HBM           (memory.py)
+  running batch           B' = min(B, max concurrency) (paged) or B (static slots)
+  decode stage, b = B'/pp  max(t_mem, t_math) + t_tp + t_ep + t_pp + t_host/pp  (DecodeStage)
+      t_tp: 2 all-reduces per layer, α (latency) + β (bytes) each (hardware.collectives);
+      t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time)
+      weights read: dense/tp + E_act(b·x/tp)·P_e/x per MoE layer (step.experts_touched),
+      x = max(tp, ep) chips one stage's experts are spread over ("DEP" when ep > tp)
+  TPOT (pure decode)      pp · t_stage
+  prefill                 max(FLOP/(P·φ), t_read) + t_comm, alone (M = I) and chunked (M = C)
+  continuous batching     cycle = O·TPOT + B'·t_pf,C: tokens/s = B'·O/cycle, TPOT_eff = cycle/O,
+                          TTFT = t_pf (aggregated) | pools: O/(t_pf,C + O·TPOT/B'), TTFT + KV move
+  $/Mtok                  price_replica·t/n·10⁶ (output: TPOT per B'; input: t_pf,C per I)
 Neglects queueing delay (TTFT under load), request length spread (and so the preemptions
 it causes), speculative decoding and prefix caching.
 """
@@ -45,16 +27,39 @@ import numpy as np
 
 from xpuplan.hardware.collectives import collective_time, ranks_per_domain
 from xpuplan.hardware.efficiency import prefill_chunk_tokens
-from xpuplan.hardware.roofline import chip_fabric, shape_factor
 from xpuplan.hardware.stacks import StackRules, stack_rules
+from xpuplan.serve.memory import (
+    ACT_BYTES,
+    dense_layer_params,
+    kv_bytes_per_token,
+    max_concurrency,
+    padded_attention_params,
+    resident_tokens,
+    running_batch,
+    weight_bytes_per_chip,
+    workspace_bytes,
+)
 from xpuplan.serve.problem import ServeProblem
+from xpuplan.serve.step import (
+    DecodeStage,
+    cycle_throughput,
+    decode_step_time,
+    disaggregated_throughput,
+    ep_comm_time,
+    experts_touched,
+    gemm_shape_factor,
+    host_step_time,
+    kv_transfer_time,
+    prefill_time,
+    serve_rates,
+    tp_comm_time,
+    usd_per_mtok,
+)
 from xpuplan.specs.layouts import ServeLayouts
-from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
+from xpuplan.specs.precision import BYTES_PER_ELEMENT
 from xpuplan.specs.reasons import Reason
 from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import LayerShape, layer_shape
-
-ACT_BYTES = 2.0  # bf16 activations
 
 
 class ServeReason(Reason):
@@ -113,107 +118,72 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     s = layer_shape(p.model)
     heads = serve_heads(p, s, lay.tp)
     admission = serve_rules(p).kv_admission
-    tp, pp, ep, batch = (x.astype(float) for x in (lay.tp, lay.pp, lay.ep, lay.batch))
-    n_in, n_out, L, D = p.input_len, p.output_len, s.n_layers, s.hidden
-    wb, kvb = BYTES_PER_ELEMENT[p.weights], BYTES_PER_ELEMENT[p.kv]
-    f, E = s.moe_fraction, s.n_experts
-    layers = np.ceil(L / pp)
-    chips_replica = tp * pp
-    replicas = np.floor(p.n_chips / chips_replica)
-
-    # Memory per chip.
-    pad_attn = s.attn_params * (heads.attn_weight_factor - 1)  # padded heads' extra weights
-    dense_layer = (s.attn_params + pad_attn + (1 - f) * s.dense_mlp_params
-                   + f * s.moe_fixed_params)
-    expert_layer = f * E * s.expert_params
-    x = np.maximum(tp, ep)  # chips one stage's experts are spread over
-    # Quantised checkpoints keep the embedding and output head in bf16 (ModelOpt
-    # hf_quant_config "exclude_modules": ["lm_head"]; embeddings are never quantised).
-    edge_bytes = ACT_BYTES * (s.embedding_params + s.lm_head_weights)
-    weights = (wb * (L * dense_layer / tp + L * expert_layer / x) + edge_bytes / tp) / pp
-    kv_per_token = layers * s.kv_elems_per_token * kvb * heads.kv_factor / tp
-    resident = s.context_tokens(n_in + n_out / 2 if admission == "paged_resident_tokens"
-                                else n_in + n_out)
-    kv_per_seq = kv_per_token * resident  # mean bytes a request holds
-    workspace = ACT_BYTES * n_in * (4 * D + 3 * max(s.ffn_width, s.expert_width * s.top_k)) / tp
-    free = p.chip.hbm_bytes - p.reserved_bytes - weights - workspace
-    whole = kv_per_token * s.context_tokens(n_in + n_out)  # one request at its full length
-    max_conc = np.where(free >= whole, np.floor(np.maximum(free, 0.0) / kv_per_seq), 0.0)
-    # A paged engine admits what fits and queues (or preempts) the rest: a larger requested
-    # batch (max_num_seqs) runs at the capacity. A static-slot engine cannot compile it.
     paged = admission == "paged_resident_tokens"
-    requested = batch
-    if paged:
-        batch = np.minimum(batch, np.maximum(max_conc, 1.0))
+    tp, pp, ep, requested = (v.astype(float) for v in (lay.tp, lay.pp, lay.ep, lay.batch))
+    n_in, n_out, L, D, f = p.input_len, p.output_len, s.n_layers, s.hidden, s.moe_fraction
+    b_w, b_kv = BYTES_PER_ELEMENT[p.weights], BYTES_PER_ELEMENT[p.kv]
+    rates, cal = serve_rates(p), p.calibration
+    fab, ones = rates.fabric, np.ones_like(tp)
+    layers = np.ceil(L / pp)  # per stage
+    x = np.maximum(tp, ep)  # chips one stage's experts are spread over
+    chips_replica = tp * pp
 
-    # Rates.
-    eff, cal = p.efficiency, p.calibration
-    gemm_key = {Precision.fp8: "fp8", Precision.fp4: "fp4"}.get(p.compute, "bf16")
-    flops_rate = p.chip.dense_flops(p.compute) * eff.gemm[gemm_key] * cal.compute_scale
-    # Attention runs at the KV cache's precision (FP8 KV -> FP8 FMHA, as TensorRT-LLM and
-    # vLLM do), never at FP4: FP4 is a GEMM weight format.
-    attn_precision = Precision.fp8 if p.kv == Precision.fp8 else Precision.bf16
-    attn_rate = (p.chip.dense_flops(attn_precision) * eff.gemm[attn_precision.value]
-                 * cal.compute_scale)
-    bw = p.chip.hbm_bw * eff.hbm * cal.memory_scale
-    fab = chip_fabric(p.chip, p.efficiency, p.calibration.latency_scale)
-    ones = np.ones_like(tp)
+    # Memory per chip and the running batch.                                   # (n_cfg,)
+    weights = weight_bytes_per_chip(s, heads, b_w, tp, pp, x)
+    kv_tok = kv_bytes_per_token(s, heads, b_kv, tp, pp)
+    kv_seq = kv_tok * resident_tokens(s, n_in, n_out, admission)  # mean bytes a request holds
+    workspace = workspace_bytes(s, n_in, tp)
+    free = p.chip.hbm_bytes - p.reserved_bytes - weights - workspace
+    max_conc = max_concurrency(free, kv_tok, resident_tokens(s, n_in, n_out, admission),
+                               s.context_tokens(n_in + n_out))
+    B = running_batch(requested, max_conc, paged)
 
     # Decode: one step of b = B/pp sequences through one stage of L/pp layers.
-    b = np.maximum(batch / pp, 1.0)
+    b = np.maximum(B / pp, 1.0)
     ctx = s.context_tokens(n_in + n_out / 2)
-    group_tokens = b * x / tp  # tokens routed to one expert group per step (DEP: all replicas)
-    touched = E * (1 - (1 - s.top_k / E) ** group_tokens) if s.top_k else 0.0
+    dense = dense_layer_params(s, heads)
+    E_act = experts_touched(s.n_experts, s.top_k, b * x / tp)  # DEP: all replicas' tokens
     head = np.where(pp == 1, 1.0, 1.0 / pp)  # the output head sits on the last stage only
-    bytes_weights = wb * (layers * dense_layer / tp + layers * f * touched * s.expert_params / x
-                          ) + ACT_BYTES * head * s.lm_head_params / tp
-    bytes_kv = b * kv_per_token * ctx
+    bytes_weights = b_w * (layers * dense / tp + layers * f * E_act * s.expert_params / x
+                           ) + ACT_BYTES * head * s.lm_head_params / tp
+    bytes_kv = b * kv_tok * ctx
+    pad_attn = padded_attention_params(s, heads)
     gemm_flops = 2 * b * (layers * (s.matmul_params_per_token + pad_attn)
                           + head * s.lm_head_params) / tp
     attn_flops = b * layers * s.decode_attn_flops_per_ctx * ctx * heads.q_factor / tp
-    # Skinny decode GEMMs: the roofline max() below is their shape law (no φ).
-    t_math = gemm_flops / flops_rate + attn_flops / attn_rate
-    t_mem = (bytes_weights + bytes_kv) / bw
     tp_g = ranks_per_domain(ones, tp, fab.domain_chips)
-    t_tp = layers * 2 * collective_time("all_reduce", ACT_BYTES * b * D, tp, tp_g, fab)
-    # Experts inside the TP group (ep ≤ tp) see every token already (the attention output
-    # is replicated) and their outputs merge in the TP all-reduce: no all-to-all. Across
-    # replicas (ep > tp) each chip dispatches its share of the tokens' k copies and combines
-    # them back: 2 all-to-alls over the ep ranks.
     ep_g = ranks_per_domain(ones, ep, fab.domain_chips)
-    dispatch = np.where(ep > tp, ACT_BYTES * b * s.top_k * D / tp, 0.0)
-    t_ep = layers * f * 2 * collective_time("all_to_all", dispatch, ep, ep_g, fab)
     pp_g = ranks_per_domain(tp, pp, fab.domain_chips)
-    t_pp = collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab)
-    stage = np.maximum(t_mem, t_math) + t_tp + t_ep + t_pp + cal.step_overhead_s / pp
-    tpot_decode = pp * stage
+    dispatch = np.where(ep > tp, ACT_BYTES * b * s.top_k * D / tp, 0.0)
+    stage = DecodeStage(
+        t_math=gemm_flops / rates.gemm_flops + attn_flops / rates.attn_flops,
+        t_mem=(bytes_weights + bytes_kv) / rates.hbm_bw,
+        t_weights=bytes_weights / rates.hbm_bw, t_kv=bytes_kv / rates.hbm_bw,
+        t_tp=tp_comm_time(layers, ACT_BYTES * b * D, tp, tp_g, fab),
+        t_ep=ep_comm_time(layers * f, dispatch, ep, ep_g, fab),
+        t_pp=collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab),
+        t_overhead=host_step_time(cal.step_overhead_s, cal.seq_overhead_s, B) / pp * ones)
+    tpot_decode = decode_step_time(stage, pp)
 
     # Prefill of one request across the whole replica (stages in sequence).
     pf_gemm = 2 * n_in * (L * (s.matmul_params_per_token + pad_attn) + s.lm_head_params) / tp
     pf_attn = n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True) * heads.q_factor / tp
-    half, chunk = eff.stack.gemm_half_dim, max(n_in, prefill_chunk_tokens())
-    t_pf_read = weights * pp / bw  # all stages read their weights once
     pf_dispatch = np.where(ep > tp, ACT_BYTES * n_in * s.top_k * D / tp, 0.0)
-    t_pf_comm = L * 2 * collective_time("all_reduce", ACT_BYTES * n_in * D, tp, tp_g, fab) + (
-        f * L * 2 * collective_time("all_to_all", pf_dispatch, ep, ep_g, fab))
-    # Alone, a prompt's GEMMs have M = I rows; batched with others they run in chunks of C.
-    t_pf_attn = pf_attn / attn_rate
-    t_pf = np.maximum(pf_gemm / (flops_rate * shape_factor(half, n_in, s.ffn_width / tp, D))
-                      + t_pf_attn, t_pf_read) + t_pf_comm
-    t_pf_batched = np.maximum(
-        pf_gemm / (flops_rate * shape_factor(half, chunk, s.ffn_width / tp, D)) + t_pf_attn,
-        t_pf_read * n_in / chunk) + t_pf_comm
+    pf_comm = (tp_comm_time(L, ACT_BYTES * n_in * D, tp, tp_g, fab)
+               + ep_comm_time(f * L, pf_dispatch, ep, ep_g, fab))
+    half, C = p.efficiency.stack.gemm_half_dim, max(n_in, prefill_chunk_tokens())
+    t_read = weights * pp / rates.hbm_bw  # all stages read their weights once
+    t_pf = prefill_time(pf_gemm, pf_attn, t_read, pf_comm, rates,
+                        gemm_shape_factor(half, n_in, s, tp))
+    t_pf_batched = prefill_time(pf_gemm, pf_attn, t_read * n_in / C, pf_comm, rates,
+                                gemm_shape_factor(half, C, s, tp))
 
     if p.disaggregated:
-        per_request = t_pf_batched + n_out * tpot_decode / batch
-        tokens_replica = n_out / per_request
+        tokens_replica = disaggregated_throughput(B, n_out, tpot_decode, t_pf_batched)
         tpot = tpot_decode
-        kv_bytes = n_in * L * s.kv_elems_per_token * kvb
-        ttft = t_pf + kv_bytes / (fab.scaleout_bw * fab.scaleout_eff)
+        ttft = t_pf + kv_transfer_time(n_in * L * s.kv_elems_per_token * b_kv, fab)
     else:
-        cycle = n_out * tpot_decode + batch * t_pf_batched
-        tokens_replica = batch * n_out / cycle
-        tpot = cycle / n_out
+        tokens_replica, tpot = cycle_throughput(B, n_out, tpot_decode, t_pf_batched)
         ttft = t_pf
     price = p.usd_per_chip_s if p.usd_per_chip_s is not None else np.nan
     price_replica = price * chips_replica
@@ -225,24 +195,17 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     reason = np.where((reason == 0) & ((max_conc < 1) | (~paged & (requested > max_conc))),
                       ServeReason.KV_CAPACITY,
                       reason).astype(np.int8)
-    total = tokens_replica * replicas
-    memory_bound = t_mem >= t_math
-    full = np.ones_like(tp)
+    total = tokens_replica * np.floor(p.n_chips / chips_replica)  # all replicas
     return ServeEval(
         layouts=lay, reason=reason, max_concurrency=max_conc, admission=admission,
-        running_batch=batch * np.ones_like(tp),
-        memory={"mem/weights": weights, "mem/kv_cache": batch * kv_per_seq,
-                "mem/workspace": workspace * full, "mem/reserved": p.reserved_bytes * full},
-        decode={  # one pure decode step of the replica, s; parts sum to tpot_decode_s
-            "time/decode/weights_read": np.where(memory_bound, pp * bytes_weights / bw, 0.0),
-            "time/decode/kv_read": np.where(memory_bound, pp * bytes_kv / bw, 0.0),
-            "time/decode/compute": np.where(memory_bound, 0.0, pp * t_math),
-            "time/decode/comm_tp": pp * t_tp, "time/decode/comm_ep": pp * t_ep,
-            "time/decode/comm_pp": pp * t_pp, "time/decode/overhead": cal.step_overhead_s * full},
+        running_batch=B * ones,
+        memory={"mem/weights": weights, "mem/kv_cache": B * kv_seq,
+                "mem/workspace": workspace * ones, "mem/reserved": p.reserved_bytes * ones},
+        decode=stage.parts(pp),  # one pure decode step of the replica; sums to tpot_decode_s
         ttft_s=ttft, tpot_s=tpot, tpot_decode_s=tpot_decode, e2e_latency_s=ttft + n_out * tpot,
         output_tokens_per_s=total, output_tokens_per_s_per_chip=total / p.n_chips,
-        usd_per_mtok_output=price_replica * tpot_decode / batch * 1e6,
-        usd_per_mtok_input=price_replica * t_pf_batched / n_in * 1e6, prefill_s=t_pf)
+        usd_per_mtok_output=usd_per_mtok(price_replica, tpot_decode, B),
+        usd_per_mtok_input=usd_per_mtok(price_replica, t_pf_batched, n_in), prefill_s=t_pf)
 
 
 def _legality(p: ServeProblem, lay: ServeLayouts, heads: HeadSplit) -> np.ndarray:

@@ -1,0 +1,191 @@
+"""Serving times: one decode step by part, one prefill, the continuous-batching cycle, $/Mtok.
+
+Letters (docs/model.md): L layers, D model width, E experts, k routed per token, I input and
+O output tokens per request, B running batch, b = B/pp sequences per pipeline stage, ctx = I +
+O/2 the mean context; P the achieved GEMM FLOP/s (peak·η_mamf·c), B_hbm the achieved read
+rate (STREAM·m). Arrays are (n_cfg,) of layouts, or of calibration settings for the grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from xpuplan.hardware.collectives import Fabric, collective_time
+from xpuplan.hardware.roofline import chip_fabric, shape_factor
+from xpuplan.serve.problem import ServeProblem
+from xpuplan.specs.precision import Precision
+from xpuplan.workload.layer import LayerShape
+
+
+@dataclass(frozen=True)
+class ServeRates:
+    """The chip's achieved serving rates, built once per problem."""
+
+    gemm_flops: float | np.ndarray  # P = peak(compute precision)·η_mamf·c, FLOP/s
+    attn_flops: float | np.ndarray  # attention at the KV precision: peak·η_mamf·c, FLOP/s
+    hbm_bw: float | np.ndarray  # B_hbm = STREAM·m, byte/s
+    fabric: Fabric  # collective tiers, α scaled by the serving latency scale
+
+
+def serve_rates(p: ServeProblem) -> ServeRates:
+    """Achieved rates of the problem's chip after efficiency and serving calibration.
+
+    Attention runs at the KV cache's precision (FP8 KV -> FP8 FMHA, as TensorRT-LLM and vLLM
+    do), never at FP4: FP4 is a GEMM weight format.
+    """
+    eff, cal = p.efficiency, p.calibration
+    assert p.chip.hbm_bw is not None, "problems refuse a chip without HBM bandwidth"
+    gemm_key = {Precision.fp8: "fp8", Precision.fp4: "fp4"}.get(p.compute, "bf16")
+    attn_precision = Precision.fp8 if p.kv == Precision.fp8 else Precision.bf16
+    return ServeRates(
+        gemm_flops=p.chip.dense_flops(p.compute) * eff.gemm[gemm_key] * cal.compute_scale,
+        attn_flops=(p.chip.dense_flops(attn_precision) * eff.gemm[attn_precision.value]
+                    * cal.compute_scale),
+        hbm_bw=p.chip.hbm_bw * eff.hbm * cal.memory_scale,
+        fabric=chip_fabric(p.chip, p.efficiency, cal.latency_scale))
+
+
+def experts_touched(n_experts: int, top_k: int, tokens: np.ndarray) -> np.ndarray | float:
+    """Distinct routed experts that n tokens activate in one MoE layer, experts.
+
+    E_act(n) = E·(1 − (1 − k/E)^n)  (uniform independent routing: each expert is missed by a
+    token with probability 1 − k/E). 0 for a dense model. Neglects routing skew.
+    """
+    E, k, n = n_experts, top_k, tokens
+    return E * (1 - (1 - k / E) ** n) if k else 0.0
+
+
+def host_step_time(step_s, per_seq_s, batch) -> np.ndarray:
+    """Host time of one engine step that the accelerator waits for, s.
+
+    t_host = t_step + B·t_seq: a fixed part (graph launch, synchronisation, sampling launch)
+    and a part per running sequence (scheduling, block tables, output processing, which the
+    engine's CPU does for each request every step: vLLM v0.6.0 release blog, 2024-09-05,
+    'Performance Diagnosis': with Llama 3 8B on one H100 the HTTP API server took 33 % and
+    scheduling 29 % of the execution time). Both are fitted per stack
+    (scripts/calibrate_infer.py). Neglects overlap of the host work with the previous step
+    (vLLM V1 and SGLang's overlap schedulers hide part of it).
+    """
+    return step_s + per_seq_s * batch
+
+
+def tp_comm_time(n_layers, message_bytes, tp, tp_per_domain, fab: Fabric) -> np.ndarray:
+    """Exposed tensor-parallel all-reduces of one stage, s.
+
+    L·2·t_AR(2·n_tok·D): two all-reduces per layer, after attention and after the MLP
+    (Shoeybi et al., Megatron-LM 2019 sec. 3); t_AR from the α-β model (hardware.collectives).
+    """
+    return n_layers * 2 * collective_time("all_reduce", message_bytes, tp, tp_per_domain, fab)
+
+
+def ep_comm_time(moe_layers, dispatch_bytes, ep, ep_per_domain, fab: Fabric) -> np.ndarray:
+    """Exposed expert-parallel all-to-alls of one stage, s.
+
+    L·f·2·t_A2A: dispatch and combine per MoE layer. Experts inside the TP group (ep ≤ tp)
+    see every token already and merge in the TP all-reduce (dispatch bytes 0, no all-to-all);
+    across replicas (ep > tp) each chip sends its share 2·n_tok·k·D/tp of the tokens' copies.
+    """
+    return moe_layers * 2 * collective_time("all_to_all", dispatch_bytes, ep, ep_per_domain, fab)
+
+
+@dataclass(frozen=True)
+class DecodeStage:
+    """One decode step of b sequences through one stage of ⌈L/pp⌉ layers, s, by part."""
+
+    t_math: np.ndarray  # FLOP_gemm/P + FLOP_attn/P_attn
+    t_mem: np.ndarray  # (weight bytes + KV bytes)/B_hbm
+    t_weights: np.ndarray  # the weight share of t_mem
+    t_kv: np.ndarray  # the KV share of t_mem
+    t_tp: np.ndarray
+    t_ep: np.ndarray
+    t_pp: np.ndarray
+    t_overhead: np.ndarray  # host cost of the step charged to this stage (host_step_time/pp)
+
+    @property
+    def total(self) -> np.ndarray:
+        """max(t_mem, t_math) + t_tp + t_ep + t_pp + t_overhead, s (the roofline max is the
+        shape law of skinny decode GEMMs: no φ)."""
+        return (np.maximum(self.t_mem, self.t_math) + self.t_tp + self.t_ep + self.t_pp
+                + self.t_overhead)
+
+    def parts(self, pp) -> dict[str, np.ndarray]:
+        """The pp-stage step by part, s; sums to decode_step_time (memory or math bound)."""
+        bound = self.t_mem >= self.t_math
+        return {"time/decode/weights_read": np.where(bound, pp * self.t_weights, 0.0),
+                "time/decode/kv_read": np.where(bound, pp * self.t_kv, 0.0),
+                "time/decode/compute": np.where(bound, 0.0, pp * self.t_math),
+                "time/decode/comm_tp": pp * self.t_tp, "time/decode/comm_ep": pp * self.t_ep,
+                "time/decode/comm_pp": pp * self.t_pp,
+                "time/decode/overhead": pp * self.t_overhead}
+
+
+def decode_step_time(stage: DecodeStage, pp) -> np.ndarray:
+    """Time per output token of pure decode, s.
+
+    TPOT = pp·t_stage: a token passes every stage in turn (b = B/pp sequences per stage).
+    """
+    return pp * stage.total
+
+
+def prefill_time(gemm_flops, attn_flops, t_read, comm_s, rates: ServeRates, phi
+                 ) -> np.ndarray:
+    """One prefill pass, s.
+
+    max(FLOP_gemm/(P·φ) + FLOP_attn/P_attn, t_read) + t_comm, t_read = W·pp/B_hbm for one
+    prompt alone (every stage reads its weights once), ·I/C when chunks of C tokens share the
+    reads; φ the GEMM shape factor at
+    M = the prompt (or chunk) tokens (hardware.roofline.shape_factor): alone, a prompt's GEMMs
+    have M = I rows; batched with others they run in chunks of C (engine max_num_tokens).
+    Neglects overlap of the collectives with compute.
+    """
+    return np.maximum(gemm_flops / (rates.gemm_flops * phi) + attn_flops / rates.attn_flops,
+                      t_read) + comm_s
+
+
+def gemm_shape_factor(half_dim: float, tokens: int, s: LayerShape, tp) -> np.ndarray:
+    """GEMM rate / plateau rate of a prefill of M = tokens rows, dimensionless.
+
+    φ(M, N = F/tp, K = D) with the stack's half-rate dimension d½ (hardware.roofline).
+    """
+    return shape_factor(half_dim, tokens, s.ffn_width / tp, s.hidden)
+
+
+def cycle_throughput(batch, n_out: int, tpot_decode, t_prefill_batched
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens/s of one replica and its effective TPOT under continuous batching, (tok/s, s).
+
+    Per cycle a replica decodes O steps and prefills B requests (chunked, interleaved):
+    cycle = O·TPOT + B·t_pf,  tokens/s = B·O / cycle,  TPOT_eff = cycle / O.
+    """
+    B = batch
+    cycle = n_out * tpot_decode + B * t_prefill_batched
+    return B * n_out / cycle, cycle / n_out
+
+
+def disaggregated_throughput(batch, n_out: int, tpot_decode, t_prefill_batched
+                             ) -> np.ndarray:
+    """Tokens/s of one replica's chips split into prefill and decode pools, tok/s.
+
+    A share t_pf/(t_pf + O·TPOT/B) of the chips prefills, the rest decodes:
+    tokens/s = O / (t_pf + O·TPOT/B) (Zhong et al., DistServe, OSDI 2024 sec. 3).
+    """
+    return n_out / (t_prefill_batched + n_out * tpot_decode / batch)
+
+
+def kv_transfer_time(kv_bytes, fab: Fabric) -> float:
+    """Moving one prompt's KV cache from the prefill to the decode pool, s.
+
+    S_kv / (B_nic·η_nic) over the scale-out network. Neglects its latency and overlap with
+    the prefill's later layers.
+    """
+    return kv_bytes / (fab.scaleout_bw * fab.scaleout_eff)
+
+
+def usd_per_mtok(price_replica, seconds, tokens) -> np.ndarray:
+    """Price of a million tokens that one replica produces in `seconds`, USD/Mtok.
+
+    $ = price_replica·t / n_tok · 10⁶ (output: t = TPOT, n = B; input: t = t_pf, n = I).
+    """
+    return price_replica * seconds / tokens * 1e6

@@ -1,0 +1,84 @@
+"""Serving quantity functions (serve.memory, serve.step) against hand-worked cases."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xpuplan import api
+from xpuplan.serve.evaluate import evaluate_serving
+from xpuplan.serve.memory import max_concurrency, running_batch
+from xpuplan.serve.step import (
+    DecodeStage,
+    cycle_throughput,
+    decode_step_time,
+    disaggregated_throughput,
+    experts_touched,
+    host_step_time,
+    usd_per_mtok,
+)
+from xpuplan.specs.layouts import ServeLayouts
+
+
+def test_experts_touched_by_hand():
+    # E = 8, k = 2: one token touches exactly its 2 experts; two tokens miss a given expert
+    # with probability (6/8)² = 0.5625, so they touch 8·0.4375 = 3.5 on average.
+    assert experts_touched(8, 2, np.array([1.0]))[0] == pytest.approx(2.0)
+    assert experts_touched(8, 2, np.array([2.0]))[0] == pytest.approx(3.5)
+    assert experts_touched(8, 0, np.array([5.0])) == 0.0  # dense model
+    assert experts_touched(256, 8, np.array([1e4]))[0] == pytest.approx(256.0)
+
+
+def test_max_concurrency_by_hand():
+    # 10 GB free, 1 MB per token, 2,000 resident tokens per request: 10e9/2e9 = 5 requests;
+    # a request of 20,000 tokens at full length (20 GB) does not fit at all: 0.
+    free, kv = np.array([10e9]), np.array([1e6])
+    assert max_concurrency(free, kv, 2000.0, 4000.0)[0] == 5.0
+    assert max_concurrency(free, kv, 2000.0, 20000.0)[0] == 0.0
+    assert running_batch(np.array([64.0]), np.array([5.0]), paged=True)[0] == 5.0
+    assert running_batch(np.array([64.0]), np.array([5.0]), paged=False)[0] == 64.0
+
+
+def test_cycle_and_pool_throughput_by_hand():
+    # B = 10, O = 100, TPOT = 20 ms, t_pf = 50 ms: cycle = 2 s + 0.5 s = 2.5 s, so
+    # 1,000 tokens / 2.5 s = 400 tok/s and an effective TPOT of 25 ms. Disaggregated: one
+    # request costs 50 ms + 100·20 ms/10 = 250 ms of the replica: 100/0.25 = 400 tok/s.
+    tokens, tpot = cycle_throughput(10.0, 100, 0.020, 0.050)
+    assert tokens == pytest.approx(400.0) and tpot == pytest.approx(0.025)
+    assert disaggregated_throughput(10.0, 100, 0.020, 0.050) == pytest.approx(400.0)
+    # $3.6 per replica-hour = $1e-3/s; 20 ms per step for 10 tokens: $2e-6/token = $2/Mtok.
+    assert usd_per_mtok(1e-3, 0.020, 10.0) == pytest.approx(2.0)
+
+
+positive = st.floats(1e-6, 1.0)
+
+
+@given(positive, positive, positive, positive, positive, positive, st.integers(1, 8))
+def test_decode_parts_sum_to_the_step(w, kv, math, tp, ep, over, pp):
+    arr = [np.array([v]) for v in (w, kv, math, tp, ep, over)]
+    stage = DecodeStage(t_math=arr[2], t_mem=arr[0] + arr[1], t_weights=arr[0], t_kv=arr[1],
+                        t_tp=arr[3], t_ep=arr[4], t_pp=arr[4] / 2, t_overhead=arr[5])
+    total = sum(v[0] for v in stage.parts(pp).values())
+    assert total == pytest.approx(decode_step_time(stage, pp)[0], rel=1e-12)
+    assert decode_step_time(stage, pp)[0] >= pp * max(w + kv, math)
+
+
+def test_host_step_time_by_hand():
+    # 4 ms per step plus 32 µs for each of 256 running sequences: 4 + 8.192 = 12.192 ms.
+    assert host_step_time(4e-3, 32e-6, np.array([256.0]))[0] == pytest.approx(12.192e-3)
+
+
+def test_decode_overhead_part_is_the_host_step_of_the_running_batch():
+    # Llama 3.1 70B on 8 H100, batch 64, with a calibration of known host costs: the
+    # overhead part of the decode step is t_step + B·t_seq = 2 ms + 64·10 µs = 2.64 ms, and
+    # pp = 2 stages charge it once per token (each stage half of it, pp·(t/pp)).
+    p = api.serve_problem("llama-3.1-70b", "h100", 8)[0]
+    cal = replace(p.calibration, step_overhead_s=2e-3, seq_overhead_s=10e-6)
+    ev = evaluate_serving(replace(p, calibration=cal), ServeLayouts.build(tp=4, pp=2, batch=64))
+    assert ev.running_batch[0] == 64
+    assert ev.decode["time/decode/overhead"][0] == pytest.approx(2.64e-3)
+    assert sum(v[0] for v in ev.decode.values()) == pytest.approx(ev.tpot_decode_s[0])
