@@ -164,6 +164,14 @@ def prefill_chunk_tokens(stack: str = "default") -> int:
     return int(rows.get(stack, rows["default"])["prefill_chunk_tokens"])
 
 
+def moe_tile_rows(stack: str = "default") -> tuple[int, int]:
+    """Smallest and largest rows of a grouped-GEMM tile of the MoE kernels (efficiency.toml,
+    moe_kernel)."""
+    rows = {r["stack"]: r for r in _measurements().get("moe_kernel", [])}
+    row = rows.get(stack, rows["default"])
+    return int(row["grouped_gemm_tile_rows_min"]), int(row["grouped_gemm_tile_rows_max"])
+
+
 def calibration_for(chip: ChipSpec, precision: str = "bf16") -> StackCalibration:
     """The fitted training parameters of the chip's most specific group (family or vendor at
     the GEMM precision, family, vendor, default)."""

@@ -23,6 +23,9 @@ experts are split over x = max(tp, ep) chips (ep > tp: expert parallel across ep
       bytes = dense weights/tp + E_act(b·x/tp)·P_e·b_w/x + KV read;  FLOP = 2·b·P_active/tp
       E_act(n) = E·(1 − (1 − k/E)^n) experts n tokens touch, uniform routing
       (no shape factor: skinny decode GEMMs are bounded by the roofline max itself)
+      MoE (serve.moe): FLOP += grouped-GEMM tile padding, 2·P_e·(E·T·E[⌈m/T⌉] − n·k),
+      m ~ Bin(n, k/E) tokens per expert, n = b·x/tp, T sized to n·k/E; KV-read bytes += the
+      routing permutation's activations b·(2D + 4kD + k(2g+2)F_e/tp)·2 B per MoE layer
   TPOT (pure decode)         = pp · stage time
   prefill (one request)      = max((2·I·P_active + attn)/(tp·P·η_c·φ(I)), weights/B_hbm)
       φ = the training GEMM shape factor (hardware.roofline.shape_factor) at M = I tokens
@@ -44,9 +47,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from xpuplan.hardware.collectives import collective_time, ranks_per_domain
-from xpuplan.hardware.efficiency import prefill_chunk_tokens
+from xpuplan.hardware.efficiency import moe_tile_rows, prefill_chunk_tokens
 from xpuplan.hardware.roofline import chip_fabric, shape_factor
 from xpuplan.hardware.stacks import StackRules, stack_rules
+from xpuplan.serve import moe
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
@@ -167,9 +171,12 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     head = np.where(pp == 1, 1.0, 1.0 / pp)  # the output head sits on the last stage only
     bytes_weights = wb * (layers * dense_layer / tp + layers * f * touched * s.expert_params / x
                           ) + ACT_BYTES * head * s.lm_head_params / tp
-    bytes_kv = b * kv_per_token * ctx
-    gemm_flops = 2 * b * (layers * (s.matmul_params_per_token + pad_attn)
-                          + head * s.lm_head_params) / tp
+    bytes_kv = b * kv_per_token * ctx + ACT_BYTES * b * layers * f * (  # + MoE permutation
+        moe.permutation_elems_per_token(D, s.expert_width / tp, s.top_k, s.gated))
+    tiles = moe_tile_rows()
+    pad = moe.padding_flops_per_token(group_tokens, s.top_k, E, s.expert_params, tiles)
+    gemm_flops = (2 * b * (layers * (s.matmul_params_per_token + pad_attn)
+                           + head * s.lm_head_params) + b * layers * f * pad) / tp
     attn_flops = b * layers * s.decode_attn_flops_per_ctx * ctx * heads.q_factor / tp
     # Skinny decode GEMMs: the roofline max() below is their shape law (no φ).
     t_math = gemm_flops / flops_rate + attn_flops / attn_rate
@@ -192,17 +199,18 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     pf_gemm = 2 * n_in * (L * (s.matmul_params_per_token + pad_attn) + s.lm_head_params) / tp
     pf_attn = n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True) * heads.q_factor / tp
     half, chunk = eff.stack.gemm_half_dim, max(n_in, prefill_chunk_tokens())
+    pf_pad, pf_pad_batched = (n_in * L * f * moe.padding_flops_per_token(  # MoE tile padding
+        n, s.top_k, E, s.expert_params, tiles) / tp for n in (n_in * ones, chunk * x / tp))
     t_pf_read = weights * pp / bw  # all stages read their weights once
     pf_dispatch = np.where(ep > tp, ACT_BYTES * n_in * s.top_k * D / tp, 0.0)
     t_pf_comm = L * 2 * collective_time("all_reduce", ACT_BYTES * n_in * D, tp, tp_g, fab) + (
         f * L * 2 * collective_time("all_to_all", pf_dispatch, ep, ep_g, fab))
     # Alone, a prompt's GEMMs have M = I rows; batched with others they run in chunks of C.
     t_pf_attn = pf_attn / attn_rate
-    t_pf = np.maximum(pf_gemm / (flops_rate * shape_factor(half, n_in, s.ffn_width / tp, D))
-                      + t_pf_attn, t_pf_read) + t_pf_comm
-    t_pf_batched = np.maximum(
-        pf_gemm / (flops_rate * shape_factor(half, chunk, s.ffn_width / tp, D)) + t_pf_attn,
-        t_pf_read * n_in / chunk) + t_pf_comm
+    t_pf = np.maximum((pf_gemm + pf_pad) / (flops_rate * shape_factor(
+        half, n_in, s.ffn_width / tp, D)) + t_pf_attn, t_pf_read) + t_pf_comm
+    t_pf_batched = np.maximum((pf_gemm + pf_pad_batched) / (flops_rate * shape_factor(
+        half, chunk, s.ffn_width / tp, D)) + t_pf_attn, t_pf_read * n_in / chunk) + t_pf_comm
 
     if p.disaggregated:
         per_request = t_pf_batched + n_out * tpot_decode / batch
