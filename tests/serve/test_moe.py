@@ -1,6 +1,9 @@
-"""MoE kernel costs (serve/moe.py): hand-worked toy routings, limits and properties."""
+"""MoE kernel costs (serve/moe.py): hand-worked toy routings, limits and properties; the
+batched prefill's shared collectives."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -8,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xpuplan import api
+from xpuplan.hardware.efficiency import prefill_chunk_tokens
 from xpuplan.serve import moe
 from xpuplan.serve.evaluate import evaluate_serving
 from xpuplan.specs.layouts import ServeLayouts
@@ -88,3 +92,23 @@ def test_tile_padding_slows_a_compute_bound_moe_decode(monkeypatch):
     t_pad, t_raw = (ev.decode["time/decode/compute"][0] for ev in (padded, unpadded))
     assert t_raw > 0  # compute-bound either way
     assert 1.1 < t_pad / t_raw < ratio
+
+
+def test_a_batched_prefill_shares_its_chunks_collective_latency():
+    # TP8 Llama 3.1 70B, 128-token prompts, chunks of C = 8192 tokens: a prompt alone pays
+    # every layer's all-reduce latency; batched, 8192/128 = 64 prompts share each pass, so
+    # raising the fabric latency adds 64x less to a batched prefill than to a lone one.
+    p = api.serve_problem("llama-3.1-70b", "h100", 8, input_len=128, output_len=128,
+                          usd_per_chip_hour=1.0)[0]
+    lay = ServeLayouts.build(tp=8, batch=64)
+    price_replica_s = 8 * 1.0 / 3600
+
+    def prefills(latency_scale):
+        q = replace(p, calibration=replace(p.calibration, latency_scale=latency_scale))
+        ev = evaluate_serving(q, lay)
+        batched = ev.usd_per_mtok_input[0] * 128 / 1e6 / price_replica_s
+        return ev.prefill_s[0], batched
+
+    (alone_1, batched_1), (alone_k, batched_k) = prefills(1.0), prefills(1000.0)
+    chunk = prefill_chunk_tokens()
+    assert (batched_k - batched_1) / (alone_k - alone_1) == pytest.approx(128 / chunk, rel=0.05)

@@ -30,7 +30,7 @@ experts are split over x = max(tp, ep) chips (ep > tp: expert parallel across ep
   prefill (one request)      = max((2·I·P_active + attn)/(tp·P·η_c·φ(I)), weights/B_hbm)
       φ = the training GEMM shape factor (hardware.roofline.shape_factor) at M = I tokens
   continuous batching: per cycle a replica decodes O steps and prefills B requests whose
-      weight reads share chunks of C tokens (engine max_num_tokens), so
+      weight reads and TP/EP collectives share chunks of C tokens (engine max_num_tokens), so
       tokens/s = B·O / (O·TPOT + B·t_pf,batched),  effective TPOT = cycle / O,  TTFT = t_prefill
   disaggregated pools: a share t_pf / (t_pf + O·TPOT/B) of chips prefills, the rest decodes;
       tokens/s = R·O / (t_pf + O·TPOT/B) over R replicas, TPOT = pure decode, TTFT adds the
@@ -202,15 +202,20 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     pf_pad, pf_pad_batched = (n_in * L * f * moe.padding_flops_per_token(  # MoE tile padding
         n, s.top_k, E, s.expert_params, tiles) / tp for n in (n_in * ones, chunk * x / tp))
     t_pf_read = weights * pp / bw  # all stages read their weights once
-    pf_dispatch = np.where(ep > tp, ACT_BYTES * n_in * s.top_k * D / tp, 0.0)
-    t_pf_comm = L * 2 * collective_time("all_reduce", ACT_BYTES * n_in * D, tp, tp_g, fab) + (
-        f * L * 2 * collective_time("all_to_all", pf_dispatch, ep, ep_g, fab))
+
+    def pf_comm(n):  # one prefill pass of n tokens: its TP all-reduces and EP all-to-alls
+        dispatch = np.where(ep > tp, ACT_BYTES * n * s.top_k * D / tp, 0.0)
+        return L * 2 * collective_time("all_reduce", ACT_BYTES * n * D, tp, tp_g, fab) + (
+            f * L * 2 * collective_time("all_to_all", dispatch, ep, ep_g, fab))
+    # Batched, a prompt shares each pass's collectives (and their latency) with its chunk.
+    t_pf_comm, t_pf_comm_batched = pf_comm(n_in), pf_comm(chunk) * n_in / chunk
     # Alone, a prompt's GEMMs have M = I rows; batched with others they run in chunks of C.
     t_pf_attn = pf_attn / attn_rate
     t_pf = np.maximum((pf_gemm + pf_pad) / (flops_rate * shape_factor(
         half, n_in, s.ffn_width / tp, D)) + t_pf_attn, t_pf_read) + t_pf_comm
     t_pf_batched = np.maximum((pf_gemm + pf_pad_batched) / (flops_rate * shape_factor(
-        half, chunk, s.ffn_width / tp, D)) + t_pf_attn, t_pf_read * n_in / chunk) + t_pf_comm
+        half, chunk, s.ffn_width / tp, D)) + t_pf_attn, t_pf_read * n_in / chunk) + (
+        t_pf_comm_batched)
 
     if p.disaggregated:
         per_request = t_pf_batched + n_out * tpot_decode / batch
