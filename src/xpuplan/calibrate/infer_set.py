@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xpuplan.calibrate.train_set import _model, _num
-from xpuplan.catalog.data import builtin_file
+from xpuplan.catalog.data import builtin_file, data_table
 from xpuplan.catalog.measurements import latency_limits
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.hardware.efficiency import (
@@ -75,12 +75,21 @@ def _frame() -> pd.DataFrame:
     return pd.read_csv(builtin_file("validation/infer_measurements.csv"))
 
 
+@lru_cache(maxsize=1)
+def _skips() -> dict[str, str]:
+    """Rows kept in the CSV but not predicted, with their reasons (validation/infer_skips.toml)."""
+    return {r["id"]: r["reason"] for r in data_table("validation/infer_skips.toml").get("skip", [])}
+
+
 def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferRow], dict]:
     """Usable rows (with `calibration` in place of the fitted one if given) and skip reasons."""
     cat = hardware_catalog()
     vendor_of = {k: v.vendor for k, v in cat.chips.items()}
     rows, skipped = [], {}
     for row in _frame().to_dict("records"):
+        if row["id"] in _skips():
+            skipped[row["id"]] = _skips()[row["id"]]
+            continue
         lengths = [_num(row, "input_len"), _num(row, "output_len")]
         if any(v is None for v in lengths):
             skipped[row["id"]] = "mean input/output length not published"

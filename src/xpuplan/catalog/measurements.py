@@ -111,6 +111,20 @@ class ServingEngine(Sourced):
     prefill_chunk_tokens: int = Field(ge=1)
 
 
+class MoeKernel(Sourced):
+    """A serving stack's grouped-GEMM row tile for MoE experts (serve/moe.py)."""
+
+    stack: str
+    grouped_gemm_tile_rows_min: int = Field(ge=1)
+    grouped_gemm_tile_rows_max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> MoeKernel:
+        if self.grouped_gemm_tile_rows_min > self.grouped_gemm_tile_rows_max:
+            raise ValueError("grouped_gemm_tile_rows_min exceeds grouped_gemm_tile_rows_max")
+        return self
+
+
 class StackRecord(Sourced):
     """One vendor's software-stack rules for training or serving (stacks.toml header)."""
 
@@ -181,6 +195,11 @@ def runtime_memory() -> dict[str, RuntimeMemory]:
 def serving_engines() -> dict[str, ServingEngine]:
     """[[serving_engine]] records of efficiency.toml by stack."""
     return {r.stack: r for r in records(EFFICIENCY, "serving_engine", ServingEngine)}
+
+
+def moe_kernels() -> dict[str, MoeKernel]:
+    """[[moe_kernel]] records of efficiency.toml by stack."""
+    return {r.stack: r for r in records(EFFICIENCY, "moe_kernel", MoeKernel)}
 
 
 def stack_records() -> tuple[StackRecord, ...]:

@@ -27,6 +27,7 @@ from xpuplan.catalog.measurements import (
     collective_measurements,
     matmul_measurements,
     memory_measurements,
+    moe_kernels,
     runtime_memory,
     serving_engines,
 )
@@ -141,6 +142,14 @@ def prefill_chunk_tokens(stack: str = "default") -> int:
     """Tokens a serving engine schedules per forward pass (efficiency.toml, serving_engine)."""
     rows = serving_engines()
     return rows.get(stack, rows["default"]).prefill_chunk_tokens
+
+
+def moe_tile_rows(stack: str = "default") -> tuple[int, int]:
+    """Smallest and largest rows of a grouped-GEMM tile of the MoE kernels (efficiency.toml,
+    moe_kernel)."""
+    rows = moe_kernels()
+    row = rows.get(stack, rows["default"])
+    return row.grouped_gemm_tile_rows_min, row.grouped_gemm_tile_rows_max
 
 
 def calibration_for(chip: ChipSpec, precision: str = "bf16") -> StackCalibration:

@@ -9,7 +9,10 @@ memory.py and step.py, each a small function with its formula and source, assemb
       t_tp: 2 all-reduces per layer, α (latency) + β (bytes) each (hardware.collectives);
       t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time)
       weights read: dense/tp + E_act(b·x/tp)·P_e/x per MoE layer (step.experts_touched),
-      x = max(tp, ep) chips one stage's experts are spread over ("DEP" when ep > tp)
+      x = max(tp, ep) chips one stage's experts are spread over ("DEP" when ep > tp);
+      MoE kernels (serve.moe): FLOP += grouped-GEMM tile padding 2·P_e·(E·T·E[⌈m/T⌉] − n·k),
+      m ~ Bin(n, k/E) tokens per expert, n = b·x/tp; bytes += the routing permutation's
+      activations b·(2D + 4kD + k(2g+2)F_e/tp)·2 B per MoE layer
   TPOT (pure decode)      pp · t_stage
   prefill                 max(FLOP/(P·φ), t_read) + t_comm, alone (M = I) and chunked (M = C)
   continuous batching     cycle = O·TPOT + B'·t_pf,C: tokens/s = B'·O/cycle, TPOT_eff = cycle/O,
@@ -26,8 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from xpuplan.hardware.collectives import collective_time, ranks_per_domain
-from xpuplan.hardware.efficiency import prefill_chunk_tokens
+from xpuplan.hardware.efficiency import moe_tile_rows, prefill_chunk_tokens
 from xpuplan.hardware.stacks import StackRules, stack_rules
+from xpuplan.serve import moe
 from xpuplan.serve.memory import (
     ACT_BYTES,
     dense_layer_params,
@@ -144,12 +148,16 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     dense = dense_layer_params(s, heads)
     E_act = experts_touched(s.n_experts, s.top_k, b * x / tp)  # DEP: all replicas' tokens
     head = np.where(pp == 1, 1.0, 1.0 / pp)  # the output head sits on the last stage only
+    tiles = moe_tile_rows()
     bytes_weights = b_w * (layers * dense / tp + layers * f * E_act * s.expert_params / x
                            ) + ACT_BYTES * head * s.lm_head_params / tp
-    bytes_kv = b * kv_tok * ctx
+    bytes_kv = b * kv_tok * ctx + ACT_BYTES * b * layers * f * (  # + MoE routing permutation
+        moe.permutation_elems_per_token(D, s.expert_width / tp, s.top_k, s.gated))
     pad_attn = padded_attention_params(s, heads)
-    gemm_flops = 2 * b * (layers * (s.matmul_params_per_token + pad_attn)
-                          + head * s.lm_head_params) / tp
+    pad_moe = moe.padding_flops_per_token(b * x / tp, s.top_k, s.n_experts, s.expert_params,
+                                          tiles)  # grouped-GEMM tile padding
+    gemm_flops = (2 * b * (layers * (s.matmul_params_per_token + pad_attn)
+                           + head * s.lm_head_params) + b * layers * f * pad_moe) / tp
     attn_flops = b * layers * s.decode_attn_flops_per_ctx * ctx * heads.q_factor / tp
     tp_g = ranks_per_domain(ones, tp, fab.domain_chips)
     ep_g = ranks_per_domain(ones, ep, fab.domain_chips)
@@ -168,15 +176,20 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     # Prefill of one request across the whole replica (stages in sequence).
     pf_gemm = 2 * n_in * (L * (s.matmul_params_per_token + pad_attn) + s.lm_head_params) / tp
     pf_attn = n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True) * heads.q_factor / tp
-    pf_dispatch = np.where(ep > tp, ACT_BYTES * n_in * s.top_k * D / tp, 0.0)
-    pf_comm = (tp_comm_time(L, ACT_BYTES * n_in * D, tp, tp_g, fab)
-               + ep_comm_time(f * L, pf_dispatch, ep, ep_g, fab))
     half, C = p.efficiency.stack.gemm_half_dim, max(n_in, prefill_chunk_tokens())
+    pf_pad, pf_pad_batched = (n_in * L * f * moe.padding_flops_per_token(  # MoE tile padding
+        n, s.top_k, s.n_experts, s.expert_params, tiles) / tp for n in (n_in * ones, C * x / tp))
+
+    def pf_comm(n):  # one prefill pass of n tokens: its TP all-reduces and EP all-to-alls
+        dispatch = np.where(ep > tp, ACT_BYTES * n * s.top_k * D / tp, 0.0)
+        return (tp_comm_time(L, ACT_BYTES * n * D, tp, tp_g, fab)
+                + ep_comm_time(f * L, dispatch, ep, ep_g, fab))
     t_read = weights * pp / rates.hbm_bw  # all stages read their weights once
-    t_pf = prefill_time(pf_gemm, pf_attn, t_read, pf_comm, rates,
+    t_pf = prefill_time(pf_gemm + pf_pad, pf_attn, t_read, pf_comm(n_in), rates,
                         gemm_shape_factor(half, n_in, s, tp))
-    t_pf_batched = prefill_time(pf_gemm, pf_attn, t_read * n_in / C, pf_comm, rates,
-                                gemm_shape_factor(half, C, s, tp))
+    # Batched, a prompt shares each pass's weight reads and collectives with its chunk of C.
+    t_pf_batched = prefill_time(pf_gemm + pf_pad_batched, pf_attn, t_read * n_in / C,
+                                pf_comm(C) * n_in / C, rates, gemm_shape_factor(half, C, s, tp))
 
     if p.disaggregated:
         tokens_replica = disaggregated_throughput(B, n_out, tpot_decode, t_pf_batched)
