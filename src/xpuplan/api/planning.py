@@ -63,7 +63,8 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0,
             weights = "fp8" if c.supports("fp8") else "bf16"
         fewest = serve_problem(job.model, chip_name, None, job.input_len, job.output_len,
                                weights, catalog_files=catalog_files)[0].n_chips
-        results, first_error = [], None
+        results: list[ServeResult] = []
+        first_error: XpuplanError | None = None
         for n in (fewest * 2**k for k in range(SERVING_UNIT_DOUBLINGS + 1)):
             try:
                 results.append(infer(job.model, chip_name, n, job.input_len, job.output_len,
@@ -72,6 +73,7 @@ def plan_context(catalog_files: list[str] | None = None, seed: int = 0,
             except XpuplanError as exc:
                 first_error = first_error or exc
         if not results:
+            assert first_error is not None  # the loop ran at least once and every try raised
             raise first_error
         best = max(results, key=lambda r: r.output_tokens_per_s_per_chip)
         seen[f"serve/{best.chip}"] = best.confidence
@@ -97,11 +99,12 @@ def plan(scenario: str | os.PathLike | dict | None = None, example: str | None =
     validated."""
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
-    if example:
+    if example is not None:
         s = load_example(example)
     elif isinstance(scenario, dict):
         s = scenario_from_data(scenario)
     else:
+        assert scenario is not None  # the check above: exactly one of the two is given
         s = load_scenario(scenario)
     seen: dict = {}
     ctx = plan_context(catalog_files, confidence=seen)
@@ -129,8 +132,10 @@ def scenario_inputs(scenario: str | os.PathLike | None = None,
     to edit and pass back to `plan(scenario=...)` (what `xpuplan sweep` varies)."""
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
-    s = load_example(example) if example else load_scenario(scenario)
-    return s.model_dump()
+    if example is not None:
+        return load_example(example).model_dump()
+    assert scenario is not None  # the check above: exactly one of the two is given
+    return load_scenario(scenario).model_dump()
 
 
 def plan_examples() -> dict[str, str]:

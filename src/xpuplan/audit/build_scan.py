@@ -116,7 +116,7 @@ def scan_conda(path: str, text: str, rules: Rules) -> list[Finding]:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise ScanError(f"not valid YAML: {str(exc).splitlines()[0]}") from None
-    out = []
+    out: list[Finding] = []
     if not isinstance(root, yaml.MappingNode):
         return out
     for key, value in root.value:

@@ -40,7 +40,7 @@ def scan_python(path: str, tree: ast.Module, rules: Rules) -> list[Finding]:
     out: list[Finding] = []
     skip: set[int] = set()  # nodes already accounted for (inner names, decorators)
 
-    def add(node: ast.AST, kind_rule, symbol: str, loc: int | None = None) -> None:
+    def add(node: ast.expr | ast.stmt, kind_rule, symbol: str, loc: int | None = None) -> None:
         if kind_rule is not None:
             out.append(Finding(path, node.lineno, kind_rule.kind, symbol, kind_rule.id, loc))
 

@@ -18,14 +18,15 @@ import re
 from typing import Any
 
 import numpy as np
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from xpuplan.economics.context import PlanContext
-from xpuplan.economics.scenario import Scenario
+from xpuplan.economics.scenario import SCENARIO, Scenario
 from xpuplan.errors import InfeasibleError, SpecError
 
 # Default brackets by the input's last key (a search range, not a physical figure).
-BRACKETS = {"discount": (0.0, 0.99), "fixed_share": (0.0, 1.0), "min_share": (0.0, 1.0),
+BRACKETS: dict[str, tuple[float, float]] = {
+            "discount": (0.0, 0.99), "fixed_share": (0.0, 1.0), "min_share": (0.0, 1.0),
             "max_share": (0.01, 1.0), "usd_per_chip_hour": (0.01, 1000.0),
             "gw": (0.001, 100.0), "chips": (8, 65536), "budget_usd": (1e6, 1e13),
             "utilization": (0.05, 1.0), "migration_cost_usd": (0.0, 1e10)}
@@ -76,9 +77,10 @@ def solve(ctx: PlanContext, s: Scenario, run, input_path: str, output_path: str,
     base = s.model_dump()
     current = get_path(base, input_path, "solve")
     is_int = isinstance(current, int) and not isinstance(current, bool)
-    lo, hi = bracket or BRACKETS.get(_parts(input_path)[-1], (None, None))
-    if lo is None or not lo < hi:
+    found = bracket or BRACKETS.get(_parts(input_path)[-1])
+    if found is None or not found[0] < found[1]:
         raise SpecError("between", bracket, f"give a bracket LO,HI (LO < HI) for {input_path}")
+    lo, hi = found
     runs = {}
     pow2 = _parts(input_path)[-1] in POW2_KEYS
     if pow2:  # search the exponent k; the scenario gets 2^k
@@ -94,7 +96,7 @@ def solve(ctx: PlanContext, s: Scenario, run, input_path: str, output_path: str,
         if x not in runs:
             try:
                 given = s.model_dump(exclude_unset=True)  # unset keys keep their rules (deals)
-                scen = TypeAdapter(Scenario).validate_python(set_path(given, input_path, value))
+                scen = SCENARIO.validate_python(set_path(given, input_path, value))
             except ValidationError as exc:
                 raise SpecError(input_path, x, exc.errors()[0]["msg"]) from None
             result = run(ctx, scen)
