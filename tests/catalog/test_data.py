@@ -98,7 +98,7 @@ def test_each_shipped_file_is_read_once(monkeypatch):
     from xpuplan.hardware import efficiency, stacks
 
     caches = [data.data_table, data.records, data.keyed_records, cal.calibration,
-              efficiency._calibration, efficiency._serve_calibration, stacks._rules]
+              efficiency._calibration, stacks._rules]
     for c in caches:
         c.cache_clear()
     reads: Counter = Counter()

@@ -67,7 +67,8 @@ def plan_context(*, catalog_files: list[str] | None = None, seed: int = 0,
         fewest = serve_problem(job.model, chip=chip_name, input_len=job.input_len,
                                output_len=job.output_len, weights=weights,
                                catalog_files=catalog_files)[0].n_chips
-        results, first_error = [], None
+        results: list[ServeResult] = []
+        first_error: XpuplanError | None = None
         for n in (fewest * 2**k for k in range(SERVING_UNIT_DOUBLINGS + 1)):
             try:
                 results.append(infer(job.model, chip=chip_name, n_chips=n,
@@ -77,6 +78,7 @@ def plan_context(*, catalog_files: list[str] | None = None, seed: int = 0,
             except XpuplanError as exc:
                 first_error = first_error or exc
         if not results:
+            assert first_error is not None  # the loop ran at least once and every try raised
             raise first_error
         best = max(results, key=lambda r: r.output_tokens_per_s_per_chip)
         seen[f"serve/{best.chip}"] = best.confidence
@@ -103,11 +105,12 @@ def plan(scenario: str | os.PathLike | dict | None = None, *, example: str | Non
     validated."""
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
-    if example:
+    if example is not None:
         s = load_example(example)
     elif isinstance(scenario, dict):
         s = scenario_from_data(scenario)
     else:
+        assert scenario is not None  # the check above: exactly one of the two is given
         s = load_scenario(scenario)
     seen: dict = {}
     ctx = plan_context(catalog_files=catalog_files, confidence=seen)
@@ -136,8 +139,10 @@ def scenario_inputs(scenario: str | os.PathLike | None = None, *,
     to edit and pass back to `plan(scenario=...)` (what `xpuplan sweep` varies)."""
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
-    s = load_example(example) if example else load_scenario(scenario)
-    return s.model_dump()
+    if example is not None:
+        return load_example(example).model_dump()
+    assert scenario is not None  # the check above: exactly one of the two is given
+    return load_scenario(scenario).model_dump()
 
 
 def plan_examples() -> dict[str, str]:

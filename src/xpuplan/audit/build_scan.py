@@ -116,7 +116,7 @@ def scan_conda(path: str, text: str, rules: Rules) -> list[Finding]:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise ScanError(f"not valid YAML: {str(exc).splitlines()[0]}") from None
-    out = []
+    out: list[Finding] = []
     if not isinstance(root, yaml.MappingNode):
         return out
     for key, value in root.value:
@@ -136,7 +136,8 @@ def scan_conda(path: str, text: str, rules: Rules) -> list[Finding]:
 
 def cmake_commands(text: str) -> list[tuple[int, str, list[str]]]:
     """(line, command name, argument tokens) for each command invocation."""
-    out, i, n, line = [], 0, len(text), 1
+    out: list[tuple[int, str, list[str]]] = []
+    i, n, line = 0, len(text), 1
     while i < n:
         ch = text[i]
         if ch == "#":
@@ -149,40 +150,46 @@ def cmake_commands(text: str) -> list[tuple[int, str, list[str]]]:
             continue
         m = _CMAKE_COMMAND.match(text, i)
         if m and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
-            start_line, j, depth, args, quoted = line, m.end(), 1, [], False
-            token = []
-            while j < n and depth:
-                c = text[j]
-                if c == "\n":
-                    line += 1
-                if quoted:
-                    if c == '"' and text[j - 1] != "\\":
-                        quoted = False
-                    else:
-                        token.append(c)
-                elif c == '"':
-                    quoted = True
-                elif c == "#":
-                    k = text.find("\n", j)
-                    j = (n if k < 0 else k) - 1
-                elif c in "()":
-                    depth += 1 if c == "(" else -1
-                    if depth == 0:
-                        break
-                elif c.isspace():
-                    if token:
-                        args.append("".join(token))
-                        token = []
-                else:
-                    token.append(c)
-                j += 1
-            if token:
-                args.append("".join(token))
-            out.append((start_line, m.group(1).lower(), args))
-            i = j + 1
+            args, j, end_line = _cmake_args(text, m.end(), line)
+            out.append((line, m.group(1).lower(), args))
+            line, i = end_line, j + 1
             continue
         i += 1
     return out
+
+
+def _cmake_args(text: str, j: int, line: int) -> tuple[list[str], int, int]:
+    """Argument tokens of a command whose `(` ends at j: (tokens, index of its `)`, line
+    there). Quotes group, `#` comments to the end of the line, nested parentheses count."""
+    n, depth, args, quoted = len(text), 1, [], False
+    token: list[str] = []
+    while j < n and depth:
+        c = text[j]
+        line += c == "\n"
+        if quoted:
+            if c == '"' and text[j - 1] != "\\":
+                quoted = False
+            else:
+                token.append(c)
+        elif c == '"':
+            quoted = True
+        elif c == "#":
+            k = text.find("\n", j)
+            j = (n if k < 0 else k) - 1
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+            if depth == 0:
+                break
+        elif c.isspace():
+            if token:
+                args.append("".join(token))
+                token = []
+        else:
+            token.append(c)
+        j += 1
+    if token:
+        args.append("".join(token))
+    return args, j, line
 
 
 def scan_cmake(path: str, text: str, rules: Rules) -> list[Finding]:

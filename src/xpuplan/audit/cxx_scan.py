@@ -57,29 +57,9 @@ def scan_cxx(path: str, source: bytes, rules: Rules, is_cuda_file: bool) -> CxxS
     if is_cuda_file:
         rule = rules.default("cuda_source_files")
         out.append(Finding(path, 1, "cuda_source_files", path.rsplit(".", 1)[-1], rule.id))
-    kernel_rule = rules.default("cuda_kernels")
-    device_code = is_cuda_file
     defined = {n.text.decode(errors="replace") for n in caps.get("macro", ())}
-    for fn in caps.get("fn", ()):
-        qualifier = next((c.type for c in fn.children if c.type in _QUALIFIERS), None)
-        name = _function_name(fn)
-        defined.add(name)
-        if qualifier is None:
-            continue
-        device_code = True
-        loc = fn.end_point[0] - fn.start_point[0] + 1
-        out.append(Finding(path, fn.start_point[0] + 1, "cuda_kernels", f"{qualifier} {name}",
-                           kernel_rule.id, loc))
-    launch_rule = rules.default("kernel_launches")
-    for call in caps.get("call", ()):
-        callee = _name(call.child_by_field_name("function"))
-        if not callee:
-            continue
-        line = call.start_point[0] + 1
-        if any(c.type == "kernel_call_syntax" for c in call.children):
-            out.append(Finding(path, line, "kernel_launches", callee, launch_rule.id))
-            continue
-        _match(out, rules, path, line, callee)
+    device_code = _kernels(caps, path, rules, out, defined) or is_cuda_file
+    _calls(caps, path, rules, out)
     for node in caps.get("qid", ()):
         if node.parent is not None and node.parent.type == "qualified_identifier":
             continue
@@ -97,6 +77,39 @@ def scan_cxx(path: str, source: bytes, rules: Rules, is_cuda_file: bool) -> CxxS
     errors = caps.get("error", ())
     first = min((e.start_point[0] + 1 for e in errors), default=None)
     return CxxScan(out, first, defined)
+
+
+def _kernels(caps: dict, path: str, rules: Rules, out: list[Finding], defined: set[str]
+             ) -> bool:
+    """Each __global__/__device__ function is a kernel of its own length; every function
+    name is added to `defined`. True if the file has any device function."""
+    kernel_rule = rules.default("cuda_kernels")
+    device_code = False
+    for fn in caps.get("fn", ()):
+        qualifier = next((c.type for c in fn.children if c.type in _QUALIFIERS), None)
+        name = _function_name(fn)
+        defined.add(name)
+        if qualifier is None:
+            continue
+        device_code = True
+        loc = fn.end_point[0] - fn.start_point[0] + 1
+        out.append(Finding(path, fn.start_point[0] + 1, "cuda_kernels", f"{qualifier} {name}",
+                           kernel_rule.id, loc))
+    return device_code
+
+
+def _calls(caps: dict, path: str, rules: Rules, out: list[Finding]) -> None:
+    """A `<<<...>>>` launch is a kernel launch; any other call is matched by its callee."""
+    launch_rule = rules.default("kernel_launches")
+    for call in caps.get("call", ()):
+        callee = _name(call.child_by_field_name("function"))
+        if not callee:
+            continue
+        line = call.start_point[0] + 1
+        if any(c.type == "kernel_call_syntax" for c in call.children):
+            out.append(Finding(path, line, "kernel_launches", callee, launch_rule.id))
+            continue
+        _match(out, rules, path, line, callee)
 
 
 def _match(out: list[Finding], rules: Rules, path: str, line: int, symbol: str | None) -> None:

@@ -22,6 +22,7 @@ from xpuplan.errors import CatalogError
 TOP_ITEMS = 10  # the largest items listed per target, as issue #16 asks
 PER = ("site", "symbol", "kernel")
 SIZES = ("small", "medium", "large")
+Weeks = tuple[float, float, float]  # engineer-weeks: low, mid, high
 
 
 @dataclass(frozen=True)
@@ -29,17 +30,17 @@ class EffortRecord:
     """Porting effort of one finding kind, engineer-weeks (low, mid, high) by status."""
     kind: str
     per: str
-    weeks: dict  # status -> (low, mid, high), or status -> {size: (low, mid, high)}
+    # status -> (low, mid, high), or status -> {size: (low, mid, high)}
+    weeks: dict[str, Weeks | dict[str, Weeks]]
     source: str
     assumption: bool
     rationale: str
 
-    def weeks_for(self, status: str, loc: int | None, sizes: tuple[int, int]) -> tuple:
+    def weeks_for(self, status: str, loc: int | None, sizes: tuple[int, int]) -> Weeks:
         w = self.weeks[status]
-        if self.per == "kernel":
-            size = ("small" if (loc or 0) <= sizes[0] else
-                    "medium" if loc <= sizes[1] else "large")
-            return w[size]
+        if isinstance(w, dict):  # per kernel, by size
+            n = loc or 0
+            return w["small" if n <= sizes[0] else "medium" if n <= sizes[1] else "large"]
         return w
 
 
@@ -62,13 +63,14 @@ class TargetEffort:
     assumptions: list[dict] = field(default_factory=list)
 
 
-def _triple(value, file: str, where: str) -> tuple[float, float, float]:
+def _triple(value, file: str, where: str) -> Weeks:
     if (not isinstance(value, list) or len(value) != 3
             or not all(isinstance(v, int | float) and v >= 0 for v in value)
             or not value[0] <= value[1] <= value[2]):
         raise CatalogError(file, where, f"{value!r}: need [low, mid, high] weeks, "
                            "0 <= low <= mid <= high")
-    return tuple(float(v) for v in value)
+    low, mid, high = (float(v) for v in value)
+    return low, mid, high
 
 
 @lru_cache(maxsize=4)
@@ -113,7 +115,7 @@ def _record(raw: dict, file: str, i: int) -> EffortRecord:
         raise CatalogError(file, f"{where}.kind", f"{kind!r}; allowed: {', '.join(KINDS)}")
     if per not in PER:
         raise CatalogError(file, f"{where}.per", f"{per!r}; allowed: {', '.join(PER)}")
-    weeks = {}
+    weeks: dict[str, Weeks | dict[str, Weeks]] = {}
     for status in STATUSES[1:]:
         if status not in raw:
             continue

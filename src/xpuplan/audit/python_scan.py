@@ -40,38 +40,46 @@ def scan_python(path: str, tree: ast.Module, rules: Rules) -> list[Finding]:
     out: list[Finding] = []
     skip: set[int] = set()  # nodes already accounted for (inner names, decorators)
 
-    def add(node: ast.AST, kind_rule, symbol: str, loc: int | None = None) -> None:
+    def add(node: ast.expr | ast.stmt, kind_rule, symbol: str, loc: int | None = None) -> None:
         if kind_rule is not None:
             out.append(Finding(path, node.lineno, kind_rule.kind, symbol, kind_rule.id, loc))
 
     for node in nodes:
-        if isinstance(node, ast.Attribute):
-            skip.add(id(node.value))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            _kernel(node, aliases, rules, add, skip)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for module in _imported(node):
-                pkg = module.split(".")[0].lower().replace("_", "-")
-                add(node, rules.classify(("cuda_only_packages",), "pkg", pkg), pkg)
-        elif isinstance(node, ast.Call):
-            _call(node, aliases, rules, add, skip)
-        elif isinstance(node, ast.Subscript):
-            if _dotted(node.value, aliases) == "os.environ":
-                _env(node, node.slice, rules, add)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            _string(node, node.value, rules, add)
-        elif isinstance(node, ast.JoinedStr) and node.values:
-            first = node.values[0]
-            if (isinstance(first, ast.Constant) and first.value == "cuda:"
-                    and len(node.values) == 2):
-                add(node, rules.classify(("torch_cuda_calls",), "py", '"cuda:{}"'),
-                    '"cuda:{}"')
-    for node in nodes:
+        _visit(node, aliases, rules, add, skip)
+    for node in nodes:  # dotted names last: the visit marks the inner parts to skip
         if isinstance(node, (ast.Attribute, ast.Name)) and id(node) not in skip:
             name = _dotted(node, aliases)
             if name and "." in name:
                 add(node, rules.classify(NAME_KINDS, "py", name), name)
     return out
+
+
+def _visit(node: ast.AST, aliases, rules: Rules, add, skip: set[int]) -> None:
+    """The findings of one node other than dotted names (kernels, imports, calls, strings)."""
+    if isinstance(node, ast.Attribute):
+        skip.add(id(node.value))
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        _kernel(node, aliases, rules, add, skip)
+    elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        for module in _imported(node):
+            pkg = module.split(".")[0].lower().replace("_", "-")
+            add(node, rules.classify(("cuda_only_packages",), "pkg", pkg), pkg)
+    elif isinstance(node, ast.Call):
+        _call(node, aliases, rules, add, skip)
+    elif isinstance(node, ast.Subscript):
+        if _dotted(node.value, aliases) == "os.environ":
+            _env(node, node.slice, rules, add)
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        _string(node, node.value, rules, add)
+    elif isinstance(node, ast.JoinedStr):
+        _device_fstring(node, rules, add)
+
+
+def _device_fstring(node: ast.JoinedStr, rules: Rules, add) -> None:
+    """f"cuda:{i}": a device string like "cuda:N"."""
+    first = node.values[0] if node.values else None
+    if isinstance(first, ast.Constant) and first.value == "cuda:" and len(node.values) == 2:
+        add(node, rules.classify(("torch_cuda_calls",), "py", '"cuda:{}"'), '"cuda:{}"')
 
 
 def _kernel(node, aliases, rules, add, skip) -> None:

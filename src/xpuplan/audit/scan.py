@@ -47,7 +47,8 @@ def scan_tree(root: Path, rules: Rules,
     local = local_modules(walk.files)
     defined: set[str] = set()
     found: dict[tuple, Finding] = {}
-    errors, partial = [], []
+    errors: list[dict] = []
+    partial: list[dict] = []
     scanned = 0
     total = len(walk.files)
     for done, (rel, cat) in enumerate(walk.files, 1):
@@ -75,7 +76,7 @@ def scan_tree(root: Path, rules: Rules,
 def local_modules(files: list[tuple[str, str]]) -> set[str]:
     """Top-level names the tree's own Python defines: package directories and module stems,
     normalised like package names (`flash_attn` -> `flash-attn`)."""
-    out = set()
+    out: set[str] = set()
     for rel, cat in files:
         if cat == "python":
             parts = Path(rel).parts

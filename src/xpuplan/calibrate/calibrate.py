@@ -113,7 +113,7 @@ def _fit_group(cost: np.ndarray, grid: Grid, parent: int | None) -> tuple[int, l
     value and the others are refitted, until none is at a bound. Returns (setting, failures:
     (parameter index, bound, value at the bound))."""
     axes, allowed = grid.axes, np.ones(len(cost), bool)
-    failures = []
+    failures: list[tuple[int, str, float]] = []
     best = int(np.argmin(cost))
     for _ in range(len(grid.names)):
         hits = [h for h in grid.at_bound(best) if h[0] not in {f[0] for f in failures}]
@@ -141,7 +141,7 @@ def fit(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray, mask: np.nda
     """
     sources = np.arange(len(measured)).astype(str) if sources is None else sources
     log_err = np.abs(np.log(pred / measured[:, None, None]))  # (rows, shared, group grid)
-    best = None
+    best: tuple[float, int, dict[str, int], list[tuple]] | None = None
     for j in range(pred.shape[1]):
         cost = np.median(log_err[mask, j], axis=0)
         scales = {"default": int(np.argmin(cost))}
@@ -162,6 +162,7 @@ def fit(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray, mask: np.nda
         total = float(np.mean(per_row[mask]))
         if best is None or total < best[0]:
             best = (total, j, scales, failures)
+    assert best is not None, "the shared grid has at least one setting"
     _, j, scales, failures = best
     report = [{"group": f[0], "parameter": grid.names[f[1]], "value": float(f[3]),
                "bound": f[2], "fallback": f[4] if len(f) > 4 else None} for f in failures]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import partial
 
 from xpuplan.catalog.calibration import Coverage, Kind, calibration
 from xpuplan.hardware.efficiency import group_keys
@@ -67,17 +68,16 @@ def confidence_for(kind: Kind, chip: ChipSpec, precision: str) -> Confidence:
     sd_group = max(g.log_sd, g.log_sd_loso)
     cls = precision_class(precision)
     here = fitted.coverage.get(f"{chip.id}/{cls}")
-    common = dict(group=key, group_rows=g.n_rows, group_sources=g.n_sources,
-                  group_median_error_loso=g.median_error_loso)
+    confidence = partial(Confidence, group=key, group_rows=g.n_rows, group_sources=g.n_sources,
+                         group_median_error_loso=g.median_error_loso)
     if here:
         sd = max(sd_group, here.log_sd_loso)
-        return Confidence(status="validated", why="", chip_rows=here.rows,
+        return confidence(status="validated", why="", chip_rows=here.rows,
                           chip_sources=here.sources,
-                          chip_median_error_loso=here.median_error_loso,
-                          interval_log_sd=sd, **common)
+                          chip_median_error_loso=here.median_error_loso, interval_log_sd=sd)
     other = sorted(k.split("/")[1] for k in fitted.coverage if k.split("/")[0] == chip.id)
     why = (f"no {kind} rows for {chip.id} at {cls}; rows at {', '.join(other)}" if other
            else f"no {kind} rows for {chip.id}")
     sd = math.sqrt(sd_group ** 2 + _chip_spread(fitted.coverage) ** 2)
-    return Confidence(status="extrapolated", why=why, chip_rows=0, chip_sources=0,
-                      chip_median_error_loso=None, interval_log_sd=sd, **common)
+    return confidence(status="extrapolated", why=why, chip_rows=0, chip_sources=0,
+                      chip_median_error_loso=None, interval_log_sd=sd)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,6 +74,11 @@ class Deal(_Record):
     years: float | None = None
     gw: float | None = None
     announced: str = ""
+    hardware: str = ""
+    # investment-for-compute terms, where the deal publishes them (economics.investment)
+    investment_usd: float | None = Field(None, gt=0)
+    post_money_valuation_usd: float | None = Field(None, gt=0)
+    tranches: Literal["upfront", "per_gw", "dated"] | None = None
 
 
 class GwCost(_Record):
@@ -105,9 +111,10 @@ class ReportedMargin(_Record):
     definition: str = Field(min_length=1)
 
 
-SECTIONS = {"system": OwnedSystem, "facility": Facility, "deal": Deal, "gw_cost": GwCost,
-            "cost_of_capital": CostOfCapital, "owned_cost": OwnedCostBasis,
-            "reported_margin": ReportedMargin}
+SECTIONS: dict[str, type[_Record]] = {
+    "system": OwnedSystem, "facility": Facility, "deal": Deal, "gw_cost": GwCost,
+    "cost_of_capital": CostOfCapital, "owned_cost": OwnedCostBasis,
+    "reported_margin": ReportedMargin}
 # In a user's --catalog file `system:`/`systems:` are hardware systems (catalog/hardware.py), so
 # owned-system cost records go under `owned_system:` there; scenario assumptions take either.
 SECTION_ALIASES = {"owned_system": "system"}
@@ -120,15 +127,37 @@ class EconomicsCatalog:
 
     records: dict[str, dict[str, _Record]]
 
+    @overload
+    def record(self, section: Literal["system"], name: str) -> OwnedSystem: ...
+    @overload
+    def record(self, section: Literal["facility"], name: str) -> Facility: ...
+    @overload
+    def record(self, section: Literal["deal"], name: str) -> Deal: ...
+    @overload
+    def record(self, section: Literal["gw_cost"], name: str) -> GwCost: ...
+    @overload
+    def record(self, section: Literal["cost_of_capital"], name: str) -> CostOfCapital: ...
+    @overload
+    def record(self, section: Literal["owned_cost"], name: str) -> OwnedCostBasis: ...
+    @overload
+    def record(self, section: Literal["reported_margin"], name: str) -> ReportedMargin: ...
+    @overload
+    def record(self, section: str, name: str) -> _Record: ...
+
     def record(self, section: str, name: str) -> _Record:
-        """One record by id; UnknownNameError lists the close ids."""
+        """One record by id (typed by its section); UnknownNameError lists the close ids."""
         records = self.records[section]
         if name not in records:
             raise UnknownNameError(section.replace("_", " "), name, list(records))
         return records[name]
 
     def section(self, section: str) -> dict[str, _Record]:
+        """Every record of one section by id."""
         return self.records[section]
+
+    def deals(self) -> dict[str, Deal]:
+        """Every announced deal by id."""
+        return {k: d for k, d in self.records["deal"].items() if isinstance(d, Deal)}
 
     def with_records(self, data: dict, file: str) -> EconomicsCatalog:
         """This catalog with the sections of `data` on top (same id: the given fields
@@ -162,7 +191,8 @@ class EconomicsCatalog:
 
 
 def _validated(section: str, raw: dict, file: str, where: str) -> _Record:
-    return validated(SECTIONS[section], raw, file, where)
+    model: type[_Record] = SECTIONS[section]
+    return validated(model, raw, file, where)
 
 
 @cache

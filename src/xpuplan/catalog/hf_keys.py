@@ -9,6 +9,7 @@ naming the field and the type) and its value bounded (data/bounds.toml).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from xpuplan.errors import SpecError
@@ -64,6 +65,20 @@ def check_raw(model_type: str, raw: dict[str, Any], aliases: dict[str, str]) -> 
     def value(key: str) -> Any:
         return raw.get(key, raw.get(aliases.get(key, key)))
 
+    _check_needed(model_type, aliases, given, value)
+    _check_types(raw, given, value)
+    _check_lists(raw, value("num_hidden_layers"))
+    if model_type not in MOE_TYPES:
+        for key in EXPERT_KEYS:
+            if raw.get(key):
+                raise SpecError(key, raw[key], f"{model_type} is a dense model type; remove "
+                                f"the key or give a mixture-of-experts model_type "
+                                f"({', '.join(MOE_TYPES)})")
+
+
+def _check_needed(model_type: str, aliases: dict[str, str], given: Callable[[str], bool],
+                  value: Callable[[str], Any]) -> None:
+    """Every key the family needs is given (transformers would default a missing one)."""
     needed = list(COMMON) + list(NEEDED.get(model_type, ()))
     if model_type not in MLP_OPTIONAL:
         needed.append("intermediate_size")
@@ -74,6 +89,11 @@ def check_raw(model_type: str, raw: dict[str, Any], aliases: dict[str, str]) -> 
             spelled = f" (or '{aliases[key]}')" if key in aliases else ""
             raise SpecError(key, None, f"required in config.json for {model_type}{spelled}; "
                             "it is missing (transformers would substitute a default)")
+
+
+def _check_types(raw: dict[str, Any], given: Callable[[str], bool],
+                 value: Callable[[str], Any]) -> None:
+    """Integer keys are JSON integers within bounds (or null where allowed); flags are bools."""
     for key in INT_KEYS:
         v = value(key)
         if not given(key) or (v is None and key in NULLABLE):
@@ -84,13 +104,6 @@ def check_raw(model_type: str, raw: dict[str, Any], aliases: dict[str, str]) -> 
     for key in BOOL_KEYS:
         if key in raw and not isinstance(raw[key], bool):
             raise SpecError(key, raw[key], f"must be true or false (got {_json_type(raw[key])})")
-    _check_lists(raw, value("num_hidden_layers"))
-    if model_type not in MOE_TYPES:
-        for key in EXPERT_KEYS:
-            if raw.get(key):
-                raise SpecError(key, raw[key], f"{model_type} is a dense model type; remove "
-                                f"the key or give a mixture-of-experts model_type "
-                                f"({', '.join(MOE_TYPES)})")
 
 
 def _check_lists(raw: dict[str, Any], n_layers: int) -> None:

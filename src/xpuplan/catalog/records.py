@@ -132,7 +132,12 @@ def _allowed(kinds: tuple[FigureKind, ...]) -> list[str]:
 def _number(value: Any, file: str, key: str) -> float | tuple[float, ...]:
     """A non-negative number, or a list of them (a per-axis figure) as a tuple."""
     if isinstance(value, list) and value:
-        return tuple(_number(v, file, f"{key}[{i}]") for i, v in enumerate(value))
+        return tuple(_scalar(v, file, f"{key}[{i}]") for i, v in enumerate(value))
+    return _scalar(value, file, key)
+
+
+def _scalar(value: Any, file: str, key: str) -> float:
+    """A non-negative number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CatalogError(file, key, f"value {short_repr(value)} is not a number (the unit "
                            "goes in the key, e.g. hbm_gb = 80)")

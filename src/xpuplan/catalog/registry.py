@@ -58,7 +58,7 @@ class HardwareCatalog:
     def system(self, name: str) -> SystemSpec:
         """A system by id or alias, or a chip's default system by the chip's name."""
         key = _find(name, self.systems)
-        return self.systems[key] if key is not None else self.chip(name).system
+        return self.systems[key] if key is not None else system_of(self.chip(name))
 
     def instance(self, name: str) -> InstanceSpec:
         return self.instances[_resolve(name, self.instances, "instance")]
@@ -66,9 +66,9 @@ class HardwareCatalog:
     def instances_for(self, chip_id: str, system_id: str | None = None) -> list[InstanceSpec]:
         """Instances of the chip that rent `system_id` (default: the chip's default system).
         An instance belongs to the system that names it, else to its chip's default system."""
-        system_id = system_id or self.chips[chip_id].system.id
+        default = system_of(self.chips[chip_id]).id
+        system_id = system_id or default
         named = {s.instance: s.id for s in self.systems.values() if s.instance}
-        default = self.chips[chip_id].system.id
         return [i for i in self.instances.values()
                 if i.chip == chip_id and named.get(i.id, default) == system_id]
 
@@ -77,9 +77,9 @@ class HardwareCatalog:
         """The instance with the lowest per-chip price under `term`, or None if none priced."""
         if term not in PRICE_TERMS:
             raise SpecError("price_term", term, f"allowed: {', '.join(PRICE_TERMS)}")
-        priced = [i for i in self.instances_for(chip_id, system_id)
-                  if i.usd_per_chip_s(term) is not None]
-        return min(priced, key=lambda i: i.usd_per_chip_s(term)) if priced else None
+        priced = [(usd, i) for i in self.instances_for(chip_id, system_id)
+                  if (usd := i.usd_per_chip_s(term)) is not None]
+        return min(priced, key=lambda p: p[0])[1] if priced else None
 
     def price_for(self, chip_id: str, term: str = "on_demand",
                   system_id: str | None = None) -> tuple[InstanceSpec, str] | None:
@@ -90,6 +90,12 @@ class HardwareCatalog:
             if instance is not None:
                 return instance, t
         return None
+
+
+def system_of(chip: ChipSpec) -> SystemSpec:
+    """The system a catalog chip is seen in (`_catalog` builds every view inside one)."""
+    assert chip.system is not None, chip.id  # an internal invariant, not user input
+    return chip.system
 
 
 def _find(name: str, specs: dict) -> str | None:
@@ -213,7 +219,8 @@ def _catalog(paths: tuple[Path, ...], stamps: tuple) -> HardwareCatalog:
         if chip_key is None and system_key is None:
             raise CatalogError(record.file, f"{record.id}.chip",
                                f"names chip '{spec.chip}', which is not in the catalog")
-        instances[key] = spec.model_copy(update={"chip": chip_key or systems[system_key].chip})
+        owner = chip_key if chip_key is not None else systems[str(system_key)].chip
+        instances[key] = spec.model_copy(update={"chip": owner})
     for s in systems.values():
         if s.instance and s.instance.lower() not in instances:
             raise CatalogError("systems", f"{s.id}.instance",

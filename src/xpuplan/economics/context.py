@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from xpuplan.catalog.economics import EconomicsCatalog, economics_catalog
-from xpuplan.catalog.registry import HardwareCatalog
+from xpuplan.catalog.registry import HardwareCatalog, system_of
 from xpuplan.economics.scenario import ServingJob, Spreads, TrainingJob
 from xpuplan.errors import SpecError
+from xpuplan.train.result import RunCost
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 SECONDS_PER_DAY = 86400.0
@@ -26,12 +28,36 @@ DEFAULT_RUN_CHIPS = 4096
 MAX_RUN_CHIPS = 16384
 
 
+class TrainRun(Protocol):
+    """What a plan reads of a training prediction (api.TrainResult)."""
+
+    @property
+    def n_chips(self) -> int: ...
+    @property
+    def mfu(self) -> float: ...
+    @property
+    def run(self) -> RunCost | None: ...  # time to train, chip-hours, ... for a token budget
+
+
+class ServeRate(Protocol):
+    """What a plan reads of a serving prediction (api.ServeResult)."""
+
+    @property
+    def output_tokens_per_s_per_chip(self) -> float: ...
+
+
+def run_chip_hours(result: TrainRun) -> float:
+    """Chip-hours of the run (plans always give a token budget, so `run` is filled)."""
+    assert result.run is not None, "a plan's training job always has a token budget"
+    return result.run.chip_hours
+
+
 @dataclass
 class PlanContext:
     """What a plan runs against: catalogs, train and serve evaluators, seed and notes."""
     catalog: HardwareCatalog
-    train: Callable[[TrainingJob, str, int], object]  # -> TrainResult
-    serve: Callable[[ServingJob, str], object]  # -> ServeResult
+    train: Callable[[TrainingJob, str, int], TrainRun]
+    serve: Callable[[ServingJob, str], ServeRate]
     efficiency_sd: Callable[[str], float]  # chip -> calibration spread (log sd)
     seed: int = 0
     notes: list[str] = field(default_factory=list)
@@ -43,12 +69,14 @@ class PlanContext:
         if override is not None:
             return override, "scenario input"
         c = self.catalog.chip(chip)
-        found = self.catalog.price_for(c.id, term, c.system.id)
+        found = self.catalog.price_for(c.id, term, system_of(c).id)
         if found is None:
             raise SpecError("usd_per_chip_hour", None,
                             f"{c.id} has no price in the catalog; give usd_per_chip_hour")
         instance, used = found
-        return instance.usd_per_chip_s(used) * 3600, f"{instance.id} ({used.replace('_', '-')})"
+        usd_per_chip_s = instance.usd_per_chip_s(used)
+        assert usd_per_chip_s is not None  # the catalog hands out priced instances only
+        return usd_per_chip_s * 3600, f"{instance.id} ({used.replace('_', '-')})"
 
 
 @dataclass

@@ -18,9 +18,10 @@ from xpuplan.economics.context import (
     PlanAnswer,
     PlanContext,
     quantiles,
+    run_chip_hours,
     samples,
 )
-from xpuplan.economics.fleets import finance_basis, require_published
+from xpuplan.economics.fleets import finance_basis, published, require_published
 from xpuplan.economics.owned import margins, owned_cost, owned_inputs
 from xpuplan.economics.scenario import SpendForecast, TcoCompare
 from xpuplan.errors import SpecError
@@ -33,7 +34,8 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> PlanAnswer:
     require_published(fac, ("pue", "electricity_usd_per_kwh", "depreciation_years_systems"))
     basis, rate, rate_source = finance_basis(ctx, s)
     reported = ctx.econ.record("reported_margin", s.reported_margin)
-    rows, lines = [], [f"capital recovered as an annuity at {rate:.1%} ({rate_source}); "
+    rows: list[dict] = []
+    lines = [f"capital recovered as an annuity at {rate:.1%} ({rate_source}); "
                        f"network {basis.network_capex_fraction:.1%}, storage "
                        f"{basis.storage_capex_fraction:.1%} of rack capex; non-power opex "
                        f"{fmt_usd(basis.non_power_opex_usd_per_kw_year)}/kW-yr "
@@ -42,7 +44,7 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> PlanAnswer:
         chip = ctx.catalog.chip(opt.chip)
         sys_ = ctx.econ.record("system", opt.system) if opt.system else None
         if sys_ is not None and sys_.power_kw is not None:
-            watts_per_chip = sys_.power_w / sys_.chips  # IT watts per chip, system share
+            watts_per_chip = published(sys_, "power_w") / sys_.chips  # IT W per chip, its share
         elif chip.tdp_w is not None:
             watts_per_chip = chip.tdp_w
         else:
@@ -55,7 +57,8 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> PlanAnswer:
         elif opt.usd_per_gw:
             # All-in $/GW of facility power includes the building, network and storage: per
             # chip, its share of the GW is IT watts x PUE.
-            capex_per_chip, all_in = opt.usd_per_gw * watts_per_chip * fac.pue / 1e9, True
+            capex_per_chip = opt.usd_per_gw * watts_per_chip * published(fac, "pue") / 1e9
+            all_in = True
             basis_text = (f"{fmt_usd(opt.usd_per_gw)}/GW all-in x {watts_per_chip:,.0f} W x "
                           f"PUE {fac.pue:g}")
         else:
@@ -66,7 +69,7 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> PlanAnswer:
         owned = owned_cost(x)
         per_hour = owned["usd_per_chip_hour_held"]
         run = ctx.train(s.training, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
-        tokens_per_chip_hour = s.training.tokens / run.run.chip_hours
+        tokens_per_chip_hour = s.training.tokens / run_chip_hours(run)
         usd_per_mtok = per_hour / tokens_per_chip_hour * 1e6
         row = {"label": opt.label, "chip": chip.id, "capex_per_chip_usd": capex_per_chip,
                "rack_capex_usd": sys_.capex_usd if sys_ is not None and not all_in else None,
@@ -99,9 +102,10 @@ def tco_compare(ctx: PlanContext, s: TcoCompare) -> PlanAnswer:
                      f"{fmt_usd(owned['straight_line_usd_per_chip_hour'])}); "
                      f"{tokens_per_chip_hour:,.0f} training tokens/chip-h (MFU {run.mfu:.0%})"
                      f" -> {fmt_usd(usd_per_mtok)} per M tokens")
-        for key, m in row.get("margins", {}).items():
-            lines.append(f"{opt.label}: {key} = {m['value']:.1%} at list "
-                         f"{fmt_usd(opt.list_usd_per_chip_hour)}/chip-h ({m['definition']})")
+        if opt.list_usd_per_chip_hour:  # then row has its margins
+            for key, m in row["margins"].items():
+                lines.append(f"{opt.label}: {key} = {m['value']:.1%} at list "
+                             f"{fmt_usd(opt.list_usd_per_chip_hour)}/chip-h ({m['definition']})")
     best = min(rows, key=lambda r: r["owned_usd_per_mtok_trained"])
     if any("margins" in r for r in rows):
         lines.append(f"compare: {reported.id} reported gross margin {reported.gross_margin:.0%}"

@@ -13,16 +13,21 @@ come from vectorised draws of price, efficiency and utilisation (plan.context.sa
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
-from xpuplan.catalog.economics import HOURS_PER_YEAR
+from xpuplan.catalog.economics import HOURS_PER_YEAR, _Record
 from xpuplan.economics.context import (
     MAX_RUN_CHIPS,
     SECONDS_PER_DAY,
     PlanAnswer,
     PlanContext,
+    ServeRate,
+    TrainRun,
     pow2_floor,
     quantiles,
+    run_chip_hours,
     samples,
 )
 from xpuplan.economics.owned import owned_cost, owned_inputs
@@ -31,15 +36,23 @@ from xpuplan.errors import SpecError
 from xpuplan.units import fmt_si, fmt_usd
 
 
-def _workloads(ctx: PlanContext, s, chip: str, fleet_chips: float) -> dict:
+class Workloads(NamedTuple):
+    """Training run and serving rate on one chip (None where the scenario has none)."""
+
+    run: TrainRun | None
+    serve: ServeRate | None
+
+
+def _workloads(ctx: PlanContext, s: Contract | PowerBudget, chip: str,
+               fleet_chips: float) -> Workloads:
     """Training run and serving rate on this chip (None where the scenario has none)."""
-    out = {"run": None, "serve": None}
+    run = serve = None
     if s.training is not None:
         chips = s.training.chips or min(pow2_floor(fleet_chips), MAX_RUN_CHIPS)
-        out["run"] = ctx.train(s.training, chip, chips)
+        run = ctx.train(s.training, chip, chips)
     if s.serving is not None:
-        out["serve"] = ctx.serve(s.serving, chip)
-    return out
+        serve = ctx.serve(s.serving, chip)
+    return Workloads(run, serve)
 
 
 def contract(ctx: PlanContext, s: Contract) -> PlanAnswer:
@@ -59,7 +72,7 @@ def contract(ctx: PlanContext, s: Contract) -> PlanAnswer:
     peak = chip.dense_flops("bf16")
     delivered = chip_hours * 3600 * peak * s.utilization
     w = _workloads(ctx, s, chip.id, avg_chips)
-    out = {"budget_usd": s.budget_usd, "years": s.years, "chip": chip.id,
+    out: dict[str, Any] = {"budget_usd": s.budget_usd, "years": s.years, "chip": chip.id,
            "usd_per_chip_hour": price, "list_usd_per_chip_hour": list_price,
            "price_source": price_source, "chip_hours": chip_hours, "avg_chips": avg_chips,
            "peak_chips": float(chips_by_year.max()),
@@ -80,18 +93,18 @@ def contract(ctx: PlanContext, s: Contract) -> PlanAnswer:
     u = np.clip(s.utilization + draw["utilization"], 0.05, 1.0)
     hours_mc = s.budget_usd / (price * draw["price"])
     interval = {"chip_hours": quantiles(hours_mc)}
-    if w["run"] is not None:
-        run_hours = w["run"].run.chip_hours
+    if w.run is not None and s.training is not None:
+        run_hours = run_chip_hours(w.run)
         out["training_runs"] = chip_hours * s.utilization / run_hours
-        out["training_run"] = _run_summary(w["run"])
+        out["training_run"] = _run_summary(w.run)
         lines.append(f"one run of {s.training.model} ({fmt_si(s.training.tokens)} tokens) on "
-                     f"{w['run'].n_chips:,} chips = {fmt_si(run_hours)} chip-hours "
-                     f"(MFU {w['run'].mfu:.0%}) -> {out['training_runs']:.1f} runs")
+                     f"{w.run.n_chips:,} chips = {fmt_si(run_hours)} chip-hours "
+                     f"(MFU {w.run.mfu:.0%}) -> {out['training_runs']:.1f} runs")
         interval["training_runs"] = quantiles(hours_mc * u * draw["efficiency"] / run_hours)
-    if w["serve"] is not None:
-        rate = w["serve"].output_tokens_per_s_per_chip
+    if w.serve is not None and s.serving is not None:
+        rate = w.serve.output_tokens_per_s_per_chip
         out["serving_tokens_per_day"] = avg_chips * s.utilization * rate * SECONDS_PER_DAY
-        out["serving"] = _serve_summary(w["serve"])
+        out["serving"] = _serve_summary(w.serve)
         lines.append(f"serving {s.serving.model}: {rate:,.0f} output tokens/s per chip x "
                      f"{avg_chips:,.0f} chips x {s.utilization:.0%} x 86,400 s = "
                      f"{fmt_si(out['serving_tokens_per_day'])} tokens/day")
@@ -108,23 +121,28 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> PlanAnswer:
     require_published(sys_, ("power_kw", "capex_usd"))
     require_published(fac, ("pue", "capex_usd_per_mw", "electricity_usd_per_kwh",
                             "depreciation_years_systems"))
+    power_kw, capex_usd, power_w = (published(sys_, k) for k in ("power_kw", "capex_usd",
+                                                                 "power_w"))
+    pue, capex_usd_per_w = published(fac, "pue"), published(fac, "capex_usd_per_w")
+    capex_usd_per_mw = published(fac, "capex_usd_per_mw")
+    usd_per_kwh = published(fac, "electricity_usd_per_kwh")
     chip = ctx.catalog.chip(sys_.chip)
-    it_w = s.gw * 1e9 / fac.pue
-    systems = int(it_w // sys_.power_w)
+    it_w = s.gw * 1e9 / pue
+    systems = int(it_w // power_w)
     if systems < 1:
-        raise SpecError("gw", s.gw, f"too small for one {sys_.id} ({sys_.power_kw:g} kW IT, "
-                        f"{sys_.power_kw * fac.pue / 1e6:.4f} GW with PUE {fac.pue:g})")
+        raise SpecError("gw", s.gw, f"too small for one {sys_.id} ({power_kw:g} kW IT, "
+                        f"{power_kw * pue / 1e6:.4f} GW with PUE {pue:g})")
     chips = systems * sys_.chips
     basis, rate, rate_source = finance_basis(ctx, s)
-    x = owned_inputs(fac, basis, rate, sys_.capex_usd / sys_.chips, sys_.power_w / sys_.chips,
+    x = owned_inputs(fac, basis, rate, capex_usd / sys_.chips, power_w / sys_.chips,
                      s.utilization, s.sell_through, s.facility_life_years,
-                     includes=sys_.includes, facility_scale=it_w / (systems * sys_.power_w))
+                     includes=sys_.includes, facility_scale=it_w / (systems * power_w))
     owned = owned_cost(x)
     parts = {k: v * chips for k, v in owned["breakdown_usd_per_chip_year"].items()}
-    capex_sys = systems * sys_.capex_usd
+    capex_sys = systems * capex_usd
     capex_net = capex_sys * x.network_capex_fraction
     capex_sto = capex_sys * x.storage_capex_fraction
-    capex_fac = fac.capex_usd_per_w * it_w
+    capex_fac = capex_usd_per_w * it_w
     energy_yr = parts["opex/energy"]
     annual = owned["total_usd_per_chip_year"] * chips
     usd_per_chip_hour = owned["usd_per_chip_hour_held"]
@@ -134,9 +152,9 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> PlanAnswer:
            "capex_network_usd": capex_net, "capex_storage_usd": capex_sto,
            "capex_facility_usd": capex_fac, "capex_usd": capex_sys + capex_net + capex_sto
            + capex_fac, "energy_usd_per_year": energy_yr,
-           "rack_capex_usd": sys_.capex_usd, "rack_power_w": sys_.power_w, "pue": fac.pue,
-           "facility_capex_usd_per_mw": fac.capex_usd_per_mw,
-           "electricity_usd_per_kwh": fac.electricity_usd_per_kwh,
+           "rack_capex_usd": capex_usd, "rack_power_w": power_w, "pue": pue,
+           "facility_capex_usd_per_mw": capex_usd_per_mw,
+           "electricity_usd_per_kwh": usd_per_kwh,
            "cost_of_capital": rate, "cost_of_capital_source": rate_source,
            "annual_cost_breakdown_usd_per_year": parts, "annualised_usd_per_year": annual,
            "owned_usd_per_chip_hour": usd_per_chip_hour,
@@ -145,17 +163,17 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> PlanAnswer:
            "training_runs_per_year": None, "serving_tokens_per_day": None}
     life_sys, life_fac = x.life_systems_years, x.life_facility_years
     lines = [
-        f"IT power = {s.gw:g} GW / PUE {fac.pue:g} = {it_w / 1e9:.3f} GW",
-        f"systems = IT power / {sys_.power_kw:g} kW = {systems:,} {sys_.id} = {chips:,} chips",
-        f"capex = {systems:,} x {fmt_usd(sys_.capex_usd)} racks + scale-out network "
+        f"IT power = {s.gw:g} GW / PUE {pue:g} = {it_w / 1e9:.3f} GW",
+        f"systems = IT power / {power_kw:g} kW = {systems:,} {sys_.id} = {chips:,} chips",
+        f"capex = {systems:,} x {fmt_usd(capex_usd)} racks + scale-out network "
         f"{x.network_capex_fraction:.1%} + storage {x.storage_capex_fraction:.1%} of racks + "
-        f"{fmt_usd(fac.capex_usd_per_mw)}/MW x {it_w / 1e6:,.0f} MW facility = "
+        f"{fmt_usd(capex_usd_per_mw)}/MW x {it_w / 1e6:,.0f} MW facility = "
         f"{fmt_usd(out['capex_usd'])}",
         f"capital recovered as an annuity at {rate:.1%} ({rate_source}): CRF "
         f"{owned['capital_recovery_factor_systems']:.4f}/yr over {life_sys:g} y (IT), "
         f"{owned['capital_recovery_factor_facility']:.4f}/yr over {life_fac:g} y (facility)",
-        f"energy/yr = {it_w / 1e9:.3f} GW x {s.utilization:.0%} x PUE {fac.pue:g} x 8,766 h x "
-        f"${fac.electricity_usd_per_kwh:g}/kWh = {fmt_usd(energy_yr)}",
+        f"energy/yr = {it_w / 1e9:.3f} GW x {s.utilization:.0%} x PUE {pue:g} x 8,766 h x "
+        f"${usd_per_kwh:g}/kWh = {fmt_usd(energy_yr)}",
         "annual cost = " + " + ".join(f"{k} {fmt_usd(v)}" for k, v in parts.items())
         + f" = {fmt_usd(annual)}/yr = {fmt_usd(usd_per_chip_hour)}/chip-h held "
         f"(straight-line depreciation, no cost of capital: "
@@ -167,18 +185,18 @@ def power_budget(ctx: PlanContext, s: PowerBudget) -> PlanAnswer:
     capital = sum(v for k, v in parts.items() if k.startswith("capital/"))
     interval = {"annualised_usd_per_year": quantiles(
         capital * draw["price"] + energy_yr * u / s.utilization + parts["opex/non_power"])}
-    if w["run"] is not None:
-        run_hours = w["run"].run.chip_hours
+    if w.run is not None and s.training is not None:
+        run_hours = run_chip_hours(w.run)
         out["training_runs_per_year"] = chips * s.utilization * HOURS_PER_YEAR / run_hours
-        out["training_run"] = _run_summary(w["run"])
+        out["training_run"] = _run_summary(w.run)
         lines.append(f"runs/yr = {chips:,} chips x {s.utilization:.0%} x 8,766 h / "
                      f"{fmt_si(run_hours)} chip-h per run = {out['training_runs_per_year']:.1f}")
         interval["training_runs_per_year"] = quantiles(
             chips * u * HOURS_PER_YEAR * draw["efficiency"] / run_hours)
-    if w["serve"] is not None:
-        rate = w["serve"].output_tokens_per_s_per_chip
+    if w.serve is not None and s.serving is not None:
+        rate = w.serve.output_tokens_per_s_per_chip
         out["serving_tokens_per_day"] = chips * s.utilization * rate * SECONDS_PER_DAY
-        out["serving"] = _serve_summary(w["serve"])
+        out["serving"] = _serve_summary(w.serve)
         interval["serving_tokens_per_day"] = quantiles(
             chips * u * rate * draw["efficiency"] * SECONDS_PER_DAY)
     return PlanAnswer(outputs=out, explain=lines, interval=interval)
@@ -199,12 +217,19 @@ def finance_basis(ctx: PlanContext, s) -> tuple:
     return basis, float(coc), "scenario input"
 
 
-def require_published(record, keys: tuple[str, ...]) -> None:
+def published(record: _Record, key: str) -> float:
+    """A figure the economics record must publish, or SpecError naming it."""
+    value = getattr(record, key)
+    if value is None:
+        raise SpecError(f"{record.id}.{key}", None, "not published in economics.toml; add "
+                        "it with a source or pick another record")
+    return float(value)
+
+
+def require_published(record: _Record, keys: tuple[str, ...]) -> None:
     """SpecError naming the first figure the economics record does not publish."""
     for key in keys:
-        if getattr(record, key) is None:
-            raise SpecError(f"{record.id}.{key}", None, "not published in economics.toml; add "
-                            "it with a source or pick another record")
+        published(record, key)
 
 
 def _run_summary(r) -> dict:

@@ -15,6 +15,8 @@ summed by seller and year, and over a window against a published claim.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from xpuplan.economics.context import PlanAnswer, PlanContext
@@ -28,9 +30,10 @@ def deployment_weights(s: Investment) -> np.ndarray:
     if s.gw_per_year:
         gw = np.asarray([0.0, *s.gw_per_year])
         return gw / gw.sum()
-    years = np.arange(0, int(np.ceil(s.years)) + 1)
-    yearly = np.where(years >= 1, np.clip(np.minimum(1.0, s.years - (years - 1)), 0, 1), 0.0)
-    return yearly / s.years
+    T = s.term_years  # = years, given when there is no ramp
+    years = np.arange(0, int(np.ceil(T)) + 1)
+    yearly = np.where(years >= 1, np.clip(np.minimum(1.0, T - (years - 1)), 0, 1), 0.0)
+    return yearly / T
 
 
 def with_deal_terms(ctx: PlanContext, s: Investment) -> Investment:
@@ -54,24 +57,27 @@ def with_deal_terms(ctx: PlanContext, s: Investment) -> Investment:
 def investment(ctx: PlanContext, s: Investment) -> PlanAnswer:
     """Yearly purchases, NPVs (USD) and circular share of an investment-for-compute deal."""
     s = with_deal_terms(ctx, s)
+    invest_usd = s.investment_usd  # I
+    assert invest_usd is not None  # with_deal_terms raised otherwise
     w = deployment_weights(s)  # (n_years,)
     if s.tranches == "dated":  # pad the shorter of the two schedules with zeros
-        n = max(len(w), len(s.tranche_shares_by_year))
+        by_year = s.tranche_shares_by_year
+        assert by_year is not None  # the scenario's validator: dated goes with its shares
+        n = max(len(w), len(by_year))
         w = np.pad(w, (0, n - len(w)))
-        dated = np.pad(np.asarray(s.tranche_shares_by_year, dtype=float),
-                       (0, n - len(s.tranche_shares_by_year)))
+        dated = np.pad(np.asarray(by_year, dtype=float), (0, n - len(by_year)))
     years = np.arange(len(w))
     purchases = s.commitment_usd * w
     shares = {"per_gw": w, "upfront": (years == 0).astype(float)}
-    tranches = s.investment_usd * (dated if s.tranches == "dated" else shares[s.tranches])
+    tranches = invest_usd * (dated if s.tranches == "dated" else shares[s.tranches])
     disc = (1 + s.discount_rate) ** -years.astype(float)
     investee = tranches - purchases
     investor = -tranches + s.investor_gross_margin * purchases
     pv_c, pv_i = float(purchases @ disc), float(tranches @ disc)
-    out = {"investment_usd": s.investment_usd, "commitment_usd": s.commitment_usd,
+    out: dict[str, Any] = {"investment_usd": invest_usd, "commitment_usd": s.commitment_usd,
            "years": s.term_years, "tranches": s.tranches,
            "effective_discount": pv_i / pv_c,
-           "circular_share": s.investment_usd / s.commitment_usd,
+           "circular_share": invest_usd / s.commitment_usd,
            "pv_investment_usd": pv_i, "pv_purchases_usd": pv_c,
            "investee_npv_usd": float(investee @ disc),
            "investor_npv_usd": float(investor @ disc),
@@ -86,13 +92,13 @@ def investment(ctx: PlanContext, s: Investment) -> PlanAnswer:
             "per_gw": "in tranches as each GW is deployed (I_y = I x GW share of year y)",
             "dated": "in dated tranches: " + ", ".join(
                 f"y{y} {fmt_usd(t)}" for y, t in enumerate(tranches) if t)}[s.tranches]
-    lines = [f"{s.investor} invests {fmt_usd(s.investment_usd)} {paid}; {s.investee} buys "
+    lines = [f"{s.investor} invests {fmt_usd(invest_usd)} {paid}; {s.investee} buys "
              f"{fmt_usd(s.commitment_usd)} over {out['years']:g} y: "
              + ", ".join(f"y{c['year']} {fmt_usd(c['purchases_usd'])}"
                          for c in out["cash_flows"] if c["purchases_usd"]),
              f"at {s.discount_rate:.0%}: PV(I) = {fmt_usd(pv_i)}, PV(C) = {fmt_usd(pv_c)}; "
              f"effective discount on compute = PV(I)/PV(C) = {out['effective_discount']:.1%}",
-             f"circular share = I / C = {fmt_usd(s.investment_usd)} / "
+             f"circular share = I / C = {fmt_usd(invest_usd)} / "
              f"{fmt_usd(s.commitment_usd)} = {out['circular_share']:.1%} of {s.investor}'s "
              f"revenue from {s.investee} is its own investment coming back",
              f"{s.investor} NPV (cash: -I + {s.investor_gross_margin:.0%} gross margin x C) = "
@@ -101,16 +107,16 @@ def investment(ctx: PlanContext, s: Investment) -> PlanAnswer:
              f"{s.investee} NPV (cash: I - C) = {fmt_usd(out['investee_npv_usd'])}; net of the "
              f"equity sold at cost {fmt_usd(out['investee_npv_net_of_equity_usd'])}"]
     if s.post_money_valuation_usd:
-        out["equity_stake"] = s.investment_usd / s.post_money_valuation_usd
+        out["equity_stake"] = invest_usd / s.post_money_valuation_usd
         out["implied_post_money_valuation_usd"] = s.post_money_valuation_usd
-        lines.append(f"equity stake = I / post-money valuation = {fmt_usd(s.investment_usd)} / "
+        lines.append(f"equity stake = I / post-money valuation = {fmt_usd(invest_usd)} / "
                      f"{fmt_usd(s.post_money_valuation_usd)} = {out['equity_stake']:.1%}")
     if s.usd_per_gw:
         out["gw_bought"] = s.commitment_usd / s.usd_per_gw
         lines.append(f"C buys {out['gw_bought']:.1f} GW at {fmt_usd(s.usd_per_gw)}/GW")
     if s.list_usd_per_chip_hour and s.alternative_usd_per_chip_hour:
         own = s.commitment_usd / s.list_usd_per_chip_hour
-        net = (s.commitment_usd - s.investment_usd) / s.alternative_usd_per_chip_hour
+        net = (s.commitment_usd - invest_usd) / s.alternative_usd_per_chip_hour
         out.update({"chip_hours_from_investor": own, "chip_hours_elsewhere_for_net": net})
         lines.append(f"C at list buys {fmt_si(own)} chip-h; the net outlay C - I elsewhere "
                      f"buys {fmt_si(net)} chip-h")

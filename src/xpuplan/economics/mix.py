@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from xpuplan.economics.context import (
     HOURS_PER_YEAR,
     SECONDS_PER_DAY,
     PlanContext,
+    run_chip_hours,
 )
 from xpuplan.economics.scenario import VendorMix
 from xpuplan.errors import SolverError, SpecError, one_line
@@ -112,14 +114,14 @@ def vendor_rates(ctx: PlanContext, s: VendorMix) -> list[VendorRates]:
         chip = ctx.catalog.chip(v.chip)
         price, source = ctx.price(chip.id, v.price_term, v.usd_per_chip_hour)
         r = q = 0.0
-        if s.training_runs_per_year > 0:
-            job = s.training.model_copy(update={"precision": v.precision or
-                                                s.training.precision})
-            run = ctx.train(job, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
-            r = HOURS_PER_YEAR * s.utilization / run.run.chip_hours
-        if s.serving_tokens_per_day > 0:
-            job = s.serving.model_copy(update={"weights": v.weights or s.serving.weights})
-            q = SECONDS_PER_DAY * s.utilization * ctx.serve(job, chip.id
+        if s.training_runs_per_year > 0 and s.training is not None:  # checked above
+            train = s.training.model_copy(update={"precision": v.precision or
+                                                  s.training.precision})
+            run = ctx.train(train, chip.id, s.training.chips or DEFAULT_RUN_CHIPS)
+            r = HOURS_PER_YEAR * s.utilization / run_chip_hours(run)
+        if s.serving_tokens_per_day > 0 and s.serving is not None:  # checked above
+            serve = s.serving.model_copy(update={"weights": v.weights or s.serving.weights})
+            q = SECONDS_PER_DAY * s.utilization * ctx.serve(serve, chip.id
                                                              ).output_tokens_per_s_per_chip
         share_hi = v.fixed_share if v.fixed_share is not None else (v.max_share or s.max_share)
         share_lo = v.fixed_share if v.fixed_share is not None else (v.min_share or 0.0)
@@ -152,8 +154,9 @@ def solve_mix(rates: list[VendorRates], runs: float, tokens_per_day: float,
                                ((runs, v.runs_per_chip_year),
                                 (tokens_per_day, v.tokens_per_chip_day)) if rate and d) + 1.0)
            for v in rates]
-    t = [[None] * n_v for _ in years]
-    s_ = [[None] * n_v for _ in years]
+    # highspy variables (the library ships no types), filled below: (n_years, n_v)
+    t: list[list[Any]] = [[None] * n_v for _ in years]
+    s_: list[list[Any]] = [[None] * n_v for _ in years]
     adopt = []
     for i, v in enumerate(rates):
         if fixed_adopt is not None or not v.binary:

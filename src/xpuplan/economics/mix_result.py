@@ -104,7 +104,7 @@ def mix_result(rates: list[VendorRates], runs: float, tokens: float,
     cum = 0.0
     for k, y in enumerate(range(1, horizon.years + 1)):
         chips = np.add(best["train_chips"][k], best["serve_chips"][k])
-        row = {"year": y}
+        row: dict[str, float] = {"year": y}
         for c, v, a in zip(chips, rates, best["adopt"], strict=True):
             row[f"{v.chip}_chips"] = float(c)
             row[f"{v.chip}_share"] = float(c / chips.sum()) if chips.sum() else 0.0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from xpuplan.economics.context import PlanContext
+from xpuplan.economics.context import PlanAnswer, PlanContext
 from xpuplan.economics.deals import spend_forecast, tco_compare
 from xpuplan.economics.fleets import contract, power_budget
 from xpuplan.economics.investment import deal_timeline, investment
@@ -15,9 +17,10 @@ from xpuplan.economics.scenario import Scenario, load_scenario
 from xpuplan.economics.summary import input_rows, kpis
 from xpuplan.errors import UnknownNameError
 
-RUNNERS = {"contract": contract, "power_budget": power_budget, "vendor_mix": vendor_mix,
-           "investment": investment, "tco_compare": tco_compare,
-           "spend_forecast": spend_forecast, "deal_timeline": deal_timeline}
+RUNNERS: dict[str, Callable[[PlanContext, Any], PlanAnswer]] = {
+    "contract": contract, "power_budget": power_budget, "vendor_mix": vendor_mix,
+    "investment": investment, "tco_compare": tco_compare,
+    "spend_forecast": spend_forecast, "deal_timeline": deal_timeline}
 
 
 @dataclass

@@ -33,7 +33,9 @@ def training_run_cost(tokens: float, tokens_per_s: float, n_chips: int, chip: Ch
             found = (cheapest, term) if cheapest is not None else None
         if found is not None:
             instance, term = found
-            usd_per_chip_hour = instance.usd_per_chip_s(term) * 3600
+            usd_per_chip_s = instance.usd_per_chip_s(term)
+            assert usd_per_chip_s is not None  # the catalog hands out priced instances only
+            usd_per_chip_hour = usd_per_chip_s * 3600
     return RunCost(
         tokens=tokens, time_to_train_s=seconds, chip_hours=chip_hours,
         usd_per_chip_hour=usd_per_chip_hour,

@@ -7,8 +7,9 @@ A wrong key is rejected naming the key and the allowed ones; numbers accept suff
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -237,7 +238,10 @@ class Investment(_Base):
     @property
     def term_years(self) -> float:
         """Years of deployment: the ramp's length, else `years`."""
-        return float(len(self.gw_per_year)) if self.gw_per_year else self.years
+        if self.gw_per_year:
+            return float(len(self.gw_per_year))
+        assert self.years is not None  # the validator above: years or gw_per_year
+        return self.years
 
 
 class TimelineDeal(_Strict):
@@ -293,13 +297,16 @@ class SpendForecast(_Base):
     utilization: float = Field(0.85, gt=0, le=1)
 
 
-Scenario = Annotated[Contract | PowerBudget | VendorMix | Investment | TcoCompare
-                     | SpendForecast | DealTimeline, Field(discriminator="kind")]
+AnyScenario = (Contract | PowerBudget | VendorMix | Investment | TcoCompare | SpendForecast
+               | DealTimeline)
+Scenario = Annotated[AnyScenario, Field(discriminator="kind")]
+# pydantic types TypeAdapter's argument as type[T]; a discriminated union is a valid type form
+SCENARIO: TypeAdapter[AnyScenario] = TypeAdapter(Scenario)  # type: ignore[arg-type]
 KINDS = ("contract", "power_budget", "vendor_mix", "investment", "tco_compare",
          "spend_forecast", "deal_timeline")
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Parse and validate a scenario file; CatalogError names the key and what is allowed."""
     return scenario_from_data(read_table_file(Path(path)), str(path))
 
@@ -309,7 +316,7 @@ def scenario_from_data(data: object, file: str = "scenario") -> Scenario:
     if not isinstance(data, dict):
         raise CatalogError(file, None, f"must be a mapping of keys, got {type(data).__name__}")
     try:
-        scenario = TypeAdapter(Scenario).validate_python(data)
+        scenario = SCENARIO.validate_python(data)
     except ValidationError as exc:
         raise _scenario_error(file, data, exc) from None
     if scenario.assumptions:  # checked here so that errors name the file
@@ -342,7 +349,7 @@ def _record_hint(key: str) -> str:
             "retrieved: ...}])" if homes else "")
 
 
-_MODELS = {m.model_fields["kind"].annotation.__args__[0]: m
+_MODELS = {get_args(m.model_fields["kind"].annotation)[0]: m
            for m in (Contract, PowerBudget, VendorMix, Investment, TcoCompare, SpendForecast,
                      DealTimeline)}
 

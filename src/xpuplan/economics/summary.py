@@ -9,9 +9,9 @@ the reason instead of a swing.
 
 from __future__ import annotations
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from xpuplan.economics.scenario import Scenario
+from xpuplan.economics.scenario import SCENARIO
 from xpuplan.economics.solve import get_path, set_path
 from xpuplan.errors import XpuplanError
 
@@ -114,12 +114,12 @@ def tornado(ctx, s, run, base_outputs: dict, step: float = TORNADO_STEP) -> dict
     for key, value in _flat({k: v for k, v in data.items() if k not in SKIP_INPUTS}):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0:
             continue
-        ends = []
+        ends: list[tuple] = []  # (x, kpi) or (x, None, why)
         for f in (1 - step, 1 + step):
             x = type(value)(round(value * f)) if isinstance(value, int) else value * f
             try:
                 given = s.model_dump(exclude_unset=True)  # unset keys keep their rules
-                scen = TypeAdapter(Scenario).validate_python(set_path(given, key, x))
+                scen = SCENARIO.validate_python(set_path(given, key, x))
                 ends.append((x, _get(run(ctx, scen).outputs, kpi)))
             except (ValidationError, XpuplanError) as exc:
                 msg = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)

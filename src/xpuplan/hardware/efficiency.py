@@ -22,7 +22,10 @@ import statistics
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from xpuplan.catalog.calibration import infer_groups, train_groups
+import numpy as np
+from numpy.typing import NDArray
+
+from xpuplan.catalog.calibration import InferGroup, infer_groups, train_groups
 from xpuplan.catalog.measurements import (
     collective_measurements,
     matmul_measurements,
@@ -33,6 +36,8 @@ from xpuplan.catalog.measurements import (
 )
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.precision import precision_class
+
+Scale = float | NDArray[np.float64]  # one value, or one per sample (axis 0)
 
 
 @dataclass(frozen=True)
@@ -51,10 +56,11 @@ class StackCalibration:
 class ServeCalibration:
     """Fitted serving-stack parameters (scripts/calibrate_infer.py), with spreads."""
 
-    compute_scale: float  # sustained GEMM rate in prefill / MAMF
-    memory_scale: float  # sustained decode read bandwidth / STREAM bandwidth
-    step_overhead_s: float  # fixed host cost per decode step (graph launch, sync, sampling)
-    seq_overhead_s: float  # host cost per running sequence per step (scheduling, outputs)
+    # Fitted values are floats; intervals and the calibration grid pass one per sample.
+    compute_scale: Scale  # sustained GEMM rate in prefill / MAMF
+    memory_scale: Scale  # sustained decode read bandwidth / STREAM bandwidth
+    step_overhead_s: Scale  # fixed host cost per decode step (graph launch, sync, sampling)
+    seq_overhead_s: Scale  # host cost per running sequence per step (scheduling, outputs)
     latency_scale: float  # serving collectives' α / the measured nccl-tests α
     log_sd: float  # spread of the log residuals, for intervals
     n_rows: int
@@ -89,13 +95,12 @@ def reserved_fraction(stack: str = "default") -> float:
     return rows.get(stack, rows["default"]).reserved_fraction_of_hbm
 
 
-@lru_cache(maxsize=1)
-def _serve_calibration() -> dict[str, ServeCalibration]:
-    return {key: ServeCalibration(
+def _serve_calibration(g: InferGroup) -> ServeCalibration:
+    return ServeCalibration(
         compute_scale=g.compute_scale, memory_scale=g.memory_scale,
         step_overhead_s=g.step_overhead_s,
         seq_overhead_s=g.seq_overhead_s, latency_scale=g.latency_scale, log_sd=g.log_sd,
-        n_rows=g.n_rows, source=g.source) for key, g in infer_groups().items()}
+        n_rows=g.n_rows, source=g.source)
 
 
 def group_keys(chip: ChipSpec, precision: str) -> tuple[str, ...]:
@@ -126,13 +131,13 @@ def serve_calibration_for(chip: ChipSpec, precision: str = "bf16",
     precision with a higher peak is never predicted slower for a calibration artefact; what
     remains (the FP8 KV cache's attention rate, memory) is physics the result shows.
     """
-    stacks = _serve_calibration()
-    own = next(stacks[k] for k in group_keys(chip, precision) if k in stacks)
+    groups = infer_groups()
+    own = next(groups[k] for k in group_keys(chip, precision) if k in groups)
     if precision_class(precision) == "bf16":
-        return own
-    base = next(stacks[k] for k in group_keys(chip, "bf16") if k in stacks)
+        return _serve_calibration(own)
+    base = next(groups[k] for k in group_keys(chip, "bf16") if k in groups)
     floor = rate_floor(chip, gemm, precision, base.compute_scale) if gemm else 0.0
-    return replace(own, compute_scale=max(own.compute_scale, floor),
+    return replace(_serve_calibration(own), compute_scale=max(own.compute_scale, floor),
                    memory_scale=max(own.memory_scale, base.memory_scale),
                    step_overhead_s=min(own.step_overhead_s, base.step_overhead_s),
                    seq_overhead_s=min(own.seq_overhead_s, base.seq_overhead_s))

@@ -107,27 +107,40 @@ class SweepSpec(BaseModel):
     def _rules(self) -> SweepSpec:
         """Cross-field rules: the keys each kind allows, required axes, no empty axis."""
         if self.kind == "plan":
-            if self.axes:
-                raise SpecError("axes", next(iter(self.axes)), "a plan sweep varies scenario "
-                                "inputs with `vary: {path: [values]}`, not axes")
-            if not self.scenario:
-                raise SpecError("scenario", None, "a plan sweep needs a scenario (a built-in "
-                                f"example: {', '.join(api.plan_examples())}, or a YAML file)")
+            self._check_plan_keys()
         else:
-            for key in ("scenario", "vary"):
-                if getattr(self, key):
-                    raise SpecError(key, getattr(self, key), f"only for kind plan, not "
-                                    f"{self.kind}")
-            allowed = AXES[self.kind]
-            names = [*self.axes, *(self.sample.ranges if self.sample else ())]
-            for name in names:
-                if name not in allowed:
-                    raise SpecError("axes", name, f"unknown {self.kind} axis; allowed: "
-                                    f"{', '.join(allowed)}")
-            for name in REQUIRED[self.kind]:
-                if name not in names:
-                    raise SpecError("axes", name, f"required for {self.kind} (give it as a "
-                                    "list of values or one value)")
+            self._check_axis_names()
+        self._check_values()
+        return self
+
+    def _check_plan_keys(self) -> None:
+        """A plan sweep varies a scenario's inputs: it has a scenario and no axes."""
+        if self.axes:
+            raise SpecError("axes", next(iter(self.axes)), "a plan sweep varies scenario "
+                            "inputs with `vary: {path: [values]}`, not axes")
+        if not self.scenario:
+            raise SpecError("scenario", None, "a plan sweep needs a scenario (a built-in "
+                            f"example: {', '.join(api.plan_examples())}, or a YAML file)")
+
+    def _check_axis_names(self) -> None:
+        """A train/infer sweep names only its kind's axes, and every required one."""
+        for key in ("scenario", "vary"):
+            if getattr(self, key):
+                raise SpecError(key, getattr(self, key), f"only for kind plan, not "
+                                f"{self.kind}")
+        allowed = AXES[self.kind]
+        names = [*self.axes, *(self.sample.ranges if self.sample else ())]
+        for name in names:
+            if name not in allowed:
+                raise SpecError("axes", name, f"unknown {self.kind} axis; allowed: "
+                                f"{', '.join(allowed)}")
+        for name in REQUIRED[self.kind]:
+            if name not in names:
+                raise SpecError("axes", name, f"required for {self.kind} (give it as a "
+                                "list of values or one value)")
+
+    def _check_values(self) -> None:
+        """No empty axis; a sampled range is [low, high] numbers, not also on the grid."""
         group = "vary" if self.kind == "plan" else "axes"
         for name, values in self.grid.items():
             if values == []:
@@ -140,7 +153,6 @@ class SweepSpec(BaseModel):
             if isinstance(low, str) or isinstance(high, str) or not low <= high:
                 raise SpecError(f"sample.ranges.{name}", [low, high], "must be two numbers "
                                 "[low, high] with low <= high")
-        return self
 
     @property
     def grid(self) -> dict[str, list]:
