@@ -1,12 +1,16 @@
 """The Python API: every number the CLI (and later the web page) shows comes from here.
 
 Functions take plain names (chip, model, instance) and return typed objects that export with
-`.model_dump()` (specs) or `.to_dict()` (results). `catalog_files` adds the user's own chip
-and instance records on top of the built-in catalog (as `--catalog` does on the CLI).
+`.model_dump()` (specs) or `.to_dict()` (results, SI units with the unit in every key). Each
+takes its subject positionally and the rest by keyword (`train(model, *, chip, n_chips)`);
+deprecation.py keeps the old positional forms and names working with a DeprecationWarning.
+`catalog_files` adds the user's own chip and instance records on top of the built-in catalog
+(as `--catalog` does on the CLI).
 
-Files by topic: catalog.py, training.py, serving.py, planning.py, validation.py. The API may
-import every layer; the CLI, views and the web app import only this package (and errors,
-units), as the import-linter contract in pyproject.toml enforces.
+Files by topic: deprecation.py, rows.py, catalog.py, training.py, serving.py, planning.py,
+validation.py, audit.py. The API may import every layer; the CLI, views and the web app
+import only this package (and errors, units), as the import-linter contract in pyproject.toml
+enforces.
 """
 
 from xpuplan.api.audit import AUDIT_TARGETS, AuditResult, audit

@@ -91,7 +91,7 @@ def serve_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: st
     lay = ev.layouts.row(i)
     chips_replica = lay["tp"] * lay["pp"]
     parts = {k.split("/")[-1]: float(v[i]) for k, v in ev.decode.items()}  # s
-    bound = max(parts, key=parts.get)
+    bound = max(parts, key=lambda k: parts[k])
     parts["prefill"] = float(ev.prefill_s[i])
     memory = {k.split("/", 1)[1]: float(v[i]) for k, v in ev.memory.items()}
     price = p.usd_per_chip_s

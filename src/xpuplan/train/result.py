@@ -114,7 +114,7 @@ def takeaway(breakdown: dict, step: float, reason: int) -> str:
     """What binds, by how much: the largest part of the step and the compute share."""
     if reason != TrainReason.OK:
         return f"infeasible: {TrainReason(reason).message}"
-    biggest = max(breakdown, key=breakdown.get)
+    biggest = max(breakdown, key=lambda k: breakdown[k])
     compute = sum(v for k, v in breakdown.items() if k.startswith("compute"))
     exposed = step - compute
     return (f"{biggest.replace('_', ' ')} is the largest part ({breakdown[biggest] / step:.0%} "
