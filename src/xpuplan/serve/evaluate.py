@@ -122,6 +122,7 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     s = layer_shape(p.model)
     heads = serve_heads(p, s, lay.tp)
     admission = serve_rules(p).kv_admission
+    assert admission is not None  # StackRecord: every serving stack names its admission rule
     paged = admission == "paged_resident_tokens"
     tp, pp, ep, requested = (v.astype(float) for v in (lay.tp, lay.pp, lay.ep, lay.batch))
     n_in, n_out, L, D, f = p.input_len, p.output_len, s.n_layers, s.hidden, s.moe_fraction

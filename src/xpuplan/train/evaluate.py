@@ -126,8 +126,8 @@ def evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray = 
     time = step_time(shape, lay, p.seq_len, p.global_batch, rates, heads=heads,
                      tp_overlap=overlap)
     memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads)
-    step = sum(time.values())
-    mem = sum(memory.values())
+    step = np.asarray(sum(time.values()))  # the parts sum to the step
+    mem = np.asarray(sum(memory.values()))
     reason = np.where((reason == 0) & ~np.isfinite(step), TrainReason.NO_FABRIC, reason)
     reason = np.where((reason == 0) & (mem > p.chip.hbm_bytes), TrainReason.MEMORY,
                       reason).astype(np.int8)
@@ -138,5 +138,5 @@ def evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray = 
                                 0.0)
     return TrainEval(layouts=lay, reason=reason, time=time, memory=memory, step_time_s=step,
                      memory_per_chip_bytes=mem, tokens_per_s=tokens_per_s,
-                     mfu=tokens_per_s * model_flops / peak,
+                     mfu=np.asarray(tokens_per_s * model_flops / peak),
                      hfu=tokens_per_s * (model_flops + recompute_flops) / peak)
