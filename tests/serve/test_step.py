@@ -17,6 +17,7 @@ from xpuplan.serve.step import (
     cycle_throughput,
     decode_step_time,
     disaggregated_throughput,
+    dp_prefill_straggler,
     experts_touched,
     host_step_time,
     usd_per_mtok,
@@ -52,6 +53,26 @@ def test_cycle_and_pool_throughput_by_hand():
     assert disaggregated_throughput(10.0, 100, 0.020, 0.050) == pytest.approx(400.0)
     # $3.6 per replica-hour = $1e-3/s; 20 ms per step for 10 tokens: $2e-6/token = $2/Mtok.
     assert usd_per_mtok(1e-3, 0.020, 10.0) == pytest.approx(2.0)
+
+
+def test_dp_prefill_straggler_by_hand():
+    # B = O = 1000: λ = 1 prompt per rank per step; over d = 2 ranks, with the Poisson(1) CDF
+    # F(0..5) = 0.3679, 0.7358, 0.9197, 0.9810, 0.9963, 0.9994, E[max] = Σ_j (1 − F(j−1)²) =
+    # 0.8647 + 0.4587 + 0.1542 + 0.0376 + 0.0073 + 0.0012 + 0.0002 = 1.524 prompts.
+    gamma = dp_prefill_straggler(np.array([1000.0, 1000.0]), 1000, np.array([2.0, 1.0]))
+    assert gamma[0] == pytest.approx(1.524, abs=1e-3)
+    assert gamma[1] == 1.0  # no attention data parallelism: nothing to wait for
+    # λ = 0.5 over 8 ranks: P(N ≥ 1, 2, 3) = 0.3935, 0.0902, 0.0144; the busiest rank has
+    # E[max] = Σ_j (1 − (1 − P(N ≥ j))⁸) ≈ 0.9813 + 0.5302 + 0.1099 + 0.0141 + 0.0014 = 1.637.
+    assert dp_prefill_straggler(np.array([500.0]), 1000, 8)[0] == pytest.approx(
+        1.637 / 0.5, rel=2e-3)
+
+
+@given(st.floats(0.01, 500.0), st.integers(2, 64))
+def test_dp_prefill_straggler_is_at_least_one_and_grows_with_ranks(lam, ranks):
+    g = dp_prefill_straggler(np.array([lam * 100.0, lam * 100.0]), 100,
+                             np.array([ranks, 2 * ranks]))
+    assert 1.0 <= g[0] <= g[1] + 1e-9
 
 
 positive = st.floats(1e-6, 1.0)

@@ -15,7 +15,8 @@ memory.py and step.py, each a small function with its formula and source, assemb
       activations b·(2D + 4kD + k(2g+2)F_e/tp)·2 B per MoE layer
   TPOT (pure decode)      pp · t_stage
   prefill                 max(FLOP/(P·φ), t_read) + t_comm, alone (M = I) and chunked (M = C)
-  continuous batching     cycle = O·TPOT + B'·t_pf,C: tokens/s = B'·O/cycle, TPOT_eff = cycle/O,
+  continuous batching     cycle = O·TPOT + γ·B'·t_pf,C: tokens/s = B'·O/cycle, TPOT_eff = cycle/O,
+                          γ = busiest DP rank's prefills / mean (step.dp_prefill_straggler),
                           TTFT = t_pf (aggregated) | pools: O/(t_pf,C + O·TPOT/B'), TTFT + KV move
   $/Mtok                  price_replica·t/n·10⁶ (output: TPOT per B'; input: t_pf,C per I)
 Neglects queueing delay (TTFT under load), request length spread (and so the preemptions
@@ -49,6 +50,7 @@ from xpuplan.serve.step import (
     cycle_throughput,
     decode_step_time,
     disaggregated_throughput,
+    dp_prefill_straggler,
     ep_comm_time,
     experts_touched,
     gemm_shape_factor,
@@ -197,7 +199,8 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
         tpot = tpot_decode
         ttft = t_pf + kv_transfer_time(n_in * L * s.kv_elems_per_token * b_kv, fab)
     else:
-        tokens_replica, tpot = cycle_throughput(B, n_out, tpot_decode, t_pf_batched)
+        straggler = dp_prefill_straggler(B, n_out, x / tp)  # DEP: the busiest rank's prefills
+        tokens_replica, tpot = cycle_throughput(B, n_out, tpot_decode, t_pf_batched * straggler)
         ttft = t_pf
     price = p.usd_per_chip_s if p.usd_per_chip_s is not None else np.nan
     price_replica = price * chips_replica

@@ -152,6 +152,31 @@ def gemm_shape_factor(half_dim: float, tokens: int, s: LayerShape, tp) -> np.nda
     return shape_factor(half_dim, tokens, s.ffn_width / tp, s.hidden)
 
 
+def dp_prefill_straggler(batch, n_out: int, dp_ranks) -> np.ndarray:
+    """Prefill work per step of the busiest attention-data-parallel rank over the mean, 1.
+
+    γ = E[max_r N_r] / λ = Σ_{j≥1} (1 − F_λ(j−1)^d) / λ,  N_r ~ Poisson(λ = B/O) iid over the
+    d = ep/tp ranks that share the experts (1 when ep ≤ tp): a rank admits about B/O new
+    prompts per step (Little's law: B running, each for O steps), and the ranks meet at every
+    MoE layer's all-to-all, so a step lasts as long as the rank with the most prefill work
+    (TensorRT-LLM tech blog 10, "ADP Balance Strategy": under in-flight batching the
+    iteration time is dominated by the slowest rank). Neglects the engine's balancing of
+    context requests across ranks (attention_dp_config enable_balance) and chunk splitting.
+    """
+    lam = np.maximum(np.asarray(batch, dtype=float) / n_out, 1e-12)
+    d = np.broadcast_to(np.asarray(dp_ranks, dtype=float), lam.shape)
+    pairs, inverse = np.unique(np.stack([lam.ravel(), d.ravel()]), axis=1, return_inverse=True)
+    lam_u, d_u = pairs  # (n_unique,)
+    j_max = int(np.ceil(np.max(lam_u + 12 * np.sqrt(lam_u) + 12)))
+    j = np.arange(j_max + 1, dtype=float)[:, None]  # (n_j, 1)
+    log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, j_max + 1)))])[:, None]
+    pmf = np.exp(-lam_u + j * np.log(lam_u) - log_fact)  # (n_j, n_unique)
+    cdf = np.minimum(np.cumsum(pmf, axis=0), 1.0)
+    e_max = (1.0 - cdf[:-1] ** d_u).sum(axis=0)  # Σ_{j≥1} P(max ≥ j)
+    gamma = np.where(d_u > 1, e_max / lam_u, 1.0)
+    return gamma[inverse.ravel()].reshape(lam.shape)
+
+
 def cycle_throughput(batch, n_out: int, tpot_decode, t_prefill_batched
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Tokens/s of one replica and its effective TPOT under continuous batching, (tok/s, s).
