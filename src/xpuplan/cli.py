@@ -10,8 +10,7 @@ import os
 import sys
 import warnings
 from contextlib import contextmanager
-from enum import Enum
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.console import Console
@@ -41,14 +40,16 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True)
 STATE: dict = {"catalog": None, "debug": False}
 
-RecomputeChoice = Enum("RecomputeChoice", {r: r for r in api.RECOMPUTE_CHOICES}, type=str)
-WeightChoice = Enum("WeightChoice", {w: w for w in api.WEIGHT_CHOICES}, type=str)
-KvChoice = Enum("KvChoice", {k: k for k in api.KV_CHOICES}, type=str)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
-TermChoice = Enum("TermChoice", {t: t for t in api.PRICE_TERMS}, type=str)
-TermOpt = Annotated[TermChoice, typer.Option("--price-term", help="Price basis.")]
+TermOpt = Annotated[api.PriceTerm, typer.Option("--price-term", help="Price basis.")]
 PriceOpt = Annotated[float | None, typer.Option(
     "--usd-per-chip-hour", help="One given price per chip-hour instead of the catalog's.")]
+
+
+class PriceBasis(TypedDict):
+    """`--price-term` and `--usd-per-chip-hour`, passed on to the API as they are."""
+    price_term: str
+    usd_per_chip_hour: float | None
 
 
 def _print_version(value: bool) -> None:
@@ -182,7 +183,7 @@ TokensOpt = Annotated[str | None, typer.Option(
     "--tokens", help="Training tokens, e.g. 15T: adds time, chip-hours, cost, energy.")]
 PrecisionOpt = Annotated[api.Precision, typer.Option("--precision", help="GEMM precision.")]
 Knob = Annotated[int | None, typer.Option(help="Fix this knob (else searched).")]
-RecomputeOpt = Annotated[RecomputeChoice | None, typer.Option(help="Fix activation recompute.")]
+RecomputeOpt = Annotated[api.Recompute | None, typer.Option(help="Fix activation recompute.")]
 
 
 def _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute) -> dict:
@@ -198,7 +199,7 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
           dp: Knob = None, cp: Knob = None, ep: Knob = None, vpp: Knob = None,
           micro_batch: Knob = None, zero: Knob = None, recompute: RecomputeOpt = None,
           interval: Annotated[bool, typer.Option(help="P10-P90 of step time and cost.")] = False,
-          price_term: TermOpt = TermChoice.on_demand, usd_per_chip_hour: PriceOpt = None,
+          price_term: TermOpt = api.PriceTerm.on_demand, usd_per_chip_hour: PriceOpt = None,
           as_json: JsonOpt = False) -> None:
     """Predict step time, memory, MFU (and time/cost to train) for one layout."""
     budget = parse_count(tokens, "tokens") if tokens is not None else None
@@ -244,12 +245,12 @@ def compare(
     serve: Annotated[bool, typer.Option(help="Compare serving instead of training.")] = False,
     input_len: Annotated[int, typer.Option("--input-len")] = 1024,
     output_len: Annotated[int, typer.Option("--output-len")] = 1024,
-    price_term: TermOpt = TermChoice.on_demand, usd_per_chip_hour: PriceOpt = None,
+    price_term: TermOpt = api.PriceTerm.on_demand, usd_per_chip_hour: PriceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train (or with --serve, serve) one model on each accelerator, side by side, every cost
     on one price basis."""
-    basis = {"price_term": price_term.value, "usd_per_chip_hour": usd_per_chip_hour}
+    basis: PriceBasis = {"price_term": price_term.value, "usd_per_chip_hour": usd_per_chip_hour}
     names = [c.strip() for c in chip.split(",") if c.strip()]
     for name in names:  # unknown names fail before any progress display starts
         api.chip(name, catalog_files=STATE["catalog"])
@@ -279,18 +280,18 @@ def infer(model: ModelArg, chip: ChipOpt,
           ttft_ms: Annotated[float | None, typer.Option("--ttft-ms", help="SLO on TTFT.")] = None,
           tpot_ms: Annotated[float | None, typer.Option("--tpot-ms", help="SLO on TPOT.")] = None,
           tp: Knob = None, pp: Knob = None, ep: Knob = None,
-          weights: Annotated[WeightChoice, typer.Option()] = WeightChoice.bf16,
-          activations: Annotated[WeightChoice | None, typer.Option(
+          weights: Annotated[api.Weights, typer.Option()] = api.Weights.bf16,
+          activations: Annotated[api.Weights | None, typer.Option(
               help="GEMM precision if not the weights' (e.g. --weights fp4 --activations bf16 "
                    "for weight-only MXFP4 on Hopper).")] = None,
-          kv: Annotated[KvChoice | None, typer.Option(help="KV-cache precision.")] = None,
+          kv: Annotated[api.Kv | None, typer.Option(help="KV-cache precision.")] = None,
           disaggregated: Annotated[bool, typer.Option(help="Separate prefill/decode pools.")]
           = False,
           plot: Annotated[str | None, typer.Option(help="Write the Pareto front (.html/.png).")]
           = None,
           interval: Annotated[bool, typer.Option(help="P10-P90 of latency and throughput.")]
           = False,
-          price_term: TermOpt = TermChoice.on_demand, usd_per_chip_hour: PriceOpt = None,
+          price_term: TermOpt = api.PriceTerm.on_demand, usd_per_chip_hour: PriceOpt = None,
           as_json: JsonOpt = False) -> None:
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
     if plot:
@@ -335,10 +336,10 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Contracts, power budgets, vendor mixes, investment deals and forecasts."""
-    if template or show:
-        return out.print(api.plan_template(template) if template
-                         else api.plan_example_text(show), markup=False, highlight=False,
-                         end="")
+    text = (api.plan_template(template) if template
+            else api.plan_example_text(show) if show else None)
+    if text is not None:
+        return out.print(text, markup=False, highlight=False, end="")
     if list_:
         examples = api.plan_examples()
         if as_json:
@@ -428,10 +429,10 @@ def sweep(
     if spec is None or out is None:
         raise SpecError("out" if spec else "spec", out or spec, "give SPEC.yaml and --out "
                         "FOLDER to run a sweep, or --summarize FOLDER to read one")
-    found = sw.load_spec(spec)
+    sweep_spec = sw.load_spec(spec)
     try:
         with sw.ProgressBar(err) as bar:
-            report = sw.run_sweep(found, out, workers, ray, resume, max_cells, yes,
+            report = sw.run_sweep(sweep_spec, out, workers, ray, resume, max_cells, yes,
                                   STATE["catalog"], progress=bar)
     except KeyboardInterrupt:
         raise sw.Interrupted(out) from None

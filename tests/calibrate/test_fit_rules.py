@@ -64,11 +64,11 @@ def test_confidence_marks_unvalidated_chips_and_widens_their_interval():
 
 
 def test_every_prediction_carries_its_confidence():
-    r = api.train("llama-3.1-8b", "h100", 8)
+    r = api.train("llama-3.1-8b", chip="h100", n_chips=8)
     assert r.confidence["status"] in ("validated", "extrapolated")
-    s = api.infer("llama-3.1-8b", "trn2", 1, batch=4)
+    s = api.infer("llama-3.1-8b", chip="trn2", n_chips=1, batch=4)
     assert s.confidence["status"] == "validated" and s.confidence["chip_rows"] > 0
-    t3 = api.infer("llama-3.1-8b", "trn3", 1, batch=4)  # no rows: marked, never an error
+    t3 = api.infer("llama-3.1-8b", chip="trn3", n_chips=1, batch=4)  # no rows: marked, never an error
     assert t3.confidence["status"] == "extrapolated"
 
 

@@ -25,7 +25,8 @@ def test_fp8_serving_is_never_slower_than_bf16(chip, model, tp, batch, n_in, n_o
     lay = ServeLayouts.build(tp=tp, batch=batch)
     out = {}
     for w in ("bf16", "fp8"):
-        p, _ = api.serve_problem(model, chip, 8, n_in, n_out, weights=w, kv="bf16")
+        p, _ = api.serve_problem(model, chip=chip, n_chips=8, input_len=n_in, output_len=n_out,
+                                weights=w, kv="bf16")
         out[w] = evaluate_serving(p, lay)
     if not (out["bf16"].fits[0] and out["fp8"].fits[0]):
         return
@@ -49,7 +50,7 @@ def test_fp8_training_is_slower_only_by_its_cast_traffic(chip, model, tp, micro_
     lay = Layouts.build(tp=tp, pp=1, dp=64 // tp, micro_batch=micro_batch)
     ev = {}
     for precision in ("bf16", "fp8"):
-        p = api.train_problem(model, chip, 64, seq_len=4096, global_batch=256,
+        p = api.train_problem(model, chip=chip, n_chips=64, seq_len=4096, global_batch=256,
                               precision=precision)
         ev[precision] = evaluate(p, lay)
     lo, hi = ev["bf16"], ev["fp8"]

@@ -80,8 +80,8 @@ def test_tile_padding_slows_a_compute_bound_moe_decode(monkeypatch):
     # 2048 · 4 / 128 = 64 tokens per expert, a 64-row tile, m ~ Bin(2048, 1/32) spills
     # into a second tile often enough that the experts compute ~1.47x the routed rows.
     # Only the expert GEMMs pay it, so the compute-bound step grows by less than that.
-    p = api.serve_problem("gpt-oss-120b", "h200", 1, input_len=128, output_len=128,
-                          weights="fp4", activations="bf16", kv="fp8")[0]
+    p = api.serve_problem("gpt-oss-120b", chip="h200", n_chips=1, input_len=128,
+                          output_len=128, weights="fp4", activations="bf16", kv="fp8")[0]
     lay = ServeLayouts.build(tp=1, batch=2048)
     tile = moe.tile_rows_for(2048, 4, 128, 16, 128)
     ratio = float(moe.expert_rows_computed(2048, 4, 128, tile)) / (2048 * 4)
@@ -98,8 +98,8 @@ def test_a_batched_prefill_shares_its_chunks_collective_latency():
     # TP8 Llama 3.1 70B, 128-token prompts, chunks of C = 8192 tokens: a prompt alone pays
     # every layer's all-reduce latency; batched, 8192/128 = 64 prompts share each pass, so
     # raising the fabric latency adds 64x less to a batched prefill than to a lone one.
-    p = api.serve_problem("llama-3.1-70b", "h100", 8, input_len=128, output_len=128,
-                          usd_per_chip_hour=1.0)[0]
+    p = api.serve_problem("llama-3.1-70b", chip="h100", n_chips=8, input_len=128,
+                          output_len=128, usd_per_chip_hour=1.0)[0]
     lay = ServeLayouts.build(tp=8, batch=64)
     price_replica_s = 8 * 1.0 / 3600
 

@@ -80,7 +80,7 @@ def test_stack_overlap_is_read_from_stacks_toml():
 
 def test_evaluate_applies_the_chip_stacks_overlap():
     for chip, hidden in (("tpu-v5p", True), ("h100", False)):
-        p = api.train_problem("llama-3.1-70b", chip, 64)
+        p = api.train_problem("llama-3.1-70b", chip=chip, n_chips=64)
         lay = Layouts.build(tp=8, pp=1, dp=8, micro_batch=1, zero=1, recompute=1)
         serial = step_time(layer_shape(p.model), lay, p.seq_len, p.global_batch,
                            chip_rates(p.chip, p.efficiency, p.precision))["time/comm/tp"][0]

@@ -50,8 +50,10 @@ from xpuplan.api.serving import (
     MODEL_FILL_TARGET,
     SERVE_KNOBS,
     WEIGHT_CHOICES,
+    Kv,
     ServeCompareRow,
     ServeComparison,
+    Weights,
     compare_serving,
     compare_serving_defaults,
     infer,
@@ -77,11 +79,12 @@ from xpuplan.api.training import (
 )
 from xpuplan.api.validation import validate
 from xpuplan.calibrate.report import ValidationReport
-from xpuplan.catalog.registry import PRICE_TERMS
+from xpuplan.catalog.registry import PRICE_TERMS, PriceTerm
 from xpuplan.economics.run import PlanResult
 from xpuplan.limits import file_limit
 from xpuplan.serve.result import InferResult, ServeResult
 from xpuplan.specs.layouts import RECOMPUTE as RECOMPUTE_CHOICES
+from xpuplan.specs.layouts import Recompute
 from xpuplan.specs.precision import Precision
 from xpuplan.train.result import TrainResult
 from xpuplan.units import parse_count
@@ -92,10 +95,11 @@ __all__ = [
     "AUDIT_TARGETS", "AuditResult", "CompareRow", "Comparison", "DEFAULT_COMPARE_CHIPS",
     "DEFAULT_COMPARE_CHIP_COUNT", "DEFAULT_COMPARE_MODEL", "DEFAULT_COMPARE_TOKENS",
     "DEFAULT_GLOBAL_BATCH_TOKENS", "DEFAULT_SEQ_LEN", "DEFAULT_SERVE_CHIPS",
-    "DEFAULT_SERVE_MODELS", "InferResult", "KV_CHOICES", "LayoutSearch", "MODEL_FILL_TARGET",
-    "PRECISIONS", "PRICE_TERMS", "PlanResult", "Precision", "RECOMPUTE_CHOICES", "SERVE_KNOBS",
-    "ServeCompareRow", "ServeComparison", "ServeResult", "TRAIN_KNOBS", "TrainResult",
-    "ValidationReport", "WEIGHT_CHOICES", "audit", "builtin_model", "catalog_paths", "chip",
+    "DEFAULT_SERVE_MODELS", "InferResult", "KV_CHOICES", "Kv", "LayoutSearch",
+    "MODEL_FILL_TARGET", "PRECISIONS", "PRICE_TERMS", "PlanResult", "Precision", "PriceTerm",
+    "RECOMPUTE_CHOICES", "Recompute", "SERVE_KNOBS", "ServeCompareRow", "ServeComparison",
+    "ServeResult", "TRAIN_KNOBS", "TrainResult", "ValidationReport", "WEIGHT_CHOICES", "Weights",
+    "audit", "builtin_model", "catalog_paths", "chip",
     "chip_figures", "chips", "chips_json", "compare", "compare_serving",
     "compare_serving_defaults", "deals", "file_limit", "infer", "instance", "instances",
     "instances_json", "load_model", "model_from_config", "model_summary", "models",

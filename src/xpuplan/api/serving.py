@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 import numpy as np
 
@@ -32,8 +33,24 @@ from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
 from xpuplan.workload.summary import summarize
 
 SERVE_KNOBS = ("tp", "pp", "ep", "batch")
-WEIGHT_CHOICES = ("bf16", "fp8", "int8", "fp4")
-KV_CHOICES = ("bf16", "fp8")
+
+
+class Weights(StrEnum):
+    """Storage format of served weights (and, by default, of the GEMMs)."""
+    bf16 = "bf16"
+    fp8 = "fp8"
+    int8 = "int8"
+    fp4 = "fp4"
+
+
+class Kv(StrEnum):
+    """Storage format of the KV cache."""
+    bf16 = "bf16"
+    fp8 = "fp8"
+
+
+WEIGHT_CHOICES = tuple(w.value for w in Weights)
+KV_CHOICES = tuple(k.value for k in Kv)
 MODEL_FILL_TARGET = 0.7  # default chip count: weights use at most 70 % of usable HBM
 
 

@@ -11,6 +11,7 @@ system's (older catalogs). Unknown names raise UnknownNameError with the closest
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,7 +31,17 @@ from xpuplan.specs.bounds import out_of_bounds
 from xpuplan.specs.hardware import ChipSpec, InstanceSpec
 from xpuplan.specs.system import SystemSpec
 
-PRICE_TERMS = ("on_demand", "capacity_block", "commit_1y", "commit_3y", "spot")
+
+class PriceTerm(StrEnum):
+    """Price basis of an instance: on demand, a capacity block, a 1 or 3 year commit, spot."""
+    on_demand = "on_demand"
+    capacity_block = "capacity_block"
+    commit_1y = "commit_1y"
+    commit_3y = "commit_3y"
+    spot = "spot"
+
+
+PRICE_TERMS = tuple(t.value for t in PriceTerm)  # the fallback order of `cheapest`
 FABRIC_FIELDS = ("scaleup_fabric", "scaleup_bw_unidir", "scaleout_fabric", "scaleout_bw_unidir")
 
 

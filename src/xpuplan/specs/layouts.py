@@ -18,10 +18,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from enum import StrEnum
 
 import numpy as np
 
-RECOMPUTE = ("none", "selective", "full")
+
+class Recompute(StrEnum):
+    """Activation recompute of a training layout (`Layout.recompute`)."""
+    none = "none"
+    selective = "selective"
+    full = "full"
+
+
+RECOMPUTE = tuple(r.value for r in Recompute)  # the order is the array code (0, 1, 2)
 
 
 def divisors(n: int) -> list[int]:

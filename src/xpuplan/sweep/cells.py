@@ -62,6 +62,7 @@ def result(job: Job, inputs: dict) -> dict:
         return api.train(**inputs, catalog_files=catalog).to_dict()
     if job.kind == "infer":
         return api.infer(**inputs, catalog_files=catalog).to_dict()
+    assert job.base is not None  # a plan job carries its spec's scenario
     scenario = copy.deepcopy(job.base)
     for path, value in inputs.items():
         set_path(scenario, path, value)

@@ -80,7 +80,7 @@ def check(address: str) -> ModuleType:
 class RaySession:
     """A Ray connection for one sweep; `close` stops Ray if the sweep started it."""
 
-    ray: object
+    ray: ModuleType  # ray itself: import_ray() returns the module
     started: bool
 
     @property

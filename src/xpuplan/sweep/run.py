@@ -18,6 +18,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -147,7 +148,8 @@ class ProgressBar:
                             MofNCompleteColumn(), CellsPerSecond(), TimeElapsedColumn(),
                             TextColumn("ETA"), TimeRemainingColumn(), console=console,
                             transient=True)
-        self.description, self.task = description, None
+        self.description = description
+        self.task: TaskID | None = None  # set by start()
 
     def __enter__(self) -> ProgressBar:
         return self
@@ -161,4 +163,5 @@ class ProgressBar:
         self.task = self.bar.add_task(self.description, total=total)
 
     def advance(self, n: int) -> None:
+        assert self.task is not None, "advance() before start()"
         self.bar.advance(self.task, n)

@@ -184,7 +184,7 @@ class SweepSpec(BaseModel):
         if self.sample is None:
             return [{}]
         rng = np.random.default_rng(self.sample.seed)
-        columns = {}
+        columns: dict[str, list[int] | list[float]] = {}
         for name, (low, high) in self.sample.ranges.items():
             low, high = _value(name, low), _value(name, high)
             if isinstance(low, int) and isinstance(high, int):
@@ -223,6 +223,7 @@ def spec_from_dict(data: dict, base_dir: Path | None = None) -> SweepSpec:
     except ValidationError as exc:
         raise _spec_error(exc) from None
     if spec.kind == "plan":
+        assert spec.scenario is not None  # the plan validator requires a scenario
         spec._base = _scenario(spec.scenario, base_dir)
         names = [*spec.grid, *(spec.sample.ranges if spec.sample else ())]
         for name in names:

@@ -77,7 +77,7 @@ class ResultStore:
         self.done: set[str] = set()
         self.rows_written = 0
         parts = self._open(resume)
-        runs = [int(PART.match(p.name).group(1)) for p in parts]
+        runs = [int(m.group(1)) for p in parts if (m := PART.match(p.name))]  # all match
         self.run, self.batch = max(runs, default=0) + 1, 0
 
     def _open(self, resume: bool) -> list[Path]:

@@ -20,7 +20,7 @@ from xpuplan.errors import SpecError
 
 
 def write_output(path: str | os.PathLike, content: str | bytes, option: str,
-                 inputs: Iterable[str | os.PathLike] = ()) -> None:
+                 inputs: Iterable[str | os.PathLike | None] = ()) -> None:
     """Write `content` to `path` for the CLI option `option` (see module doc)."""
     target = Path(path)
     _refuse_unsafe(target, option, [Path(p) for p in inputs if p])
@@ -48,7 +48,7 @@ def write_output(path: str | os.PathLike, content: str | bytes, option: str,
 
 
 def check_output(path: str | os.PathLike, option: str,
-                 inputs: Iterable[str | os.PathLike] = ()) -> None:
+                 inputs: Iterable[str | os.PathLike | None] = ()) -> None:
     """Refuse an unsafe output path before any work is done (write_output checks again)."""
     _refuse_unsafe(Path(path), option, [Path(p) for p in inputs if p])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from xpuplan.api import Comparison, ServeComparison
 from xpuplan.units import fmt_duration, fmt_si, fmt_usd
 
 console = Console()
@@ -82,7 +83,7 @@ def show_search(d: dict) -> None:
     console.print(table)
 
 
-def show_compare(model: str, chips: int, tokens: str, rows: list) -> None:
+def show_compare(model: str, chips: int, tokens: str, rows: Comparison) -> None:
     """Print a training comparison across chips as a table."""
     table = Table(title=f"{model}: {tokens} tokens on {chips:,} chips each")
     table.add_column("chip", no_wrap=True)  # ids whole: what the user types
@@ -182,7 +183,7 @@ def show_infer(d: dict) -> None:
     console.print(d["takeaway"])
 
 
-def show_compare_serving(rows: list, input_len: int, output_len: int) -> None:
+def show_compare_serving(rows: ServeComparison, input_len: int, output_len: int) -> None:
     """Print a serving comparison across models and chips as a table."""
     table = Table(title=f"offline serving, {input_len} in / {output_len} out, "
                   "weights fp8 where supported")

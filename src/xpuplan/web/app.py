@@ -74,8 +74,9 @@ async def _handle(request: Request, exc: Exception):
     return error_response(exc)
 
 
-async def _invalid(request: Request, exc: RequestValidationError):
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422 list, plus `detail_text`: the first problem in one line naming the field."""
+    assert isinstance(exc, RequestValidationError)  # the one class it is registered for
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     field = ".".join(str(p) for p in first["loc"] if p != "body")

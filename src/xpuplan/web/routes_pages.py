@@ -92,8 +92,9 @@ async def _render(request: Request, name: str, compute, defaults: dict,
     """Run `compute(settings, values, config)` in the pool when inputs are given (`always`:
     also without); errors inline."""
     settings = request.app.state.settings
-    context = {"chips": [c.id for c in api.chips(catalog_files=settings.catalog_files)],
-               "models": [e.id for e in api.models()]}
+    context: dict[str, object] = {
+        "chips": [c.id for c in api.chips(catalog_files=settings.catalog_files)],
+        "models": [e.id for e in api.models()]}
     try:
         values, config = await _inputs(request)
         context["form"] = {**defaults, **values}

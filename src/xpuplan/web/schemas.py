@@ -7,7 +7,6 @@ the server's time limit; they are search-size limits, not physical figures.
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,11 +24,6 @@ MAX_TOP = 50  # layouts a search may list
 MAX_COMPARE_CHIPS = 16  # chips in one comparison
 MAX_NAME_LEN = 200  # characters of a model or chip name
 MAX_TOKENS = 1e18  # training tokens: ~1000x today's largest runs
-
-Precision = Enum("Precision", {p: p for p in api.PRECISIONS}, type=str)
-Recompute = Enum("Recompute", {r: r for r in api.RECOMPUTE_CHOICES}, type=str)
-Weights = Enum("Weights", {w: w for w in api.WEIGHT_CHOICES}, type=str)
-Kv = Enum("Kv", {k: k for k in api.KV_CHOICES}, type=str)
 
 Name = Field(min_length=1, max_length=MAX_NAME_LEN)
 Knob = Field(None, ge=1, le=MAX_KNOB, description="Fix this knob (blank: searched).")
@@ -58,7 +52,7 @@ class LayoutRequest(ModelChoice):
     chips: int = Field(ge=1, le=MAX_CHIPS)
     seq_len: int | None = Field(None, ge=1, le=MAX_SEQ_LEN)
     global_batch: int | None = Field(None, ge=1, le=MAX_GLOBAL_BATCH)
-    precision: Precision = Precision.bf16
+    precision: api.Precision = api.Precision.bf16
     tp: int | None = Knob
     pp: int | None = Knob
     dp: int | None = Knob
@@ -67,7 +61,7 @@ class LayoutRequest(ModelChoice):
     vpp: int | None = Knob
     micro_batch: int | None = Knob
     zero: int | None = Field(None, ge=0, le=3)
-    recompute: Recompute | None = None
+    recompute: api.Recompute | None = None
 
     def fixed(self) -> dict:
         """The layout knobs given, as `api.train(**fixed)` takes them."""
@@ -102,9 +96,9 @@ class InferRequest(ModelChoice):
     tp: int | None = Knob
     pp: int | None = Knob
     ep: int | None = Knob
-    weights: Weights = Weights.bf16
-    activations: Weights | None = None
-    kv: Kv | None = None
+    weights: api.Weights = api.Weights.bf16
+    activations: api.Weights | None = None
+    kv: api.Kv | None = None
     disaggregated: bool = False
     interval: bool = False
 
@@ -120,7 +114,7 @@ class CompareRequest(ModelChoice):
     tokens: Tokens = "15T"
     seq_len: int | None = Field(None, ge=1, le=MAX_SEQ_LEN)
     global_batch: int | None = Field(None, ge=1, le=MAX_GLOBAL_BATCH)
-    precision: Precision = Precision.bf16
+    precision: api.Precision = api.Precision.bf16
     serve: bool = False
     input_len: int = Field(1024, ge=1, le=MAX_SERVE_LEN)
     output_len: int = Field(1024, ge=1, le=MAX_SERVE_LEN)
