@@ -1,9 +1,12 @@
 """Evaluate arrays of training layouts: legality masks, memory, step time, throughput, MFU.
 
 MFU = tokens/s · F_model / (chips · P), with F_model the model FLOPs per token of
-`workload.flops.flops_per_token_train` (6N + attention unhalved, MTP included; no recompute)
+`workload.flops.flops_per_token_train` (6N + causal attention, MTP included; no recompute)
 and P = hardware.roofline.mfu_peak_flops: the chip's dense peak at the GEMM precision, or
 at bf16 (attention's precision) where that is higher. HFU adds the recomputed forward FLOPs.
+Attention counts the causal half of the S x S scores, the FLOPs the step's kernels run
+(MaxText since mid-2025, Megatron-Bridge): with PaLM's unhalved count MFU exceeds 1 at long
+sequences, where attention dominates (Llama 3.1 8B at 1M tokens on GB300: 1.12).
 """
 
 from __future__ import annotations
@@ -133,9 +136,9 @@ def evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray = 
                       reason).astype(np.int8)
     tokens_per_s = p.global_batch * p.seq_len / step
     peak = p.n_chips * mfu_peak_flops(p.chip, p.precision)
-    model_flops = flops_per_token_train(p.model, p.seq_len)
-    recompute_flops = np.select([lay.recompute == 2], [flops_per_token_fwd(p.model, p.seq_len)],
-                                0.0)
+    model_flops = flops_per_token_train(p.model, p.seq_len, causal=True)
+    recompute_flops = np.select([lay.recompute == 2],
+                                [flops_per_token_fwd(p.model, p.seq_len, causal=True)], 0.0)
     return TrainEval(layouts=lay, reason=reason, time=time, memory=memory, step_time_s=step,
                      memory_per_chip_bytes=mem, tokens_per_s=tokens_per_s,
                      mfu=np.asarray(tokens_per_s * model_flops / peak),

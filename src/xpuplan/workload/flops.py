@@ -2,9 +2,9 @@
 
 Model FLOPs count each multiply-add as 2 FLOP, forward plus backward (= 2 x forward), with no
 activation recompute (PaLM, Chowdhery et al. 2022 app. B). Attention scores count the full
-S x S product unless `causal=True` halves it to the positions a causal mask keeps; MFU uses
-the unhalved count (PaLM's convention), the time model uses the causal count the kernels
-actually run (FlashAttention skips masked blocks).
+S x S product unless `causal=True` halves it to the positions a causal mask keeps. MFU and the
+time model both use the causal count, the FLOPs the kernels run (FlashAttention skips masked
+blocks), so MFU cannot exceed 1; PaLM's unhalved count is `causal=False`.
 """
 
 from __future__ import annotations
