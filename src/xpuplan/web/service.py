@@ -7,9 +7,6 @@ started with `allow_paths`; a scenario's YAML is parsed with `yaml.safe_load`.
 
 from __future__ import annotations
 
-import functools
-import threading
-
 import yaml
 
 from xpuplan import api
@@ -137,18 +134,10 @@ def model(s: Settings, name: str, seq_len: int) -> dict:
 
 
 # validate has no inputs, so its size is fixed: it may run past the per-request limit (about
-# 10-20 s on 2 busy cores, cold), and the first answer is kept for the process.
+# a minute cold), and api.validate keeps the first report for the process.
 VALIDATE_TIME_LIMIT_S = 600.0
-_validate_lock = threading.Lock()
 
 
 def validate() -> dict:
-    """`xpuplan validate --json`, computed once per process (concurrent first calls wait for
-    the one that computes)."""
-    with _validate_lock:
-        return _validate()
-
-
-@functools.lru_cache(maxsize=1)
-def _validate() -> dict:
+    """`xpuplan validate --json` (api.validate computes it once per process)."""
     return api.validate().to_dict()
