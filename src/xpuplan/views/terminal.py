@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -20,13 +21,20 @@ def _layout(p: dict) -> str:
     return f"{text} mb{p['micro_batch']} z{p['zero']} rc:{p['recompute']}"
 
 
+def _layout_compact(p: dict) -> str:
+    """The layout in few characters: degrees above 1, micro-batch, ZeRO stage, recompute."""
+    degrees = [f"{k}{p[k]}" for k in ("tp", "pp", "dp", "cp", "ep", "vpp") if p[k] > 1]
+    recompute = {"none": "", "selective": "rc:sel"}.get(p["recompute"], f"rc:{p['recompute']}")
+    return " ".join([*degrees, f"mb{p['micro_batch']}", f"z{p['zero']}", recompute]).strip()
+
+
 def _confidence(c: dict | None, compact: bool = False) -> str:
     """A prediction's confidence (calibrate.confidence) as table text."""
     if not c:
         return "-"
     if c["status"] == "validated":
         err = f"±{c['chip_median_error_loso']:.0%}"
-        return (f"valid. {err}" if compact else f"validated: LOSO {err} on {c['chip_rows']} "
+        return (err if compact else f"validated: LOSO {err} on {c['chip_rows']} "
                 f"rows, {c['chip_sources']} sources (group {c['group']})")
     return "extrap." if compact else f"extrapolated: {c['why']} (group {c['group']})"
 
@@ -84,29 +92,38 @@ def show_search(d: dict) -> None:
 
 
 def show_compare(model: str, chips: int, tokens: str, rows: Comparison) -> None:
-    """Print a training comparison across chips as a table."""
-    table = Table(title=f"{model}: {tokens} tokens on {chips:,} chips each")
+    """Print a training comparison across chips as a table that fits 80 columns: numbers
+    never wrap, the layout wraps at its spaces and the price sources follow the table."""
+    table = Table(title=f"{model}: {tokens} tokens on {chips:,} chips each",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("chip", no_wrap=True)  # ids whole: what the user types
-    for name in ("best layout", "time to train", "cost", "$/chip-h", "price from", "MFU",
-                 "tokens/s/chip", "confidence"):
-        table.add_column(name, overflow="fold")
+    table.add_column("best layout", min_width=10)
+    for name in ("time to\ntrain", "cost", "$/chip\n-h", "MFU", "tokens\n/s/chip"):
+        table.add_column(name, no_wrap=True, justify="right")
+    table.add_column("conf.", no_wrap=True, justify="right")
+    prices = []
     for row in rows:
         r = row.result
         if r is None:
-            table.add_row(row.chip, f"[red]{row.error}[/red]", "", "", "", "", "", "", "")
+            table.add_row(row.chip, f"[red]{row.error}[/red]", "", "", "", "", "", "")
             continue
         run = r.run
         cost = run.cost_usd if run else None
-        table.add_row(r.chip, _layout(r.parallelism),
+        if cost is not None:
+            prices.append(f"{r.chip} {run.instance or run.price_term}")
+        table.add_row(r.chip, _layout_compact(r.parallelism),
                       fmt_duration(run.time_to_train_s) if run else "-",
-                      "no price" if cost is None else fmt_usd(cost),
+                      "-" if cost is None else fmt_usd(cost),
                       "-" if cost is None else f"{run.usd_per_chip_hour:.2f}",
-                      "-" if cost is None else (run.instance or run.price_term),
                       f"{r.mfu:.1%}", f"{r.tokens_per_s_per_chip:,.0f}",
                       _confidence(r.confidence, compact=True))
     console.print(table)
     console.print(f"Cost = chip-hours x one price basis: {rows.price_basis} (xpuplan "
                   "instances; --price-term, --usd-per-chip-hour).")
+    if prices:
+        console.print("Priced from: " + "; ".join(prices) + ".")
+    console.print("conf.: leave-one-source-out error of the chip's validation group; extrap.: "
+                  "no validation rows for the chip (`xpuplan validate`).")
 
 
 def _error_table(label: str, groups: dict, title: str | None = None) -> Table:
