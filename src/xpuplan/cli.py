@@ -351,6 +351,15 @@ def plan(
         result = api.plan(scenario, example=example, catalog_files=STATE["catalog"], solve=solve,
                           target=_pair("target", target, "="), between=_pair(
                               "between", between, ","), tornado=bool(report or csv or xlsx or png))
+    _write_plan_files(result, scenario, report, csv, xlsx, png)
+    if as_json:
+        return emit_json(result.to_dict())
+    show_plan(result)
+
+
+def _write_plan_files(result: api.PlanResult, scenario: str | None, report: str | None,
+                      csv: str | None, xlsx: str | None, png: str | None) -> None:
+    """Write the files `plan` was asked for: --report, --csv, --xlsx, --png, in that order."""
     if report:
         from xpuplan.views.plan_report import plan_html
 
@@ -366,9 +375,6 @@ def plan(
         from xpuplan.views.plan_png import write_png
 
         write_png(result, png)
-    if as_json:
-        return emit_json(result.to_dict())
-    show_plan(result)
 
 
 @app.command()
