@@ -581,12 +581,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the interpreter's last flush)
         sys.exit(1)
     except Exception as exc:
-        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
-            message = exc.format_message()
-            if message:  # empty when click printed the help for a bare `xpuplan`
-                _fail(message, exc.exit_code)
-            sys.exit(exc.exit_code)
-        if STATE["debug"]:
-            raise
-        _fail(f"internal error ({type(exc).__name__}: {one_line(str(exc), 120)}); rerun with "
-              "--debug for the traceback", 3)
+        _fail_unexpected(exc)
+
+
+def _fail_unexpected(exc: Exception) -> None:
+    """Exit for an exception main() has no clause for: a click usage error with its message
+    and code, anything else as an internal error, exit 3 (raised again with --debug)."""
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
+        message = exc.format_message()
+        if message:  # empty when click printed the help for a bare `xpuplan`
+            _fail(message, exc.exit_code)
+        sys.exit(exc.exit_code)
+    if STATE["debug"]:
+        raise exc
+    _fail(f"internal error ({type(exc).__name__}: {one_line(str(exc), 120)}); rerun with "
+          "--debug for the traceback", 3)
