@@ -351,6 +351,15 @@ def plan(
         result = api.plan(scenario, example=example, catalog_files=STATE["catalog"], solve=solve,
                           target=_pair("target", target, "="), between=_pair(
                               "between", between, ","), tornado=bool(report or csv or xlsx or png))
+    _write_plan_files(result, scenario, report, csv, xlsx, png)
+    if as_json:
+        return emit_json(result.to_dict())
+    show_plan(result)
+
+
+def _write_plan_files(result: api.PlanResult, scenario: str | None, report: str | None,
+                      csv: str | None, xlsx: str | None, png: str | None) -> None:
+    """Write the files `plan` was asked for: --report, --csv, --xlsx, --png, in that order."""
     if report:
         from xpuplan.views.plan_report import plan_html
 
@@ -366,9 +375,6 @@ def plan(
         from xpuplan.views.plan_png import write_png
 
         write_png(result, png)
-    if as_json:
-        return emit_json(result.to_dict())
-    show_plan(result)
 
 
 @app.command()
@@ -575,12 +581,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the interpreter's last flush)
         sys.exit(1)
     except Exception as exc:
-        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
-            message = exc.format_message()
-            if message:  # empty when click printed the help for a bare `xpuplan`
-                _fail(message, exc.exit_code)
-            sys.exit(exc.exit_code)
-        if STATE["debug"]:
-            raise
-        _fail(f"internal error ({type(exc).__name__}: {one_line(str(exc), 120)}); rerun with "
-              "--debug for the traceback", 3)
+        _fail_unexpected(exc)
+
+
+def _fail_unexpected(exc: Exception) -> None:
+    """Exit for an exception main() has no clause for: a click usage error with its message
+    and code, anything else as an internal error, exit 3 (raised again with --debug)."""
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
+        message = exc.format_message()
+        if message:  # empty when click printed the help for a bare `xpuplan`
+            _fail(message, exc.exit_code)
+        sys.exit(exc.exit_code)
+    if STATE["debug"]:
+        raise exc
+    _fail(f"internal error ({type(exc).__name__}: {one_line(str(exc), 120)}); rerun with "
+          "--debug for the traceback", 3)

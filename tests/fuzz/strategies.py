@@ -50,26 +50,39 @@ def config_files(draw) -> bytes:
     """A built-in config.json after 0-3 mutations, as the bytes of a file."""
     data = builtin_config(draw(st.sampled_from(BASE_MODELS)))
     for _ in range(draw(st.integers(0, 3))):
-        op = draw(st.sampled_from(("set", "set", "delete", "nan", "nest", "text_config")))
-        key = draw(st.sampled_from(CONFIG_KEYS))
-        if op == "set":
-            value = draw(st.sampled_from(HOSTILE))
-            data[key] = float(value) if value in ("NaN", "Infinity") else value
-        elif op == "delete":
-            data.pop(key, None)
-        elif op == "nan":
-            data[key] = draw(st.sampled_from((float("nan"), float("inf"), -float("inf"))))
-        elif op == "nest":  # written into the text below (too deep for a Python repr)
-            depth = draw(st.sampled_from((5, 40, 5000)))
-            data[key] = f"@@deep{depth}@@"
-        else:
-            data = {"model_type": draw(st.sampled_from(("gemma3", "mistral3", "llava"))),
-                    "text_config": data}
+        data = _mutated(draw, data)
     if draw(st.booleans()):
         data.pop("model_type", None) if draw(st.booleans()) else None
     text = _json_text(data)
     for depth in (5, 40, 5000):
         text = text.replace(f'"@@deep{depth}@@"', "[" * depth + "1" + "]" * depth)
+    return _encoded(draw, text)
+
+
+def _mutated(draw, data: dict) -> dict:
+    """`data` after one mutation of a drawn key: a hostile value, the key deleted, a
+    non-finite number, a marker for a deeply nested list, or the whole config wrapped as the
+    text_config of a multimodal one."""
+    op = draw(st.sampled_from(("set", "set", "delete", "nan", "nest", "text_config")))
+    key = draw(st.sampled_from(CONFIG_KEYS))
+    if op == "set":
+        value = draw(st.sampled_from(HOSTILE))
+        data[key] = float(value) if value in ("NaN", "Infinity") else value
+    elif op == "delete":
+        data.pop(key, None)
+    elif op == "nan":
+        data[key] = draw(st.sampled_from((float("nan"), float("inf"), -float("inf"))))
+    elif op == "nest":  # written into the text by config_files (too deep for a Python repr)
+        depth = draw(st.sampled_from((5, 40, 5000)))
+        data[key] = f"@@deep{depth}@@"
+    else:
+        data = {"model_type": draw(st.sampled_from(("gemma3", "mistral3", "llava"))),
+                "text_config": data}
+    return data
+
+
+def _encoded(draw, text: str) -> bytes:
+    """The file's bytes: mostly UTF-8, else UTF-16, a garbage prefix, or cut short."""
     encoding = draw(st.sampled_from(("utf-8",) * 6 + ("utf-16", "latin-1-garbage",
                                                       "truncated")))
     if encoding == "utf-16":

@@ -28,25 +28,8 @@ def legacy_call(*positional: str, renamed: dict[str, str] | None = None) -> Call
 
         @functools.wraps(fn)
         def call(*args: Any, **kwargs: Any) -> Any:
-            old: list[str] = []
-            if len(args) > n_pos:
-                extra = args[n_pos:]
-                if len(extra) > len(positional):
-                    raise TypeError(f"{fn.__name__}() takes {n_pos + len(positional)} "
-                                    f"positional arguments but {len(args)} were given")
-                names = [renamed.get(name, name) for name in positional[:len(extra)]]
-                for name, value in zip(names, extra, strict=True):
-                    if name in kwargs:
-                        raise TypeError(f"{fn.__name__}() got multiple values for '{name}'")
-                    kwargs[name] = value
-                args = args[:n_pos]
-                old.append(f"positional {', '.join(names)}")
-            for was, now in renamed.items():
-                if was in kwargs:
-                    if now in kwargs:
-                        raise TypeError(f"{fn.__name__}() got both '{was}' and '{now}'")
-                    kwargs[now] = kwargs.pop(was)
-                    old.append(f"'{was}' (now '{now}')")
+            args, old = _old_positional(fn.__name__, args, kwargs, n_pos, positional, renamed)
+            old += _old_keywords(fn.__name__, kwargs, renamed)
             if old:
                 warnings.warn(f"{fn.__name__}(): {'; '.join(old)} is deprecated; pass "
                               "keyword arguments by their current names", DeprecationWarning,
@@ -56,3 +39,34 @@ def legacy_call(*positional: str, renamed: dict[str, str] | None = None) -> Call
         return call  # type: ignore[return-value]
 
     return wrap
+
+
+def _old_positional(fn_name: str, args: tuple, kwargs: dict[str, Any], n_pos: int,
+                    positional: tuple[str, ...], renamed: dict[str, str]
+                    ) -> tuple[tuple, list[str]]:
+    """Move the arguments past the first `n_pos` into `kwargs` under their current names:
+    (the positional arguments left, what was deprecated)."""
+    if len(args) <= n_pos:
+        return args, []
+    extra = args[n_pos:]
+    if len(extra) > len(positional):
+        raise TypeError(f"{fn_name}() takes {n_pos + len(positional)} "
+                        f"positional arguments but {len(args)} were given")
+    names = [renamed.get(name, name) for name in positional[:len(extra)]]
+    for name, value in zip(names, extra, strict=True):
+        if name in kwargs:
+            raise TypeError(f"{fn_name}() got multiple values for '{name}'")
+        kwargs[name] = value
+    return args[:n_pos], [f"positional {', '.join(names)}"]
+
+
+def _old_keywords(fn_name: str, kwargs: dict[str, Any], renamed: dict[str, str]) -> list[str]:
+    """Rename the old keyword names in `kwargs` to their current ones: what was deprecated."""
+    old = []
+    for was, now in renamed.items():
+        if was in kwargs:
+            if now in kwargs:
+                raise TypeError(f"{fn_name}() got both '{was}' and '{now}'")
+            kwargs[now] = kwargs.pop(was)
+            old.append(f"'{was}' (now '{now}')")
+    return old

@@ -17,7 +17,7 @@ from xpuplan.api.training import (
 )
 from xpuplan.calibrate.confidence import confidence_for
 from xpuplan.catalog.model_loader import load_model as _load_model
-from xpuplan.catalog.registry import hardware_catalog
+from xpuplan.catalog.registry import HardwareCatalog, hardware_catalog
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction, serve_calibration_for
 from xpuplan.hardware.stacks import gemm_precision, stack_rules
@@ -75,6 +75,28 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
     check("input_len + output_len", input_len + output_len, "seq_len")
     cat = hardware_catalog(catalog_files)
     c = cat.chip(chip)
+    w, compute, k = _serve_precisions(c, weights, activations, kv)
+    _check_serving_chip(c, disaggregated)
+    m = _serve_model(model, input_len + output_len)
+    reserve = reserved_fraction() * c.hbm_bytes
+    if n_chips is None:
+        n_chips = _default_chips(m, c, w, reserve)
+    usd_per_chip_s, instance = _serve_price(cat, c, price_term, price_fallback,
+                                            usd_per_chip_hour)
+    vendor_of = {key: v.vendor for key, v in cat.chips.items()}
+    eff = chip_efficiency(c, vendor_of)
+    return ServeProblem(model=m, chip=c, efficiency=eff,
+                        calibration=serve_calibration_for(c, compute, eff.gemm), n_chips=n_chips,
+                        input_len=input_len, output_len=output_len, weights=w, kv=k,
+                        compute=compute, reserved_bytes=reserve,
+                        usd_per_chip_s=usd_per_chip_s,
+                        disaggregated=disaggregated), instance
+
+
+def _serve_precisions(c: ChipSpec, weights: str, activations: str | None, kv: str | None
+                      ) -> tuple[Precision, Precision, Precision]:
+    """(weights, GEMM, KV cache) precisions of a serving question on chip `c`, checked: GEMMs
+    never narrower than the weights, weight-only formats dequantized before theirs."""
     if weights not in WEIGHT_CHOICES:
         raise SpecError("weights", weights, f"allowed: {', '.join(WEIGHT_CHOICES)}")
     rules = stack_rules(c.vendor, "serve")
@@ -91,23 +113,43 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
                         f"allowed: {', '.join(wider)}")
     k = _serving_precision(c, kv or ("fp8" if w in (Precision.fp8, Precision.fp4)
                                      and c.supports("fp8") else "bf16"), "kv", KV_CHOICES)
+    return w, compute, k
+
+
+def _check_serving_chip(c: ChipSpec, disaggregated: bool) -> None:
+    """The catalog figures serving needs: HBM bandwidth, and a network for disaggregation."""
     if c.hbm_bw is None:
         raise SpecError("chip", c.id, "has no HBM bandwidth in the catalog")
     if disaggregated and not (c.scaleout_bw_unidir or c.scaleup_bw_unidir):
         raise SpecError("disaggregated", True, f"{c.name} has no network bandwidth in the "
                         "catalog to move the KV cache from prefill to decode chips (add "
                         "scaleout_gb_per_s_* with --catalog)")
+
+
+def _serve_model(model: str | os.PathLike | ModelSpec, seq_len: int) -> ModelSpec:
+    """The model, loaded if named, checked to hold `seq_len` tokens per sequence."""
     m = model if isinstance(model, ModelSpec) else _load_model(model)
-    if m.learned_positions and input_len + output_len > m.learned_positions:
-        raise SpecError("input_len + output_len", input_len + output_len,
+    if m.learned_positions and seq_len > m.learned_positions:
+        raise SpecError("input_len + output_len", seq_len,
                         f"{m.name} has a learned position table of {m.learned_positions} "
                         "rows, so at most that many tokens per sequence")
-    reserve = reserved_fraction() * c.hbm_bytes
-    if n_chips is None:
-        need = summarize(m, 1).weight_bytes[w.value]
-        n_chips = 1
-        while need > MODEL_FILL_TARGET * n_chips * (c.hbm_bytes - reserve) and n_chips < 2**20:
-            n_chips *= 2
+    return m
+
+
+def _default_chips(m: ModelSpec, c: ChipSpec, w: Precision, reserve: float) -> int:
+    """Smallest power of two of chips (at most 2^20) whose usable HBM holds the weights at
+    MODEL_FILL_TARGET."""
+    need = summarize(m, 1).weight_bytes[w.value]
+    n_chips = 1
+    while need > MODEL_FILL_TARGET * n_chips * (c.hbm_bytes - reserve) and n_chips < 2**20:
+        n_chips *= 2
+    return n_chips
+
+
+def _serve_price(cat: HardwareCatalog, c: ChipSpec, price_term: str, price_fallback: bool,
+                 usd_per_chip_hour: float | None) -> tuple[float | None, str | None]:
+    """(USD per chip-second, the priced instance): `usd_per_chip_hour` if given, else the
+    cheapest price under `price_term` (or another term, with `price_fallback`)."""
     found = cat.price_for(c.id, price_term, c.system.id if c.system else None)
     if not price_fallback and found is not None and found[1] != price_term:
         found = None
@@ -116,14 +158,7 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
         if usd_per_chip_hour <= 0:
             raise SpecError("usd_per_chip_hour", usd_per_chip_hour, "must be > 0")
         found, usd_per_chip_s = None, usd_per_chip_hour / 3600
-    vendor_of = {key: v.vendor for key, v in cat.chips.items()}
-    eff = chip_efficiency(c, vendor_of)
-    return ServeProblem(model=m, chip=c, efficiency=eff,
-                        calibration=serve_calibration_for(c, compute, eff.gemm), n_chips=n_chips,
-                        input_len=input_len, output_len=output_len, weights=w, kv=k,
-                        compute=compute, reserved_bytes=reserve,
-                        usd_per_chip_s=usd_per_chip_s,
-                        disaggregated=disaggregated), (found[0].id if found else None)
+    return usd_per_chip_s, (found[0].id if found else None)
 
 
 def _serving_precision(c: ChipSpec, value: str, field: str, allowed: tuple) -> Precision:

@@ -161,19 +161,18 @@ def cmake_commands(text: str) -> list[tuple[int, str, list[str]]]:
 def _cmake_args(text: str, j: int, line: int) -> tuple[list[str], int, int]:
     """Argument tokens of a command whose `(` ends at j: (tokens, index of its `)`, line
     there). Quotes group, `#` comments to the end of the line, nested parentheses count."""
-    n, depth, args, quoted = len(text), 1, [], False
+    n, depth, args = len(text), 1, []
     token: list[str] = []
     while j < n and depth:
         c = text[j]
         line += c == "\n"
-        if quoted:
-            if c == '"' and text[j - 1] != "\\":
-                quoted = False
-            else:
-                token.append(c)
-        elif c == '"':
-            quoted = True
-        elif c == "#":
+        if c == '"':
+            end = _closing_quote(text, j + 1)  # n if the quote is never closed
+            token.extend(text[j + 1:end])
+            line += text.count("\n", j + 1, end)
+            j = min(end + 1, n)
+            continue
+        if c == "#":
             k = text.find("\n", j)
             j = (n if k < 0 else k) - 1
         elif c in "()":
@@ -190,6 +189,15 @@ def _cmake_args(text: str, j: int, line: int) -> tuple[list[str], int, int]:
     if token:
         args.append("".join(token))
     return args, j, line
+
+
+def _closing_quote(text: str, j: int) -> int:
+    """Index of the `"` that closes a quoted argument opened before j (the first one not
+    after a backslash), or len(text) if there is none."""
+    k = text.find('"', j)
+    while k > 0 and text[k - 1] == "\\":
+        k = text.find('"', k + 1)
+    return len(text) if k < 0 else k
 
 
 def scan_cmake(path: str, text: str, rules: Rules) -> list[Finding]:

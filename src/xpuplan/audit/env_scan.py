@@ -71,6 +71,13 @@ def scan_shell(path: str, text: str, rules: Rules, dockerfile: bool = False) -> 
 
 def scan_yaml(path: str, text: str, rules: Rules) -> list[Finding]:
     """Findings of a YAML file: CUDA environment variables in keys, names and strings."""
+    found = _yaml_env_names(_yaml_documents(text))
+    out = [_finding(path, line, name, rules) for line, name in sorted(found)]
+    return [f for f in out if f]
+
+
+def _yaml_documents(text: str) -> list[yaml.Node]:
+    """The node tree of each non-empty document, or ScanError at the line YAML cannot read."""
     try:
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -78,25 +85,43 @@ def scan_yaml(path: str, text: str, rules: Rules) -> list[Finding]:
         where = f"line {mark.line + 1}: " if mark else ""
         raise ScanError(f"{where}not valid YAML ({getattr(exc, 'problem', None) or exc})") \
             from None
+    return [d for d in documents if d is not None]
+
+
+def _yaml_env_names(documents: list[yaml.Node]) -> dict[tuple[int, str], None]:
+    """(line, name) of every environment variable name in the trees, once each: as a mapping
+    key, as the value of a `name:` key, or inside a string."""
     found: dict[tuple[int, str], None] = {}
-    stack = [d for d in documents if d is not None]
+    stack = list(documents)
     while stack:
         node = stack.pop()
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if _ENV_NAME.match(key.value):
-                        found[(key.start_mark.line + 1, key.value)] = None
-                    if (key.value == "name" and isinstance(value, yaml.ScalarNode)
-                            and _ENV_NAME.match(value.value)):
-                        found[(value.start_mark.line + 1, value.value)] = None
+                found.update(dict.fromkeys(_mapping_entry_names(key, value)))
                 stack.append(value)
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
         elif isinstance(node, yaml.ScalarNode) and isinstance(node.value, str):
-            block = 1 if node.style in ("|", ">") else 0
-            for m in _IN_TEXT.finditer(node.value):
-                line = node.start_mark.line + 1 + block + node.value.count("\n", 0, m.start())
-                found[(line, m.group(1) or m.group(2))] = None
-    out = [_finding(path, line, name, rules) for line, name in sorted(found)]
-    return [f for f in out if f]
+            found.update(dict.fromkeys(_string_names(node)))
+    return found
+
+
+def _mapping_entry_names(key: yaml.Node, value: yaml.Node) -> list[tuple[int, str]]:
+    """(line, name) of a key that is a variable name, and of the value of a `name:` key."""
+    if not isinstance(key, yaml.ScalarNode):
+        return []
+    out = []
+    if _ENV_NAME.match(key.value):
+        out.append((key.start_mark.line + 1, key.value))
+    if (key.value == "name" and isinstance(value, yaml.ScalarNode)
+            and _ENV_NAME.match(value.value)):
+        out.append((value.start_mark.line + 1, value.value))
+    return out
+
+
+def _string_names(node: yaml.ScalarNode) -> list[tuple[int, str]]:
+    """(line, name) of each NAME= or $NAME inside a string; a block scalar (| or >) starts on
+    the line after its indicator."""
+    block = 1 if node.style in ("|", ">") else 0
+    return [(node.start_mark.line + 1 + block + node.value.count("\n", 0, m.start()),
+             m.group(1) or m.group(2)) for m in _IN_TEXT.finditer(node.value)]

@@ -74,35 +74,40 @@ def resolve_sources(data: dict[str, Any], file: str) -> dict[str, Any]:
     refs = data.get(REFS, {})
     if not isinstance(refs, dict) or not all(isinstance(v, str) and v for v in refs.values()):
         raise CatalogError(file, REFS, "must map each shorthand to its full reference")
+    return _resolve_tree({k: v for k, v in data.items() if k != REFS}, "", refs, file)
 
-    def expand(value: Any, where: str) -> Any:
-        if not isinstance(value, str):
-            return value
-        match = _SHORTHAND.match(value)
-        if match is None:
-            return value
-        if match[1] not in refs:
-            raise CatalogError(file, where, f"source shorthand {match[1]!r} is not in "
-                               f"[{REFS}] (defined: {', '.join(refs) or 'none'})")
-        return refs[match[1]] + value[len(match[1]):]
 
-    def walk(node: Any, where: str) -> Any:
-        if isinstance(node, list):
-            return [walk(v, f"{where}[{i}]") for i, v in enumerate(node)]
-        if not isinstance(node, dict):
-            return node
-        out = {}
-        for key, value in node.items():
-            here = f"{where}.{key}" if where else str(key)
-            if key == "source" or str(key).endswith("_source"):
-                out[key] = expand(value, here)
-            elif key == "sources" and isinstance(value, dict):
-                out[key] = {k: expand(v, f"{here}.{k}") for k, v in value.items()}
-            else:
-                out[key] = walk(value, here)
-        return out
+def _resolve_tree(node: Any, where: str, refs: dict[str, str], file: str) -> Any:
+    """`node` (at dotted path `where`) with every `source`, `<key>_source` and `sources.<key>`
+    value below it expanded."""
+    if isinstance(node, list):
+        return [_resolve_tree(v, f"{where}[{i}]", refs, file) for i, v in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        here = f"{where}.{key}" if where else str(key)
+        if key == "source" or str(key).endswith("_source"):
+            out[key] = _expand_source(value, here, refs, file)
+        elif key == "sources" and isinstance(value, dict):
+            out[key] = {k: _expand_source(v, f"{here}.{k}", refs, file) for k, v in value.items()}
+        else:
+            out[key] = _resolve_tree(value, here, refs, file)
+    return out
 
-    return walk({k: v for k, v in data.items() if k != REFS}, "")
+
+def _expand_source(value: Any, where: str, refs: dict[str, str], file: str) -> Any:
+    """A source with its opening shorthand replaced by the full reference; CatalogError at
+    `where` for a shorthand not in `refs`."""
+    if not isinstance(value, str):
+        return value
+    match = _SHORTHAND.match(value)
+    if match is None:
+        return value
+    if match[1] not in refs:
+        raise CatalogError(file, where, f"source shorthand {match[1]!r} is not in "
+                           f"[{REFS}] (defined: {', '.join(refs) or 'none'})")
+    return refs[match[1]] + value[len(match[1]):]
 
 
 def validated(model: type[M], raw: Any, file: str, where: str) -> M:

@@ -148,16 +148,32 @@ def solve_mix(rates: list[VendorRates], runs: float, tokens_per_day: float,
     """Solve the MILP (or the LP with adoption fixed): chips per vendor and year, NPV cost,
     undiscounted duals per year, status. `shares=False` drops the share rows."""
     h = _highs()
-    n_v, years = len(rates), range(1, horizon.years + 1)
     # Big-M of the adoption row: the chips v would need to carry all the demand alone.
     big = [min(v.capacity, sum(d / (rate * v.keep(1)) for d, rate in
                                ((runs, v.runs_per_chip_year),
                                 (tokens_per_day, v.tokens_per_chip_day)) if rate and d) + 1.0)
            for v in rates]
-    # highspy variables (the library ships no types), filled below: (n_years, n_v)
-    t: list[list[Any]] = [[None] * n_v for _ in years]
-    s_: list[list[Any]] = [[None] * n_v for _ in years]
-    adopt = []
+    adopt = _adoption(h, rates, horizon, fixed_adopt)
+    # highspy variables (the library ships no types), one list per year: (n_years, n_v)
+    t: list[list[Any]] = []
+    s_: list[list[Any]] = []
+    rows: dict[str, list] = {"train": [], "serve": []}
+    for y in range(1, horizon.years + 1):
+        t_y, s_y = _year_chips(h, rates, horizon, y)
+        t.append(t_y)
+        s_.append(s_y)
+        _demand_rows(h, rates, y, t_y, s_y, runs, tokens_per_day, rows)
+        _vendor_rows(h, rates, y, t_y, s_y, big, adopt, shares)
+    h.run()
+    return _mix_solution(h, rates, horizon, adopt, t, s_, rows, lp=fixed_adopt is not None)
+
+
+def _adoption(h: Any, rates: list[VendorRates], horizon: Horizon,
+              fixed_adopt: dict[int, int] | None) -> list[Any]:
+    """a_v per vendor: a binary costing its discounted migration where adoption is a decision,
+    else a constant (1, or the fixed decision)."""
+    years = range(1, horizon.years + 1)
+    adopt: list[Any] = []
     for i, v in enumerate(rates):
         if fixed_adopt is not None or not v.binary:
             adopt.append(1.0 if fixed_adopt is None else float(fixed_adopt[i]))
@@ -165,37 +181,63 @@ def solve_mix(rates: list[VendorRates], runs: float, tokens_per_day: float,
             pv_migration = sum(horizon.discount(y) * v.migration_share(y) for y in years)
             adopt.append(h.addBinary(obj=v.migration_usd * pv_migration,
                                      name=f"adopt[{v.chip}]"))
-    rows: dict[str, list] = {"train": [], "serve": []}
-    for k, y in enumerate(years):
-        for i, v in enumerate(rates):
-            cost = horizon.discount(y) * HOURS_PER_YEAR * v.price
-            t[k][i] = h.addVariable(lb=0, obj=cost, name=f"train[{v.chip},{y}]")
-            s_[k][i] = h.addVariable(lb=0, obj=cost, name=f"serve[{v.chip},{y}]")
-        if runs > 0:
-            rows["train"].append(h.addConstr(sum(
-                v.runs_per_chip_year * v.keep(y) * t[k][i] for i, v in enumerate(rates))
-                >= runs, name=f"demand[train,{y}]"))
-        if tokens_per_day > 0:
-            rows["serve"].append(h.addConstr(sum(
-                v.tokens_per_chip_day * v.keep(y) * s_[k][i] for i, v in enumerate(rates))
-                >= tokens_per_day, name=f"demand[serve,{y}]"))
-        total = sum(t[k][j] + s_[k][j] for j in range(n_v))
-        for i, v in enumerate(rates):
-            own = t[k][i] + s_[k][i]
-            h.addConstr(own - big[i] * adopt[i] <= 0, name=f"capacity[{v.chip},{y}]")
-            if shares and v.max_share < 1 - 1e-9:
-                h.addConstr(own - v.max_share * total <= 0, name=f"max_share[{v.chip},{y}]")
-            if shares and v.min_share > 1e-9:
-                h.addConstr(own - v.min_share * total >= 0, name=f"min_share[{v.chip},{y}]")
-    h.run()
+    return adopt
+
+
+def _year_chips(h: Any, rates: list[VendorRates], horizon: Horizon, y: int
+                ) -> tuple[list[Any], list[Any]]:
+    """t_vy and s_vy: chips of each vendor held in year y for training and for serving, each
+    at its discounted yearly price."""
+    t, s_ = [], []
+    for v in rates:
+        cost = horizon.discount(y) * HOURS_PER_YEAR * v.price
+        t.append(h.addVariable(lb=0, obj=cost, name=f"train[{v.chip},{y}]"))
+        s_.append(h.addVariable(lb=0, obj=cost, name=f"serve[{v.chip},{y}]"))
+    return t, s_
+
+
+def _demand_rows(h: Any, rates: list[VendorRates], y: int, t: list[Any], s_: list[Any],
+                 runs: float, tokens_per_day: float, rows: dict[str, list]) -> None:
+    """Year y's demand rows (those with demand), appended to `rows`: Σ_v r_v·k_vy·t_vy ≥ R
+    and Σ_v q_v·k_vy·s_vy ≥ T."""
+    if runs > 0:
+        rows["train"].append(h.addConstr(sum(
+            v.runs_per_chip_year * v.keep(y) * t[i] for i, v in enumerate(rates))
+            >= runs, name=f"demand[train,{y}]"))
+    if tokens_per_day > 0:
+        rows["serve"].append(h.addConstr(sum(
+            v.tokens_per_chip_day * v.keep(y) * s_[i] for i, v in enumerate(rates))
+            >= tokens_per_day, name=f"demand[serve,{y}]"))
+
+
+def _vendor_rows(h: Any, rates: list[VendorRates], y: int, t: list[Any], s_: list[Any],
+                 big: list[float], adopt: list[Any], shares: bool) -> None:
+    """Year y's rows per vendor: chips only if adopted (big-M), within its share of the total
+    (`shares`; bounds that bind nothing are left out)."""
+    total = sum(t[j] + s_[j] for j in range(len(rates)))
+    for i, v in enumerate(rates):
+        own = t[i] + s_[i]
+        h.addConstr(own - big[i] * adopt[i] <= 0, name=f"capacity[{v.chip},{y}]")
+        if shares and v.max_share < 1 - 1e-9:
+            h.addConstr(own - v.max_share * total <= 0, name=f"max_share[{v.chip},{y}]")
+        if shares and v.min_share > 1e-9:
+            h.addConstr(own - v.min_share * total >= 0, name=f"min_share[{v.chip},{y}]")
+
+
+def _mix_solution(h: Any, rates: list[VendorRates], horizon: Horizon, adopt: list[Any],
+                  t: list[list[Any]], s_: list[list[Any]], rows: dict[str, list],
+                  lp: bool) -> dict:
+    """The solved model as solve_mix returns it; duals only for the LP (`lp`: adoption
+    fixed)."""
     status = h.modelStatusToString(h.getModelStatus())
     if status != "Optimal":
         return {"status": status}
+    years = range(1, horizon.years + 1)
     sol = h.getSolution()
     col = sol.col_value
     chosen = [int(round(col[a.index])) if not isinstance(a, float) else int(a) for a in adopt]
     duals = {}
-    if fixed_adopt is not None:
+    if lp:
         duals = {key: [float(sol.row_dual[row.index]) / horizon.discount(y)
                        for y, row in zip(years, rs, strict=True)]
                  for key, rs in rows.items() if rs}

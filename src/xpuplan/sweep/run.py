@@ -76,15 +76,7 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, workers: int | None = Non
               progress=None) -> SweepReport:
     """Run every cell not yet stored in `out`; `progress` (see ProgressBar) is told of each."""
     n = spec.n_cells()
-    if n > max_cells and not yes:
-        raise SpecError("cells", n, f"the spec expands to {n:,} cells, more than --max-cells "
-                        f"{max_cells:,}; pass --yes to run them all, or raise --max-cells")
-    if workers is None:
-        workers = os.cpu_count() or 1
-    if not isinstance(workers, int) or workers < 1:
-        raise SpecError("workers", workers, "must be a positive integer")
-    if ray is not None:
-        ray_runner.check(ray)  # how to install it, or an address nobody listens at
+    workers = _checked_run(n, max_cells, yes, workers, ray)
     job = Job(spec.kind, spec.scenario, spec.base,
               tuple(catalog_files) if catalog_files else None)
     _check_names(spec, catalog_files)
@@ -121,6 +113,22 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, workers: int | None = Non
                        ran=store.rows_written, errors=errors, workers=workers,
                        runner="ray" if ray is not None else "local",
                        elapsed_s=time.perf_counter() - start)
+
+
+def _checked_run(n: int, max_cells: int, yes: bool, workers: int | None,
+                 ray: str | None) -> int:
+    """The number of local workers (default: the CPUs), after the checks that need no cell:
+    the spec's size against `max_cells`, the worker count, the Ray address."""
+    if n > max_cells and not yes:
+        raise SpecError("cells", n, f"the spec expands to {n:,} cells, more than --max-cells "
+                        f"{max_cells:,}; pass --yes to run them all, or raise --max-cells")
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if not isinstance(workers, int) or workers < 1:
+        raise SpecError("workers", workers, "must be a positive integer")
+    if ray is not None:
+        ray_runner.check(ray)  # how to install it, or an address nobody listens at
+    return workers
 
 
 def _check_names(spec: SweepSpec, catalog_files: list[str] | None) -> None:

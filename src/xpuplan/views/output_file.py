@@ -54,15 +54,9 @@ def check_output(path: str | os.PathLike, option: str,
 
 
 def _refuse_unsafe(target: Path, option: str, inputs: list[Path]) -> None:
-    try:
-        info = os.lstat(target)
-        target.resolve()
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise SpecError(option, str(target), f"cannot write the file ({exc.strerror})") from None
-    except ValueError:
-        raise SpecError(option, str(target), "the path contains a NUL byte") from None
+    """SpecError unless `target` may be written: not a link nor anything but a regular file,
+    not inside the shipped data, not one of `inputs`."""
+    info = _output_stat(target, option)
     if info is not None and stat.S_ISLNK(info.st_mode):
         raise SpecError(option, str(target), "is a symbolic link; outputs never follow links "
                         "(remove it or give another path)")
@@ -71,8 +65,27 @@ def _refuse_unsafe(target: Path, option: str, inputs: list[Path]) -> None:
     data_dir = Path(str(resources.files("xpuplan") / "data")).resolve()
     if target.resolve().is_relative_to(data_dir):
         raise SpecError(option, str(target), "is inside xpuplan's shipped data; write elsewhere")
-    if info is None:
-        return
+    if info is not None:
+        _refuse_input(target, option, inputs)
+
+
+def _output_stat(target: Path, option: str) -> os.stat_result | None:
+    """`lstat` of the output path, None where nothing is there yet; SpecError where the path
+    cannot be looked at (no permission, a loop of links, a NUL byte)."""
+    try:
+        info = os.lstat(target)
+        target.resolve()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SpecError(option, str(target), f"cannot write the file ({exc.strerror})") from None
+    except ValueError:
+        raise SpecError(option, str(target), "the path contains a NUL byte") from None
+    return info
+
+
+def _refuse_input(target: Path, option: str, inputs: list[Path]) -> None:
+    """SpecError if the existing file `target` is one of `inputs` (the same file, by inode)."""
     for p in inputs:
         try:
             same = os.path.samefile(target, p)

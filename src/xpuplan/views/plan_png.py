@@ -4,7 +4,9 @@ absolute P10-P90 bars. Numbers come from the plan's tables."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from xpuplan.errors import SpecError
 from xpuplan.views.plan_tables import plan_tables
@@ -14,6 +16,25 @@ YEARLY_TABLES = ("years", "cash_flows", "timeline", "chips_by_year")
 
 def write_png(r, folder: str) -> list[Path]:
     """Write the charts into `folder`; returns the files written."""
+    plt = _pyplot(folder)
+    out = Path(folder)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError("png", folder, f"cannot create the folder ({exc.strerror})") from None
+    written = []
+    for figures in (_yearly_figures, _tornado_figures, _interval_figures):
+        for name, fig in figures(plt, r):  # each drawn, then saved and closed
+            path = out / f"{name}.png"
+            fig.tight_layout()
+            fig.savefig(path, dpi=110)
+            plt.close(fig)
+            written.append(path)
+    return written
+
+
+def _pyplot(folder: str) -> Any:
+    """matplotlib.pyplot on the Agg backend, or SpecError saying how to install it."""
     try:
         import matplotlib
     except ImportError:
@@ -22,20 +43,12 @@ def write_png(r, folder: str) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(folder)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpecError("png", folder, f"cannot create the folder ({exc.strerror})") from None
-    tables, written = plan_tables(r), []
+    return plt
 
-    def save(fig, name):
-        path = out / f"{name}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
 
+def _yearly_figures(plt: Any, r) -> Iterator[tuple[str, Any]]:
+    """(name, figure) of each yearly table's lines over years: money, then chip counts."""
+    tables = plan_tables(r)
     for name in YEARLY_TABLES:
         rows = tables.get(name)
         if not rows:
@@ -51,7 +64,12 @@ def write_png(r, folder: str) -> list[Path]:
                 ax.plot(years, [row.get(k) or 0.0 for row in rows], marker="o", label=k)
             ax.set(xlabel="year", ylabel=unit, title=f"{r.name}: {name} ({unit})")
             ax.legend(fontsize=7)
-            save(fig, f"{name}_{unit.lower()}")
+            yield f"{name}_{unit.lower()}", fig
+
+
+def _tornado_figures(plt: Any, r) -> Iterator[tuple[str, Any]]:
+    """(name, figure) of the tornado, where the plan has swings: the KPI at each input's low
+    and high step."""
     swings = [row for row in (r.tornado or {}).get("rows", []) if "swing" in row][::-1]
     if swings:
         base = r.tornado["kpi_value"]
@@ -63,10 +81,13 @@ def write_png(r, folder: str) -> list[Path]:
                 label=f"x{1 + r.tornado['step']:g}", alpha=0.7)
         ax.set(xlabel=r.tornado["kpi"], title=f"{r.name}: tornado (±{r.tornado['step']:.0%})")
         ax.legend(fontsize=7)
-        save(fig, "tornado")
+        yield "tornado", fig
+
+
+def _interval_figures(plt: Any, r) -> Iterator[tuple[str, Any]]:
+    """(name, figure) of each P10-P90 interval of the plan, as a bar at P50."""
     for key, (p10, p50, p90) in r.interval.items():
         fig, ax = plt.subplots(figsize=(4, 4))
         ax.bar([key], [p50], yerr=[[p50 - p10], [p90 - p50]], capsize=8)
         ax.set(title=f"{key}: P50, P10-P90")
-        save(fig, f"interval_{key}")
-    return written
+        yield f"interval_{key}", fig
