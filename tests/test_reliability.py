@@ -207,6 +207,17 @@ def test_output_refuses_links_and_inputs_and_replaces_atomically(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.html", "r.html", "s.yaml"]
 
 
+def test_output_that_is_a_loop_of_links_is_a_spec_error(run_cli, tmp_path):
+    a, b = tmp_path / "a.html", tmp_path / "b.html"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    with pytest.raises(SpecError, match="symbolic link") as info:
+        write_output(a, "x", "report")
+    assert info.value.field == "report"
+    code, _, err = run_cli("plan", "--example", "nvidia-10gw", "--report", str(a))
+    assert code == 2 and err.count("\n") == 1 and "symbolic link" in err
+
+
 def test_plan_report_cannot_replace_its_scenario(run_cli, tmp_path):
     scenario = tmp_path / "s.yaml"
     scenario.write_bytes(builtin_file("scenarios/nvidia-investment-loop.yaml").read_bytes())

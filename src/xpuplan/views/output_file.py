@@ -81,6 +81,9 @@ def _output_stat(target: Path, option: str) -> os.stat_result | None:
         raise SpecError(option, str(target), f"cannot write the file ({exc.strerror})") from None
     except ValueError:
         raise SpecError(option, str(target), "the path contains a NUL byte") from None
+    except RuntimeError:  # pathlib's "Symlink loop" (Python < 3.13)
+        raise SpecError(option, str(target), "is a loop of symbolic links; outputs never "
+                        "follow links (remove it or give another path)") from None
     return info
 
 
