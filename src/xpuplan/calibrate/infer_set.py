@@ -81,6 +81,14 @@ def _skips() -> dict[str, str]:
     return {r["id"]: r["reason"] for r in data_table("validation/infer_skips.toml").get("skip", [])}
 
 
+@lru_cache(maxsize=1)
+def _static_caches() -> dict[str, int]:
+    """Row id -> the static KV cache per decode slot its engine ran with, tokens
+    (validation/infer_static_cache.toml; serve.static_cache)."""
+    table = data_table("validation/infer_static_cache.toml").get("static_cache", [])
+    return {i: int(r["kv_cache_tokens"]) for r in table for i in r["ids"]}
+
+
 def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferRow], dict]:
     """Usable rows (with `calibration` in place of the fitted one if given) and skip reasons."""
     cat = hardware_catalog()
@@ -127,7 +135,8 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             calibration=calibration or serve_calibration_for(chip, compute, eff.gemm),
             n_chips=max(tp * pp, ep * pp), input_len=int(lengths[0]), output_len=int(lengths[1]),
             weights=weights, kv=kv, compute=compute,
-            reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None)
+            reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None,
+            kv_cache_tokens=_static_caches().get(row["id"]))
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,

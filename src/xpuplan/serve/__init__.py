@@ -3,6 +3,7 @@
 Read in this order (xpuplan infer -> api/serving.py -> here):
   problem.py   ServeProblem: everything fixed across the layouts compared
   memory.py    weights, KV cache per token, workspace, KV admission and max concurrency
+  static_cache.py  engines whose decode reads a fixed-length KV cache per slot whole
   step.py      rates; decode step by part, prefill, continuous batching, $/Mtok
   evaluate.py  the assembly: memory + step -> every metric per layout (ServeReason, ServeEval)
   moe.py       MoE kernel costs: grouped-GEMM tile padding, routing permutation traffic

@@ -5,6 +5,7 @@ memory.py and step.py, each a small function with its formula and source, assemb
   heads (workload.heads): the serving stack's split over tp·r ranks (data/stacks.toml)
   memory per chip         W + KV·B' + workspace + reserve ≤ HBM           (memory.py)
   running batch           B' = min(B, max concurrency) (paged) or B (static slots)
+  static KV cache         C tokens per slot, read whole by every decode step (serve.static_cache)
   decode stage, b = B'/pp  max(t_mem, t_math) + t_tp + t_ep + t_pp + t_host/pp  (DecodeStage)
       t_tp: 2 all-reduces per layer, α (latency) + β (bytes) each (hardware.collectives);
       t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time)
@@ -45,6 +46,7 @@ from xpuplan.serve.memory import (
     workspace_bytes,
 )
 from xpuplan.serve.problem import ServeProblem
+from xpuplan.serve.static_cache import decode_context_tokens, slot_tokens
 from xpuplan.serve.step import (
     DecodeStage,
     cycle_throughput,
@@ -138,16 +140,17 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     # Memory per chip and the running batch.                                   # (n_cfg,)
     weights = weight_bytes_per_chip(s, heads, b_w, tp, pp, x)
     kv_tok = kv_bytes_per_token(s, heads, b_kv, tp, pp)
-    kv_seq = kv_tok * resident_tokens(s, n_in, n_out, admission)  # mean bytes a request holds
+    held, whole = slot_tokens(s, resident_tokens(s, n_in, n_out, admission),
+                              s.context_tokens(n_in + n_out), p.kv_cache_tokens)
+    kv_seq = kv_tok * held  # mean bytes a request holds
     workspace = workspace_bytes(s, n_in, tp)
     free = p.chip.hbm_bytes - p.reserved_bytes - weights - workspace
-    max_conc = max_concurrency(free, kv_tok, resident_tokens(s, n_in, n_out, admission),
-                               s.context_tokens(n_in + n_out))
+    max_conc = max_concurrency(free, kv_tok, held, whole)
     B = running_batch(requested, max_conc, paged)
 
     # Decode: one step of b = B/pp sequences through one stage of L/pp layers.
     b = np.maximum(B / pp, 1.0)
-    ctx = s.context_tokens(n_in + n_out / 2)
+    ctx = decode_context_tokens(s, n_in, n_out, p.kv_cache_tokens)  # KV tokens read per step
     dense = dense_layer_params(s, heads)
     E_act = experts_touched(s.n_experts, s.top_k, b * x / tp)  # DEP: all replicas' tokens
     head = np.where(pp == 1, 1.0, 1.0 / pp)  # the output head sits on the last stage only

@@ -31,3 +31,7 @@ class ServeProblem:
     reserved_bytes: float
     usd_per_chip_s: float | None
     disaggregated: bool = False
+    # A static KV cache of this many tokens per decode slot that decode attention reads whole
+    # (JetStream's max_cache_length / max_target_length: serve/static_cache.py); None: the
+    # engine pages its cache and reads the context held.
+    kv_cache_tokens: int | None = None
