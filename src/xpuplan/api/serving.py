@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -30,6 +30,7 @@ from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import BYTES_PER_ELEMENT, Precision
+from xpuplan.specs.samples import Samples
 from xpuplan.workload.summary import summarize
 
 SERVE_KNOBS = ("tp", "pp", "ep", "batch")
@@ -222,27 +223,41 @@ def infer(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int | Non
 
 
 @legacy_call("layout", "samples", "seed")
-def serving_interval(problem: ServeProblem, *, layout: ServeLayouts, samples: int = 2000,
+def serving_interval(problem: ServeProblem, *, layout: ServeLayouts | None = None,
+                     layouts: ServeLayouts | None = None, samples: int = 2000,
                      seed: int = 0) -> dict:
-    """P10/P50/P90 of TTFT, TPOT, tokens/s per chip and $/Mtok for one layout: the fitted
-    compute and memory scales are drawn log-normally with the prediction's confidence spread
+    """P10/P50/P90 of TTFT, TPOT, tokens/s per chip and $/Mtok for one `layout` (a
+    ServeLayouts of length 1), or for each of several `layouts` (a list of [P10, P50, P90]
+    per layout, in their order, under "layouts" their knobs): the fitted compute and memory
+    scales are drawn log-normally with the prediction's confidence spread
     (calibrate.confidence: at least the group's leave-one-source-out spread, wider for a chip
-    without validation rows; one draw scales both), in one vectorised evaluation."""
+    without validation rows; one draw scales both), in one vectorised evaluation over
+    (layouts, samples) (specs.samples); every layout sees the same draws."""
+    if layout is not None and layouts is None:
+        if len(layout) != 1:
+            raise SpecError("layout", len(layout), "one layout; pass several as layouts")
+        lay = layout
+    elif layout is None and layouts is not None:
+        lay = layouts
+    else:
+        raise SpecError("layouts", None if layouts is None else len(layouts),
+                        "give either layout (one) or layouts (several)")
     cal = problem.calibration
     sd = confidence_for("infer", problem.chip, problem.compute).interval_log_sd
     draw = np.exp(np.random.default_rng(seed).normal(0.0, sd, samples))
-    sampled = replace(problem, calibration=replace(cal, compute_scale=cal.compute_scale * draw,
-                                                   memory_scale=cal.memory_scale * draw))
-    ev = evaluate_serving(sampled, layout)
+    ev = evaluate_serving(problem, lay, Samples(compute_scale=cal.compute_scale * draw,
+                                                memory_scale=cal.memory_scale * draw))
     q = (10, 50, 90)
-    out = {"quantiles": list(q), "log_sd": sd,
-           "ttft_s": np.percentile(ev.ttft_s, q).tolist(),
-           "tpot_s": np.percentile(ev.tpot_s, q).tolist(),
-           "output_tokens_per_s_per_chip": np.percentile(ev.output_tokens_per_s_per_chip,
-                                                         q).tolist()}
+    metrics = {"ttft_s": ev.ttft_s, "tpot_s": ev.tpot_s,
+               "output_tokens_per_s_per_chip": ev.output_tokens_per_s_per_chip}
     if problem.usd_per_chip_s is not None:
-        out["usd_per_mtok_output"] = np.percentile(ev.usd_per_mtok_output, q).tolist()
-    return out
+        metrics["usd_per_mtok_output"] = ev.usd_per_mtok_output
+    pct = {k: np.percentile(v, q, axis=1).T for k, v in metrics.items()}  # (L, 3)
+    out: dict = {"quantiles": list(q), "log_sd": sd}
+    if layouts is not None:
+        return {**out, "layouts": [lay.row(i) for i in range(len(lay))],
+                **{k: v.tolist() for k, v in pct.items()}}
+    return {**out, **{k: v[0].tolist() for k, v in pct.items()}}
 
 
 def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -> XpuplanError:

@@ -20,6 +20,7 @@ from xpuplan.specs.bounds import bound_for, check, check_all
 from xpuplan.specs.layouts import RECOMPUTE, Layouts
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import Precision, parse_precision
+from xpuplan.specs.samples import Samples
 from xpuplan.train.evaluate import TrainProblem, TrainReason, evaluate
 from xpuplan.train.result import TrainResult, train_result
 from xpuplan.train.search import SearchResult, search
@@ -272,30 +273,43 @@ def _nothing_fits(p: TrainProblem, result: SearchResult, fixed: dict) -> Infeasi
 
 
 @legacy_call("result", "samples", "seed")
-def step_time_interval(problem: TrainProblem, *, result: TrainResult, samples: int = 2000,
+def step_time_interval(problem: TrainProblem, *, result: TrainResult | None = None,
+                       layouts: Layouts | None = None, samples: int = 2000,
                        seed: int = 0) -> dict:
-    """P10/P50/P90 of step time, tokens/s and (if priced) cost for one layout.
+    """P10/P50/P90 of step time, tokens/s and (if priced) cost for one layout (`result`), or
+    of step time and tokens/s for each of several `layouts` (a list of [P10, P50, P90] per
+    layout, in their order, under "layouts" their knobs).
 
     The stack's fitted compute scale is sampled log-normally with the prediction's
     confidence spread (calibrate.confidence: at least the group's leave-one-source-out spread,
     wider for a chip without validation rows); everything else held at its point value.
-    Vectorised: one evaluate call.
+    Vectorised: one evaluate call over (layouts, samples) (specs.samples); every layout sees
+    the same draws.
     """
+    if result is not None and layouts is None:
+        lay = Layouts.build(**{k: v if k != "recompute" else RECOMPUTE.index(v)
+                               for k, v in result.parallelism.items()})
+    elif result is None and layouts is not None:
+        lay = layouts
+    else:
+        raise SpecError("layouts", None if layouts is None else len(layouts),
+                        "give either result (one layout) or layouts (several)")
     sd = confidence_for("train", problem.chip, problem.precision).interval_log_sd
     draws = np.exp(np.random.default_rng(seed).normal(0.0, sd, samples))
-    lay = Layouts.build(**{k: v if k != "recompute" else RECOMPUTE.index(v)
-                           for k, v in result.parallelism.items()})
-    ev = evaluate(problem, lay, compute_scale=draws)
+    c = problem.efficiency.stack.compute_scale
+    ev = evaluate(problem, lay, Samples(compute_scale=c * draws))  # (L, S)
     q = (10, 50, 90)
-    out = {"quantiles": list(q), "log_sd": sd,
-           "step_time_s": np.percentile(ev.step_time_s, q).tolist(),
-           "tokens_per_s": np.percentile(ev.tokens_per_s, q).tolist()}
+    step, tokens = (np.percentile(x, q, axis=1).T for x in (ev.step_time_s, ev.tokens_per_s))
+    out = {"quantiles": list(q), "log_sd": sd}
+    if result is None:
+        return {**out, "layouts": [lay.row(i) for i in range(len(lay))],
+                "step_time_s": step.tolist(), "tokens_per_s": tokens.tolist()}
+    out |= {"step_time_s": step[0].tolist(), "tokens_per_s": tokens[0].tolist()}
     if result.run and result.run.cost_usd is not None:
-        scale = ev.step_time_s / result.step_time_s
+        scale = ev.step_time_s[0] / result.step_time_s
         out["time_to_train_s"] = np.percentile(result.run.time_to_train_s * scale, q).tolist()
         out["cost_usd"] = np.percentile(result.run.cost_usd * scale, q).tolist()
     return out
-
 
 
 DEFAULT_COMPARE_MODEL = "llama-3.1-70b"

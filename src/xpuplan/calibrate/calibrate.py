@@ -26,6 +26,7 @@ import numpy as np
 
 from xpuplan.calibrate.train_set import TrainRow, with_stack
 from xpuplan.hardware.efficiency import StackCalibration
+from xpuplan.specs.samples import Samples
 from xpuplan.train.evaluate import evaluate
 
 SCALE_GRID = np.geomspace(0.15, 2.0, 101)
@@ -90,15 +91,17 @@ class Fit:
 
 
 def prediction_matrix(rows: list[TrainRow]) -> np.ndarray:
-    """Predicted tokens/s per chip, shape (n_rows, n_shared, n_scales)."""
+    """Predicted tokens/s per chip, shape (n_rows, n_shared, n_scales): the compute scales
+    are one sample axis (specs.samples), the shared settings a loop."""
+    samples = Samples(compute_scale=SCALE_GRID)
     out = np.empty((len(rows), len(SHARED_GRID), len(SCALE_GRID)))
     for i, row in enumerate(rows):
         for j, (half, overhead) in enumerate(SHARED_GRID):
             stack = StackCalibration(compute_scale=1.0, compute_scale_sd=0.0, gemm_half_dim=half,
                                      gemm_overhead_s=overhead, n_rows=0, source="grid")
             r = with_stack(row, stack)
-            ev = evaluate(r.problem, r.layout, compute_scale=SCALE_GRID)
-            out[i, j] = ev.tokens_per_s / r.problem.n_chips
+            ev = evaluate(r.problem, r.layout, samples)  # (1, n_scales)
+            out[i, j] = ev.tokens_per_s[0] / r.problem.n_chips
     return out
 
 

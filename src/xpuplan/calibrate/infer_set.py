@@ -13,7 +13,7 @@ running batch is what sets its TPOT). Neglects the gap between the mean and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -30,11 +30,12 @@ from xpuplan.hardware.efficiency import (
     serve_calibration_for,
 )
 from xpuplan.hardware.stacks import gemm_precision
-from xpuplan.serve.evaluate import ServeEval, evaluate_serving
+from xpuplan.serve.evaluate import ServeEval, evaluate_serving, evaluate_serving_paired
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.search import MAX_BATCH
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.precision import Precision, precision_class
+from xpuplan.specs.samples import Samples
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -150,45 +151,53 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
     return rows, skipped
 
 
-def latency_bound_batch(p: ServeProblem, r: InferRow, capacity: int) -> np.ndarray:
+def latency_bound_batch(p: ServeProblem, r: InferRow, capacity: int,
+                        samples: Samples | None = None) -> np.ndarray:
     """The largest batch ≤ capacity whose TTFT and TPOT meet the row's limits, sequences
-    (1 if none does); an array over the calibration's settings when it holds arrays.
+    (1 if none does); shape (1,), or (S,) per sample with `samples` (specs.samples).
 
     Bisection on B: TTFT and TPOT never fall as the batch grows (tests/serve properties).
     """
     ttft_max, tpot_max = r.latency_limits_s or (np.inf, np.inf)
-    n = np.broadcast(*(np.asarray(getattr(p.calibration, k)) for k in
-                       ("compute_scale", "memory_scale", "step_overhead_s",
-                        "seq_overhead_s"))).size
+    n = 1 if samples is None else len(samples)
     lo, hi = np.ones(n, dtype=np.int64), np.full(n, capacity, dtype=np.int64)
     while np.any(lo < hi):
         mid = (lo + hi + 1) // 2
-        ev = evaluate_serving(p, ServeLayouts.build(r.tp, r.pp, r.ep, mid))
+        lay = ServeLayouts.build(r.tp, r.pp, r.ep, mid)  # (n,): sample i at batch mid[i]
+        ev = (evaluate_serving(p, lay) if samples is None
+              else evaluate_serving_paired(p, lay, samples))
         ok = (ev.tpot_s <= tpot_max) & (ev.ttft_s <= ttft_max)
         lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid - 1)
     return lo
 
 
-def predict_row(r: InferRow, calibration: ServeCalibration | None = None) -> np.ndarray:
-    """The row's target metric as predicted (an array if the calibration holds arrays)."""
-    p = r.problem if calibration is None else replace(r.problem, calibration=calibration)
-    ep = r.ep
-    batch: int | np.ndarray  # an array when the latency bound is found per calibration setting
+def predict_row(r: InferRow, samples: Samples | None = None) -> np.ndarray:
+    """The row's target metric as predicted, shape (1,), or (S,) per sample with `samples`
+    of the serving calibration (specs.samples)."""
+    p = r.problem
+    batch: int | np.ndarray  # an array when the latency bound is found per sample
     if r.mode == "single_stream":
         batch = 1
     elif r.mode == "fixed_batch" and r.batch:
         batch = r.batch
     else:
-        probe = evaluate_serving(p, ServeLayouts.build(r.tp, r.pp, ep, 1))
+        probe = evaluate_serving(p, ServeLayouts.build(r.tp, r.pp, r.ep, 1))
         batch = int(np.clip(probe.max_concurrency[0], 1, MAX_BATCH))
         if r.latency_limits_s is not None:
-            batch = latency_bound_batch(p, r, batch)
-    ev: ServeEval = evaluate_serving(p, ServeLayouts.build(r.tp, r.pp, ep, batch))
+            batch = latency_bound_batch(p, r, batch, samples)
+    lay = ServeLayouts.build(r.tp, r.pp, r.ep, batch)
+    ev: ServeEval
+    if samples is None:
+        ev = evaluate_serving(p, lay)  # (1,)
+    elif isinstance(batch, np.ndarray):  # a batch per sample: layout i at sample i
+        ev = evaluate_serving_paired(p, lay, samples)  # (S,)
+    else:
+        ev = evaluate_serving(p, lay, samples)  # (1, S)
     if r.metric == "tpot_s":
-        return ev.tpot_s
+        return ev.tpot_s.reshape(-1)
     if r.metric == "ttft_s":
-        return ev.ttft_s
-    out = ev.output_tokens_per_s_per_chip
+        return ev.ttft_s.reshape(-1)
+    out = ev.output_tokens_per_s_per_chip.reshape(-1)
     if r.metric == "total_tokens_per_s_per_chip":
         return out * (p.input_len + p.output_len) / p.output_len
     return out

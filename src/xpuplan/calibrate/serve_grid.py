@@ -9,12 +9,13 @@ only needs predictions shaped (rows, shared settings, group settings).
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 
 from xpuplan.calibrate.calibrate import Grid
 from xpuplan.calibrate.infer_set import InferRow, predict_row
-from xpuplan.hardware.efficiency import ServeCalibration
+from xpuplan.specs.samples import Samples
 
 COMPUTE_GRID = np.geomspace(0.2, 2.0, 21)
 # Decode reads cannot beat the HBM peak: memory_scale · η_stream ≤ 1 (η_stream ≈ 0.77-0.89).
@@ -37,13 +38,15 @@ SERVE_SHARED_GRID = Grid(("latency_scale",), (LATENCY_SCALE_GRID,), (True,), (Fa
 
 
 def prediction_matrix(rows: list[InferRow]) -> np.ndarray:
-    """Each row's predicted target, shape (n_rows, n_shared_settings, n_vendor_settings)."""
+    """Each row's predicted target, shape (n_rows, n_shared_settings, n_vendor_settings):
+    the group settings are one sample axis (specs.samples), the shared ones a loop."""
     c, m, overhead, per_seq = (np.array([v[k] for v in VENDOR_GRID]) for k in range(4))
+    samples = Samples(compute_scale=c, memory_scale=m, step_overhead_s=overhead,
+                      seq_overhead_s=per_seq)
     out = np.empty((len(rows), len(SHARED_GRID), len(VENDOR_GRID)))
     for i, row in enumerate(rows):
         for j, latency in enumerate(SHARED_GRID):
-            cal = ServeCalibration(compute_scale=c, memory_scale=m, step_overhead_s=overhead,
-                                   seq_overhead_s=per_seq, latency_scale=latency, log_sd=0.0,
-                                   n_rows=0, source="grid")
-            out[i, j] = predict_row(row, cal)
+            cal = replace(row.problem.calibration, latency_scale=latency)
+            out[i, j] = predict_row(replace(row, problem=replace(row.problem, calibration=cal)),
+                                    samples)
     return out

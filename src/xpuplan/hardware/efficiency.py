@@ -19,11 +19,10 @@ whose many small expert GEMMs each run for microseconds).
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 
 import numpy as np
-from numpy.typing import NDArray
 
 from xpuplan.catalog.calibration import InferGroup, infer_groups, train_groups
 from xpuplan.catalog.measurements import (
@@ -37,7 +36,17 @@ from xpuplan.catalog.measurements import (
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.precision import precision_class
 
-Scale = float | NDArray[np.float64]  # one value, or one per sample (axis 0)
+
+def _check_floats(params: object) -> None:
+    """Every float field of a fitted-parameter record holds one number: per-sample values
+    travel in a specs.samples.Samples, never in the record (TypeError naming the field)."""
+    for f in fields(params):  # type: ignore[arg-type]
+        value = getattr(params, f.name)
+        if f.type == "float" and (isinstance(value, bool)
+                                  or not isinstance(value, int | float | np.floating)):
+            raise TypeError(f"{type(params).__name__}.{f.name} = {type(value).__name__} "
+                            f"{np.shape(value)}: must be one float; pass per-sample values "
+                            "as specs.samples.Samples to the evaluator")
 
 
 @dataclass(frozen=True)
@@ -51,20 +60,26 @@ class StackCalibration:
     n_rows: int  # development rows it was fitted on
     source: str
 
+    def __post_init__(self) -> None:
+        _check_floats(self)
+
 
 @dataclass(frozen=True)
 class ServeCalibration:
     """Fitted serving-stack parameters (scripts/calibrate_infer.py), with spreads."""
 
-    # Fitted values are floats; intervals and the calibration grid pass one per sample.
-    compute_scale: Scale  # sustained GEMM rate in prefill / MAMF
-    memory_scale: Scale  # sustained decode read bandwidth / STREAM bandwidth
-    step_overhead_s: Scale  # fixed host cost per decode step (graph launch, sync, sampling)
-    seq_overhead_s: Scale  # host cost per running sequence per step (scheduling, outputs)
+    # One float each; intervals and the calibration grid sample them with specs.samples.
+    compute_scale: float  # sustained GEMM rate in prefill / MAMF
+    memory_scale: float  # sustained decode read bandwidth / STREAM bandwidth
+    step_overhead_s: float  # fixed host cost per decode step (graph launch, sync, sampling)
+    seq_overhead_s: float  # host cost per running sequence per step (scheduling, outputs)
     latency_scale: float  # serving collectives' α / the measured nccl-tests α
     log_sd: float  # spread of the log residuals, for intervals
     n_rows: int
     source: str
+
+    def __post_init__(self) -> None:
+        _check_floats(self)
 
 
 @dataclass(frozen=True)

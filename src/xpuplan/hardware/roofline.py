@@ -51,7 +51,7 @@ class Rates:
     """The chip's rates at one precision, after efficiency: what an op is divided by."""
 
     peak_flops: float  # dense FLOP/s at the GEMM precision
-    gemm_eff: float | np.ndarray  # η_mamf · c (an array when sampling the scale)
+    gemm_eff: float | np.ndarray  # η_mamf · c (per configuration when c is sampled)
     attention_flops: float | np.ndarray  # achievable FLOP/s of bf16 flash attention, before φ
     half_dim: float  # d½
     gemm_overhead_s: float  # fixed cost per GEMM call
@@ -62,16 +62,17 @@ class Rates:
 
 
 def chip_rates(chip: ChipSpec, eff: ChipEfficiency, precision: Precision,
-               scale: float | np.ndarray = 1.0) -> Rates:
-    """Effective rates; `scale` multiplies the calibrated compute scale (for sampling)."""
+               compute_scale: float | np.ndarray | None = None) -> Rates:
+    """Effective rates; `compute_scale` (per flat configuration, from specs.samples) replaces
+    the stack's calibrated one when given."""
     assert chip.hbm_bw is not None, "problems refuse a chip without HBM bandwidth"
+    c = eff.stack.compute_scale if compute_scale is None else compute_scale
     return Rates(
         peak_flops=chip.dense_flops(precision),
-        gemm_eff=eff.gemm[gemm_key(precision)] * eff.stack.compute_scale * scale,
+        gemm_eff=eff.gemm[gemm_key(precision)] * c,
         # Flash attention runs in bf16 whatever the GEMM precision (Transformer Engine keeps
         # FP8/FP4 recipes' attention in bf16 by default).
-        attention_flops=chip.dense_flops(Precision.bf16) * eff.gemm["bf16"]
-        * eff.stack.compute_scale * scale,
+        attention_flops=chip.dense_flops(Precision.bf16) * eff.gemm["bf16"] * c,
         half_dim=eff.stack.gemm_half_dim,
         gemm_overhead_s=eff.stack.gemm_overhead_s,
         hbm_bw=chip.hbm_bw * eff.hbm,

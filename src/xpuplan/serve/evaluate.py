@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xpuplan.errors import SpecError
 from xpuplan.hardware.collectives import collective_time, ranks_per_domain
 from xpuplan.hardware.efficiency import moe_tile_rows, prefill_chunk_tokens
 from xpuplan.hardware.stacks import StackRules, stack_rules
@@ -66,6 +67,7 @@ from xpuplan.serve.step import (
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.precision import BYTES_PER_ELEMENT
 from xpuplan.specs.reasons import Reason
+from xpuplan.specs.samples import Samples, by_sample, pair_layouts
 from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import LayerShape, layer_shape
 
@@ -86,7 +88,8 @@ class ServeReason(Reason):
 
 @dataclass
 class ServeEval:
-    """Arrays (n_cfg,); breakdowns are per decode step of one replica."""
+    """Arrays (n_cfg,), or (n_cfg, n_samples) when evaluated with `samples`
+    (specs.samples); breakdowns are per decode step of one replica."""
 
     layouts: ServeLayouts
     reason: np.ndarray
@@ -104,6 +107,7 @@ class ServeEval:
     usd_per_mtok_output: np.ndarray
     usd_per_mtok_input: np.ndarray
     prefill_s: np.ndarray
+    samples: Samples | None = None  # the sample axis (axis 1) when evaluated with samples
 
     @property
     def fits(self) -> np.ndarray:
@@ -121,8 +125,36 @@ def serve_heads(p: ServeProblem, s: LayerShape, tp) -> HeadSplit:
     return head_split(s, tp, rules.ranks_per_chip(p.chip), rules.heads)
 
 
-def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
-    """Every serving metric for every layout in `lay` (module doc), vectorised."""
+SAMPLED = ("compute_scale", "memory_scale", "step_overhead_s", "seq_overhead_s")
+
+
+def evaluate_serving(p: ServeProblem, lay: ServeLayouts, samples: Samples | None = None
+                     ) -> ServeEval:
+    """Every serving metric for every layout in `lay` (module doc), vectorised: arrays (L,),
+    or (L, S) with `samples` of the calibration's SAMPLED parameters (specs.samples)."""
+    if samples is None:
+        return _evaluate(p, lay, {})
+    samples.check_names(SAMPLED)
+    flat = pair_layouts(lay, len(samples))
+    values = {k: samples.value(k, getattr(p.calibration, k), len(lay)) for k in SAMPLED}
+    return by_sample(_evaluate(p, flat, values), lay, samples)
+
+
+def evaluate_serving_paired(p: ServeProblem, lay: ServeLayouts, samples: Samples) -> ServeEval:
+    """Layout i at sample i, arrays (S,): the diagonal of `evaluate_serving`'s (S, S), for a
+    search whose layout differs per sample (calibrate.infer_set.latency_bound_batch)."""
+    samples.check_names(SAMPLED)
+    if len(lay) != len(samples):
+        raise SpecError("layouts", len(lay), f"paired with {len(samples)} samples: one "
+                        "layout per sample")
+    return _evaluate(p, lay, {k: samples.value(k, getattr(p.calibration, k), 1)
+                              for k in SAMPLED})
+
+
+def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.ndarray]
+              ) -> ServeEval:
+    """`evaluate_serving` of flat configurations; `values` holds the sampled calibration
+    parameters per configuration (the calibration's own where absent)."""
     s = layer_shape(p.model)
     heads = serve_heads(p, s, lay.tp)
     admission = serve_rules(p).kv_admission
@@ -131,7 +163,8 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
     tp, pp, ep, requested = (v.astype(float) for v in (lay.tp, lay.pp, lay.ep, lay.batch))
     n_in, n_out, L, D, f = p.input_len, p.output_len, s.n_layers, s.hidden, s.moe_fraction
     b_w, b_kv = BYTES_PER_ELEMENT[p.weights], BYTES_PER_ELEMENT[p.kv]
-    rates, cal = serve_rates(p), p.calibration
+    cal = {k: values.get(k, getattr(p.calibration, k)) for k in SAMPLED}
+    rates = serve_rates(p, cal["compute_scale"], cal["memory_scale"])
     fab, ones = rates.fabric, np.ones_like(tp)
     layers = np.ceil(L / pp)  # per stage
     x = np.maximum(tp, ep)  # chips one stage's experts are spread over
@@ -176,7 +209,7 @@ def evaluate_serving(p: ServeProblem, lay: ServeLayouts) -> ServeEval:
         t_tp=tp_comm_time(layers, ACT_BYTES * b * D, tp, tp_g, fab),
         t_ep=ep_comm_time(layers * f, dispatch, ep, ep_g, fab),
         t_pp=collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab),
-        t_overhead=host_step_time(cal.step_overhead_s, cal.seq_overhead_s, B) / pp * ones)
+        t_overhead=host_step_time(cal["step_overhead_s"], cal["seq_overhead_s"], B) / pp * ones)
     tpot_decode = decode_step_time(stage, pp)
 
     # Prefill of one request across the whole replica (stages in sequence).

@@ -3,7 +3,7 @@
 Letters (docs/model.md): L layers, D model width, E experts, k routed per token, I input and
 O output tokens per request, B running batch, b = B/pp sequences per pipeline stage, ctx = I +
 O/2 the mean context; P the achieved GEMM FLOP/s (peak·η_mamf·c), B_hbm the achieved read
-rate (STREAM·m). Arrays are (n_cfg,) of layouts, or of calibration settings for the grid.
+rate (STREAM·m). Arrays are (n_cfg,): layouts, or layout-sample pairs (specs.samples).
 """
 
 from __future__ import annotations
@@ -29,21 +29,24 @@ class ServeRates:
     fabric: Fabric  # collective tiers, α scaled by the serving latency scale
 
 
-def serve_rates(p: ServeProblem) -> ServeRates:
-    """Achieved rates of the problem's chip after efficiency and serving calibration.
+def serve_rates(p: ServeProblem, compute_scale: float | np.ndarray | None = None,
+                memory_scale: float | np.ndarray | None = None) -> ServeRates:
+    """Achieved rates of the problem's chip after efficiency and serving calibration; a scale
+    given (per flat configuration, from specs.samples) replaces the calibration's.
 
     Attention runs at the KV cache's precision (FP8 KV -> FP8 FMHA, as TensorRT-LLM and vLLM
     do), never at FP4: FP4 is a GEMM weight format.
     """
     eff, cal = p.efficiency, p.calibration
     assert p.chip.hbm_bw is not None, "problems refuse a chip without HBM bandwidth"
+    c = cal.compute_scale if compute_scale is None else compute_scale
+    m = cal.memory_scale if memory_scale is None else memory_scale
     gemm_key = {Precision.fp8: "fp8", Precision.fp4: "fp4"}.get(p.compute, "bf16")
     attn_precision = Precision.fp8 if p.kv == Precision.fp8 else Precision.bf16
     return ServeRates(
-        gemm_flops=p.chip.dense_flops(p.compute) * eff.gemm[gemm_key] * cal.compute_scale,
-        attn_flops=(p.chip.dense_flops(attn_precision) * eff.gemm[attn_precision.value]
-                    * cal.compute_scale),
-        hbm_bw=p.chip.hbm_bw * eff.hbm * cal.memory_scale,
+        gemm_flops=p.chip.dense_flops(p.compute) * eff.gemm[gemm_key] * c,
+        attn_flops=p.chip.dense_flops(attn_precision) * eff.gemm[attn_precision.value] * c,
+        hbm_bw=p.chip.hbm_bw * eff.hbm * m,
         fabric=chip_fabric(p.chip, p.efficiency, cal.latency_scale))
 
 

@@ -7,5 +7,6 @@ validation. Read in this order:
   model.py      ModelSpec: the exact shape of a dense or MoE decoder
   layouts.py    Layouts (training) and ServeLayouts (serving): arrays of parallel configs
   reasons.py    Reason: why a configuration is rejected, one enum per evaluator
+  samples.py    Samples: the named sample axis (layouts on axis 0, samples on axis 1)
 May import: xpuplan.errors, xpuplan.units.
 """

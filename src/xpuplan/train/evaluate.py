@@ -23,6 +23,7 @@ from xpuplan.specs.layouts import Layouts
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import Precision
 from xpuplan.specs.reasons import Reason
+from xpuplan.specs.samples import Samples, by_sample, pair_layouts
 from xpuplan.train.memory import memory_per_chip
 from xpuplan.train.step import step_time
 from xpuplan.workload.flops import flops_per_token_fwd, flops_per_token_train
@@ -63,7 +64,8 @@ class TrainProblem:
 
 @dataclass
 class TrainEval:
-    """Arrays (n_cfg,) for the evaluated layouts; parts sum to the totals."""
+    """Arrays (n_cfg,) for the evaluated layouts, or (n_cfg, n_samples) when evaluated with
+    `samples` (specs.samples); parts sum to the totals."""
 
     layouts: Layouts
     reason: np.ndarray  # int8 TrainReason codes
@@ -75,6 +77,7 @@ class TrainEval:
     mfu: np.ndarray
     hfu: np.ndarray
     extra: dict = field(default_factory=dict)
+    samples: Samples | None = None  # the sample axis (axis 1) when evaluated with samples
 
     @property
     def legal(self) -> np.ndarray:
@@ -119,8 +122,23 @@ def legality(p: TrainProblem, lay: Layouts, heads: HeadSplit | None = None) -> n
     return reason
 
 
-def evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray = 1.0) -> TrainEval:
-    """Step time, memory, throughput and MFU of every layout in `lay` (vectorised)."""
+SAMPLED = ("compute_scale",)  # the stack parameters `evaluate` can take per sample
+
+
+def evaluate(p: TrainProblem, lay: Layouts, samples: Samples | None = None) -> TrainEval:
+    """Step time, memory, throughput and MFU of every layout in `lay` (vectorised): arrays
+    (L,), or (L, S) with `samples` of the stack's SAMPLED parameters (specs.samples)."""
+    if samples is None:
+        return _evaluate(p, lay, None)
+    samples.check_names(SAMPLED)
+    flat = pair_layouts(lay, len(samples))
+    scale = samples.value("compute_scale", p.efficiency.stack.compute_scale, len(lay))
+    return by_sample(_evaluate(p, flat, scale), lay, samples)
+
+
+def _evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray | None
+              ) -> TrainEval:
+    """`evaluate` of flat configurations, `compute_scale` given per layout (or the stack's)."""
     shape = layer_shape(p.model)
     rates = chip_rates(p.chip, p.efficiency, p.precision, compute_scale)
     heads = train_heads(p, lay)
