@@ -5,10 +5,13 @@ sources, plus columns giving the layout in chips, the traffic shape, the mode an
 per row (output tokens/s per chip, TPOT or TTFT in seconds; INFER_README.md says how each
 source's figure was converted). A row is predicted with its published layout; offline rows
 run at the largest batch that fits (the server fills memory), fixed-batch rows at their batch,
-single-stream rows at batch 1; MLPerf Server and Interactive rows at the largest batch whose
-predicted TTFT and TPOT meet the benchmark's p99 limits (data/validation/mlperf_latency.toml:
-LoadGen runs the highest Poisson load that meets them, and a continuous-batching engine's
-running batch is what sets its TPOT). Neglects the gap between the mean and the p99 TPOT.
+single-stream rows at batch 1 with the pure decode step as TPOT (a lone stream's time between
+tokens; its own prefill is its TTFT); a static-shape export (compiled_batch, compiled_seq_len
+columns) runs its compiled shapes whatever the live batch (serve/static.py); MLPerf Server
+and Interactive rows at the largest batch whose predicted TTFT and TPOT meet the benchmark's
+p99 limits (data/validation/mlperf_latency.toml: LoadGen runs the highest Poisson load that
+meets them, and a continuous-batching engine's running batch is what sets its TPOT).
+Neglects the gap between the mean and the p99 TPOT.
 """
 
 from __future__ import annotations
@@ -81,6 +84,12 @@ def _skips() -> dict[str, str]:
     return {r["id"]: r["reason"] for r in data_table("validation/infer_skips.toml").get("skip", [])}
 
 
+def _int_or_none(row: dict, key: str) -> int | None:
+    """An optional integer column (absent or empty: None)."""
+    v = _num(row, key) if key in row else None
+    return int(v) if v else None
+
+
 def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferRow], dict]:
     """Usable rows (with `calibration` in place of the fitted one if given) and skip reasons."""
     cat = hardware_catalog()
@@ -127,7 +136,9 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             calibration=calibration or serve_calibration_for(chip, compute, eff.gemm),
             n_chips=max(tp * pp, ep * pp), input_len=int(lengths[0]), output_len=int(lengths[1]),
             weights=weights, kv=kv, compute=compute,
-            reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None)
+            reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None,
+            compiled_batch=_int_or_none(row, "compiled_batch"),
+            compiled_seq_len=_int_or_none(row, "compiled_seq_len"))
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,
@@ -175,8 +186,8 @@ def predict_row(r: InferRow, calibration: ServeCalibration | None = None) -> np.
         if r.latency_limits_s is not None:
             batch = latency_bound_batch(p, r, batch)
     ev: ServeEval = evaluate_serving(p, ServeLayouts.build(r.tp, r.pp, ep, batch))
-    if r.metric == "tpot_s":
-        return ev.tpot_s
+    if r.metric == "tpot_s":  # one stream: the time between its tokens, its prefill in TTFT
+        return ev.tpot_decode_s if r.mode == "single_stream" else ev.tpot_s
     if r.metric == "ttft_s":
         return ev.ttft_s
     out = ev.output_tokens_per_s_per_chip

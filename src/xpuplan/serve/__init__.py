@@ -5,7 +5,9 @@ Read in this order (xpuplan infer -> api/serving.py -> here):
   memory.py    weights, KV cache per token, workspace, KV admission and max concurrency
   step.py      rates; decode step by part, prefill, continuous batching, $/Mtok
   evaluate.py  the assembly: memory + step -> every metric per layout (ServeReason, ServeEval)
-  moe.py       MoE kernel costs: grouped-GEMM tile padding, routing permutation traffic
+  moe.py       MoE kernel costs: grouped-GEMM tile padding, routing permutation traffic,
+               Neuron's selective-loading / all-experts / blockwise dispatch
+  static.py    static-shape exports (Neuron): compiled batch and sequence length
   search.py    every (tp, pp, ep, batch) under the SLOs; the Pareto front
   result.py    one layout's prediction broken down (ServeResult)
 May import: hardware, workload, catalog, specs, errors, units.

@@ -31,3 +31,5 @@ class ServeProblem:
     reserved_bytes: float
     usd_per_chip_s: float | None
     disaggregated: bool = False
+    compiled_batch: int | None = None  # static shapes (serve/static.py): decode rows per step
+    compiled_seq_len: int | None = None  # static shapes: cache slot and prefill length, tokens
