@@ -5,10 +5,13 @@ sources, plus columns giving the layout in chips, the traffic shape, the mode an
 per row (output tokens/s per chip, TPOT or TTFT in seconds; INFER_README.md says how each
 source's figure was converted). A row is predicted with its published layout; offline rows
 run at the largest batch that fits (the server fills memory), fixed-batch rows at their batch,
-single-stream rows at batch 1; MLPerf Server and Interactive rows at the largest batch whose
-predicted TTFT and TPOT meet the benchmark's p99 limits (data/validation/mlperf_latency.toml:
-LoadGen runs the highest Poisson load that meets them, and a continuous-batching engine's
-running batch is what sets its TPOT). Neglects the gap between the mean and the p99 TPOT.
+single-stream rows at batch 1 with the pure decode step as TPOT (a lone stream's time between
+tokens; its own prefill is its TTFT); a static-shape export (compiled_batch, compiled_seq_len
+columns) runs its compiled shapes whatever the live batch (serve/static.py); MLPerf Server
+and Interactive rows at the largest batch whose predicted TTFT and TPOT meet the benchmark's
+p99 limits (data/validation/mlperf_latency.toml: LoadGen runs the highest Poisson load that
+meets them, and a continuous-batching engine's running batch is what sets its TPOT).
+Neglects the gap between the mean and the p99 TPOT.
 """
 
 from __future__ import annotations
@@ -85,9 +88,15 @@ def _skips() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _static_caches() -> dict[str, int]:
     """Row id -> the static KV cache per decode slot its engine ran with, tokens
-    (validation/infer_static_cache.toml; serve.static_cache)."""
+    (validation/infer_static_cache.toml; serve.static)."""
     table = data_table("validation/infer_static_cache.toml").get("static_cache", [])
     return {i: int(r["kv_cache_tokens"]) for r in table for i in r["ids"]}
+
+
+def _int_or_none(row: dict, key: str) -> int | None:
+    """An optional integer column (absent or empty: None)."""
+    v = _num(row, key) if key in row else None
+    return int(v) if v else None
 
 
 def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferRow], dict]:
@@ -131,13 +140,16 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
         tp, pp = int(row["tp_chips"]), int(row["pp_chips"])
         ep = int(_num(row, "ep_chips") or 1)
         eff = chip_efficiency(chip, vendor_of)
+        compiled_seq_len = _int_or_none(row, "compiled_seq_len")  # a Neuron export's S_c
         problem = ServeProblem(
             model=model, chip=chip, efficiency=eff,
             calibration=calibration or serve_calibration_for(chip, compute, eff.gemm),
             n_chips=max(tp * pp, ep * pp), input_len=int(lengths[0]), output_len=int(lengths[1]),
             weights=weights, kv=kv, compute=compute,
             reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None,
-            kv_cache_tokens=_static_caches().get(row["id"]))
+            kv_cache_tokens=compiled_seq_len or _static_caches().get(row["id"]),
+            compiled_batch=_int_or_none(row, "compiled_batch"),
+            pad_prompt_to_cache=compiled_seq_len is not None)
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,
@@ -193,8 +205,8 @@ def predict_row(r: InferRow, samples: Samples | None = None) -> np.ndarray:
         ev = evaluate_serving_paired(p, lay, samples)  # (S,)
     else:
         ev = evaluate_serving(p, lay, samples)  # (1, S)
-    if r.metric == "tpot_s":
-        return ev.tpot_s.reshape(-1)
+    if r.metric == "tpot_s":  # one stream: the time between its tokens, its prefill in TTFT
+        return (ev.tpot_decode_s if r.mode == "single_stream" else ev.tpot_s).reshape(-1)
     if r.metric == "ttft_s":
         return ev.ttft_s.reshape(-1)
     out = ev.output_tokens_per_s_per_chip.reshape(-1)

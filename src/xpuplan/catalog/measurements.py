@@ -125,6 +125,16 @@ class MoeKernel(Sourced):
         return self
 
 
+class BlockwiseMoeKernel(Sourced):
+    """A static-shape stack's MoE dispatch: selective loading, all experts or blockwise
+    matmul by tokens routed (serve/moe.py, Neuron section)."""
+
+    stack: str
+    block_size_tokens: int = Field(ge=1)  # rows of one blockwise-matmul block
+    selective_loading_threshold: float = Field(gt=0)  # n·k/E below which each token's experts
+    # are gathered one by one instead of running every expert
+
+
 class StackRecord(Sourced):
     """One vendor's software-stack rules for training or serving (stacks.toml header)."""
 
@@ -200,6 +210,11 @@ def serving_engines() -> dict[str, ServingEngine]:
 def moe_kernels() -> dict[str, MoeKernel]:
     """[[moe_kernel]] records of efficiency.toml by stack."""
     return {r.stack: r for r in records(EFFICIENCY, "moe_kernel", MoeKernel)}
+
+
+def moe_blockwise_kernels() -> dict[str, BlockwiseMoeKernel]:
+    """[[moe_blockwise_kernel]] records of efficiency.toml by stack (vendor)."""
+    return {r.stack: r for r in records(EFFICIENCY, "moe_blockwise_kernel", BlockwiseMoeKernel)}
 
 
 def stack_records() -> tuple[StackRecord, ...]:

@@ -29,6 +29,7 @@ from xpuplan.catalog.measurements import (
     collective_measurements,
     matmul_measurements,
     memory_measurements,
+    moe_blockwise_kernels,
     moe_kernels,
     runtime_memory,
     serving_engines,
@@ -170,6 +171,13 @@ def moe_tile_rows(stack: str = "default") -> tuple[int, int]:
     rows = moe_kernels()
     row = rows.get(stack, rows["default"])
     return row.grouped_gemm_tile_rows_min, row.grouped_gemm_tile_rows_max
+
+
+def moe_blockwise_dispatch(stack: str) -> tuple[float, int] | None:
+    """(selective-loading threshold θ, block rows b) of a static-shape stack's MoE dispatch,
+    None for a grouped-GEMM stack (efficiency.toml, moe_blockwise_kernel)."""
+    row = moe_blockwise_kernels().get(stack)
+    return None if row is None else (row.selective_loading_threshold, row.block_size_tokens)
 
 
 def calibration_for(chip: ChipSpec, precision: str = "bf16") -> StackCalibration:

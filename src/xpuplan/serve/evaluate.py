@@ -5,7 +5,6 @@ memory.py and step.py, each a small function with its formula and source, assemb
   heads (workload.heads): the serving stack's split over tp·r ranks (data/stacks.toml)
   memory per chip         W + KV·B' + workspace + reserve ≤ HBM           (memory.py)
   running batch           B' = min(B, max concurrency) (paged) or B (static slots)
-  static KV cache         C tokens per slot, read whole by every decode step (serve.static_cache)
   decode stage, b = B'/pp  max(t_mem, t_math) + t_tp + t_ep + t_pp + t_host/pp  (DecodeStage)
       t_tp: 2 all-reduces per layer, α (latency) + β (bytes) each (hardware.collectives);
       t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time)
@@ -13,9 +12,14 @@ memory.py and step.py, each a small function with its formula and source, assemb
       x = max(tp, ep) chips one stage's experts are spread over ("DEP" when ep > tp);
       MoE kernels (serve.moe): FLOP += grouped-GEMM tile padding 2·P_e·(E·T·E[⌈m/T⌉] − n·k),
       m ~ Bin(n, k/E) tokens per expert, n = b·x/tp; bytes += the routing permutation's
-      activations b·(2D + 4kD + k(2g+2)F_e/tp)·2 B per MoE layer
+      activations b·(2D + 4kD + k(2g+2)F_e/tp)·2 B per MoE layer; on Neuron (NxD's static
+      dispatch) the experts read are n·k (selective) or E, the rows n·k, E·n or whole blocks
+  static shapes (serve.static: JetStream, Neuron exports): decode runs b_c·⌈b/b_c⌉ rows over
+      a cache of C tokens per slot read whole; Neuron prefill encodes max(I, C) tokens, one
+      prompt per call
   TPOT (pure decode)      pp · t_stage
-  prefill                 max(FLOP/(P·φ), t_read) + t_comm, alone (M = I) and chunked (M = C)
+  prefill                 max(FLOP/(P·φ), t_read) + t_comm, alone (M = I) and chunked (M = C);
+                          Neuron MoE: expert GEMMs at M = one block (moe.neuron_expert_gemm_rows)
   continuous batching     cycle = O·TPOT + γ·B'·t_pf,C: tokens/s = B'·O/cycle, TPOT_eff = cycle/O,
                           γ = busiest DP rank's prefills / mean (step.dp_prefill_straggler),
                           TTFT = t_pf (aggregated) | pools: O/(t_pf,C + O·TPOT/B'), TTFT + KV move
@@ -32,9 +36,14 @@ import numpy as np
 
 from xpuplan.errors import SpecError
 from xpuplan.hardware.collectives import collective_time, ranks_per_domain
-from xpuplan.hardware.efficiency import moe_tile_rows, prefill_chunk_tokens
+from xpuplan.hardware.efficiency import (
+    moe_blockwise_dispatch,
+    moe_tile_rows,
+    prefill_chunk_tokens,
+)
+from xpuplan.hardware.roofline import shape_factor
 from xpuplan.hardware.stacks import StackRules, stack_rules
-from xpuplan.serve import moe
+from xpuplan.serve import moe, static
 from xpuplan.serve.memory import (
     ACT_BYTES,
     dense_layer_params,
@@ -47,7 +56,6 @@ from xpuplan.serve.memory import (
     workspace_bytes,
 )
 from xpuplan.serve.problem import ServeProblem
-from xpuplan.serve.static_cache import decode_context_tokens, slot_tokens
 from xpuplan.serve.step import (
     DecodeStage,
     cycle_throughput,
@@ -173,28 +181,39 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     # Memory per chip and the running batch.                                   # (n_cfg,)
     weights = weight_bytes_per_chip(s, heads, b_w, tp, pp, x)
     kv_tok = kv_bytes_per_token(s, heads, b_kv, tp, pp)
-    held, whole = slot_tokens(s, resident_tokens(s, n_in, n_out, admission),
-                              s.context_tokens(n_in + n_out), p.kv_cache_tokens)
-    kv_seq = kv_tok * held  # mean bytes a request holds
-    workspace = workspace_bytes(s, n_in, tp)
+    C_kv = p.kv_cache_tokens  # a static cache slot, tokens (None: paged)
+    I_c = static.context_encoding_tokens(n_in, C_kv if p.pad_prompt_to_cache else None)
+    held, whole = static.slot_tokens(s, resident_tokens(s, n_in, n_out, admission),
+                                     s.context_tokens(n_in + n_out), C_kv)
+    kv_seq = kv_tok * held  # mean bytes a request (or a static slot) holds
+    workspace = workspace_bytes(s, I_c, tp)
     free = p.chip.hbm_bytes - p.reserved_bytes - weights - workspace
     max_conc = max_concurrency(free, kv_tok, held, whole)
     B = running_batch(requested, max_conc, paged)
+    slots = static.decode_rows(B, p.compiled_batch)  # compiled slots (= B unless static)
 
-    # Decode: one step of b = B/pp sequences through one stage of L/pp layers.
-    b = np.maximum(B / pp, 1.0)
-    ctx = decode_context_tokens(s, n_in, n_out, p.kv_cache_tokens)  # KV tokens read per step
+    # Decode: one step of b = B/pp rows (the compiled batch if static) through L/pp layers.
+    b = np.maximum(slots / pp, 1.0)
+    ctx = static.decode_context_tokens(s, n_in, n_out, C_kv)  # KV tokens read per step
     dense = dense_layer_params(s, heads)
-    E_act = experts_touched(s.n_experts, s.top_k, b * x / tp)  # DEP: all replicas' tokens
+    neuron_moe = moe_blockwise_dispatch(p.chip.vendor)  # (θ, block) on NxD, else None
+    n_moe = b * x / tp  # tokens one MoE layer routes (DEP: all replicas' tokens)
+    E_act = (experts_touched(s.n_experts, s.top_k, n_moe) if neuron_moe is None
+             else moe.neuron_expert_loads(n_moe, s.top_k, s.n_experts, neuron_moe[0]))
     head = np.where(pp == 1, 1.0, 1.0 / pp)  # the output head sits on the last stage only
     tiles = moe_tile_rows()
+
+    def moe_pad(n, prefill: bool):  # expert-GEMM padding FLOPs per token (serve.moe)
+        if neuron_moe is None:
+            return moe.padding_flops_per_token(n, s.top_k, s.n_experts, s.expert_params, tiles)
+        return moe.neuron_padding_flops_per_token(n, s.top_k, s.n_experts, s.expert_params,
+                                                  *neuron_moe, prefill=prefill)
     bytes_weights = b_w * (layers * dense / tp + layers * f * E_act * s.expert_params / x
                            ) + ACT_BYTES * head * s.lm_head_params / tp
     bytes_kv = b * kv_tok * ctx + ACT_BYTES * b * layers * f * (  # + MoE routing permutation
         moe.permutation_elems_per_token(D, s.expert_width / tp, s.top_k, s.gated))
     pad_attn = padded_attention_params(s, heads)
-    pad_moe = moe.padding_flops_per_token(b * x / tp, s.top_k, s.n_experts, s.expert_params,
-                                          tiles)  # grouped-GEMM tile padding
+    pad_moe = moe_pad(n_moe, prefill=False)  # grouped-GEMM tiles or Neuron dispatch
     gemm_flops = (2 * b * (layers * (s.matmul_params_per_token + pad_attn)
                            + head * s.lm_head_params) + b * layers * f * pad_moe) / tp
     attn_flops = b * layers * s.decode_attn_flops_per_ctx * ctx * heads.q_factor / tp
@@ -212,23 +231,35 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
         t_overhead=host_step_time(cal["step_overhead_s"], cal["seq_overhead_s"], B) / pp * ones)
     tpot_decode = decode_step_time(stage, pp)
 
-    # Prefill of one request across the whole replica (stages in sequence).
-    pf_gemm = 2 * n_in * (L * (s.matmul_params_per_token + pad_attn) + s.lm_head_params) / tp
-    pf_attn = n_in * L * s.attention_flops_fwd_per_token(n_in, causal=True) * heads.q_factor / tp
-    half, C = p.efficiency.stack.gemm_half_dim, max(n_in, prefill_chunk_tokens())
-    pf_pad, pf_pad_batched = (n_in * L * f * moe.padding_flops_per_token(  # MoE tile padding
-        n, s.top_k, s.n_experts, s.expert_params, tiles) / tp for n in (n_in * ones, C * x / tp))
+    # Prefill of one request (I_c tokens: padded if static) across the replica's stages.
+    pf_gemm = 2 * I_c * (L * (s.matmul_params_per_token + pad_attn) + s.lm_head_params) / tp
+    pf_attn = I_c * L * s.attention_flops_fwd_per_token(I_c, causal=True) * heads.q_factor / tp
+    half, C = p.efficiency.stack.gemm_half_dim, max(I_c, prefill_chunk_tokens())
+    ranks = tp * serve_rules(p).ranks_per_chip(p.chip)  # GEMM shards: Neuron logical cores
+    pad_pf, pad_pf_batched = (moe_pad(n, prefill=True) for n in (I_c * ones, C * x / tp))
 
     def pf_comm(n):  # one prefill pass of n tokens: its TP all-reduces and EP all-to-alls
         dispatch = np.where(ep > tp, ACT_BYTES * n * s.top_k * D / tp, 0.0)
         return (tp_comm_time(L, ACT_BYTES * n * D, tp, tp_g, fab)
                 + ep_comm_time(f * L, dispatch, ep, ep_g, fab))
+
+    def pf_flops_phi(n, pad):  # GEMM FLOPs (+ MoE padding) and shape factor of n-token passes
+        flops, phi = pf_gemm + I_c * L * f * pad / tp, gemm_shape_factor(half, n, s, ranks)
+        if neuron_moe is None or not s.top_k:
+            return flops, phi
+        M = moe.neuron_expert_gemm_rows(n, s.top_k, *neuron_moe, s.n_experts)  # per block
+        expert = I_c * L * f * (2 * s.top_k * s.expert_params + pad) / tp
+        return flops, moe.combined_shape_factor(
+            phi, shape_factor(half, M, s.expert_width / ranks, s.hidden), expert / flops)
+
     t_read = weights * pp / rates.hbm_bw  # all stages read their weights once
-    t_pf = prefill_time(pf_gemm + pf_pad, pf_attn, t_read, pf_comm(n_in), rates,
-                        gemm_shape_factor(half, n_in, s, tp))
-    # Batched, a prompt shares each pass's weight reads and collectives with its chunk of C.
-    t_pf_batched = prefill_time(pf_gemm + pf_pad_batched, pf_attn, t_read * n_in / C,
-                                pf_comm(C) * n_in / C, rates, gemm_shape_factor(half, C, s, tp))
+    flops_pf, phi_pf = pf_flops_phi(I_c * ones, pad_pf)
+    t_pf = prefill_time(flops_pf, pf_attn, t_read, pf_comm(I_c), rates, phi_pf)
+    # Batched, a prompt shares each pass's weight reads and collectives with its chunk of C;
+    # a static-shape graph encodes one padded prompt per call (serve.static).
+    flops_c, phi_c = pf_flops_phi(C, pad_pf_batched)
+    t_pf_batched = t_pf if p.pad_prompt_to_cache else prefill_time(
+        flops_c, pf_attn, t_read * n_in / C, pf_comm(C) * n_in / C, rates, phi_c)
 
     if p.disaggregated:
         tokens_replica = disaggregated_throughput(B, n_out, tpot_decode, t_pf_batched)
@@ -245,14 +276,14 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     reason = np.where((reason == 0) & ~np.isfinite(tpot_decode + t_pf), ServeReason.NO_FABRIC,
                       reason)
     reason = np.where((reason == 0) & (free <= 0), ServeReason.WEIGHTS, reason)
-    reason = np.where((reason == 0) & ((max_conc < 1) | (~paged & (requested > max_conc))),
+    reason = np.where((reason == 0) & ((max_conc < 1) | (~paged & (slots > max_conc))),
                       ServeReason.KV_CAPACITY,
                       reason).astype(np.int8)
     total = tokens_replica * np.floor(p.n_chips / chips_replica)  # all replicas
     return ServeEval(
         layouts=lay, reason=reason, max_concurrency=max_conc, admission=admission,
         running_batch=B * ones,
-        memory={"mem/weights": weights, "mem/kv_cache": B * kv_seq,
+        memory={"mem/weights": weights, "mem/kv_cache": slots * kv_seq,
                 "mem/workspace": workspace * ones, "mem/reserved": p.reserved_bytes * ones},
         decode=stage.parts(pp),  # one pure decode step of the replica; sums to tpot_decode_s
         ttft_s=ttft, tpot_s=tpot, tpot_decode_s=tpot_decode, e2e_latency_s=ttft + n_out * tpot,

@@ -16,6 +16,14 @@ same way with moe_align_block_size):
                  gated expert, 1 otherwise), counted kernel by kernel below
 Uniform routing as in the E_act term (serve.evaluate); neglects routing imbalance (which
 only adds rows) and fused variants that keep the activation on chip.
+
+Static-shape stacks (NeuronX Distributed's ExpertMLPs, data/efficiency.toml
+moe_blockwise_kernel) dispatch by the tokens n of the compiled graph instead, with no tile
+autotuning (neuron_expert_loads, neuron_expert_rows below):
+  selective loading   n·k/E < θ: each token gathers its own k experts (no sharing)
+  all experts         every expert runs every token (decode at n·k/E ≥ θ; prefill n·k < block)
+  blockwise           prefill: ⌈(n·k − (E − 1))/b⌉ + E − 1 static blocks of b token rows,
+                      one block's GEMMs at a time (M = b rows: neuron_expert_gemm_rows)
 """
 
 from __future__ import annotations
@@ -87,3 +95,71 @@ def permutation_elems_per_token(hidden: int, expert_width: float | np.ndarray, t
         return 0.0
     D, F, k, g = hidden, expert_width, top_k, 2 if gated else 1
     return 2 * D + 4 * k * D + k * (2 * g + 2) * F
+
+
+def neuron_expert_loads(tokens, top_k: int, n_experts: int, threshold: float) -> np.ndarray:
+    """Expert weight sets one Neuron token-generation step reads per MoE layer, experts.
+
+    n·k if n·k/E < θ (forward_selective_loading: each of the n tokens gathers its k experts,
+    shared experts read again), else E (forward_all_experts)  (neuronx-distributed
+    ExpertMLPsV2.forward; data/efficiency.toml moe_blockwise_kernel). 0 for a dense model.
+    """
+    n = np.asarray(tokens, dtype=float)
+    if top_k == 0:
+        return np.zeros_like(n)
+    return np.where(n * top_k / n_experts < threshold, n * top_k, float(n_experts))
+
+
+def neuron_expert_rows(tokens, top_k: int, n_experts: int, threshold: float, block: int,
+                       prefill: bool) -> np.ndarray:
+    """Token rows the Neuron expert MLPs compute per MoE layer for n tokens, rows.
+
+    n·k if n·k/E < θ (selective loading); decode else E·n (all experts); prefill E·n if
+    n·k < b, else b·min(⌈(n·k − (E − 1))/b⌉ + E − 1, n·k), the static block count of
+    forward_blockwise (every expert may own a part-filled block), b the block size
+    (neuronx-distributed expert_mlps_v2.py; data/efficiency.toml moe_blockwise_kernel).
+    0 for a dense model.
+    """
+    n = np.asarray(tokens, dtype=float)
+    if top_k == 0:
+        return np.zeros_like(n)
+    E, routed = float(n_experts), n * top_k
+    blocks = np.minimum(np.ceil((routed - (E - 1)) / block) + E - 1, routed)
+    dense = np.where(prefill & (routed >= block), block * blocks, E * n)
+    return np.where(routed / E < threshold, routed, dense)
+
+
+def neuron_padding_flops_per_token(tokens, top_k: int, n_experts: int, expert_params: float,
+                                   threshold: float, block: int, prefill: bool) -> np.ndarray:
+    """Expert-GEMM FLOPs the Neuron dispatch adds per token of one MoE layer over n·k rows,
+    FLOP.
+
+    2·P_e·(rows − n·k)/n, rows = neuron_expert_rows; 0 where n = 0. Divide by tp for one
+    chip's share, as padding_flops_per_token.
+    """
+    n = np.asarray(tokens, dtype=float)
+    rows = neuron_expert_rows(n, top_k, n_experts, threshold, block, prefill)
+    return 2.0 * expert_params * np.maximum(rows - n * top_k, 0.0) / np.maximum(n, 1.0)
+
+
+def neuron_expert_gemm_rows(tokens, top_k: int, threshold: float, block: int, n_experts: int
+                            ) -> np.ndarray:
+    """Rows M of one expert GEMM in a Neuron prefill of n tokens, rows.
+
+    b when blockwise (n·k ≥ b and n·k/E ≥ θ: the kernel loops over its blocks one at a time,
+    NKI blockwise MM kernels "loop over all blocks", NxD torch_blockwise_matmul_inference a
+    Python loop), else n (all experts or selective loading run the n tokens at once).
+    """
+    n = np.asarray(tokens, dtype=float)
+    blockwise = (n * top_k >= block) & (n * top_k / n_experts >= threshold)
+    return np.where(blockwise, float(block), n)
+
+
+def combined_shape_factor(phi_dense, phi_expert, expert_share) -> np.ndarray:
+    """Shape factor of a pass whose GEMMs run at two shapes, dimensionless.
+
+    φ = 1 / ((1 − s)/φ_dense + s/φ_expert), s the expert GEMMs' share of the FLOPs: the time
+    of each part at its own rate, as one rate over all the FLOPs.
+    """
+    s = np.asarray(expert_share, dtype=float)
+    return 1.0 / ((1.0 - s) / np.asarray(phi_dense) + s / np.asarray(phi_expert))

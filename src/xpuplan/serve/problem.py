@@ -31,7 +31,7 @@ class ServeProblem:
     reserved_bytes: float
     usd_per_chip_s: float | None
     disaggregated: bool = False
-    # A static KV cache of this many tokens per decode slot that decode attention reads whole
-    # (JetStream's max_cache_length / max_target_length: serve/static_cache.py); None: the
-    # engine pages its cache and reads the context held.
-    kv_cache_tokens: int | None = None
+    # Static shapes (serve/static.py); None: the engine pages its cache and runs the live batch.
+    kv_cache_tokens: int | None = None  # a static KV cache per decode slot, read whole, tokens
+    compiled_batch: int | None = None  # decode rows every token-generation step computes
+    pad_prompt_to_cache: bool = False  # prefill pads each prompt to kv_cache_tokens (Neuron)

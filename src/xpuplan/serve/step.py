@@ -150,7 +150,9 @@ def prefill_time(gemm_flops, attn_flops, t_read, comm_s, rates: ServeRates, phi
 def gemm_shape_factor(half_dim: float, tokens: int, s: LayerShape, tp) -> np.ndarray:
     """GEMM rate / plateau rate of a prefill of M = tokens rows, dimensionless.
 
-    φ(M, N = F/tp, K = D) with the stack's half-rate dimension d½ (hardware.roofline).
+    φ(M, N = F/tp, K = D) with the stack's half-rate dimension d½ (hardware.roofline); tp
+    the ranks the GEMM is split over (chips, or logical NeuronCores on Neuron, where each
+    core runs its own F/tp-wide shard).
     """
     return shape_factor(half_dim, tokens, s.ffn_width / tp, s.hidden)
 
