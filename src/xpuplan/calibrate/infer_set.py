@@ -5,10 +5,12 @@ sources, plus columns giving the layout in chips, the traffic shape, the mode an
 per row (output tokens/s per chip, TPOT or TTFT in seconds; INFER_README.md says how each
 source's figure was converted). A row is predicted with its published layout; offline rows
 run at the largest batch that fits (the server fills memory), fixed-batch rows at their batch,
-single-stream rows at batch 1; MLPerf Server and Interactive rows at the largest batch whose
-predicted TTFT and TPOT meet the benchmark's p99 limits (data/validation/mlperf_latency.toml:
-LoadGen runs the highest Poisson load that meets them, and a continuous-batching engine's
-running batch is what sets its TPOT). Neglects the gap between the mean and the p99 TPOT.
+single-stream rows at batch 1, each under its engine's running-batch cap (`max_running_batch`,
+the benchmark's own setting, else the stack's default); MLPerf Server and Interactive rows at
+the largest batch whose predicted TTFT and TPOT meet the benchmark's p99 limits
+(data/validation/mlperf_latency.toml: LoadGen runs the highest Poisson load that meets them,
+and a continuous-batching engine's running batch is what sets its TPOT). Neglects the gap
+between the mean and the p99 TPOT.
 """
 
 from __future__ import annotations
@@ -127,7 +129,8 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             calibration=calibration or serve_calibration_for(chip, compute, eff.gemm),
             n_chips=max(tp * pp, ep * pp), input_len=int(lengths[0]), output_len=int(lengths[1]),
             weights=weights, kv=kv, compute=compute,
-            reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None)
+            reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None,
+            max_running_batch=int(cap) if (cap := _num(row, "max_running_batch")) else None)
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,

@@ -31,3 +31,5 @@ class ServeProblem:
     reserved_bytes: float
     usd_per_chip_s: float | None
     disaggregated: bool = False
+    max_running_batch: int | None = None  # the engine's cap on running sequences; None: the
+    # serving stack's default (data/stacks.toml), e.g. a benchmark's --max_batch_size
