@@ -70,6 +70,10 @@ def test_record_rules_across_fields():
             "retrieved": "2026-12-01"}
     with pytest.raises(CatalogError, match="kv_admission"):
         data.validated(StackRecord, {**base, "workload": "serve"}, "stacks.toml", "stack[0]")
+    with pytest.raises(CatalogError, match="max_running_batch_source"):
+        data.validated(StackRecord, {**base, "workload": "serve", "kv_admission":
+                                     "reserved_full_sequence", "max_running_batch": 2048},
+                       "stacks.toml", "stack[0]")
     with pytest.raises(CatalogError, match="heads"):
         data.validated(StackRecord, {**base, "workload": "train", "heads": "round"}, "f", "s")
     with pytest.raises(CatalogError, match="link_gb_per_s_unidir"):

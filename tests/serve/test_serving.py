@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xpuplan import api
+from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import InfeasibleError, SpecError
+from xpuplan.hardware.stacks import stack_rules
 from xpuplan.serve.evaluate import evaluate_serving
 from xpuplan.specs.layouts import ServeLayouts
 
@@ -187,14 +189,23 @@ def test_infer_cli_names_the_broken_rule(run_cli, args, needle):
     assert err.startswith("error: ") and needle in err and err.count("\n") == 1
 
 
-def test_paged_engines_admit_by_resident_tokens_and_queue_the_rest(run_cli):
-    # Llama 3.1 8B bf16 on one H100: room for 207 whole sequences of 1024 + 1024 tokens
-    # (131 kB/token of KV). A paged engine (vLLM, TensorRT-LLM, SGLang) holds I + O/2 = 1536
-    # tokens per request on average, so 207 x 2048 / 1536 = 276 fit; a batch of 100,000 runs
-    # 276-277 at a time and queues the rest instead of being refused.
+def test_engines_admit_by_their_kv_rule_and_queue_the_rest(run_cli):
+    # Llama 3.1 8B bf16: 32 layers x 2 x 8 KV heads x 128 x 2 B = 131,072 B of KV per token.
+    # On one H100, 80 GB - 8 GB reserve - 16.06 GB weights - 0.12 GB workspace = 55.82 GB
+    # free. TensorRT-LLM (GUARANTEED_NO_EVICT) reserves whole 1024 + 1024-token sequences:
+    # 55.82e9 / (131,072 x 2048) = 207.96, so 207 of a batch of 100,000 run, the rest queue.
     r = api.infer("llama-3.1-8b", chip="h100", batch=100_000)
-    assert r.admission == "paged_resident_tokens"
-    assert 276 <= r.max_concurrency <= 277 and r.running_batch == r.max_concurrency
+    assert r.admission == "reserved_full_sequence"
+    assert r.max_concurrency == r.running_batch == 207
+    assert r.running_batch_limit == "kv_capacity"
+    # vLLM on ROCm pages blocks as tokens arrive: I + O/2 = 1536 tokens held per request. On
+    # one MI300X, 192 GB - 19.2 GB - 16.06 GB - 0.12 GB = 156.62 GB free:
+    # 156.62e9 / (131,072 x 1536) = 777.9 -> 777.
+    a = api.infer("llama-3.1-8b", chip="mi300x", batch=100_000)
+    hbm = hardware_catalog().chip("mi300x").hbm_bytes
+    free = hbm - sum(a.memory_bytes[k] for k in ("reserved", "weights", "workspace"))
+    assert a.admission == "paged_resident_tokens"
+    assert a.max_concurrency == a.running_batch == int(free // (131_072 * 1536)) == 777
     # NxD Inference compiles one cache slot of I + O tokens per sequence: it refuses, naming
     # the stack and the rule.
     code, out, err = run_cli("infer", "llama-3.1-8b", "--chip", "trn2", "--chips", "1",
@@ -204,16 +215,36 @@ def test_paged_engines_admit_by_resident_tokens_and_queue_the_rest(run_cli):
     assert "NxD Inference" in err and err.count("\n") == 1
 
 
+def test_engine_batch_cap_bounds_the_running_batch():
+    # Llama 3.1 8B fp8 on one H200 at 128 + 128 tokens: 65,536 B/token of fp8 KV, so the
+    # KV cache holds thousands of whole sequences, more than TensorRT-LLM's default
+    # max_batch_size (data/stacks.toml): that cap sets the running batch.
+    cap = stack_rules("nvidia", "serve").max_running_batch
+    r = api.infer("llama-3.1-8b", chip="h200", batch=8192, input_len=128, output_len=128,
+                  weights="fp8", kv="fp8")
+    assert r.max_concurrency > cap and r.running_batch == cap
+    assert r.running_batch_limit == "engine_max_batch"
+    assert r.memory_bytes["kv_cache"] == pytest.approx(cap * 32 * 2 * 8 * 128 * 1.0 * 256)
+    # A benchmark's own cap (trtllm-bench's 4096) replaces the default; the KV cache, not
+    # the cap, then binds if it holds fewer.
+    p, _ = api.serve_problem("llama-3.1-8b", chip="h200", input_len=128, output_len=128,
+                             weights="fp8", kv="fp8")
+    ev = evaluate_serving(replace(p, max_running_batch=4096), ServeLayouts.build(1, 1, 1, 8192))
+    assert ev.running_batch[0] == min(4096, ev.max_concurrency[0])
+    assert ev.batch_limit[0] == ("engine_max_batch" if ev.max_concurrency[0] > 4096
+                                 else "kv_capacity")
+
+
 def test_issue_11_long_output_batch_runs_on_8_h100():
     # Issue #11: 1024 requests of 128 + 8192 tokens, fp8 weights and KV. Whole sequences would
-    # need 1024 x 8320 tokens x 20.5 kB/token/chip = 175 GB per chip; resident ones 1024 x
-    # 4224 x 20.5 kB = 88.6 GB: still more than an H100 holds, so the engine runs what fits
-    # (max concurrency by I + O/2) and queues the rest.
+    # need 1024 x 8320 tokens x 20.5 kB/token/chip = 175 GB per chip, more than an H100
+    # holds, so TensorRT-LLM reserves whole sequences for what fits (max concurrency by I + O)
+    # and queues the rest.
     r = api.infer("llama-3.1-70b", chip="h100", n_chips=8, batch=1024, input_len=128, output_len=8192,
                   weights="fp8", tp=8)
     kv_per_token_chip = 80 * 2 * 8 * 128 * 1.0 / 8  # L·2·K·H·1 B / tp
     assert r.memory_bytes["kv_cache"] == pytest.approx(
-        r.running_batch * kv_per_token_chip * (128 + 8192 / 2), rel=1e-6)
+        r.running_batch * kv_per_token_chip * (128 + 8192), rel=1e-6)
     assert r.running_batch == r.max_concurrency < 1024
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from xpuplan import api
 from xpuplan.serve.evaluate import evaluate_serving
-from xpuplan.serve.memory import max_concurrency, running_batch
+from xpuplan.serve.memory import batch_limit, engine_batch, max_concurrency, running_batch
 from xpuplan.serve.step import (
     DecodeStage,
     cycle_throughput,
@@ -42,6 +42,20 @@ def test_max_concurrency_by_hand():
     assert max_concurrency(free, kv, 2000.0, 20000.0)[0] == 0.0
     assert running_batch(np.array([64.0]), np.array([5.0]), paged=True)[0] == 5.0
     assert running_batch(np.array([64.0]), np.array([5.0]), paged=False)[0] == 64.0
+
+
+def test_engine_batch_and_its_limit_by_hand():
+    # 5,000 requested, an engine cap of 2,048 and room for 3,000 in the KV cache: the
+    # scheduler lets 2,048 run (the cap binds); with room for 1,000 the KV cache binds; a
+    # batch of 64 runs whole; no cap leaves the batch to the KV cache.
+    requested = np.array([5000.0, 5000.0, 64.0])
+    engine = engine_batch(requested, 2048)
+    assert engine.tolist() == [2048.0, 2048.0, 64.0]
+    running = running_batch(engine, np.array([3000.0, 1000.0, 3000.0]), paged=True)
+    assert running.tolist() == [2048.0, 1000.0, 64.0]
+    assert batch_limit(requested, engine, running).tolist() == [
+        "engine_max_batch", "kv_capacity", "requested"]
+    assert engine_batch(requested, None) is requested
 
 
 def test_cycle_and_pool_throughput_by_hand():

@@ -272,7 +272,9 @@ def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -
         i = int(over[np.argmax(ev.max_concurrency[over])])
         held = (f"{p.input_len + p.output_len / 2:g} tokens resident on average (paged KV, "
                 f"I + O/2)" if ev.admission == "paged_resident_tokens"
-                else f"{p.input_len + p.output_len:g} tokens (a full-sequence cache slot)")
+                else f"{p.input_len + p.output_len:g} tokens ("
+                + ("reserved whole at admission)" if ev.admission == "reserved_full_sequence"
+                   else "a full-sequence cache slot)"))
         return SpecError("batch", int(ev.layouts.batch[i]),
                          f"{ServeReason.KV_CAPACITY.message}: at most "
                          f"{int(ev.max_concurrency[i])} sequences of {held} fit per replica "

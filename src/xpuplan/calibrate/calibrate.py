@@ -6,9 +6,10 @@ vendor at a precision (nvidia/bf16), family (architecture generation: nvidia-hop
 aws-neuroncore-v2, ...), vendor, and `default` (fitted on every row); one `gemm_half_dim` and one
 `gemm_overhead_us` shared by all. Fit: grid search minimising the median |log(predicted /
 measured)| of the rows' metric, on the rows whose conversion to that metric is marked high
-confidence, or medium where a vendor has nothing better (low ones are predicted, not learnt
-from). A group gets its own parameters only from MIN_ROWS rows of at least MIN_SOURCES
-independent source groups (`source_group`), else it borrows its parent's. A parameter fitted
+confidence, or medium in a chip family with fewer than MIN_SOURCES high-confidence sources
+(report.fit_rows_of; low ones are predicted, not learnt from). A group gets its own
+parameters only from MIN_ROWS rows of at least MIN_SOURCES independent source groups
+(`source_group`), else it borrows its parent's. A parameter fitted
 at a free bound of its grid is a failed fit (the grid, not the data, chose it: a missing
 mechanism hides there): it is reported (`Fit.failures`, shown by `xpuplan validate`) and the
 group takes its parent's value for it, refitting the rest. Bounds that are physical limits

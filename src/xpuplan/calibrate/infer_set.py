@@ -6,12 +6,13 @@ per row (output tokens/s per chip, TPOT or TTFT in seconds; INFER_README.md says
 source's figure was converted). A row is predicted with its published layout; offline rows
 run at the largest batch that fits (the server fills memory), fixed-batch rows at their batch,
 single-stream rows at batch 1 with the pure decode step as TPOT (a lone stream's time between
-tokens; its own prefill is its TTFT); a static-shape export (compiled_batch, compiled_seq_len
-columns) runs its compiled shapes whatever the live batch (serve/static.py); MLPerf Server
-and Interactive rows at the largest batch whose predicted TTFT and TPOT meet the benchmark's
-p99 limits (data/validation/mlperf_latency.toml: LoadGen runs the highest Poisson load that
-meets them, and a continuous-batching engine's running batch is what sets its TPOT).
-Neglects the gap between the mean and the p99 TPOT.
+tokens; its own prefill is its TTFT), each under its engine's running-batch cap
+(`max_running_batch`, the benchmark's own setting, else the stack's default); a static-shape
+export (compiled_batch, compiled_seq_len columns) runs its compiled shapes whatever the live
+batch (serve/static.py); MLPerf Server and Interactive rows at the largest batch whose
+predicted TTFT and TPOT meet the benchmark's p99 limits (data/validation/mlperf_latency.toml:
+LoadGen runs the highest Poisson load that meets them, and a continuous-batching engine's
+running batch is what sets its TPOT). Neglects the gap between the mean and the p99 TPOT.
 """
 
 from __future__ import annotations
@@ -149,7 +150,8 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             reserved_bytes=reserved_fraction() * chip.hbm_bytes, usd_per_chip_s=None,
             kv_cache_tokens=compiled_seq_len or _static_caches().get(row["id"]),
             compiled_batch=_int_or_none(row, "compiled_batch"),
-            pad_prompt_to_cache=compiled_seq_len is not None)
+            pad_prompt_to_cache=compiled_seq_len is not None,
+            max_running_batch=_int_or_none(row, "max_running_batch"))
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from xpuplan.calibrate.calibrate import leave_one_source_out, prediction_matrix
+from xpuplan.calibrate.calibrate import MIN_SOURCES, leave_one_source_out, prediction_matrix
 from xpuplan.calibrate.infer_set import infer_rows, predict_row
 from xpuplan.calibrate.serve_grid import SERVE_GROUP_GRID, SERVE_SHARED_GRID
 from xpuplan.calibrate.serve_grid import prediction_matrix as serve_prediction_matrix
@@ -65,12 +65,17 @@ def groups_of(rows) -> np.ndarray:
 
 
 def fit_rows_of(rows) -> np.ndarray:
-    """Rows the calibration learns from: conversions marked high confidence, or medium for a
-    vendor that has no high-confidence row (its only evidence); never low."""
-    vendors_with_high = {r.vendor for r in rows if r.confidence == "high"}
-    return np.array([r.confidence == "high" or (r.confidence == "medium"
-                                                and r.vendor not in vendors_with_high)
-                     for r in rows])
+    """Rows the calibration learns from: conversions marked high confidence, or medium in a
+    chip family whose high-confidence rows come from fewer than MIN_SOURCES source groups
+    (a vendor with no high row at all, or a family such as Blackwell with one high source:
+    without its medium rows it could never be fitted apart from the vendor, whose group would
+    then average two generations and push its host overheads to their bounds); never low."""
+    high: dict[str, set[str]] = {}
+    for r in rows:
+        if r.confidence == "high":
+            high.setdefault(r.family, set()).add(r.source_group)
+    return np.array([r.confidence == "high" or (r.confidence == "medium" and len(
+        high.get(r.family, ())) < MIN_SOURCES) for r in rows])
 
 
 def _summary(rows: list[ValidationRow], key: str) -> dict[str, dict]:

@@ -143,7 +143,10 @@ class StackRecord(Sourced):
     name: str = Field(min_length=1)
     heads: Literal["pad", "divide"]
     tp_counts: Literal["chips", "logical_cores"]
-    kv_admission: Literal["paged_resident_tokens", "full_sequence"] | None = None
+    kv_admission: Literal["paged_resident_tokens", "reserved_full_sequence",
+                          "full_sequence"] | None = None
+    max_running_batch: int | None = Field(default=None, ge=1)  # serve: engine's sequence cap
+    max_running_batch_source: str | None = None
     weight_only: tuple[str, ...] = ()
     weight_only_source: str | None = None
     tp_comm_overlap: float = Field(default=0.0, ge=0.0, le=1.0)  # train: share of TP comm hidden
@@ -152,8 +155,10 @@ class StackRecord(Sourced):
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
         if self.workload == "serve" and self.kv_admission is None:
-            raise ValueError("a serving stack needs kv_admission (paged_resident_tokens or "
-                             "full_sequence)")
+            raise ValueError("a serving stack needs kv_admission (paged_resident_tokens, "
+                             "reserved_full_sequence or full_sequence)")
+        if self.max_running_batch and not self.max_running_batch_source:
+            raise ValueError("max_running_batch needs its own max_running_batch_source")
         if self.weight_only and not self.weight_only_source:
             raise ValueError("weight_only needs its own weight_only_source")
         if self.tp_comm_overlap and not self.tp_comm_overlap_source:

@@ -24,10 +24,11 @@ class StackRules:
     # allowed values: catalog.measurements.StackRecord
     heads: str  # "pad" or "divide"
     tp_counts: str  # "chips" or "logical_cores"
-    kv_admission: str | None  # serve only: "paged_resident_tokens" or "full_sequence"
+    kv_admission: str | None  # serve only: one of StackRecord.kv_admission
     weight_only: tuple[str, ...]  # weight formats dequantized to bf16 before the GEMMs
     source: str
     tp_comm_overlap: float = 0.0  # train: share of the TP GEMMs collective matmuls hide comm under
+    max_running_batch: int | None = None  # serve: the engine's default cap on running sequences
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -39,7 +40,7 @@ def _rules() -> dict[tuple[str, str], StackRules]:
     return {(r.vendor, r.workload): StackRules(
         vendor=r.vendor, workload=r.workload, name=r.name, heads=r.heads, tp_counts=r.tp_counts,
         kv_admission=r.kv_admission, weight_only=r.weight_only, source=r.source,
-        tp_comm_overlap=r.tp_comm_overlap)
+        tp_comm_overlap=r.tp_comm_overlap, max_running_batch=r.max_running_batch)
         for r in stack_records()}
 
 

@@ -4,7 +4,8 @@ The evaluator skeleton: rates and fabric once (step.serve_rates), then the quant
 memory.py and step.py, each a small function with its formula and source, assembled here:
   heads (workload.heads): the serving stack's split over tp·r ranks (data/stacks.toml)
   memory per chip         W + KV·B' + workspace + reserve ≤ HBM           (memory.py)
-  running batch           B' = min(B, max concurrency) (paged) or B (static slots)
+  running batch           B' = min(B, N_max, max concurrency) (paged, reserved) or B (static
+                          slots); N_max the engine's cap on running sequences (engine_batch)
   decode stage, b = B'/pp  max(t_mem, t_math) + t_tp + t_ep + t_pp + t_host/pp  (DecodeStage)
       t_tp: 2 all-reduces per layer, α (latency) + β (bytes) each (hardware.collectives);
       t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time)
@@ -46,7 +47,9 @@ from xpuplan.hardware.stacks import StackRules, stack_rules
 from xpuplan.serve import moe, static
 from xpuplan.serve.memory import (
     ACT_BYTES,
+    batch_limit,
     dense_layer_params,
+    engine_batch,
     kv_bytes_per_token,
     max_concurrency,
     padded_attention_params,
@@ -103,7 +106,8 @@ class ServeEval:
     reason: np.ndarray
     max_concurrency: np.ndarray
     admission: str  # the KV admission rule max_concurrency used (data/stacks.toml)
-    running_batch: np.ndarray  # sequences decoding at once: the batch, capped by paged admission
+    running_batch: np.ndarray  # sequences decoding at once: the batch, capped by the engine/KV
+    batch_limit: np.ndarray  # what set running_batch: requested | engine_max_batch | kv_capacity
     memory: dict[str, np.ndarray]
     decode: dict[str, np.ndarray]
     ttft_s: np.ndarray
@@ -125,6 +129,11 @@ class ServeEval:
 def serve_rules(p: ServeProblem) -> StackRules:
     """The rules of the chip vendor's serving stack (data/stacks.toml)."""
     return stack_rules(p.chip.vendor, "serve")
+
+
+def engine_max_batch(p: ServeProblem) -> int | None:
+    """The engine's cap on running sequences: the problem's own, else its stack's default."""
+    return p.max_running_batch or serve_rules(p).max_running_batch
 
 
 def serve_heads(p: ServeProblem, s: LayerShape, tp) -> HeadSplit:
@@ -167,7 +176,7 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     heads = serve_heads(p, s, lay.tp)
     admission = serve_rules(p).kv_admission
     assert admission is not None  # StackRecord: every serving stack names its admission rule
-    paged = admission == "paged_resident_tokens"
+    paged = admission != "full_sequence"  # paged blocks: the engine queues what does not fit
     tp, pp, ep, requested = (v.astype(float) for v in (lay.tp, lay.pp, lay.ep, lay.batch))
     n_in, n_out, L, D, f = p.input_len, p.output_len, s.n_layers, s.hidden, s.moe_fraction
     b_w, b_kv = BYTES_PER_ELEMENT[p.weights], BYTES_PER_ELEMENT[p.kv]
@@ -189,7 +198,8 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     workspace = workspace_bytes(s, I_c, tp)
     free = p.chip.hbm_bytes - p.reserved_bytes - weights - workspace
     max_conc = max_concurrency(free, kv_tok, held, whole)
-    B = running_batch(requested, max_conc, paged)
+    engine = engine_batch(requested, engine_max_batch(p))
+    B = running_batch(engine, max_conc, paged)
     slots = static.decode_rows(B, p.compiled_batch)  # compiled slots (= B unless static)
 
     # Decode: one step of b = B/pp rows (the compiled batch if static) through L/pp layers.
@@ -282,7 +292,7 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     total = tokens_replica * np.floor(p.n_chips / chips_replica)  # all replicas
     return ServeEval(
         layouts=lay, reason=reason, max_concurrency=max_conc, admission=admission,
-        running_batch=B * ones,
+        running_batch=B * ones, batch_limit=batch_limit(requested, engine, B * ones),
         memory={"mem/weights": weights, "mem/kv_cache": slots * kv_seq,
                 "mem/workspace": workspace * ones, "mem/reserved": p.reserved_bytes * ones},
         decode=stage.parts(pp),  # one pure decode step of the replica; sums to tpot_decode_s

@@ -69,7 +69,9 @@ def resident_tokens(s: LayerShape, n_in: int, n_out: int,
     steady continuous-batching mix of requests at uniformly spread ages holds I + O/2 each;
     one that outgrows the pool is preempted and recomputed: Kwon et al., PagedAttention,
     SOSP 2023 sec. 4.2-4.5; vLLM docs 'Preemption').
-    full_sequence: R = I + O (a static cache slot per sequence: NxD Inference, JetStream).
+    reserved_full_sequence and full_sequence: R = I + O (blocks reserved for the whole
+    sequence at admission, TensorRT-LLM's GUARANTEED_NO_EVICT; or a static cache slot per
+    sequence: NxD Inference, JetStream).
     Windowed layers keep min(R, W) (LayerShape.context_tokens).
     """
     paged = admission == "paged_resident_tokens"
@@ -101,8 +103,29 @@ def max_concurrency(free: np.ndarray, kv_per_token: np.ndarray, resident: float 
 def running_batch(batch: np.ndarray, max_conc: np.ndarray, paged: bool) -> np.ndarray:
     """Sequences that decode at once, sequences.
 
-    Paged: B' = min(B, max(max concurrency, 1)): the engine admits what fits and queues (or
-    preempts) the rest, so a larger max_num_seqs runs at the capacity. Static slots: B' = B
-    (a batch past capacity cannot compile: ServeReason.KV_CAPACITY).
+    Paged (resident or reserved admission): B' = min(B, max(max concurrency, 1)): the engine
+    admits what fits and queues (or preempts) the rest, so a larger max_num_seqs runs at the
+    capacity. Static slots: B' = B (a batch past capacity cannot compile:
+    ServeReason.KV_CAPACITY).
     """
     return np.minimum(batch, np.maximum(max_conc, 1.0)) if paged else batch
+
+
+def engine_batch(batch: np.ndarray, max_running_batch: int | None) -> np.ndarray:
+    """Sequences the engine's scheduler lets run at once before the KV cache is asked, sequences.
+
+    B_e = min(B, N_max), N_max the engine's cap on running requests (TensorRT-LLM
+    max_batch_size, vLLM max_num_seqs, SGLang max_running_requests: data/stacks.toml, or a
+    benchmark's own setting); the rest wait in the queue. No cap: B_e = B.
+    """
+    return batch if max_running_batch is None else np.minimum(batch, float(max_running_batch))
+
+
+def batch_limit(requested: np.ndarray, engine: np.ndarray, running: np.ndarray) -> np.ndarray:
+    """What set each running batch: "requested", "engine_max_batch" or "kv_capacity".
+
+    kv_capacity when B' < B_e (the KV cache admits fewer than the scheduler would run),
+    engine_max_batch when B_e < B, else the requested batch runs whole.
+    """
+    return np.where(running < engine, "kv_capacity",
+                    np.where(engine < requested, "engine_max_batch", "requested"))

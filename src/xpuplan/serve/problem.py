@@ -35,3 +35,5 @@ class ServeProblem:
     kv_cache_tokens: int | None = None  # a static KV cache per decode slot, read whole, tokens
     compiled_batch: int | None = None  # decode rows every token-generation step computes
     pad_prompt_to_cache: bool = False  # prefill pads each prompt to kv_cache_tokens (Neuron)
+    max_running_batch: int | None = None  # the engine's cap on running sequences; None: the
+    # serving stack's default (data/stacks.toml), e.g. a benchmark's --max_batch_size

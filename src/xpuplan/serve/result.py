@@ -36,7 +36,8 @@ class ServeResult:
     output_tokens_per_s_per_chip: float
     max_concurrency: int  # sequences one replica can hold under `admission`
     admission: str  # paged_resident_tokens (mean I + O/2 held) or full_sequence (I + O)
-    running_batch: int  # sequences decoding at once (paged: the batch capped at capacity)
+    running_batch: int  # sequences decoding at once (the batch capped by the engine and KV)
+    running_batch_limit: str  # what set it: requested | engine_max_batch | kv_capacity
     usd_per_mtok_output: float | None
     usd_per_mtok_input: float | None
     usd_per_chip_hour: float | None
@@ -110,7 +111,7 @@ def serve_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: st
         output_tokens_per_s=float(ev.output_tokens_per_s[i]),
         output_tokens_per_s_per_chip=float(ev.output_tokens_per_s_per_chip[i]),
         max_concurrency=int(ev.max_concurrency[i]), admission=ev.admission,
-        running_batch=int(ev.running_batch[i]),
+        running_batch=int(ev.running_batch[i]), running_batch_limit=str(ev.batch_limit[i]),
         usd_per_mtok_output=usd(ev.usd_per_mtok_output[i]),
         usd_per_mtok_input=usd(ev.usd_per_mtok_input[i]),
         usd_per_chip_hour=None if price is None else price * 3600, instance=instance,
@@ -119,7 +120,8 @@ def serve_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: st
         takeaway=(f"decode step ({step_s * 1e3:.3g} ms) bound by "
                   f"{bound.replace('_', ' ')} ({parts[bound] / step_s:.0%});"
                   f" batch {lay['batch']} of max {int(ev.max_concurrency[i])} per replica"
-                  + (f" ({int(ev.running_batch[i])} run, the rest queue: paged KV admission)"
+                  + (f" ({int(ev.running_batch[i])} run, the rest queue: "
+                     f"{str(ev.batch_limit[i]).replace('_', ' ')})"
                      if ev.running_batch[i] < lay["batch"] else "")),
     )
 
