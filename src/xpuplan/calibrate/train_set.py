@@ -2,7 +2,8 @@
 
 `data/validation/train_measurements.csv` copies ../shared/data's development set with its
 sources, plus columns converting each measurement to tokens/s per physical chip and the
-layout to chip counts (see data/validation/README.md for each source's FLOP convention).
+layout to chip counts (see data/validation/README.md for each source's FLOP convention);
+`attention_kernel` = dense marks runs whose attention materialised the S×S scores.
 Rows whose model shape or layout is not published are kept in the file but skipped here,
 with the reason.
 """
@@ -106,7 +107,8 @@ def train_rows(stack: StackCalibration | None = None) -> tuple[list[TrainRow], d
         problem = TrainProblem(model=model, chip=chip, efficiency=eff,
                                n_chips=int(row["n_chips_true"]), seq_len=int(row["seq_len"]),
                                global_batch=int(batch), precision=precision,
-                               reserved_bytes=reserved_fraction() * chip.hbm_bytes)
+                               reserved_bytes=reserved_fraction() * chip.hbm_bytes,
+                               dense_attention=str(row.get("attention_kernel")) == "dense")
         zero = _num(row, "zero_stage")
         lay = Layouts.build(tp=int(layout[0]), pp=int(layout[1]), dp=int(layout[2]),
                             cp=int(_num(row, "cp_chips") or 1), ep=int(_num(row, "ep_chips") or 1),

@@ -60,6 +60,9 @@ class TrainProblem:
     global_batch: int  # sequences per step
     precision: Precision
     reserved_bytes: float  # HBM the runtime keeps (context, comm buffers, fragmentation)
+    # The run's attention materialises the S×S scores (an eager QKᵀ-softmax-V, no flash
+    # kernel): full S² FLOPs, rerun under selective recompute (train/step.py step_time).
+    dense_attention: bool = False
 
 
 @dataclass
@@ -143,9 +146,10 @@ def _evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray |
     rates = chip_rates(p.chip, p.efficiency, p.precision, compute_scale)
     heads = train_heads(p, lay)
     reason = legality(p, lay, heads)
-    overlap = stack_rules(p.chip.vendor, "train").tp_comm_overlap
+    rules = stack_rules(p.chip.vendor, "train")
     time = step_time(shape, lay, p.seq_len, p.global_batch, rates, heads=heads,
-                     tp_overlap=overlap)
+                     tp_overlap=rules.tp_comm_overlap, ranks_per_chip=rules.ranks_per_chip(p.chip),
+                     dense_attention=p.dense_attention)
     memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads)
     step = np.asarray(sum(time.values()))  # the parts sum to the step
     mem = np.asarray(sum(memory.values()))

@@ -10,7 +10,8 @@ the step by construction (1F1B, Narayanan et al. 2021 eq. 1-2):
   t_fwd  = L_s·(t_gemm + t_calls + t_attn + t_mem) + t_head/p     one forward of one micro-batch
 with m micro-batches, L_s = ⌈L/p⌉ layers on the busiest stage, backward = 2 × forward, t_rc
 the recomputed forward. Every GEMM runs at min(P·η_mamf·c·φ(M,N,K), P), φ = 1/(1 + Σ d½/d)
-normalised to the MAMF shape; P the chip's dense peak at the precision, η_mamf its measured
+normalised to the MAMF shape and taken at one TP rank's slice (T = t·r ranks, r = 2 NeuronCores
+per trn1 chip under NxD, else 1); P the chip's dense peak at the precision, η_mamf its measured
 matmul ceiling, c and d½ the stack's calibrated scale and half-rate dimension. Collectives are
 α-β (hardware.collectives). Neglects: launch gaps of dense kernels, stage imbalance from the
 embedding, and MoE load imbalance (the published NeMo runs force balanced routing).
@@ -40,14 +41,21 @@ class MicroBatch:
     n_micro: np.ndarray  # m = B/(d·μ) micro-batches per step
     tokens: np.ndarray  # b = μ·S/c tokens of the micro-batch per CP rank
     seq_div: np.ndarray  # σ = t under sequence parallelism, else 1
+    tp_ranks: np.ndarray  # T = t·r TP ranks, r per chip, that split each GEMM's width
 
 
-def micro_batch(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int) -> MicroBatch:
-    """The micro-batch sizes of every layout: L_s = ⌈L/p⌉, m = B/(d·μ), b = μ·S/c, σ."""
+def micro_batch(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int,
+                ranks_per_chip: int = 1) -> MicroBatch:
+    """The micro-batch sizes of every layout: L_s = ⌈L/p⌉, m = B/(d·μ), b = μ·S/c, σ, T = t·r.
+
+    r is the stack's TP ranks per chip (hardware.stacks: NxD counts each NeuronCore, 2 per
+    trn1 chip, as a rank; 1 elsewhere): every rank runs its own GEMM on 1/T of the width.
+    """
     return MicroBatch(layers=np.ceil(s.n_layers / lay.pp),
                       n_micro=global_batch / (lay.dp * lay.micro_batch),
                       tokens=lay.micro_batch * seq_len / lay.cp,
-                      seq_div=np.where(lay.sp, lay.tp, 1))
+                      seq_div=np.where(lay.sp, lay.tp, 1),
+                      tp_ranks=lay.tp * ranks_per_chip)
 
 
 # --- compute, one forward of one layer of one micro-batch --------------------------------
@@ -61,24 +69,25 @@ def projection_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates,
                     heads: HeadSplit) -> np.ndarray:
     """Forward seconds of one layer's attention projections (Q, K, V, O), s.
 
-    2·b·P_attn·ρ/t at φ(b, (N+2K)H/t, D), ρ the stack's head-padding weight factor
-    (workload.heads; Megatron-LM column/row-parallel split, Shoeybi et al. 2019 sec. 3).
+    2·b·P_attn·ρ/t at φ(b, (N+2K)H/T, D), ρ the stack's head-padding weight factor
+    (workload.heads; Megatron-LM column/row-parallel split, Shoeybi et al. 2019 sec. 3), T
+    the TP ranks (`micro_batch`): each rank's GEMM is 1/T of the width.
     """
     b, t, D, P_attn, rho = mb.tokens, lay.tp, s.hidden, s.attn_params, heads.attn_weight_factor
-    phi = shape_factor(r.half_dim, b, s.qkv_out_dim / t, D)
+    phi = shape_factor(r.half_dim, b, s.qkv_out_dim / mb.tp_ranks, D)
     return gemm_time(2 * b * P_attn * rho / t, phi, r)
 
 
 def mlp_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> np.ndarray:
-    """Forward seconds of one dense layer's MLP, s: 2·b·P_mlp/t at φ(b, F/t, D)."""
-    b, t, D, F, P_mlp = mb.tokens, lay.tp, s.hidden, s.ffn_width, s.dense_mlp_params
-    return gemm_time(2 * b * P_mlp / t, shape_factor(r.half_dim, b, F / t, D), r)
+    """Forward seconds of one dense layer's MLP, s: 2·b·P_mlp/t at φ(b, F/T, D), T TP ranks."""
+    b, t, T, D, F = mb.tokens, lay.tp, mb.tp_ranks, s.hidden, s.ffn_width
+    return gemm_time(2 * b * s.dense_mlp_params / t, shape_factor(r.half_dim, b, F / T, D), r)
 
 
 def expert_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> np.ndarray:
     """Forward seconds of one MoE layer's GEMMs, s.
 
-    2·(b/t)·k·P_e at φ(M_e, Fe, D) + 2·(b/t)·P_fix at φ(b, F/t, D), M_e = e·(b/t)·k/E the
+    2·(b/t)·k·P_e at φ(M_e, Fe, D) + 2·(b/t)·P_fix at φ(b, F/T, D), M_e = e·(b/t)·k/E the
     tokens of each local expert under balanced routing; P_fix the router and shared experts.
     """
     b, t, e, D, F = mb.tokens, lay.tp, lay.ep, s.hidden, s.ffn_width
@@ -86,7 +95,7 @@ def expert_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> np.nda
     b_chip = b / t
     M_e = e * b_chip * max(k, 1) / E
     return (gemm_time(2 * b_chip * k * P_e, shape_factor(r.half_dim, M_e, Fe, D), r)
-            + gemm_time(2 * b_chip * P_fix, shape_factor(r.half_dim, b, F / t, D), r))
+            + gemm_time(2 * b_chip * P_fix, shape_factor(r.half_dim, b, F / mb.tp_ranks, D), r))
 
 
 def expert_call_time(s: LayerShape, lay: Layouts, r: Rates) -> np.ndarray:
@@ -142,9 +151,9 @@ def memory_bound_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> 
 
 
 def lm_head_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> np.ndarray:
-    """Forward seconds of the output head on the last stage, s: 2·b·V·D/t at φ(b, F/t, D)."""
-    b, t, D, F, VD = mb.tokens, lay.tp, s.hidden, s.ffn_width, s.lm_head_params
-    return gemm_time(2 * b * VD / t, shape_factor(r.half_dim, b, F / t, D), r)
+    """Forward seconds of the output head on the last stage, s: 2·b·V·D/t at φ(b, F/T, D)."""
+    b, t, T, D, F = mb.tokens, lay.tp, mb.tp_ranks, s.hidden, s.ffn_width
+    return gemm_time(2 * b * s.lm_head_params / t, shape_factor(r.half_dim, b, F / T, D), r)
 
 
 def recompute_time(lay: Layouts, mb: MicroBatch, t_layer: np.ndarray,
@@ -153,6 +162,20 @@ def recompute_time(lay: Layouts, mb: MicroBatch, t_layer: np.ndarray,
     (Korthikanti et al. 2022 sec. 5: selective recomputes the cheap memory-bound parts)."""
     L_s = mb.layers
     return np.select([lay.recompute == 2, lay.recompute == 1], [L_s * t_layer, L_s * t_mem], 0.0)
+
+
+def core_attention_recompute_time(lay: Layouts, mb: MicroBatch, t_attn: np.ndarray,
+                                  dense_attention: bool) -> np.ndarray:
+    """Recomputed core-attention seconds of one micro-batch, s: L_s·t_attn under selective
+    recompute of a dense attention (one that materialises the S×S scores), else 0.
+
+    Selective recomputation checkpoints the core attention (QKᵀ, mask, softmax, ·V) and reruns
+    it in the backward (Korthikanti et al. 2022 sec. 5; NxD Training's Llama examples pass
+    activation_checkpoint_config = CoreAttention, aws-neuron/neuronx-distributed
+    examples/training/llama*/, releases 2.16-2.29). With a flash kernel NxD does not call
+    CoreAttention, so that checkpoint wraps nothing; `recompute_time` keeps the memory-bound part.
+    """
+    return np.where(dense_attention & (lay.recompute == 1), mb.layers * t_attn, 0.0)
 
 
 # --- communication per micro-batch ---------------------------------------------------------
@@ -296,24 +319,29 @@ def optimizer_time(lay: Layouts, r: Rates, dense_params: np.ndarray,
 
 def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: Rates,
               causal: bool = True, heads: HeadSplit | None = None,
-              tp_overlap: float = 0.0) -> dict[str, np.ndarray]:
+              tp_overlap: float = 0.0, ranks_per_chip: int = 1,
+              dense_attention: bool = False) -> dict[str, np.ndarray]:
     """Seconds per training step by part (time/...), each of shape (n_cfg,); see module doc.
 
     `heads` carries the stack's head padding (workload.heads; unpadded by default): padded
     heads cost their projection and score FLOPs like real ones. `tp_overlap` is the stack's
     collective-matmul overlap o (`tp_comm_time`; 0 serialises TP communication).
+    `ranks_per_chip` is r of `micro_batch` (the stack's TP ranks per chip). `dense_attention`:
+    the attention materialises the S×S scores (no flash kernel), so a causal mask skips no
+    FLOPs (ctx = S) and selective recompute reruns it (`core_attention_recompute_time`).
     """
     heads = heads or head_split(s, lay.tp)
-    mb, fab = micro_batch(s, lay, seq_len, global_batch), r.fabric
+    mb, fab = micro_batch(s, lay, seq_len, global_batch, ranks_per_chip), r.fabric
     L_s, m, p = mb.layers, mb.n_micro, lay.pp
     t_gemm = layer_gemm_time(s, lay, mb, r, heads)
     t_calls = expert_call_time(s, lay, r)
-    t_attn = attention_time(s, lay, mb, seq_len, r, heads, causal)
+    t_attn = attention_time(s, lay, mb, seq_len, r, heads, causal and not dense_attention)
     t_mem = memory_bound_time(s, lay, mb, r)
     t_head = lm_head_time(s, lay, mb, r)
     t_layer = t_gemm + t_calls + t_attn + t_mem
     t_fwd = L_s * t_layer + t_head / p
-    t_rc = recompute_time(lay, mb, t_layer, t_mem)
+    t_rc = (recompute_time(lay, mb, t_layer, t_mem)
+            + core_attention_recompute_time(lay, mb, t_attn, dense_attention))
     t_compute = 3 * t_fwd + t_rc  # one micro-batch forward + backward (+ recompute)
 
     Phi = params_per_chip(s, lay, heads)  # (Φ_d, Φ_e) on the busiest chip before ZeRO
