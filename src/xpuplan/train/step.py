@@ -149,10 +149,20 @@ def lm_head_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> np.nd
 
 def recompute_time(lay: Layouts, mb: MicroBatch, t_layer: np.ndarray,
                    t_mem: np.ndarray) -> np.ndarray:
-    """Recomputed forward seconds of one micro-batch, s: full L_s·t_layer, selective L_s·t_mem
-    (Korthikanti et al. 2022 sec. 5: selective recomputes the cheap memory-bound parts)."""
+    """Recomputed forward seconds of one micro-batch, s: layer checkpointing L_s·f·t_layer,
+    selective L_s·t_mem (Korthikanti et al. 2022 sec. 5: selective recomputes the cheap
+    memory-bound parts). f = `recomputed_share`: 1 for full recompute, below 1 for a policy
+    that saves some tensors (workload.remat), the recomputed FLOPs taken at the layer's mean
+    rate."""
     L_s = mb.layers
-    return np.select([lay.recompute == 2, lay.recompute == 1], [L_s * t_layer, L_s * t_mem], 0.0)
+    return np.select([lay.recompute == 2, lay.recompute == 1],
+                     [L_s * lay.recompute_fraction * t_layer, L_s * t_mem], 0.0)
+
+
+def recomputed_share(lay: Layouts) -> np.ndarray:
+    """Share of one forward pass that layer checkpointing runs again, (n_cfg,): f under
+    recompute code 2, else 0 (selective recomputes no GEMM and no collective)."""
+    return np.where(lay.recompute == 2, lay.recompute_fraction, 0.0)
 
 
 # --- communication per micro-batch ---------------------------------------------------------
@@ -162,18 +172,19 @@ def tp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric,
     """Exposed TP all-reduce seconds of one micro-batch, s:
     max(0, L_s·n·T_AR(2·b·D, t) − o·L_s·q·t_gemm).
 
-    n = 4 all-reduces per layer (2 forward, 2 backward; 6 with full recompute), Shoeybi et al.
+    n = 4 all-reduces per layer (2 forward, 2 backward; + 2·f when a share f of the forward is
+    recomputed, `recomputed_share`: 6 with full recompute), Shoeybi et al.
     2019 sec. 3 fig. 4. A collective matmul splits each TP collective into t steps that run
     under the chunks of the GEMM that consumes or produces it (Wang et al., ASPLOS 2023,
     'Overlap Communication with Dependent Computation via Decomposition'; How to Scale Your
     Model, Part 3, collective matmul: T = max(T_comm, T_math)): o ∈ [0, 1] is the share of
     the layer's GEMM time t_gemm the stack overlaps (data/stacks.toml tp_comm_overlap; 0 =
-    serial), over its q = 3 passes (4 with full recompute). Neglects the last chunk's step that
+    serial), over its q = 3 + f passes (4 with full recompute). Neglects the last chunk's step that
     cannot overlap and the GEMM slowdown from sharing the chip with the collective.
     """
     L_s, b, D, t, o = mb.layers, mb.tokens, s.hidden, lay.tp, overlap
-    n = 4 + 2 * (lay.recompute == 2)
-    q = 3 + (lay.recompute == 2)
+    f = recomputed_share(lay)
+    n, q = 4 + 2 * f, 3 + f
     g = ranks_per_domain(np.ones_like(t), t, fab.domain_chips)
     t_comm = L_s * n * collective_time("all_reduce", ACT_BYTES * b * D, t, g, fab)
     if o == 0:
