@@ -96,3 +96,28 @@ def test_tpu_recipe_rows_carry_their_policy_share():
     assert 0.5 < f < 0.7
     megatron = next(r for r in rows.values() if r.source_group == "narayanan21")
     assert megatron.layout.recompute_fraction[0] in (0.0, 1.0)  # no policy: the enum's share
+
+
+def test_token_dropping_moe_pays_its_capacity_buffers():
+    # Mixtral 8x7B, S 4096, k 2 of E 8, c_f 1.25 (MaxText dense_matmul): C = 1024·1.25 = 1280
+    # slots; dispatch + combine 2·2·D·E·C = 168 MFLOP/token; experts 1.25 x dropless.
+    import dataclasses
+
+    from xpuplan.hardware.roofline import chip_rates
+    from xpuplan.train.step import capacity_dispatch_time, expert_time, micro_batch
+
+    p = api.train_problem("mixtral-8x7b", chip="tpu-v6e", n_chips=256, seq_len=4096,
+                          global_batch=3072)
+    lay = Layouts.build(tp=1, pp=1, dp=256, micro_batch=12, zero=3, recompute=2)
+    s, r = layer_shape(p.model), chip_rates(p.chip, p.efficiency, p.precision)
+    mb = micro_batch(s, lay, 4096, 3072)
+    extra = capacity_dispatch_time(s, lay, mb, r, 4096, 1.25)[0]
+    D, E, C, b = 4096, 8, 1280, 12 * 4096
+    dispatch_flops = 4 * b * D * E * C
+    assert extra > 0.25 * expert_time(s, lay, mb, r)[0]  # at least the padded slots
+    assert extra < 0.25 * expert_time(s, lay, mb, r)[0] + dispatch_flops / (0.5 * r.peak_flops)
+    assert capacity_dispatch_time(s, lay, mb, r, 4096, None)[0] == 0.0
+    dropless = evaluate(p, lay)
+    dropping = evaluate(dataclasses.replace(p, moe_capacity_factor=1.25), lay)
+    assert dropping.step_time_s[0] > 1.2 * dropless.step_time_s[0]
+    assert dropping.mfu[0] < dropless.mfu[0]  # same model FLOPs, more time

@@ -110,7 +110,8 @@ def train_rows(stack: StackCalibration | None = None) -> tuple[list[TrainRow], d
         problem = TrainProblem(model=model, chip=chip, efficiency=eff,
                                n_chips=int(row["n_chips_true"]), seq_len=int(row["seq_len"]),
                                global_batch=int(batch), precision=precision,
-                               reserved_bytes=reserved_fraction() * chip.hbm_bytes)
+                               reserved_bytes=reserved_fraction() * chip.hbm_bytes,
+                               moe_capacity_factor=_num(row, "moe_capacity_factor"))
         zero = _num(row, "zero_stage")
         recompute = RECOMPUTE.get(str(row["recompute"]).lower(), 0)
         policy = row.get("remat_policy")

@@ -60,6 +60,7 @@ class TrainProblem:
     global_batch: int  # sequences per step
     precision: Precision
     reserved_bytes: float  # HBM the runtime keeps (context, comm buffers, fragmentation)
+    moe_capacity_factor: float | None = None  # token-dropping MoE's capacity (None: dropless)
 
 
 @dataclass
@@ -128,7 +129,7 @@ def evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray = 
     reason = legality(p, lay, heads)
     overlap = stack_rules(p.chip.vendor, "train").tp_comm_overlap
     time = step_time(shape, lay, p.seq_len, p.global_batch, rates, heads=heads,
-                     tp_overlap=overlap)
+                     tp_overlap=overlap, capacity_factor=p.moe_capacity_factor)
     memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads)
     step = np.asarray(sum(time.values()))  # the parts sum to the step
     mem = np.asarray(sum(memory.values()))

@@ -100,6 +100,24 @@ def expert_call_time(s: LayerShape, lay: Layouts, r: Rates) -> np.ndarray:
     return g * f * 2 * E / e
 
 
+def capacity_dispatch_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates,
+                           seq_len: int, capacity_factor: float | None) -> np.ndarray:
+    """Extra forward seconds of one average layer under token-dropping MoE, s (0 if dropless).
+
+    A capacity-buffer MoE (GShard, Lepikhin et al. 2021 sec. 2.2; MaxText moe.py dense_matmul
+    with capacity_factor > 0: einsums "BSM,BSEC -> EBCM" and "EBCM,BSEC -> BSM") runs each
+    expert on C = ⌈S·k/E⌉·c_f slots per sequence whether filled or not, so the expert GEMMs
+    cost c_f × the dropless ones, and the dispatch and combine einsums add 2·2·D·E·C FLOP per
+    token: f·((c_f − 1)·t_moe + 4·b·D·E·C/t at φ(b, E·C, D)). Neglects the mask building.
+    """
+    if not capacity_factor:
+        return np.zeros(len(lay))
+    b, t, D, f, k, E = mb.tokens, lay.tp, s.hidden, s.moe_fraction, s.top_k, s.n_experts
+    C = np.ceil(seq_len * k / E) * capacity_factor
+    dispatch = gemm_time(4 * b * D * E * C / t, shape_factor(r.half_dim, b, E * C, D), r)
+    return f * ((capacity_factor - 1) * expert_time(s, lay, mb, r) + dispatch)
+
+
 def layer_gemm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates,
                     heads: HeadSplit) -> np.ndarray:
     """Forward GEMM seconds of one average layer, s: t_proj + (1−f)·t_mlp + f·t_moe."""
@@ -307,17 +325,20 @@ def optimizer_time(lay: Layouts, r: Rates, dense_params: np.ndarray,
 
 def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: Rates,
               causal: bool = True, heads: HeadSplit | None = None,
-              tp_overlap: float = 0.0) -> dict[str, np.ndarray]:
+              tp_overlap: float = 0.0,
+              capacity_factor: float | None = None) -> dict[str, np.ndarray]:
     """Seconds per training step by part (time/...), each of shape (n_cfg,); see module doc.
 
     `heads` carries the stack's head padding (workload.heads; unpadded by default): padded
     heads cost their projection and score FLOPs like real ones. `tp_overlap` is the stack's
     collective-matmul overlap o (`tp_comm_time`; 0 serialises TP communication).
+    `capacity_factor` c_f marks a token-dropping MoE (`capacity_dispatch_time`; None = dropless).
     """
     heads = heads or head_split(s, lay.tp)
     mb, fab = micro_batch(s, lay, seq_len, global_batch), r.fabric
     L_s, m, p = mb.layers, mb.n_micro, lay.pp
-    t_gemm = layer_gemm_time(s, lay, mb, r, heads)
+    t_gemm = (layer_gemm_time(s, lay, mb, r, heads)
+              + capacity_dispatch_time(s, lay, mb, r, seq_len, capacity_factor))
     t_calls = expert_call_time(s, lay, r)
     t_attn = attention_time(s, lay, mb, seq_len, r, heads, causal)
     t_mem = memory_bound_time(s, lay, mb, r)
