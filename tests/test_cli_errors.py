@@ -7,7 +7,7 @@ import pytest
 
 @pytest.mark.parametrize("args,needle", [
     (["train", "llama-3.1-8b", "--chip", "h100", "--chips", "8", "--recompute", "sometimes"],
-     "--recompute"),
+     "recompute = 'sometimes': allowed: none, selective, full, or the share"),
     (["frobnicate"], "frobnicate"),
     (["compare", "--chip", "h100,blah"], "blah"),
     (["train", "llama-3.1-8b", "--chip", "h100", "--chips", "8", "--tokens", "abc"], "tokens"),

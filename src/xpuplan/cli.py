@@ -183,13 +183,15 @@ TokensOpt = Annotated[str | None, typer.Option(
     "--tokens", help="Training tokens, e.g. 15T: adds time, chip-hours, cost, energy.")]
 PrecisionOpt = Annotated[api.Precision, typer.Option("--precision", help="GEMM precision.")]
 Knob = Annotated[int | None, typer.Option(help="Fix this knob (else searched).")]
-RecomputeOpt = Annotated[api.Recompute | None, typer.Option(help="Fix activation recompute.")]
+RecomputeOpt = Annotated[str | None, typer.Option(
+    help="Fix activation recompute: none, selective, full, or the share 0..1 of each layer's "
+         "forward recomputed (e.g. 0.6).")]
 
 
 def _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute) -> dict:
     return {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "vpp": vpp,
             "micro_batch": micro_batch, "zero": zero,
-            "recompute": recompute.value if recompute else None}
+            "recompute": recompute}
 
 
 @app.command()

@@ -89,7 +89,7 @@ def test_interval_of_several_layouts_gives_each_layout_its_own_band():
     assert np.shape(bands["step_time_s"]) == (3, 3)
     for i in range(3):
         result = api.train(p.model, chip="h100", n_chips=8, seq_len=4096,
-                           **{k: v for k, v in lay.row(i).items() if k != "sp"})
+                           **{k: v for k, v in lay.row(i).items() if k in api.TRAIN_KNOBS and k != "sp"})
         one = api.step_time_interval(p, result=result, samples=200, seed=1)
         assert bands["step_time_s"][i] == one["step_time_s"]
         assert bands["tokens_per_s"][i] == one["tokens_per_s"]

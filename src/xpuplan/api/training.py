@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 
@@ -26,6 +27,7 @@ from xpuplan.train.result import TrainResult, train_result
 from xpuplan.train.search import SearchResult, search
 
 TRAIN_KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero", "recompute", "sp")
+# `recompute` takes a name (RECOMPUTE) or a share of the forward in [0, 1] (_recompute_knob)
 # Llama 3 405B ended pre-training at 16M tokens per step (Llama 3 paper, sec. 3.4.1).
 DEFAULT_GLOBAL_BATCH_TOKENS = 16 * 1024 * 1024
 # Llama 3 pre-trains at 8K tokens per sequence before long-context training (same section).
@@ -168,20 +170,38 @@ def _check_fixed(fixed: dict) -> dict:
     if unknown:
         raise SpecError("layout", sorted(unknown)[0], f"allowed knobs: {', '.join(TRAIN_KNOBS)}")
     out = {k: v for k, v in fixed.items() if v is not None}
-    if isinstance(out.get("recompute"), str):
-        if out["recompute"] not in RECOMPUTE:
-            raise SpecError("recompute", out["recompute"], f"allowed: {', '.join(RECOMPUTE)}")
-        out["recompute"] = RECOMPUTE.index(out["recompute"])
+    if "recompute" in out:
+        out.update(_recompute_knob(out["recompute"]))
     for k, v in out.items():
         if k == "sp":
             if not isinstance(v, bool):
                 raise SpecError(k, v, "must be true or false")
             continue
-        if k != "recompute":
+        if k not in ("recompute", "recompute_fraction"):
             check(k, v)
-        elif not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < len(RECOMPUTE):
-            raise SpecError(k, v, f"allowed: {', '.join(RECOMPUTE)}")
     return out
+
+
+RECOMPUTE_ALLOWED = (f"{', '.join(RECOMPUTE)}, or the share of each layer's forward "
+                     "recomputed, a number in [0, 1] (1 = full)")
+
+
+def _recompute_knob(value) -> dict:
+    """The layout columns of a `recompute` knob: a name or code (none, selective, full), or a
+    share f in [0, 1] of the forward recomputed (layer checkpointing, specs.layouts)."""
+    if isinstance(value, str) and value in RECOMPUTE:
+        return {"recompute": RECOMPUTE.index(value)}
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        if 0 <= value < len(RECOMPUTE):
+            return {"recompute": int(value)}
+        raise SpecError("recompute", value, f"allowed: {RECOMPUTE_ALLOWED}")
+    try:
+        f = float(value) if isinstance(value, (str, float)) else math.nan
+    except ValueError:
+        f = math.nan
+    if not 0.0 <= f <= 1.0:  # NaN fails too
+        raise SpecError("recompute", value, f"allowed: {RECOMPUTE_ALLOWED}")
+    return {"recompute": 2, "recompute_fraction": f}
 
 
 def _why_nothing(p: TrainProblem, result: SearchResult, fixed: dict) -> XpuplanError:
@@ -242,6 +262,9 @@ def _heads_detail(p: TrainProblem, tp: int) -> str:
 
 
 def _layout_text(lay: dict) -> str:
+    f = lay.get("recompute_fraction", 1.0)
+    partial = {"recompute": f"{f:g}"} if lay["recompute"] == "full" and f < 1 else {}
+    lay = {**lay, **partial}
     return " ".join(f"{k}={lay[k]}" for k in ("tp", "pp", "dp", "cp", "ep", "vpp",
                                                "micro_batch", "zero", "recompute"))
 

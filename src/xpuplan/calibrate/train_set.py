@@ -5,7 +5,9 @@ sources, plus columns converting each measurement to tokens/s per physical chip 
 layout to chip counts (see data/validation/README.md for each source's FLOP convention);
 `attention_kernel` = dense marks runs whose attention materialised the S×S scores.
 Rows whose model shape or layout is not published are kept in the file but skipped here,
-with the reason.
+with the reason. A row with a `remat_policy` (MaxText's preset or custom save list) is
+recomputed by the share of its forward that policy recomputes (workload.remat), instead of
+the nearest of none/selective/full in `recompute`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from xpuplan.specs.layouts import Layouts
 from xpuplan.specs.model import ModelSpec, MoESpec
 from xpuplan.specs.precision import Precision, precision_class
 from xpuplan.train.evaluate import TrainProblem
+from xpuplan.workload.layer import layer_shape
+from xpuplan.workload.remat import recompute_fraction
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,14 +112,22 @@ def train_rows(stack: StackCalibration | None = None) -> tuple[list[TrainRow], d
                                n_chips=int(row["n_chips_true"]), seq_len=int(row["seq_len"]),
                                global_batch=int(batch), precision=precision,
                                reserved_bytes=reserved_fraction() * chip.hbm_bytes,
-                               dense_attention=str(row.get("attention_kernel")) == "dense")
+                               dense_attention=str(row.get("attention_kernel")) == "dense",
+                               moe_capacity_factor=_num(row, "moe_capacity_factor"))
         zero = _num(row, "zero_stage")
+        recompute = RECOMPUTE.get(str(row["recompute"]).lower(), 0)
+        policy = row.get("remat_policy")
+        if isinstance(policy, str) and policy:  # MaxText's save list: the share it recomputes
+            recompute, fraction = 2, recompute_fraction(layer_shape(model), int(row["seq_len"]),
+                                                        policy)
+        else:
+            fraction = None
         lay = Layouts.build(tp=int(layout[0]), pp=int(layout[1]), dp=int(layout[2]),
                             cp=int(_num(row, "cp_chips") or 1), ep=int(_num(row, "ep_chips") or 1),
                             vpp=int(_num(row, "vpp") or 1),
                             micro_batch=int(_num(row, "micro_batch") or 1),
                             zero=int(zero) if zero is not None else 1,
-                            recompute=RECOMPUTE.get(str(row["recompute"]).lower(), 0))
+                            recompute=recompute, recompute_fraction=fraction)
         rows.append(TrainRow(id=row["id"], source_group=row["source_group"],
                              vendor=chip.vendor, family=chip.family,
                              precision_class=precision_class(precision), problem=problem,

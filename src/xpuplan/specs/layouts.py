@@ -7,6 +7,10 @@ chips (a Trainium or TPU chip, not a core); tp·pp·dp·cp = chips, and ep folds
 ranks with expert-tensor-parallel 1 (Megatron-Core "MoE parallel folding"). vpp is the number
 of virtual pipeline stages per rank (interleaved 1F1B), micro_batch the sequences per micro-batch,
 zero the ZeRO stage (3 = FSDP), recompute 0 none / 1 selective / 2 full, sp sequence parallel.
+recompute_fraction f ∈ [0, 1] (float) is the share of each layer's forward FLOPs that a
+layer-checkpointing recompute (code 2) runs again in the backward: 1 = full recompute, below
+1 a policy that saves some tensors (workload.remat: MaxText's named save lists); it defaults to
+1 for full and 0 otherwise, and is ignored by none and selective.
 
 Serving (`ServeLayouts`): a replica is tp·pp chips holding one copy of the dense weights;
 ep ≤ tp splits the experts over ep of the tp ranks, ep > tp (a multiple of tp) spreads them
@@ -21,6 +25,8 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 
 import numpy as np
+
+from xpuplan.errors import SpecError
 
 
 class Recompute(StrEnum):
@@ -53,21 +59,35 @@ class Layouts:
     zero: np.ndarray
     recompute: np.ndarray
     sp: np.ndarray
+    recompute_fraction: np.ndarray  # float64; f of the recomputed forward (module doc)
 
     def __len__(self) -> int:
         return len(self.tp)
 
     @classmethod
     def build(cls, **columns) -> Layouts:
-        """From scalars or arrays (broadcast); sp defaults to tp > 1."""
+        """From scalars or arrays (broadcast); sp defaults to tp > 1, recompute_fraction to
+        1 under full recompute and 0 otherwise (SpecError outside [0, 1])."""
         names = [f.name for f in fields(cls)]
         defaults = {"cp": 1, "ep": 1, "vpp": 1, "micro_batch": 1, "zero": 1, "recompute": 0}
-        values = {k: columns.get(k, defaults.get(k)) for k in names if k != "sp"}
-        arrays = np.broadcast_arrays(*[np.asarray(v, dtype=np.int64) for v in values.values()])
-        built = dict(zip(values, (np.atleast_1d(np.array(a)) for a in arrays), strict=True))
+        values = {k: columns.get(k, defaults.get(k)) for k in names
+                  if k not in ("sp", "recompute_fraction")}
+        f = columns.get("recompute_fraction")
+        arrays = np.broadcast_arrays(*[np.asarray(v, dtype=np.int64) for v in values.values()],
+                                     np.asarray(np.nan if f is None else f, dtype=np.float64))
+        built = dict(zip(values, (np.atleast_1d(np.array(a)) for a in arrays[:-1]),
+                         strict=True))
+        shape = built["tp"].shape
         sp = columns.get("sp")
         built["sp"] = (built["tp"] > 1) if sp is None else np.broadcast_to(
-            np.asarray(sp, dtype=bool), built["tp"].shape).copy()
+            np.asarray(sp, dtype=bool), shape).copy()
+        default_f = np.where(built["recompute"] == 2, 1.0, 0.0)
+        built["recompute_fraction"] = default_f if f is None else np.atleast_1d(
+            np.array(arrays[-1]))
+        bad = ~((built["recompute_fraction"] >= 0) & (built["recompute_fraction"] <= 1))
+        if bad.any():
+            raise SpecError("recompute_fraction", float(built["recompute_fraction"][bad][0]),
+                            "the share of the forward recomputed must be in [0, 1]")
         return cls(**built)
 
     def take(self, index) -> Layouts:

@@ -3,7 +3,8 @@
 MFU = tokens/s · F_model / (chips · P), with F_model the model FLOPs per token of
 `workload.flops.flops_per_token_train` (6N + causal attention, MTP included; no recompute)
 and P = hardware.roofline.mfu_peak_flops: the chip's dense peak at the GEMM precision, or
-at bf16 (attention's precision) where that is higher. HFU adds the recomputed forward FLOPs.
+at bf16 (attention's precision) where that is higher. HFU adds the recomputed share f of the
+forward FLOPs.
 Attention counts the causal half of the S x S scores, the FLOPs the step's kernels run
 (MaxText since mid-2025, Megatron-Bridge): with PaLM's unhalved count MFU exceeds 1 at long
 sequences, where attention dominates (Llama 3.1 8B at 1M tokens on GB300: 1.12).
@@ -25,7 +26,7 @@ from xpuplan.specs.precision import Precision
 from xpuplan.specs.reasons import Reason
 from xpuplan.specs.samples import Samples, by_sample, pair_layouts
 from xpuplan.train.memory import memory_per_chip
-from xpuplan.train.step import step_time
+from xpuplan.train.step import recomputed_share, step_time
 from xpuplan.workload.flops import flops_per_token_fwd, flops_per_token_train
 from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import layer_shape
@@ -63,6 +64,7 @@ class TrainProblem:
     # The run's attention materialises the S×S scores (an eager QKᵀ-softmax-V, no flash
     # kernel): full S² FLOPs, rerun under selective recompute (train/step.py step_time).
     dense_attention: bool = False
+    moe_capacity_factor: float | None = None  # token-dropping MoE's capacity (None: dropless)
 
 
 @dataclass
@@ -149,7 +151,7 @@ def _evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray |
     rules = stack_rules(p.chip.vendor, "train")
     time = step_time(shape, lay, p.seq_len, p.global_batch, rates, heads=heads,
                      tp_overlap=rules.tp_comm_overlap, ranks_per_chip=rules.ranks_per_chip(p.chip),
-                     dense_attention=p.dense_attention)
+                     dense_attention=p.dense_attention, capacity_factor=p.moe_capacity_factor)
     memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads)
     step = np.asarray(sum(time.values()))  # the parts sum to the step
     mem = np.asarray(sum(memory.values()))
@@ -159,8 +161,7 @@ def _evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray |
     tokens_per_s = p.global_batch * p.seq_len / step
     peak = p.n_chips * mfu_peak_flops(p.chip, p.precision)
     model_flops = flops_per_token_train(p.model, p.seq_len, causal=True)
-    recompute_flops = np.select([lay.recompute == 2],
-                                [flops_per_token_fwd(p.model, p.seq_len, causal=True)], 0.0)
+    recompute_flops = recomputed_share(lay) * flops_per_token_fwd(p.model, p.seq_len, causal=True)
     return TrainEval(layouts=lay, reason=reason, time=time, memory=memory, step_time_s=step,
                      memory_per_chip_bytes=mem, tokens_per_s=tokens_per_s,
                      mfu=np.asarray(tokens_per_s * model_flops / peak),

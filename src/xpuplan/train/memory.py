@@ -10,7 +10,10 @@ flash attention so no s² term, and no dropout masks): per token per layer, 2-by
 saved for backward; D-sized ones are split over tp only with sequence parallelism. 1F1B keeps
 min(pp, m) micro-batches in flight on stage 0, times (1 + (pp−1)/(pp·v)) when interleaved
 (their eq. 5). Selective recompute drops the activation-function output and the norm inputs;
-full recompute keeps only each layer's input plus one layer's working set.
+full recompute keeps only each layer's input plus one layer's working set; a partial one
+(a share f < 1 of the forward recomputed, specs.layouts) keeps the input plus (1 − f) of the
+rest, and rebuilds f of one layer's working set at a time (linear in the recomputed FLOPs:
+tensors offloaded to host memory count as kept, an upper bound on HBM).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def activation_bytes_per_token_layer(s: LayerShape, lay: Layouts, recompute: np.
     D, tp = s.hidden, lay.tp
     seq_div = np.where(lay.sp, tp, 1)  # D-sized tensors split over tp only with SP
     selective = recompute == 1
+    f = np.where(recompute == 2, lay.recompute_fraction, 0.0)  # share recomputed
     up = s.ffn_width * (2 if s.gated else 1)
     pad = (heads or head_split(s, tp)).attn_weight_factor  # padded heads' Q, K, V, context
     attention = D / seq_div + (s.qkv_out_dim + s.attn_out_dim) * pad / tp
@@ -65,7 +69,8 @@ def activation_bytes_per_token_layer(s: LayerShape, lay: Layouts, recompute: np.
     moe_mlp = D / seq_div + routed + shared + 2 * s.n_experts / tp
     norms = np.where(selective, 0.0, 2 * D / seq_div)
     per_layer = attention + (1 - s.moe_fraction) * dense_mlp + s.moe_fraction * moe_mlp + norms
-    return ACT_BYTES * np.where(recompute == 2, D / seq_div, per_layer)
+    return ACT_BYTES * np.where(recompute == 2, D / seq_div + (1 - f) * (per_layer - D / seq_div),
+                                per_layer)
 
 
 def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int,
@@ -88,9 +93,10 @@ def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int
     in_flight = np.minimum(lay.pp, np.maximum(n_micro, 1)) * np.where(
         lay.vpp > 1, 1 + (lay.pp - 1) / (lay.pp * lay.vpp), 1.0)
     per_layer_mb = activation_bytes_per_token_layer(s, lay, lay.recompute, heads) * tokens_mb
-    # Full recompute rebuilds one layer at a time: its whole working set is live once.
-    working = np.where(lay.recompute == 2, activation_bytes_per_token_layer(
-        s, lay, np.zeros_like(lay.recompute), heads) * tokens_mb, 0.0)
+    # Full recompute rebuilds one layer at a time: its whole working set (f of it) is live once.
+    rebuilt = lay.recompute_fraction * activation_bytes_per_token_layer(
+        s, lay, np.zeros_like(lay.recompute), heads) * tokens_mb
+    working = np.where(lay.recompute == 2, rebuilt, 0.0)
     activations = per_layer_mb * layers * in_flight + working  # stage 0, the fullest
     logits_full = LOGIT_BYTES * tokens_mb * s.vocab / lay.tp
     # The last stage holds one micro-batch of layers plus the logits; count what it needs

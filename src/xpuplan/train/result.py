@@ -94,7 +94,7 @@ def train_result(p: TrainProblem, ev: TrainEval, i: int) -> TrainResult:
     memory = {k.split("/", 1)[1]: float(v[i]) for k, v in ev.memory.items()}
     row = ev.layouts.row(i)
     parallelism = {k: row[k] for k in ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch",
-                                       "zero", "recompute", "sp")}
+                                       "zero", "recompute", "sp", "recompute_fraction")}
     step = float(ev.step_time_s[i])
     return TrainResult(
         model=p.model.name, chip=p.chip.id, n_chips=p.n_chips, seq_len=p.seq_len,

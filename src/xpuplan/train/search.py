@@ -71,8 +71,8 @@ def candidate_grid(p: TrainProblem, fixed: dict) -> Layouts:
     cols = {"tp": head[:, 0], "pp": head[:, 1], "cp": head[:, 2],
             **{k: tail[:, i] for i, k in enumerate(rest_names)}}
     cols["dp"] = n // (cols["tp"] * cols["pp"] * cols["cp"])
-    sp = fixed.get("sp")
-    return Layouts.build(**cols, **({"sp": sp} if sp is not None else {}))
+    given = {k: fixed[k] for k in ("sp", "recompute_fraction") if fixed.get(k) is not None}
+    return Layouts.build(**cols, **given)
 
 
 def evaluate_chunked(p: TrainProblem, layouts: Layouts, chunk: int = CHUNK) -> TrainEval:

@@ -109,6 +109,24 @@ def expert_call_time(s: LayerShape, lay: Layouts, r: Rates) -> np.ndarray:
     return g * f * 2 * E / e
 
 
+def capacity_dispatch_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates,
+                           seq_len: int, capacity_factor: float | None) -> np.ndarray:
+    """Extra forward seconds of one average layer under token-dropping MoE, s (0 if dropless).
+
+    A capacity-buffer MoE (GShard, Lepikhin et al. 2021 sec. 2.2; MaxText moe.py dense_matmul
+    with capacity_factor > 0: einsums "BSM,BSEC -> EBCM" and "EBCM,BSEC -> BSM") runs each
+    expert on C = ⌈S·k/E⌉·c_f slots per sequence whether filled or not, so the expert GEMMs
+    cost c_f × the dropless ones, and the dispatch and combine einsums add 2·2·D·E·C FLOP per
+    token: f·((c_f − 1)·t_moe + 4·b·D·E·C/t at φ(b, E·C, D)). Neglects the mask building.
+    """
+    if not capacity_factor:
+        return np.zeros(len(lay))
+    b, t, D, f, k, E = mb.tokens, lay.tp, s.hidden, s.moe_fraction, s.top_k, s.n_experts
+    C = np.ceil(seq_len * k / E) * capacity_factor
+    dispatch = gemm_time(4 * b * D * E * C / t, shape_factor(r.half_dim, b, E * C, D), r)
+    return f * ((capacity_factor - 1) * expert_time(s, lay, mb, r) + dispatch)
+
+
 def layer_gemm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates,
                     heads: HeadSplit) -> np.ndarray:
     """Forward GEMM seconds of one average layer, s: t_proj + (1−f)·t_mlp + f·t_moe."""
@@ -158,10 +176,20 @@ def lm_head_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates) -> np.nd
 
 def recompute_time(lay: Layouts, mb: MicroBatch, t_layer: np.ndarray,
                    t_mem: np.ndarray) -> np.ndarray:
-    """Recomputed forward seconds of one micro-batch, s: full L_s·t_layer, selective L_s·t_mem
-    (Korthikanti et al. 2022 sec. 5: selective recomputes the cheap memory-bound parts)."""
+    """Recomputed forward seconds of one micro-batch, s: layer checkpointing L_s·f·t_layer,
+    selective L_s·t_mem (Korthikanti et al. 2022 sec. 5: selective recomputes the cheap
+    memory-bound parts). f = `recomputed_share`: 1 for full recompute, below 1 for a policy
+    that saves some tensors (workload.remat), the recomputed FLOPs taken at the layer's mean
+    rate."""
     L_s = mb.layers
-    return np.select([lay.recompute == 2, lay.recompute == 1], [L_s * t_layer, L_s * t_mem], 0.0)
+    return np.select([lay.recompute == 2, lay.recompute == 1],
+                     [L_s * lay.recompute_fraction * t_layer, L_s * t_mem], 0.0)
+
+
+def recomputed_share(lay: Layouts) -> np.ndarray:
+    """Share of one forward pass that layer checkpointing runs again, (n_cfg,): f under
+    recompute code 2, else 0 (selective recomputes no GEMM and no collective)."""
+    return np.where(lay.recompute == 2, lay.recompute_fraction, 0.0)
 
 
 def core_attention_recompute_time(lay: Layouts, mb: MicroBatch, t_attn: np.ndarray,
@@ -185,18 +213,19 @@ def tp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric,
     """Exposed TP all-reduce seconds of one micro-batch, s:
     max(0, L_s·n·T_AR(2·b·D, t) − o·L_s·q·t_gemm).
 
-    n = 4 all-reduces per layer (2 forward, 2 backward; 6 with full recompute), Shoeybi et al.
+    n = 4 all-reduces per layer (2 forward, 2 backward; + 2·f when a share f of the forward is
+    recomputed, `recomputed_share`: 6 with full recompute), Shoeybi et al.
     2019 sec. 3 fig. 4. A collective matmul splits each TP collective into t steps that run
     under the chunks of the GEMM that consumes or produces it (Wang et al., ASPLOS 2023,
     'Overlap Communication with Dependent Computation via Decomposition'; How to Scale Your
     Model, Part 3, collective matmul: T = max(T_comm, T_math)): o ∈ [0, 1] is the share of
     the layer's GEMM time t_gemm the stack overlaps (data/stacks.toml tp_comm_overlap; 0 =
-    serial), over its q = 3 passes (4 with full recompute). Neglects the last chunk's step that
+    serial), over its q = 3 + f passes (4 with full recompute). Neglects the last chunk's step that
     cannot overlap and the GEMM slowdown from sharing the chip with the collective.
     """
     L_s, b, D, t, o = mb.layers, mb.tokens, s.hidden, lay.tp, overlap
-    n = 4 + 2 * (lay.recompute == 2)
-    q = 3 + (lay.recompute == 2)
+    f = recomputed_share(lay)
+    n, q = 4 + 2 * f, 3 + f
     g = ranks_per_domain(np.ones_like(t), t, fab.domain_chips)
     t_comm = L_s * n * collective_time("all_reduce", ACT_BYTES * b * D, t, g, fab)
     if o == 0:
@@ -320,7 +349,8 @@ def optimizer_time(lay: Layouts, r: Rates, dense_params: np.ndarray,
 def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: Rates,
               causal: bool = True, heads: HeadSplit | None = None,
               tp_overlap: float = 0.0, ranks_per_chip: int = 1,
-              dense_attention: bool = False) -> dict[str, np.ndarray]:
+              dense_attention: bool = False,
+              capacity_factor: float | None = None) -> dict[str, np.ndarray]:
     """Seconds per training step by part (time/...), each of shape (n_cfg,); see module doc.
 
     `heads` carries the stack's head padding (workload.heads; unpadded by default): padded
@@ -329,11 +359,13 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     `ranks_per_chip` is r of `micro_batch` (the stack's TP ranks per chip). `dense_attention`:
     the attention materialises the S×S scores (no flash kernel), so a causal mask skips no
     FLOPs (ctx = S) and selective recompute reruns it (`core_attention_recompute_time`).
+    `capacity_factor` c_f marks a token-dropping MoE (`capacity_dispatch_time`; None = dropless).
     """
     heads = heads or head_split(s, lay.tp)
     mb, fab = micro_batch(s, lay, seq_len, global_batch, ranks_per_chip), r.fabric
     L_s, m, p = mb.layers, mb.n_micro, lay.pp
-    t_gemm = layer_gemm_time(s, lay, mb, r, heads)
+    t_gemm = (layer_gemm_time(s, lay, mb, r, heads)
+              + capacity_dispatch_time(s, lay, mb, r, seq_len, capacity_factor))
     t_calls = expert_call_time(s, lay, r)
     t_attn = attention_time(s, lay, mb, seq_len, r, heads, causal and not dense_attention)
     t_mem = memory_bound_time(s, lay, mb, r)

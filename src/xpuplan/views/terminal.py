@@ -18,7 +18,9 @@ def _layout(p: dict) -> str:
     for key, label in (("cp", "cp"), ("ep", "ep"), ("vpp", "vpp")):
         if p[key] > 1:
             text += f" {label}{p[key]}"
-    return f"{text} mb{p['micro_batch']} z{p['zero']} rc:{p['recompute']}"
+    rc, f = p["recompute"], p.get("recompute_fraction", 1.0)
+    rc = f"{f:.2f}" if rc == "full" and f < 1 else rc  # a partial recompute shows its share
+    return f"{text} mb{p['micro_batch']} z{p['zero']} rc:{rc}"
 
 
 def _layout_compact(p: dict) -> str:
