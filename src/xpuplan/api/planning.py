@@ -106,12 +106,12 @@ def plan(scenario: str | os.PathLike | dict | None = None, *, example: str | Non
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
     if example is not None:
-        s = load_example(example)
+        s = load_example(example, catalog_files=catalog_files)
     elif isinstance(scenario, dict):
-        s = scenario_from_data(scenario)
+        s = scenario_from_data(scenario, catalog_files=catalog_files)
     else:
         assert scenario is not None  # the check above: exactly one of the two is given
-        s = load_scenario(scenario)
+        s = load_scenario(scenario, catalog_files=catalog_files)
     seen: dict = {}
     ctx = plan_context(catalog_files=catalog_files, confidence=seen)
     if solve is None:

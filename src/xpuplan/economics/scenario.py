@@ -2,7 +2,8 @@
 
 Every scenario has `kind`, `name`, `description` and `sources` (input -> where it comes from).
 A wrong key is rejected naming the key and the allowed ones; numbers accept suffixes
-('38e9', '15T' for tokens).
+('38e9', '15T' for tokens); any value may be read from an economics record with
+`{ref: SECTION:ID.FIELD}` (economics/refs.py), its source then filled into `sources`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import (
 
 from xpuplan.catalog.economics import SECTIONS, economics_catalog
 from xpuplan.catalog.records import read_table_file
+from xpuplan.economics.refs import has_refs, resolve_refs
 from xpuplan.errors import CatalogError, short_repr, validation_problem
 from xpuplan.specs.bounds import out_of_bounds
 from xpuplan.units import parse_count
@@ -306,15 +308,22 @@ KINDS = ("contract", "power_budget", "vendor_mix", "investment", "tco_compare",
          "spend_forecast", "deal_timeline")
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Parse and validate a scenario file; CatalogError names the key and what is allowed."""
-    return scenario_from_data(read_table_file(Path(path)), str(path))
+def load_scenario(path: str | os.PathLike[str], *,
+                  catalog_files: list[str] | None = None) -> Scenario:
+    """Parse and validate a scenario file; CatalogError names the key and what is allowed.
+    References to economics records (economics/refs.py) read the built-in records with the
+    user's `catalog_files` on top."""
+    return scenario_from_data(read_table_file(Path(path)), str(path),
+                              catalog_files=catalog_files)
 
 
-def scenario_from_data(data: object, file: str = "scenario") -> Scenario:
+def scenario_from_data(data: object, file: str = "scenario", *,
+                       catalog_files: list[str] | None = None) -> Scenario:
     """Validate an already parsed scenario (a dict, as from YAML); errors name `file`."""
     if not isinstance(data, dict):
         raise CatalogError(file, None, f"must be a mapping of keys, got {type(data).__name__}")
+    if has_refs(data):
+        data = resolve_refs(data, file, economics_catalog(catalog_files))
     try:
         scenario = SCENARIO.validate_python(data)
     except ValidationError as exc:
