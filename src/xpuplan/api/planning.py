@@ -73,7 +73,7 @@ def plan_context(*, catalog_files: list[str] | None = None, seed: int = 0,
             try:
                 results.append(infer(job.model, chip=chip_name, n_chips=n,
                                      input_len=job.input_len, output_len=job.output_len,
-                                     ttft_ms=job.ttft_ms, tpot_ms=job.tpot_ms, weights=weights,
+                                     ttft_s=job.ttft_s, tpot_s=job.tpot_s, weights=weights,
                                      catalog_files=catalog_files))
             except XpuplanError as exc:
                 first_error = first_error or exc

@@ -9,6 +9,7 @@ A wrong key is rejected naming the key and the allowed ones; numbers accept suff
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
@@ -72,13 +73,32 @@ class TrainingJob(_Strict):
 
 
 class ServingJob(_Strict):
-    """A serving job of a scenario: model, lengths in tokens, latency targets, weights."""
+    """A serving job of a scenario: model, lengths in tokens, latency targets (s), weights."""
     model: str
     input_len: int = Field(1024, gt=0)
     output_len: int = Field(1024, gt=0)
-    ttft_ms: float | None = Field(None, gt=0)
-    tpot_ms: float | None = Field(None, gt=0)
+    ttft_s: float | None = Field(None, gt=0)
+    tpot_s: float | None = Field(None, gt=0)
     weights: str = "auto"  # fp8 where the chip has it, else bf16
+
+    @model_validator(mode="before")
+    @classmethod
+    def _slo_in_ms(cls, data):
+        """`ttft_ms` / `tpot_ms` (before SI names) read as seconds, with a DeprecationWarning."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for old, new in (("ttft_ms", "ttft_s"), ("tpot_ms", "tpot_s")):
+            if old not in data:
+                continue
+            if data.get(new) is not None:
+                raise ValueError(f"give {new} (seconds) or the deprecated {old}, not both")
+            warnings.warn(f"scenario serving.{old} is deprecated; use {new} (seconds)",
+                          DeprecationWarning, stacklevel=2)
+            value = data.pop(old)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            data[new] = value / 1e3 if number else value  # ms -> s
+        return data
 
 
 class _Base(_Strict):
