@@ -4,13 +4,16 @@ to nothing is one line naming the file, the key and the known names."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import yaml
 
 from xpuplan import api
 from xpuplan.catalog.economics import SECTIONS, economics_catalog
 from xpuplan.catalog.records import read_table_file
-from xpuplan.economics.refs import scenario_refs
+from xpuplan.economics.refs import record_value, scenario_refs
 from xpuplan.economics.run import examples
 from xpuplan.economics.scenario import load_scenario, scenario_from_data
 from xpuplan.economics.solve import get_path
@@ -148,3 +151,13 @@ def test_plan_output_carries_the_provenance():
     row = next(x for x in r.input_table if x["input"] == "claim_usd")
     assert row["value"] == value and row["source"].startswith(
         "economics deal oracle-openai-2025.value_usd")
+
+
+def test_readme_reference_examples_resolve():
+    """The README's `{ref: ...}` examples name records and figures that exist."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    refs = [r for r in re.findall(r'\{ref: "([^"]+)"', text) if r != "SECTION:ID.FIELD"]
+    assert len(refs) >= 4
+    for ref in refs:
+        value, line = record_value(economics_catalog(), ref, "README.md", "example")
+        assert value == _record_field(ref)[2] and line.startswith("economics ")
