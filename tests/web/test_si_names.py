@@ -3,6 +3,8 @@ are still accepted, give the same answer, and are marked deprecated in the OpenA
 
 from __future__ import annotations
 
+import re
+
 INFER = {"model": "llama-3.1-8b", "chip": "h100"}
 
 
@@ -41,3 +43,14 @@ def test_openapi_marks_the_old_names_deprecated(client):
         props = schemas[name]["properties"]
         assert "chips" not in props and "`chips`: a deprecated alias" in props["n_chips"][
             "description"]
+
+
+def test_page_forms_read_both_chip_names(client):
+    """A page URL with the old `chips` (shared links) or the new `n_chips` shows the API's
+    numbers for that many chips."""
+    body = {"model": "llama-3.1-8b", "chip": "h100", "n_chips": 16}
+    want = _post(client, "/api/train", body)["step_time_s"]
+    for key in ("chips", "n_chips"):
+        html = client.get("/train", params={**INFER, key: 16}).text
+        shown = re.findall(r'data-key="step_time_s" data-value="([^"]+)"', html)
+        assert [float(v) for v in shown] == [want]
