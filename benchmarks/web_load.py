@@ -23,7 +23,7 @@ from machine import machine_line  # benchmarks/machine.py, beside this script
 MIX = [  # (method, path, JSON body)
     ("GET", "/api/chips", None),
     ("POST", "/api/train", {"model": "llama-3.1-8b", "chip": "h100", "chips": 8}),
-    ("POST", "/api/infer", {"model": "llama-3.1-70b", "chip": "h200", "tpot_ms": 50}),
+    ("POST", "/api/infer", {"model": "llama-3.1-70b", "chip": "h200", "tpot_s": 0.05}),
     ("POST", "/api/search", {"model": "llama-3.1-70b", "chip": "b200", "chips": 512, "top": 3}),
     ("GET", "/train?model=llama-3.1-8b&chip=h100&chips=64", None),
 ]

@@ -279,8 +279,10 @@ def infer(model: ModelArg, chip: ChipOpt,
           output_len: Annotated[int, typer.Option("--output-len")] = 1024,
           batch: Annotated[int | None, typer.Option(help="Concurrent sequences per replica.")]
           = None,
-          ttft_ms: Annotated[float | None, typer.Option("--ttft-ms", help="SLO on TTFT.")] = None,
-          tpot_ms: Annotated[float | None, typer.Option("--tpot-ms", help="SLO on TPOT.")] = None,
+          ttft_ms: Annotated[float | None, typer.Option("--ttft-ms", help="SLO on TTFT, ms.")]
+          = None,
+          tpot_ms: Annotated[float | None, typer.Option("--tpot-ms", help="SLO on TPOT, ms.")]
+          = None,
           tp: Knob = None, pp: Knob = None, ep: Knob = None,
           weights: Annotated[api.Weights, typer.Option()] = api.Weights.bf16,
           activations: Annotated[api.Weights | None, typer.Option(
@@ -299,7 +301,9 @@ def infer(model: ModelArg, chip: ChipOpt,
     if plot:
         check_output(plot, "plot", [model, *_catalog_paths()])
     result = api.infer(model, chip=chip, n_chips=chips, input_len=input_len,
-                       output_len=output_len, batch=batch, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
+                       output_len=output_len, batch=batch,
+                       ttft_s=None if ttft_ms is None else ttft_ms / 1e3,  # the API takes s
+                       tpot_s=None if tpot_ms is None else tpot_ms / 1e3,
                        weights=weights.value, kv=kv.value if kv else None,
                        disaggregated=disaggregated, catalog_files=STATE["catalog"],
                        interval=interval, activations=activations.value if activations else None,

@@ -235,13 +235,13 @@ def test_serving_unit_is_the_best_per_chip_that_meets_the_slo():
     from xpuplan.economics.scenario import ServingJob
     from xpuplan.errors import XpuplanError
 
-    job = ServingJob(model="llama-3.1-70b", tpot_ms=30)
+    job = ServingJob(model="llama-3.1-70b", tpot_s=0.03)
     chosen = api.plan_context().serve(job, "h100")
     assert chosen.tpot_s <= 30e-3
     fewest = api.serve_problem("llama-3.1-70b", chip="h100", n_chips=None, weights="fp8")[0].n_chips
     for k in range(SERVING_UNIT_DOUBLINGS + 1):
         try:
-            other = api.infer("llama-3.1-70b", chip="h100", n_chips=fewest * 2**k, tpot_ms=30, weights="fp8")
+            other = api.infer("llama-3.1-70b", chip="h100", n_chips=fewest * 2**k, tpot_s=0.03, weights="fp8")
         except XpuplanError:
             continue
         assert chosen.output_tokens_per_s_per_chip >= other.output_tokens_per_s_per_chip

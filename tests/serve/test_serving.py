@@ -94,9 +94,9 @@ def test_usd_per_mtok_is_linear_in_price(price, k):
 
 def test_offline_picks_the_batch_that_fills_memory_and_slo_constrains():
     offline = api.infer("llama-3.1-70b", chip="h100", n_chips=8)
-    limit_ms = offline.tpot_s * 1e3 / 2
-    slo = api.infer("llama-3.1-70b", chip="h100", n_chips=8, tpot_ms=limit_ms)
-    assert slo.tpot_s <= limit_ms / 1e3
+    limit_s = offline.tpot_s / 2
+    slo = api.infer("llama-3.1-70b", chip="h100", n_chips=8, tpot_s=limit_s)
+    assert slo.tpot_s <= limit_s
     assert slo.output_tokens_per_s_per_chip <= offline.output_tokens_per_s_per_chip
     front = [p["tpot_s"] for p in offline.pareto]
     assert front == sorted(front) and len(front) >= 2
@@ -140,7 +140,7 @@ def test_model_too_big_says_what_is_missing_and_what_fits():
 
 def test_unreachable_slo_states_best_reachable():
     with pytest.raises(InfeasibleError, match=r"best reachable: TTFT [\d.]+ ms, TPOT [\d.]+ ms"):
-        api.infer("llama-3.1-70b", chip="h100", n_chips=8, ttft_ms=0.01, tpot_ms=0.01)
+        api.infer("llama-3.1-70b", chip="h100", n_chips=8, ttft_s=1e-5, tpot_s=1e-5)
 
 
 @pytest.mark.parametrize("kwargs,field", [

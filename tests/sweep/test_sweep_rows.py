@@ -75,7 +75,7 @@ def test_a_failing_cell_is_an_error_row_and_the_sweep_goes_on(train_sweep):
 
 def test_serving_rows_equal_single_calls(tmp_path, write_spec):
     data = {"kind": "infer", "axes": {"model": "llama-3.1-8b", "chip": ["h100", "mi300x"],
-                                      "tpot_ms": [15.0, 50.0]},
+                                      "tpot_s": [0.015, 0.05]},
             "sample": {"n": 3, "seed": 1, "ranges": {"input_len": [128, 4096]}}}
     spec = sweep.load_spec(write_spec(tmp_path, data))
     sweep.run_sweep(spec, tmp_path / "out", workers=1)

@@ -42,13 +42,13 @@ def test_cell_count_is_the_product_times_the_sample(sizes, n):
 
 def test_sample_is_seeded_and_crossed_inside_each_grid_point():
     data = {"kind": "infer", "axes": {"model": "gpt2", "chip": ["h100", "trn2"]},
-            "sample": {"n": 3, "seed": 7, "ranges": {"ttft_ms": [100, 2000.0],
+            "sample": {"n": 3, "seed": 7, "ranges": {"ttft_s": [0.1, 2.0],
                                                        "input_len": [64, 512]}}}
     first, again = list(spec_from_dict(data).cells()), list(spec_from_dict(data).cells())
     assert first == again and len(first) == 6
     assert [c["chip"] for c in first] == ["h100"] * 3 + ["trn2"] * 3
-    assert [c["ttft_ms"] for c in first[:3]] == [c["ttft_ms"] for c in first[3:]]
-    assert all(isinstance(c["ttft_ms"], float) and 100 <= c["ttft_ms"] <= 2000 for c in first)
+    assert [c["ttft_s"] for c in first[:3]] == [c["ttft_s"] for c in first[3:]]
+    assert all(isinstance(c["ttft_s"], float) and 0.1 <= c["ttft_s"] <= 2 for c in first)
     assert all(isinstance(c["input_len"], int) for c in first)
     data["sample"]["seed"] = 8
     assert list(spec_from_dict(data).cells()) != first
@@ -63,7 +63,7 @@ def test_count_suffixes_and_scalars():
 def test_axes_are_the_api_arguments():
     assert {"model", "chip", "n_chips", "seq_len", "precision", "tokens", "price_term",
             "tp", "zero"} <= set(AXES["train"])
-    assert {"input_len", "output_len", "ttft_ms", "tpot_ms", "weights", "batch",
+    assert {"input_len", "output_len", "ttft_s", "tpot_s", "weights", "batch",
             "tp"} <= set(AXES["infer"])
     assert "catalog_files" not in AXES["train"] + AXES["infer"]
 
@@ -88,7 +88,7 @@ def test_plan_vary_paths_follow_the_scenario():
     ({"kind": "infer", "axes": {"model": "gpt2", "chip": "h100", "batch": [1]},
       "sample": {"n": 2, "ranges": {"batch": [1, 8]}}}, "sample.ranges.batch", "one place"),
     ({"kind": "infer", "axes": {"model": "gpt2", "chip": "h100"},
-      "sample": {"n": 2, "ranges": {"ttft_ms": [900, 100]}}}, "sample.ranges.ttft_ms",
+      "sample": {"n": 2, "ranges": {"ttft_s": [0.9, 0.1]}}}, "sample.ranges.ttft_s",
      "low <= high"),
     ({"kind": "plan", "scenario": "trainium-shift", "vary": {"training_runs": [1]}},
      "vary", "allowed keys: assumptions, description"),

@@ -11,7 +11,7 @@ from xpuplan import api
 from xpuplan.web import create_app
 from xpuplan.web.schemas import MAX_CHIPS
 
-TRAIN = {"model": "llama-3.1-8b", "chip": "h100", "chips": 8}
+TRAIN = {"model": "llama-3.1-8b", "chip": "h100", "n_chips": 8}
 
 
 @pytest.mark.parametrize(("path", "key"), [
@@ -37,10 +37,10 @@ def test_catalog_endpoints_list_every_record(client, path, key):
     ("post", "/api/search", {**TRAIN, "top": 3, "recompute": "full"},
      ["search", "llama-3.1-8b", "--chip", "h100", "--chips", "8", "--top", "3",
       "--recompute", "full"]),
-    ("post", "/api/infer", {"model": "llama-3.1-8b", "chip": "h200", "tpot_ms": 20,
+    ("post", "/api/infer", {"model": "llama-3.1-8b", "chip": "h200", "tpot_s": 0.02,
                             "weights": "fp8"},
      ["infer", "llama-3.1-8b", "--chip", "h200", "--tpot-ms", "20", "--weights", "fp8"]),
-    ("post", "/api/compare", {"model": "llama-3.1-8b", "chip": "h100,trn2", "chips": 64,
+    ("post", "/api/compare", {"model": "llama-3.1-8b", "chip": "h100,trn2", "n_chips": 64,
                               "tokens": "2T"},
      ["compare", "llama-3.1-8b", "--chip", "h100,trn2", "--chips", "64", "--tokens", "2T"]),
     ("post", "/api/compare", {"serve": True, "chip": "h200,mi300x", "model": "qwen3-30b-a3b"},
@@ -83,13 +83,15 @@ def test_uploaded_config_gives_the_builtin_numbers(client):
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({**TRAIN, "chips": MAX_CHIPS + 1}, "chips"),
-    ({**TRAIN, "chips": 0}, "chips"),
+    ({**TRAIN, "n_chips": MAX_CHIPS + 1}, "n_chips"),
+    ({**TRAIN, "n_chips": 0}, "n_chips"),
+    ({"model": "llama-3.1-8b", "chip": "h100", "chips": 0}, "chips"),  # the deprecated alias
+    ({**TRAIN, "chips": 8}, "chips"),  # both names
     ({**TRAIN, "tp": "two"}, "tp"),
     ({**TRAIN, "zero": 4}, "zero"),
     ({**TRAIN, "precision": "fp7"}, "precision"),
     ({**TRAIN, "unknown_knob": 1}, "unknown_knob"),
-    ({"chip": "h100", "chips": 8}, "model"),
+    ({"chip": "h100", "n_chips": 8}, "model"),
 ])
 def test_schema_violation_is_422_naming_the_field(client, body, field):
     r = client.post("/api/train", json=body)
@@ -122,7 +124,7 @@ def test_xpuplan_error_is_422_with_one_line_naming_the_field(client, path, body,
 
 
 def test_infeasible_job_is_422(client):
-    r = client.post("/api/train", json={"model": "llama-3.1-405b", "chip": "h100", "chips": 1})
+    r = client.post("/api/train", json={"model": "llama-3.1-405b", "chip": "h100", "n_chips": 1})
     assert r.status_code == 422
     assert "nothing fits" in r.json()["detail"]
 
@@ -148,7 +150,7 @@ def test_body_over_the_limit_is_413():
 
 def test_request_past_the_time_limit_is_503_and_the_server_goes_on():
     with TestClient(create_app(time_limit_s=1e-4)) as c:
-        r = c.post("/api/compare", json={"chip": "h100,b200", "chips": 1024})
+        r = c.post("/api/compare", json={"chip": "h100,b200", "n_chips": 1024})
         assert r.status_code == 503
         assert "limit" in r.json()["detail"]
 

@@ -16,11 +16,14 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def legacy_call(*positional: str, renamed: dict[str, str] | None = None) -> Callable[[F], F]:
+def legacy_call(*positional: str, renamed: dict[str, str] | None = None,
+                rescaled: dict[str, tuple[str, float]] | None = None) -> Callable[[F], F]:
     """Map the old positional arguments after the subject (`positional`, old names in their
-    old order) and old keyword names (`renamed`, old -> new) onto the keyword-only signature,
-    warning once per call."""
+    old order), old keyword names (`renamed`, old -> new) and old keywords in another unit
+    (`rescaled`, old -> (new, old units per new unit): new = old / per, e.g. ttft_ms ->
+    (ttft_s, 1000)) onto the keyword-only signature, warning once per call."""
     renamed = renamed or {}
+    rescaled = rescaled or {}
 
     def wrap(fn: F) -> F:
         params = inspect.signature(fn).parameters.values()
@@ -29,7 +32,7 @@ def legacy_call(*positional: str, renamed: dict[str, str] | None = None) -> Call
         @functools.wraps(fn)
         def call(*args: Any, **kwargs: Any) -> Any:
             args, old = _old_positional(fn.__name__, args, kwargs, n_pos, positional, renamed)
-            old += _old_keywords(fn.__name__, kwargs, renamed)
+            old += _old_keywords(fn.__name__, kwargs, renamed, rescaled)
             if old:
                 warnings.warn(f"{fn.__name__}(): {'; '.join(old)} is deprecated; pass "
                               "keyword arguments by their current names", DeprecationWarning,
@@ -60,13 +63,19 @@ def _old_positional(fn_name: str, args: tuple, kwargs: dict[str, Any], n_pos: in
     return args[:n_pos], [f"positional {', '.join(names)}"]
 
 
-def _old_keywords(fn_name: str, kwargs: dict[str, Any], renamed: dict[str, str]) -> list[str]:
-    """Rename the old keyword names in `kwargs` to their current ones: what was deprecated."""
+def _old_keywords(name: str, kwargs: dict, renamed: dict[str, str],
+                  rescaled: dict[str, tuple[str, float]]) -> list[str]:
+    """Rename (and rescale) the old keywords in `kwargs` in place; what was old."""
     old = []
-    for was, now in renamed.items():
-        if was in kwargs:
-            if now in kwargs:
-                raise TypeError(f"{fn_name}() got both '{was}' and '{now}'")
-            kwargs[now] = kwargs.pop(was)
-            old.append(f"'{was}' (now '{now}')")
+    moves = {**{was: (now, None) for was, now in renamed.items()}, **rescaled}
+    for was, (now, per) in moves.items():
+        if was not in kwargs:
+            continue
+        if now in kwargs:
+            raise TypeError(f"{name}() got both '{was}' and '{now}'")
+        value = kwargs.pop(was)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        kwargs[now] = value / per if per is not None and number else value  # check() rejects
+        old.append(f"'{was}' (now '{now}')" if per is None else
+                   f"'{was}' (now '{now}' = {was} / {per:g})")
     return old

@@ -73,7 +73,7 @@ def plan_context(*, catalog_files: list[str] | None = None, seed: int = 0,
             try:
                 results.append(infer(job.model, chip=chip_name, n_chips=n,
                                      input_len=job.input_len, output_len=job.output_len,
-                                     ttft_ms=job.ttft_ms, tpot_ms=job.tpot_ms, weights=weights,
+                                     ttft_s=job.ttft_s, tpot_s=job.tpot_s, weights=weights,
                                      catalog_files=catalog_files))
             except XpuplanError as exc:
                 first_error = first_error or exc
@@ -106,12 +106,12 @@ def plan(scenario: str | os.PathLike | dict | None = None, *, example: str | Non
     if (scenario is None) == (example is None):
         raise SpecError("scenario", scenario or example, "give a scenario file or an example")
     if example is not None:
-        s = load_example(example)
+        s = load_example(example, catalog_files=catalog_files)
     elif isinstance(scenario, dict):
-        s = scenario_from_data(scenario)
+        s = scenario_from_data(scenario, catalog_files=catalog_files)
     else:
         assert scenario is not None  # the check above: exactly one of the two is given
-        s = load_scenario(scenario)
+        s = load_scenario(scenario, catalog_files=catalog_files)
     seen: dict = {}
     ctx = plan_context(catalog_files=catalog_files, confidence=seen)
     if solve is None:

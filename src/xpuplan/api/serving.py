@@ -53,6 +53,8 @@ class Kv(StrEnum):
 WEIGHT_CHOICES = tuple(w.value for w in Weights)
 KV_CHOICES = tuple(k.value for k in Kv)
 MODEL_FILL_TARGET = 0.7  # default chip count: weights use at most 70 % of usable HBM
+MS_PER_S = 1e3
+SLO_IN_MS = {"ttft_ms": ("ttft_s", MS_PER_S), "tpot_ms": ("tpot_s", MS_PER_S)}  # old keywords
 
 
 @legacy_call("chip_name", "chips", "input_len", "output_len", "weights", "kv",
@@ -177,18 +179,20 @@ def _serving_precision(c: ChipSpec, value: str, field: str, allowed: tuple) -> P
 
 @legacy_call("chip", "chips", "input_len", "output_len", "batch", "ttft_ms", "tpot_ms",
              "weights", "kv", "disaggregated", "catalog_files", "interval", "activations",
-             "price_term", "usd_per_chip_hour", "price_fallback", renamed={"chips": "n_chips"})
+             "price_term", "usd_per_chip_hour", "price_fallback", renamed={"chips": "n_chips"},
+             rescaled=SLO_IN_MS)
 def infer(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int | None = None,
           input_len: int = 1024, output_len: int = 1024, batch: int | None = None,
-          ttft_ms: float | None = None, tpot_ms: float | None = None, weights: str = "bf16",
+          ttft_s: float | None = None, tpot_s: float | None = None, weights: str = "bf16",
           kv: str | None = None, disaggregated: bool = False,
           catalog_files: list[str] | None = None, interval: bool = False,
           activations: str | None = None, price_term: str = "on_demand",
           usd_per_chip_hour: float | None = None, price_fallback: bool = True,
           **fixed) -> ServeResult:
     """Serve `model` on `n_chips` chips: the layout and batch that maximise output tokens/s per
-    chip (per dollar at one price) within memory and the SLO; with `batch` fixed, that batch.
-    `interval` adds P10/P50/P90 of the headline numbers (see `serving_interval`);
+    chip (per dollar at one price) within memory and the SLO (`ttft_s`, `tpot_s`, seconds);
+    with `batch` fixed, that batch. `interval` adds P10/P50/P90 of the headline numbers (see
+    `serving_interval`);
     `activations` sets the GEMM precision apart from the weights' (see `serve_problem`);
     $/Mtok uses `usd_per_chip_hour` if given, else the cheapest price under `price_term`.
     """
@@ -200,18 +204,17 @@ def infer(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int | Non
         fixed["batch"] = batch
     for k, v in fixed.items():
         check(k, v)
-    check_all(ttft_ms=ttft_ms, tpot_ms=tpot_ms)
+    check_all(ttft_s=ttft_s, tpot_s=tpot_s)
     problem, instance = serve_problem(
         model, chip=chip, n_chips=n_chips, input_len=input_len, output_len=output_len,
         weights=weights, kv=kv, disaggregated=disaggregated, catalog_files=catalog_files,
         price_term=price_term, activations=activations, usd_per_chip_hour=usd_per_chip_hour,
         price_fallback=price_fallback)
-    found = search_serving(problem, fixed, None if ttft_ms is None else ttft_ms / 1e3,
-                           None if tpot_ms is None else tpot_ms / 1e3)
+    found = search_serving(problem, fixed, ttft_s, tpot_s)
     ev = found.evaluated
     if found.best is None:
-        raise _serving_infeasible(problem, found, ttft_ms, tpot_ms)
-    mode = "slo" if (ttft_ms or tpot_ms) else ("fixed_batch" if batch else "offline")
+        raise _serving_infeasible(problem, found, ttft_s, tpot_s)
+    mode = "slo" if (ttft_s or tpot_s) else ("fixed_batch" if batch else "offline")
     result = serve_result(problem, ev, found.best, mode, instance)
     result.confidence = confidence_for("infer", problem.chip, problem.compute).to_dict()
     result.pareto = [{"tpot_s": float(ev.tpot_s[i]), "ttft_s": float(ev.ttft_s[i]),
@@ -260,7 +263,7 @@ def serving_interval(problem: ServeProblem, *, layout: ServeLayouts | None = Non
     return {**out, **{k: v[0].tolist() for k, v in pct.items()}}
 
 
-def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -> XpuplanError:
+def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_s, tpot_s) -> XpuplanError:
     ev = found.evaluated
     if not ev.fits.any() and (ev.reason == ServeReason.NO_FABRIC).any() and p.n_chips > 1:
         return SpecError("chips", p.n_chips, f"{p.chip.name} has no interconnect bandwidth in "
@@ -307,8 +310,8 @@ def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_ms, tpot_ms) -
                          f"not fit with a KV cache on {p.n_chips} x {p.chip.name} ({what}); "
                          f"{need} chips would")
     fit = np.flatnonzero(ev.fits)
-    slo = " and ".join(f"{name} <= {value:g} ms" for name, value in
-                       (("TTFT", ttft_ms), ("TPOT", tpot_ms)) if value is not None)
+    slo = " and ".join(f"{name} <= {value * MS_PER_S:g} ms" for name, value in
+                       (("TTFT", ttft_s), ("TPOT", tpot_s)) if value is not None)
     return InfeasibleError(
         f"no layout meets {slo} on {p.n_chips} x {p.chip.name}; best reachable: TTFT "
         f"{ev.ttft_s[fit].min() * 1e3:.1f} ms, TPOT {ev.tpot_s[fit].min() * 1e3:.2f} ms")
@@ -363,18 +366,18 @@ def compare_serving_defaults(model, *, chips: list[str], n_chips: int
 
 
 @legacy_call("chips", "input_len", "output_len", "weights", "ttft_ms", "tpot_ms", "n_chips",
-             "catalog_files", "progress")
+             "catalog_files", "progress", rescaled=SLO_IN_MS)
 def compare_serving(models: tuple = DEFAULT_SERVE_MODELS, *,
                     chips: tuple[str, ...] | list[str] = DEFAULT_SERVE_CHIPS,
                     input_len: int = 1024, output_len: int = 1024, weights: str = "auto",
-                    ttft_ms: float | None = None, tpot_ms: float | None = None,
+                    ttft_s: float | None = None, tpot_s: float | None = None,
                     n_chips: int | None = None, catalog_files: list[str] | None = None,
                     progress=None, price_term: str = "on_demand",
                     usd_per_chip_hour: float | None = None) -> ServeComparison:
     """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16),
     every $/Mtok on one basis: `usd_per_chip_hour`, else the cheapest `price_term` price (no
     fallback to another term)."""
-    check_all(input_len=input_len, output_len=output_len, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
+    check_all(input_len=input_len, output_len=output_len, ttft_s=ttft_s, tpot_s=tpot_s,
               chips=n_chips, compare_chips=len(chips), compare_models=len(models))
     rows = []
     for model in models:
@@ -384,7 +387,7 @@ def compare_serving(models: tuple = DEFAULT_SERVE_MODELS, *,
             w = ("fp8" if c.supports("fp8") else "bf16") if weights == "auto" else weights
             try:
                 r = infer(m, chip=name, n_chips=n_chips, input_len=input_len,
-                          output_len=output_len, ttft_ms=ttft_ms, tpot_ms=tpot_ms, weights=w,
+                          output_len=output_len, ttft_s=ttft_s, tpot_s=tpot_s, weights=w,
                           catalog_files=catalog_files, price_term=price_term,
                           usd_per_chip_hour=usd_per_chip_hour, price_fallback=False)
                 rows.append(ServeCompareRow(model=m.name, chip=c.id, result=r, error=None))

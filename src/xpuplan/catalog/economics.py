@@ -1,4 +1,5 @@
-"""Economics data: owned systems (capex, power), facilities, announced deals, cost per GW.
+"""Economics data: owned systems (capex, power), facilities, announced deals, cost per GW,
+costs of capital, owned-cost bases, reported margins and price-performance trends.
 
 `data/economics.toml` keeps each figure in the unit its source prints (`capex_usd`,
 `power_kw`, `capex_usd_per_mw`, `electricity_usd_per_kwh`); records are validated like the
@@ -111,10 +112,17 @@ class ReportedMargin(_Record):
     definition: str = Field(min_length=1)
 
 
+class PriceTrend(_Record):
+    """A price-performance trend: the years in which FLOP/s per USD doubles."""
+
+    metric: str = Field(min_length=1)
+    doubling_time_years: float = Field(gt=0)
+
+
 SECTIONS: dict[str, type[_Record]] = {
     "system": OwnedSystem, "facility": Facility, "deal": Deal, "gw_cost": GwCost,
     "cost_of_capital": CostOfCapital, "owned_cost": OwnedCostBasis,
-    "reported_margin": ReportedMargin}
+    "reported_margin": ReportedMargin, "price_trend": PriceTrend}
 # In a user's --catalog file `system:`/`systems:` are hardware systems (catalog/hardware.py), so
 # owned-system cost records go under `owned_system:` there; scenario assumptions take either.
 SECTION_ALIASES = {"owned_system": "system"}
@@ -141,6 +149,8 @@ class EconomicsCatalog:
     def record(self, section: Literal["owned_cost"], name: str) -> OwnedCostBasis: ...
     @overload
     def record(self, section: Literal["reported_margin"], name: str) -> ReportedMargin: ...
+    @overload
+    def record(self, section: Literal["price_trend"], name: str) -> PriceTrend: ...
     @overload
     def record(self, section: str, name: str) -> _Record: ...
 

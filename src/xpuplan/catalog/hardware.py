@@ -63,7 +63,7 @@ KINDS = {"chip": (CHIP_FACTS, CHIP_FIGURES), "system": (SYSTEM_FACTS, SYSTEM_FIG
 # Sections of the same user files that catalog/economics.py reads (owned-system costs go under
 # owned_system, since system/systems here are hardware systems).
 ECONOMICS_SECTIONS = ("owned_system", "facility", "deal", "gw_cost", "cost_of_capital",
-                      "owned_cost", "reported_margin")
+                      "owned_cost", "reported_margin", "price_trend")
 
 
 def user_catalog_paths(explicit: list[str] | None = None) -> list[Path]:

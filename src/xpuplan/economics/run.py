@@ -68,9 +68,10 @@ def examples() -> dict[str, Path]:
     return {p.stem: p for p in sorted(example_dir().glob("*.yaml"))}
 
 
-def load_example(name: str) -> Scenario:
-    """A built-in scenario by name; UnknownNameError lists the known ones."""
+def load_example(name: str, *, catalog_files: list[str] | None = None) -> Scenario:
+    """A built-in scenario by name (its record references read with `catalog_files` on top);
+    UnknownNameError lists the known ones."""
     files = examples()
     if name not in files:
         raise UnknownNameError("example", name, list(files))
-    return load_scenario(files[name])
+    return load_scenario(files[name], catalog_files=catalog_files)

@@ -2,12 +2,14 @@
 
 Every scenario has `kind`, `name`, `description` and `sources` (input -> where it comes from).
 A wrong key is rejected naming the key and the allowed ones; numbers accept suffixes
-('38e9', '15T' for tokens).
+('38e9', '15T' for tokens); any value may be read from an economics record with
+`{ref: SECTION:ID.FIELD}` (economics/refs.py), its source then filled into `sources`.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
@@ -23,6 +25,7 @@ from pydantic import (
 
 from xpuplan.catalog.economics import SECTIONS, economics_catalog
 from xpuplan.catalog.records import read_table_file
+from xpuplan.economics.refs import has_refs, resolve_refs
 from xpuplan.errors import CatalogError, short_repr, validation_problem
 from xpuplan.specs.bounds import out_of_bounds
 from xpuplan.units import parse_count
@@ -70,13 +73,32 @@ class TrainingJob(_Strict):
 
 
 class ServingJob(_Strict):
-    """A serving job of a scenario: model, lengths in tokens, latency targets, weights."""
+    """A serving job of a scenario: model, lengths in tokens, latency targets (s), weights."""
     model: str
     input_len: int = Field(1024, gt=0)
     output_len: int = Field(1024, gt=0)
-    ttft_ms: float | None = Field(None, gt=0)
-    tpot_ms: float | None = Field(None, gt=0)
+    ttft_s: float | None = Field(None, gt=0)
+    tpot_s: float | None = Field(None, gt=0)
     weights: str = "auto"  # fp8 where the chip has it, else bf16
+
+    @model_validator(mode="before")
+    @classmethod
+    def _slo_in_ms(cls, data):
+        """`ttft_ms` / `tpot_ms` (before SI names) read as seconds, with a DeprecationWarning."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for old, new in (("ttft_ms", "ttft_s"), ("tpot_ms", "tpot_s")):
+            if old not in data:
+                continue
+            if data.get(new) is not None:
+                raise ValueError(f"give {new} (seconds) or the deprecated {old}, not both")
+            warnings.warn(f"scenario serving.{old} is deprecated; use {new} (seconds)",
+                          DeprecationWarning, stacklevel=2)
+            value = data.pop(old)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            data[new] = value / 1e3 if number else value  # ms -> s
+        return data
 
 
 class _Base(_Strict):
@@ -306,15 +328,22 @@ KINDS = ("contract", "power_budget", "vendor_mix", "investment", "tco_compare",
          "spend_forecast", "deal_timeline")
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Parse and validate a scenario file; CatalogError names the key and what is allowed."""
-    return scenario_from_data(read_table_file(Path(path)), str(path))
+def load_scenario(path: str | os.PathLike[str], *,
+                  catalog_files: list[str] | None = None) -> Scenario:
+    """Parse and validate a scenario file; CatalogError names the key and what is allowed.
+    References to economics records (economics/refs.py) read the built-in records with the
+    user's `catalog_files` on top."""
+    return scenario_from_data(read_table_file(Path(path)), str(path),
+                              catalog_files=catalog_files)
 
 
-def scenario_from_data(data: object, file: str = "scenario") -> Scenario:
+def scenario_from_data(data: object, file: str = "scenario", *,
+                       catalog_files: list[str] | None = None) -> Scenario:
     """Validate an already parsed scenario (a dict, as from YAML); errors name `file`."""
     if not isinstance(data, dict):
         raise CatalogError(file, None, f"must be a mapping of keys, got {type(data).__name__}")
+    if has_refs(data):
+        data = resolve_refs(data, file, economics_catalog(catalog_files))
     try:
         scenario = SCENARIO.validate_python(data)
     except ValidationError as exc:

@@ -95,9 +95,9 @@ def input_rows(s) -> list[dict]:
     for section, records in s.assumptions.items():
         for r in records:
             for k, v in r.items():
-                if k not in ("id", "source", "retrieved"):
+                if k not in ("id", "source", "retrieved", "sources"):
                     rows.append({"input": f"assumptions.{section}[{r['id']}].{k}", "value": v,
-                                 "source": r["source"]})
+                                 "source": (r.get("sources") or {}).get(k, r["source"])})
     return rows
 
 

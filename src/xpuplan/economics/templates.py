@@ -64,7 +64,9 @@ def scenario_template(kind: str) -> str:
     doc = " ".join((_MODELS[kind].__doc__ or "").split())
     head = [f"# xpuplan scenario: {kind}. {doc}",
             "# Replace REQUIRED, delete optional keys you do not need; give every number a",
-            "# source under `sources:` (key -> where it comes from).", f"kind: {kind}"]
+            "# source under `sources:` (key -> where it comes from), or read it from an",
+            "# economics record: KEY: {ref: \"SECTION:ID.FIELD\"} (its source then fills in).",
+            f"kind: {kind}"]
     tail = ["sources:", "  name: \"what this scenario answers\"",
             "# assumptions: economics records to add or override, by section",
             f"# ({', '.join(SECTIONS)});",

@@ -57,6 +57,8 @@ AXES = {
 }
 REQUIRED = {"train": ("model", "chip", "n_chips"), "infer": ("model", "chip"), "plan": ()}
 RENAMED_AXES = {"chips": "n_chips"}  # deprecated axis names (before SI results) -> the API's
+# deprecated axes in another unit -> (the API's, old units per new unit): ms -> s
+RESCALED_AXES = {"ttft_ms": ("ttft_s", 1e3), "tpot_ms": ("tpot_s", 1e3)}
 COUNT_AXES = ("tokens",)  # accept suffixes: '15T' -> 1.5e13
 
 
@@ -95,6 +97,12 @@ class SweepSpec(BaseModel):
                 if old in group and new not in group:
                     warnings.warn(f"sweep axis '{old}' is deprecated; use '{new}'",
                                   DeprecationWarning, stacklevel=2)
+            for old, (new, per) in RESCALED_AXES.items():
+                if old in group and new not in group:
+                    warnings.warn(f"sweep axis '{old}' is deprecated; use '{new}' (= {old} / "
+                                  f"{per:g})", DeprecationWarning, stacklevel=2)
+                    group = {new if k == old else k: _per(v, per) if k == old else v
+                             for k, v in group.items()}
             return {RENAMED_AXES.get(k, k) if RENAMED_AXES.get(k) not in group else k: v
                     for k, v in group.items()}
 
@@ -192,6 +200,14 @@ class SweepSpec(BaseModel):
             else:
                 columns[name] = [float(x) for x in rng.uniform(low, high, self.sample.n)]
         return [{k: v[i] for k, v in columns.items()} for i in range(self.sample.n)]
+
+
+def _per(value, per: float):
+    """An axis value, list or [low, high] range in the new unit (numbers / per)."""
+    if isinstance(value, (list, tuple)):
+        return [_per(v, per) for v in value]
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value / per if number else value
 
 
 def _value(name: str, value):

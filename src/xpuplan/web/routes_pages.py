@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
 
 from xpuplan import api
 from xpuplan.errors import SpecError, XpuplanError
@@ -66,9 +66,18 @@ async def _inputs(request: Request) -> tuple[dict, dict | None]:
     return values, config
 
 
+def _keys(model_cls) -> set[str]:
+    """The form keys a request model reads: its field names and their aliases (`chips`)."""
+    keys = set(model_cls.model_fields)
+    for f in model_cls.model_fields.values():
+        if isinstance(f.validation_alias, AliasChoices):
+            keys |= {a for a in f.validation_alias.choices if isinstance(a, str)}
+    return keys
+
+
 def _request(model_cls, values: dict, config: dict | None = None, **extra):
     """Validate form values with the API's request model; the first problem as a SpecError."""
-    data = {k: values[k] for k in model_cls.model_fields if k in values and k != "config"}
+    data = {k: values[k] for k in _keys(model_cls) if k in values and k != "config"}
     data.update(extra)
     if config is not None:
         data["config"] = config

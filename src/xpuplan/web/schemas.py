@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from xpuplan import api
 
@@ -19,13 +19,15 @@ MAX_GLOBAL_BATCH = 10**8  # sequences per step
 MAX_TOKENS_LEN = 32  # characters of a count such as "15T"
 MAX_KNOB = 2**20  # tp, pp, dp, cp, ep, vpp, micro_batch, batch
 MAX_SERVE_LEN = 10**7  # input or output tokens per request served
-MAX_SLO_MS = 1e9  # an SLO beyond ~11 days means none
+MAX_SLO_S = 1e6  # an SLO beyond ~11 days means none
+MAX_SLO_MS = MAX_SLO_S * 1e3
 MAX_TOP = 50  # layouts a search may list
 MAX_COMPARE_CHIPS = 16  # chips in one comparison
 MAX_NAME_LEN = 200  # characters of a model or chip name
 MAX_TOKENS = 1e18  # training tokens: ~1000x today's largest runs
 
 Name = Field(min_length=1, max_length=MAX_NAME_LEN)
+CHIPS_ALIAS = AliasChoices("n_chips", "chips")  # `chips`: the name before SI results
 Knob = Field(None, ge=1, le=MAX_KNOB, description="Fix this knob (blank: searched).")
 Tokens = (Annotated[str, Field(min_length=1, max_length=MAX_TOKENS_LEN)]
           | Annotated[float, Field(gt=0, le=MAX_TOKENS)])
@@ -49,7 +51,8 @@ class LayoutRequest(ModelChoice):
     """What `train` and `search` share: the job and the layout knobs."""
 
     chip: str = Name
-    chips: int = Field(ge=1, le=MAX_CHIPS)
+    n_chips: int = Field(ge=1, le=MAX_CHIPS, validation_alias=CHIPS_ALIAS,
+                         description="Chips (`chips`: a deprecated alias).")
     seq_len: int | None = Field(None, ge=1, le=MAX_SEQ_LEN)
     global_batch: int | None = Field(None, ge=1, le=MAX_GLOBAL_BATCH)
     precision: api.Precision = api.Precision.bf16
@@ -87,12 +90,19 @@ class InferRequest(ModelChoice):
     """`xpuplan infer MODEL --chip CHIP ...`"""
 
     chip: str = Name
-    chips: int | None = Field(None, ge=1, le=MAX_CHIPS)
+    n_chips: int | None = Field(None, ge=1, le=MAX_CHIPS, validation_alias=CHIPS_ALIAS,
+                                description="Chips (blank: the fewest that hold the weights; "
+                                            "`chips`: a deprecated alias).")
     input_len: int = Field(1024, ge=1, le=MAX_SERVE_LEN)
     output_len: int = Field(1024, ge=1, le=MAX_SERVE_LEN)
     batch: int | None = Knob
-    ttft_ms: float | None = Field(None, gt=0, le=MAX_SLO_MS)
-    tpot_ms: float | None = Field(None, gt=0, le=MAX_SLO_MS)
+    ttft_s: float | None = Field(None, gt=0, le=MAX_SLO_S, description="SLO on TTFT, s.")
+    tpot_s: float | None = Field(None, gt=0, le=MAX_SLO_S, description="SLO on TPOT, s.")
+    # the SLOs in ms: the page form's unit; in a JSON body deprecated (so marked in OpenAPI)
+    ttft_ms: float | None = Field(None, gt=0, le=MAX_SLO_MS, json_schema_extra={
+        "deprecated": True}, description="Deprecated in JSON bodies: ttft_s in ms.")
+    tpot_ms: float | None = Field(None, gt=0, le=MAX_SLO_MS, json_schema_extra={
+        "deprecated": True}, description="Deprecated in JSON bodies: tpot_s in ms.")
     tp: int | None = Knob
     pp: int | None = Knob
     ep: int | None = Knob
@@ -102,6 +112,17 @@ class InferRequest(ModelChoice):
     disaggregated: bool = False
     interval: bool = False
 
+    @model_validator(mode="after")
+    def _slo_in_seconds(self):
+        """The ms SLOs (deprecated) as the seconds the API takes."""
+        for old, new in (("ttft_ms", "ttft_s"), ("tpot_ms", "tpot_s")):
+            ms = getattr(self, old)
+            if ms is not None:
+                if getattr(self, new) is not None:
+                    raise ValueError(f"give {new} (seconds) or {old}, not both")
+                setattr(self, new, ms / 1e3)
+        return self
+
 
 class CompareRequest(ModelChoice):
     """`xpuplan compare [MODEL] --chip A,B,C --chips N ... [--serve]`"""
@@ -110,7 +131,9 @@ class CompareRequest(ModelChoice):
     chip: str = Field(",".join(api.DEFAULT_COMPARE_CHIPS), min_length=1,
                       max_length=MAX_COMPARE_CHIPS * MAX_NAME_LEN,
                       description="Comma-separated chips.")
-    chips: int = Field(api.DEFAULT_COMPARE_CHIP_COUNT, ge=1, le=MAX_CHIPS)
+    n_chips: int = Field(api.DEFAULT_COMPARE_CHIP_COUNT, ge=1, le=MAX_CHIPS,
+                         validation_alias=CHIPS_ALIAS,
+                         description="Chips of each training run (`chips`: a deprecated alias).")
     tokens: Tokens = "15T"
     seq_len: int | None = Field(None, ge=1, le=MAX_SEQ_LEN)
     global_batch: int | None = Field(None, ge=1, le=MAX_GLOBAL_BATCH)

@@ -41,7 +41,7 @@ def model_source(settings: Settings, name: str,
 def train(s: Settings, r: TrainRequest) -> dict:
     """One training prediction as the `train --json` dict."""
     tokens = api.parse_count(r.tokens, "tokens") if r.tokens is not None else None
-    return api.train_json(model_source(s, r.model, r.config), chip=r.chip, n_chips=r.chips,
+    return api.train_json(model_source(s, r.model, r.config), chip=r.chip, n_chips=r.n_chips,
                           seq_len=r.seq_len, global_batch=r.global_batch,
                           precision=r.precision.value, tokens=tokens,
                           catalog_files=s.catalog_files, interval=r.interval, **r.fixed())
@@ -50,16 +50,16 @@ def train(s: Settings, r: TrainRequest) -> dict:
 def search(s: Settings, r: SearchRequest) -> dict:
     """The best training layouts as the `search --json` dict."""
     problem = api.train_problem(model_source(s, r.model, r.config), chip=r.chip,
-                                n_chips=r.chips, seq_len=r.seq_len, global_batch=r.global_batch,
+                                n_chips=r.n_chips, seq_len=r.seq_len, global_batch=r.global_batch,
                                 precision=r.precision.value, catalog_files=s.catalog_files)
     return api.search_layouts(problem, top=r.top, **r.fixed()).to_dict()
 
 
 def infer(s: Settings, r: InferRequest) -> dict:
     """One serving prediction as the `infer --json` dict."""
-    return api.infer(model_source(s, r.model, r.config), chip=r.chip, n_chips=r.chips,
+    return api.infer(model_source(s, r.model, r.config), chip=r.chip, n_chips=r.n_chips,
                      input_len=r.input_len, output_len=r.output_len, batch=r.batch,
-                     ttft_ms=r.ttft_ms, tpot_ms=r.tpot_ms, weights=r.weights.value,
+                     ttft_s=r.ttft_s, tpot_s=r.tpot_s, weights=r.weights.value,
                      kv=r.kv.value if r.kv else None, disaggregated=r.disaggregated,
                      catalog_files=s.catalog_files, interval=r.interval,
                      activations=r.activations.value if r.activations else None,
@@ -76,11 +76,11 @@ def compare(s: Settings, r: CompareRequest) -> dict:
     model = model_source(s, r.model, r.config)
     if r.serve:
         models, names, n_chips = api.compare_serving_defaults(model, chips=names,
-                                                              n_chips=r.chips)
+                                                              n_chips=r.n_chips)
         return api.compare_serving(models, chips=names, input_len=r.input_len,
                                    output_len=r.output_len, n_chips=n_chips,
                                    catalog_files=s.catalog_files).to_dict()
-    return api.compare(model, chips=names, n_chips=r.chips,
+    return api.compare(model, chips=names, n_chips=r.n_chips,
                        tokens=api.parse_count(r.tokens, "tokens"), seq_len=r.seq_len,
                        global_batch=r.global_batch, precision=r.precision.value,
                        catalog_files=s.catalog_files).to_dict()
