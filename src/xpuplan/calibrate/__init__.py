@@ -6,5 +6,6 @@ Read in this order:
   infer_set.py   published serving runs as ServeProblems with targets
   serve_grid.py  the serving calibration grid
   report.py      every usable run predicted, in-sample and leave-one-source-out (ValidationReport)
+  confidence.py  how far to trust one prediction: its group's rows, sources and LOSO error
 May import: train, serve, hardware, workload, catalog, specs, errors, units.
 """

@@ -12,6 +12,7 @@ Read in this order:
   hardware.py      chip and instance records (shipped + --catalog)
   registry.py      the hardware catalog as ChipSpec/InstanceSpec, by id or alias
   models.py        built-in models (models.toml + Hugging Face config.json files)
+  hf_keys.py       the raw config.json keys each model family needs, checked first
   hf_config.py     ModelSpec from a config.json through transformers' config classes
   model_loader.py  a model from a built-in name, a local file or a Hub id
   economics.py     owned systems, facilities, deals
