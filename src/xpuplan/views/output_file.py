@@ -53,6 +53,17 @@ def check_output(path: str | os.PathLike, option: str,
     _refuse_unsafe(Path(path), option, [Path(p) for p in inputs if p])
 
 
+def output_folder(folder: str | os.PathLike, option: str) -> Path:
+    """The folder `option` (--csv, --png) writes its files into, created if absent;
+    SpecError where it cannot be."""
+    out = Path(folder)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(option, str(folder), f"cannot create the folder ({exc.strerror})") from None
+    return out
+
+
 def _refuse_unsafe(target: Path, option: str, inputs: list[Path]) -> None:
     """SpecError unless `target` may be written: not a link nor anything but a regular file,
     not inside the shipped data, not one of `inputs`."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from xpuplan.errors import SpecError
+from xpuplan.views.output_file import output_folder
 from xpuplan.views.plan_tables import plan_tables
 
 YEARLY_TABLES = ("years", "cash_flows", "timeline", "chips_by_year")
@@ -17,11 +18,7 @@ YEARLY_TABLES = ("years", "cash_flows", "timeline", "chips_by_year")
 def write_png(r, folder: str) -> list[Path]:
     """Write the charts into `folder`; returns the files written."""
     plt = _pyplot(folder)
-    out = Path(folder)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpecError("png", folder, f"cannot create the folder ({exc.strerror})") from None
+    out = output_folder(folder, "png")
     written = []
     for figures in (_yearly_figures, _tornado_figures, _interval_figures):
         for name, fig in figures(plt, r):  # each drawn, then saved and closed

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from xpuplan.errors import SpecError
 from xpuplan.units import fmt_si, fmt_usd
+from xpuplan.views.output_file import output_folder
 
 # Unit suffixes of keys -> the unit printed after an SI prefix.
 UNIT_SUFFIXES = (("_flop_per_s", "FLOP/s"), ("_flop", "FLOP"), ("_w", "W"), ("_kwh", "kWh"))
@@ -74,11 +75,7 @@ def plan_tables(r) -> dict[str, list[dict]]:
 
 def write_csv(r, folder: str) -> list[Path]:
     """One CSV per table into `folder` (created); raw numbers, units in the column keys."""
-    out = Path(folder)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpecError("csv", folder, f"cannot create the folder ({exc.strerror})") from None
+    out = output_folder(folder, "csv")
     written = []
     for name, rows in plan_tables(r).items():
         if not rows:
