@@ -55,7 +55,8 @@ def _write(tmp_path, data, name="config.json") -> Path:
       "9223372036854775808"], "global_batch"),
     (["train", "llama-3.1-8b", "--chip", "h100", "--chips", "8", "--tokens", "1e400"],
      "tokens"),
-    (["infer", "llama-3.1-8b", "--chip", "h100", "--ttft-ms", "nan"], "ttft_s"),  # ms -> s
+    (["infer", "llama-3.1-8b", "--chip", "h100", "--ttft-ms", "nan"], "--ttft-ms"),
+    (["infer", "llama-3.1-8b", "--chip", "h100", "--tpot-ms", "-5"], "--tpot-ms"),  # as typed
     (["infer", "llama-3.1-8b", "--chip", "h100", "--input-len", "100000000"],
      "input_len + output_len"),
 ])

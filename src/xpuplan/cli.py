@@ -302,8 +302,8 @@ def infer(model: ModelArg, chip: ChipOpt,
         check_output(plot, "plot", [model, *_catalog_paths()])
     result = api.infer(model, chip=chip, n_chips=chips, input_len=input_len,
                        output_len=output_len, batch=batch,
-                       ttft_s=None if ttft_ms is None else ttft_ms / 1e3,  # the API takes s
-                       tpot_s=None if tpot_ms is None else tpot_ms / 1e3,
+                       ttft_s=api.slo_seconds("--ttft-ms", ttft_ms),
+                       tpot_s=api.slo_seconds("--tpot-ms", tpot_ms),
                        weights=weights.value, kv=kv.value if kv else None,
                        disaggregated=disaggregated, catalog_files=STATE["catalog"],
                        interval=interval, activations=activations.value if activations else None,

@@ -59,6 +59,7 @@ from xpuplan.api.serving import (
     infer,
     serve_problem,
     serving_interval,
+    slo_seconds,
 )
 from xpuplan.api.training import (
     DEFAULT_COMPARE_CHIP_COUNT,
@@ -105,6 +106,6 @@ __all__ = [
     "instances_json", "load_model", "model_from_config", "model_summary", "models",
     "models_json", "parse_count", "plan", "plan_context", "plan_example_text", "plan_examples",
     "plan_template", "scenario_inputs", "search_layouts", "serve_problem", "serving_interval",
-    "step_time_interval", "system", "system_figures", "systems", "train", "train_json",
-    "train_problem", "validate",
+    "slo_seconds", "step_time_interval", "system", "system_figures", "systems", "train",
+    "train_json", "train_problem", "validate",
 ]

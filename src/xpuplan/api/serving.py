@@ -57,6 +57,17 @@ MS_PER_S = 1e3
 SLO_IN_MS = {"ttft_ms": ("ttft_s", MS_PER_S), "tpot_ms": ("tpot_s", MS_PER_S)}  # old keywords
 
 
+def slo_seconds(field: str, value_ms: float | None) -> float | None:
+    """A latency target given in ms at a unit edge (the CLI's `--ttft-ms`), in s; checked
+    against the `latency_ms` bound first so that the error names the field and value the
+    user typed. None passes.
+
+    >>> slo_seconds("--ttft-ms", 250.0)
+    0.25
+    """
+    return None if check(field, value_ms, "latency_ms") is None else value_ms / MS_PER_S
+
+
 @legacy_call("chip_name", "chips", "input_len", "output_len", "weights", "kv",
              "disaggregated", "catalog_files", "price_term", "activations",
              "usd_per_chip_hour", "price_fallback",
