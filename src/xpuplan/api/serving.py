@@ -65,7 +65,9 @@ def slo_seconds(field: str, value_ms: float | None) -> float | None:
     >>> slo_seconds("--ttft-ms", 250.0)
     0.25
     """
-    return None if check(field, value_ms, "latency_ms") is None else value_ms / MS_PER_S
+    if value_ms is None:
+        return None
+    return check(field, value_ms, "latency_ms") / MS_PER_S
 
 
 @legacy_call("chip_name", "chips", "input_len", "output_len", "weights", "kv",
