@@ -11,7 +11,7 @@ the import-linter contracts in pyproject.toml:
   hardware/    efficiencies, roofline, collectives                  |  workload/   params, FLOPs
   catalog/     data files to validated specs (one loader path)
   specs/       types only: chips, models, precisions, layouts, rejection reasons
-  units.py, errors.py
+  units.py, deadline.py (a web request's time limit), errors.py, limits.py
 
 An hour's reading: specs/ -> workload/flops.py -> hardware/roofline.py and collectives.py ->
 train/step.py and memory.py -> train/evaluate.py -> serve/evaluate.py -> api/training.py;

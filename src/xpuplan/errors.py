@@ -5,7 +5,8 @@ XpuplanError
 │   └── UnknownNameError(kind, name, close)     a chip / instance / model name is not known
 ├── CatalogError(file, key, problem)            a data file is malformed or a figure lacks a source
 ├── InfeasibleError(reason, needed, available)  nothing fits (memory, SLO, chip count)
-└── SolverError(status)                         the LP/MILP solver did not reach an optimum
+├── SolverError(status)                         the LP/MILP solver did not reach an optimum
+└── TimeLimitError(late_s)                      a computation ran past its deadline (deadline.py)
 
 The CLI prints `error: <message>` on one stderr line and exits with code 2: bad input and a
 question nothing can satisfy (an SLO no layout meets, a job no layout fits) alike, as the
@@ -83,6 +84,15 @@ class SolverError(XpuplanError):
         super().__init__(f"solver ended with status {status}")
 
 
+class TimeLimitError(XpuplanError):
+    """A computation ran past the deadline it was given (`xpuplan.deadline`): the web server's
+    limit per request. Never raised without a deadline, so never by the CLI."""
+
+    def __init__(self, late_s: float):
+        self.late_s = late_s
+        super().__init__(f"the computation ran past its time limit ({late_s:.2g} s over)")
+
+
 def close_names(name: str, known: list[str], n: int = 3) -> list[str]:
     """The known names closest to `name` (difflib ratio, case-insensitive), best first."""
     lowered = {k.lower(): k for k in known}
@@ -121,3 +131,4 @@ def validation_problem(exc) -> tuple[str, str]:
     msg = err["msg"].removeprefix("Value error, ")
     got = "" if err["type"] == "missing" else f" (got {short_repr(err.get('input'))})"
     return loc, one_line(msg + got, 200)
+

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xpuplan import deadline
 from xpuplan.errors import SpecError
 from xpuplan.serve.evaluate import ServeEval, engine_max_batch, evaluate_serving
 from xpuplan.serve.problem import ServeProblem
@@ -79,7 +80,9 @@ def pareto_front(latency: np.ndarray, throughput: np.ndarray, candidates: np.nda
 
 def search_serving(p: ServeProblem, fixed: dict, ttft_s: float | None = None,
                    tpot_s: float | None = None) -> ServeSearch:
-    """Evaluate the grid; keep what fits and meets the SLO; pick the highest tokens/s/chip."""
+    """Evaluate the grid; keep what fits and meets the SLO; pick the highest tokens/s/chip.
+    The caller's deadline (a web request's) is checked first."""
+    deadline.check()
     lay = serve_grid(p, fixed)
     ev = evaluate_serving(p, lay)
     ok = ev.fits.copy()

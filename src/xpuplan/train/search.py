@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xpuplan import deadline
 from xpuplan.errors import SpecError
 from xpuplan.specs.layouts import Layouts, divisors
 from xpuplan.train.evaluate import TrainEval, TrainProblem, evaluate
@@ -76,11 +77,15 @@ def candidate_grid(p: TrainProblem, fixed: dict) -> Layouts:
 
 
 def evaluate_chunked(p: TrainProblem, layouts: Layouts, chunk: int = CHUNK) -> TrainEval:
-    """`evaluate` over cache-sized chunks, results concatenated (same numbers, faster)."""
+    """`evaluate` over cache-sized chunks, results concatenated (same numbers, faster); the
+    caller's deadline (a web request's) is checked before each chunk."""
+    deadline.check()
     if len(layouts) <= chunk:
         return evaluate(p, layouts)
-    parts = [evaluate(p, layouts.take(slice(i, i + chunk)))
-             for i in range(0, len(layouts), chunk)]
+    parts = []
+    for i in range(0, len(layouts), chunk):
+        deadline.check()
+        parts.append(evaluate(p, layouts.take(slice(i, i + chunk))))
     cat = np.concatenate
     return TrainEval(
         layouts=layouts, reason=cat([e.reason for e in parts]),

@@ -2,21 +2,23 @@
 
 Work runs in a bounded thread pool (numpy releases the GIL in the heavy parts) under a time
 limit, so a slow request queues or times out without stalling the event loop; a request still
-queued when its time runs out is cancelled before it starts.
+queued when its time runs out is cancelled before it starts, and one already running stops at
+its next `deadline.check()` (the API's long loops), which frees its worker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from xpuplan.errors import SpecError, XpuplanError
+from xpuplan import deadline
+from xpuplan.errors import SpecError, TimeLimitError, XpuplanError
 
 
 @dataclass
@@ -48,13 +50,19 @@ class WorkTimeout(Exception):
 
 
 async def run_limited(settings: Settings, fn, *args, time_limit_s: float | None = None) -> Any:
-    """`fn(*args)` in the pool; WorkTimeout after `time_limit_s` (default: the server's)."""
+    """`fn(*args)` in the pool; WorkTimeout after `time_limit_s` (default: the server's), queueing
+    included; the computation itself stops at the same deadline (`xpuplan.deadline`)."""
     limit = time_limit_s or settings.time_limit_s
-    loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(settings.pool, functools.partial(fn, *args))
+    due = time.monotonic() + limit
+
+    def limited():
+        with deadline.within(due):
+            return fn(*args)
+
+    future = asyncio.get_running_loop().run_in_executor(settings.pool, limited)
     try:
         return await asyncio.wait_for(future, limit)
-    except TimeoutError:
+    except (TimeoutError, TimeLimitError):
         raise WorkTimeout(limit) from None
 
 
