@@ -98,6 +98,23 @@ def test_tpu_recipe_rows_carry_their_policy_share():
     assert megatron.layout.recompute_fraction[0] in (0.0, 1.0)  # no policy: the enum's share
 
 
+def test_nxd_70b_rows_recompute_their_mlp_gate_up_share():
+    # Neuron's and the HyperPod sample's Llama 3 70B runs checkpoint LlamaMLP at seq 8192:
+    # each row's layout carries the share of its policy, not selective's zero GEMM share.
+    rows = {r.id: r for r in train_rows()[0]}
+    ids = ("neuron_trn1_llama3-70b_32nodes", "neuron_trn1_llama3.1-70b_32nodes_v2240",
+           "awsome_trn1_llama3-70b_16nodes_v2210")
+    for row_id in ids:
+        r = rows[row_id]
+        f = recompute_fraction(layer_shape(r.problem.model), r.problem.seq_len,
+                               "custom:query_proj=device;key_proj=device;value_proj=device;"
+                               "context=device;out_proj=device")
+        assert r.layout.recompute[0] == 2, row_id
+        assert r.layout.recompute_fraction[0] == pytest.approx(f), row_id
+    assert rows["neuron_trn1_llama3.1-8b_32nodes"].layout.recompute[0] == 1  # CoreAttention only
+    assert {rows[i].source_group for i in ids} == {"neuron", "awsome-distributed-training"}
+
+
 def test_token_dropping_moe_pays_its_capacity_buffers():
     # Mixtral 8x7B, S 4096, k 2 of E 8, c_f 1.25 (MaxText dense_matmul): C = 1024·1.25 = 1280
     # slots; dispatch + combine 2·2·D·E·C = 168 MFLOP/token; experts 1.25 x dropless.

@@ -41,6 +41,23 @@ def test_saving_qkvo_recomputes_attention_and_the_mlp_gate_up():
     assert 0.59 < got < 0.61  # 268 of 469 MFLOP per token
 
 
+NXD_MLP = ("custom:query_proj=device;key_proj=device;value_proj=device;context=device;"
+           "out_proj=device")
+
+
+def test_nxd_mlp_checkpoint_recomputes_only_the_gate_and_up():
+    # NxD's Llama 3 70B at seq 8192 checkpoints (CoreAttention, LlamaMLP) under the flash
+    # kernel (run_llama_nxd.py, neuronx-distributed 2.21-2.24): only the MLP's gate/up GEMMs
+    # run again. Llama 3.1 70B: D 8192, 64 heads of 128, 8 KV heads, F 28672 gated.
+    D, N, K, H, F = 8192, 64, 8, 128, 28672
+    gate_up = 2 * 2 * D * F
+    total = (2 * D * N * H + 2 * D * 2 * K * H + 2 * N * H * D + 2 * N * 2 * H * (SEQ + 1) / 2
+             + gate_up + 2 * F * D)
+    got = recompute_fraction(layer_shape(load_model("llama-3.1-70b")), SEQ, NXD_MLP)
+    assert got == pytest.approx(gate_up / total, rel=1e-3)
+    assert 0.50 < got < 0.52  # 940 of 1845 MFLOP per token
+
+
 def test_presets_order_from_most_to_least_recompute():
     s = layer_shape(load_model("llama-3.1-70b"))
     f = {p: recompute_fraction(s, SEQ, p) for p in (
