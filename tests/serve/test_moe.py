@@ -57,6 +57,19 @@ def test_permutation_traffic_counts_each_kernel():
     assert moe.permutation_elems_per_token(2, 3, top_k=2, gated=False) == 44
 
 
+def test_expert_parallel_ranks_share_the_token_copies():
+    # TP2 with EP2 (each rank holds half the experts, whole width): a rank routes k/ep = 1
+    # copy per token: expand 2 + 2, GEMM1 2 + 6, activation 6 + 3, GEMM2 3 + 2, finalize
+    # 2 + 2 = 30 elements, not the 56 of one chip routing both copies.
+    assert moe.permutation_elems_per_token(2, 3, top_k=2, gated=True, tp=2, ep=2) == 30
+    # TP2 without EP: both copies on every rank at half width F/2 = 1.5: expand 2 + 4,
+    # GEMM1 4 + 6, activation 6 + 3, GEMM2 3 + 4, finalize 4 + 2 = 38.
+    assert moe.permutation_elems_per_token(2, 3, top_k=2, gated=True, tp=2, ep=1) == 38
+    # Attention DP (tp 1) over EP 2: the ranks' tokens meet, each rank routes k copies of
+    # its own tokens' share: the same 56 as one chip.
+    assert moe.permutation_elems_per_token(2, 3, top_k=2, gated=True, tp=1, ep=2) == 56
+
+
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 20_000), k=st.integers(1, 8), e_mult=st.integers(1, 32),
        tile=st.sampled_from([16, 64, 128]))
@@ -112,3 +125,15 @@ def test_a_batched_prefill_shares_its_chunks_collective_latency():
     (alone_1, batched_1), (alone_k, batched_k) = prefills(1.0), prefills(1000.0)
     chunk = prefill_chunk_tokens()
     assert (batched_k - batched_1) / (alone_k - alone_1) == pytest.approx(128 / chunk, rel=0.05)
+
+
+def test_experts_inside_the_tp_group_run_no_all_to_all():
+    # Qwen3-235B-A22B on 8 H200, TP8 with EP8: every rank sees every token after the
+    # attention all-reduce and merges its experts' outputs in the next one, so there is no
+    # all-to-all to pay, not even its latency; attention DP over EP8 (tp 1) pays one.
+    p = api.serve_problem("qwen3-235b-a22b", chip="h200", n_chips=8, input_len=128,
+                          output_len=128, weights="fp8", kv="fp8")[0]
+    inside = evaluate_serving(p, ServeLayouts.build(tp=8, ep=8, batch=64))
+    across = evaluate_serving(p, ServeLayouts.build(tp=1, ep=8, batch=64))
+    assert inside.decode["time/decode/comm_ep"][0] == 0.0
+    assert across.decode["time/decode/comm_ep"][0] > 0.0

@@ -11,6 +11,7 @@ import pytest
 from xpuplan import api
 from xpuplan.serve import static
 from xpuplan.serve.evaluate import evaluate_serving
+from xpuplan.serve.memory import resident_tokens
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.workload.layer import layer_shape
 
@@ -81,3 +82,15 @@ def test_a_compiled_batch_past_the_kv_capacity_is_refused():
                  pad_prompt_to_cache=True)
     ev = evaluate_serving(p, ServeLayouts.build(tp=1, batch=1))
     assert not ev.fits[0]
+
+
+def test_an_unwindowed_pool_holds_whole_sequences_in_windowed_layers():
+    # gpt-oss-120b: a share w of the layers slides over W tokens. A 1000 + 1000 request
+    # reserved whole holds 2000 tokens in every layer when the pool is not windowed
+    # (TensorRT-LLM without max_attention_window), else (1 − w)·2000 + w·min(2000, W).
+    m = api.load_model("gpt-oss-120b")
+    s = layer_shape(m)
+    w, W = sum(m.sliding_layers) / m.n_layers, m.sliding_window
+    assert resident_tokens(s, 1000, 1000, "reserved_full_sequence", False) == 2000
+    held = resident_tokens(s, 1000, 1000, "reserved_full_sequence", True)
+    assert held == pytest.approx((1 - w) * 2000 + w * min(2000, W))

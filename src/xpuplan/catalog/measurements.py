@@ -151,6 +151,8 @@ class StackRecord(Sourced):
     weight_only_source: str | None = None
     tp_comm_overlap: float = Field(default=0.0, ge=0.0, le=1.0)  # train: share of TP comm hidden
     tp_comm_overlap_source: str | None = None
+    windowed_kv_pool: bool = True  # serve: windowed layers cache only their window's tokens
+    windowed_kv_pool_source: str | None = None
 
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
@@ -163,6 +165,8 @@ class StackRecord(Sourced):
             raise ValueError("weight_only needs its own weight_only_source")
         if self.tp_comm_overlap and not self.tp_comm_overlap_source:
             raise ValueError("tp_comm_overlap needs its own tp_comm_overlap_source")
+        if not self.windowed_kv_pool and not self.windowed_kv_pool_source:
+            raise ValueError("windowed_kv_pool = false needs its own windowed_kv_pool_source")
         return self
 
 

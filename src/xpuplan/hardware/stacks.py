@@ -29,6 +29,7 @@ class StackRules:
     source: str
     tp_comm_overlap: float = 0.0  # train: share of the TP GEMMs collective matmuls hide comm under
     max_running_batch: int | None = None  # serve: the engine's default cap on running sequences
+    windowed_kv_pool: bool = True  # serve: a sliding-window layer's cache holds only its window
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -40,7 +41,8 @@ def _rules() -> dict[tuple[str, str], StackRules]:
     return {(r.vendor, r.workload): StackRules(
         vendor=r.vendor, workload=r.workload, name=r.name, heads=r.heads, tp_counts=r.tp_counts,
         kv_admission=r.kv_admission, weight_only=r.weight_only, source=r.source,
-        tp_comm_overlap=r.tp_comm_overlap, max_running_batch=r.max_running_batch)
+        tp_comm_overlap=r.tp_comm_overlap, max_running_batch=r.max_running_batch,
+        windowed_kv_pool=r.windowed_kv_pool)
         for r in stack_records()}
 
 

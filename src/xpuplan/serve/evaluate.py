@@ -4,6 +4,7 @@ The evaluator skeleton: rates and fabric once (step.serve_rates), then the quant
 memory.py and step.py, each a small function with its formula and source, assembled here:
   heads (workload.heads): the serving stack's split over tp·r ranks (data/stacks.toml)
   memory per chip         W + KV·B' + workspace + reserve ≤ HBM           (memory.py)
+                          (windowed layers hold min(ctx, W) if the stack's pool is windowed)
   running batch           B' = min(B, N_max, max concurrency) (paged, reserved) or B (static
                           slots); N_max the engine's cap on running sequences (engine_batch)
   decode stage, b = B'/pp  max(t_mem, t_math) + t_tp + t_ep + t_pp + t_host/pp  (DecodeStage)
@@ -13,8 +14,9 @@ memory.py and step.py, each a small function with its formula and source, assemb
       x = max(tp, ep) chips one stage's experts are spread over ("DEP" when ep > tp);
       MoE kernels (serve.moe): FLOP += grouped-GEMM tile padding 2·P_e·(E·T·E[⌈m/T⌉] − n·k),
       m ~ Bin(n, k/E) tokens per expert, n = b·x/tp; bytes += the routing permutation's
-      activations b·(2D + 4kD + k(2g+2)F_e/tp)·2 B per MoE layer; on Neuron (NxD's static
-      dispatch) the experts read are n·k (selective) or E, the rows n·k, E·n or whole blocks
+      activations b·(2D + (4kD + k(2g+2)F_e·s/tp)/s)·2 B per MoE layer, s = min(tp, ep);
+      on Neuron (NxD's static dispatch) the experts read are n·k (selective) or E, the rows
+      n·k, E·n or whole blocks
   static shapes (serve.static: JetStream, Neuron exports): decode runs b_c·⌈b/b_c⌉ rows over
       a cache of C tokens per slot read whole; Neuron prefill encodes max(I, C) tokens, one
       prompt per call
@@ -192,8 +194,10 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     kv_tok = kv_bytes_per_token(s, heads, b_kv, tp, pp)
     C_kv = p.kv_cache_tokens  # a static cache slot, tokens (None: paged)
     I_c = static.context_encoding_tokens(n_in, C_kv if p.pad_prompt_to_cache else None)
-    held, whole = static.slot_tokens(s, resident_tokens(s, n_in, n_out, admission),
-                                     s.context_tokens(n_in + n_out), C_kv)
+    windowed = serve_rules(p).windowed_kv_pool  # the pool sizes windowed layers by W
+    held, whole = static.slot_tokens(
+        s, resident_tokens(s, n_in, n_out, admission, windowed),
+        s.context_tokens(n_in + n_out) if windowed else n_in + n_out, C_kv)
     kv_seq = kv_tok * held  # mean bytes a request (or a static slot) holds
     workspace = workspace_bytes(s, I_c, tp)
     free = p.chip.hbm_bytes - p.reserved_bytes - weights - workspace
@@ -221,14 +225,15 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     bytes_weights = b_w * (layers * dense / tp + layers * f * E_act * s.expert_params / x
                            ) + ACT_BYTES * head * s.lm_head_params / tp
     bytes_kv = b * kv_tok * ctx + ACT_BYTES * b * layers * f * (  # + MoE routing permutation
-        moe.permutation_elems_per_token(D, s.expert_width / tp, s.top_k, s.gated))
+        moe.permutation_elems_per_token(D, s.expert_width, s.top_k, s.gated, tp, ep))
     pad_attn = padded_attention_params(s, heads)
     pad_moe = moe_pad(n_moe, prefill=False)  # grouped-GEMM tiles or Neuron dispatch
     gemm_flops = (2 * b * (layers * (s.matmul_params_per_token + pad_attn)
                            + head * s.lm_head_params) + b * layers * f * pad_moe) / tp
     attn_flops = b * layers * s.decode_attn_flops_per_ctx * ctx * heads.q_factor / tp
     tp_g = ranks_per_domain(ones, tp, fab.domain_chips)
-    ep_g = ranks_per_domain(ones, ep, fab.domain_chips)
+    a2a = np.where(ep > tp, ep, 1.0)  # all-to-all ranks: none when the experts sit in TP
+    ep_g = ranks_per_domain(ones, a2a, fab.domain_chips)
     pp_g = ranks_per_domain(tp, pp, fab.domain_chips)
     dispatch = np.where(ep > tp, ACT_BYTES * b * s.top_k * D / tp, 0.0)
     stage = DecodeStage(
@@ -236,7 +241,7 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
         t_mem=(bytes_weights + bytes_kv) / rates.hbm_bw,
         t_weights=bytes_weights / rates.hbm_bw, t_kv=bytes_kv / rates.hbm_bw,
         t_tp=tp_comm_time(layers, ACT_BYTES * b * D, tp, tp_g, fab),
-        t_ep=ep_comm_time(layers * f, dispatch, ep, ep_g, fab),
+        t_ep=ep_comm_time(layers * f, dispatch, a2a, ep_g, fab),
         t_pp=collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab),
         t_overhead=host_step_time(cal["step_overhead_s"], cal["seq_overhead_s"], B) / pp * ones)
     tpot_decode = decode_step_time(stage, pp)
@@ -251,7 +256,7 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     def pf_comm(n):  # one prefill pass of n tokens: its TP all-reduces and EP all-to-alls
         dispatch = np.where(ep > tp, ACT_BYTES * n * s.top_k * D / tp, 0.0)
         return (tp_comm_time(L, ACT_BYTES * n * D, tp, tp_g, fab)
-                + ep_comm_time(f * L, dispatch, ep, ep_g, fab))
+                + ep_comm_time(f * L, dispatch, a2a, ep_g, fab))
 
     def pf_flops_phi(n, pad):  # GEMM FLOPs (+ MoE padding) and shape factor of n-token passes
         flops, phi = pf_gemm + I_c * L * f * pad / tp, gemm_shape_factor(half, n, s, ranks)

@@ -61,8 +61,8 @@ def kv_bytes_per_token(s: LayerShape, heads: HeadSplit, b_kv: float, tp: np.ndar
     return layers * s.kv_elems_per_token * b_kv * heads.kv_factor / tp
 
 
-def resident_tokens(s: LayerShape, n_in: int, n_out: int,
-                    admission: str | None) -> float | np.ndarray:
+def resident_tokens(s: LayerShape, n_in: int, n_out: int, admission: str | None,
+                    windowed_pool: bool = True) -> float | np.ndarray:
     """Cached tokens a request holds on average under the stack's KV admission rule, tokens.
 
     paged_resident_tokens: R = I + O/2 (paged KV blocks are allocated as tokens arrive, so a
@@ -72,10 +72,13 @@ def resident_tokens(s: LayerShape, n_in: int, n_out: int,
     reserved_full_sequence and full_sequence: R = I + O (blocks reserved for the whole
     sequence at admission, TensorRT-LLM's GUARANTEED_NO_EVICT; or a static cache slot per
     sequence: NxD Inference, JetStream).
-    Windowed layers keep min(R, W) (LayerShape.context_tokens).
+    Windowed layers keep min(R, W) (LayerShape.context_tokens) where the engine sizes their
+    pool by the window (`windowed_pool`, data/stacks.toml windowed_kv_pool), else R as every
+    other layer.
     """
     paged = admission == "paged_resident_tokens"
-    return s.context_tokens(n_in + n_out / 2 if paged else n_in + n_out)
+    R = n_in + n_out / 2 if paged else n_in + n_out
+    return s.context_tokens(R) if windowed_pool else R
 
 
 def workspace_bytes(s: LayerShape, n_in: int, tp: np.ndarray) -> np.ndarray:

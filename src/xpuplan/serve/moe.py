@@ -13,7 +13,8 @@ same way with moe_align_block_size):
                  next_power_of_2(tokens_per_expt), 128)); data/efficiency.toml moe_kernel)
   permutation    the token copies are gathered into expert order and scattered back through
                  HBM: per token 2·D + 4·k·D + k·(2g + 2)·F_e activation elements (g = 2 for a
-                 gated expert, 1 otherwise), counted kernel by kernel below
+                 gated expert, 1 otherwise), counted kernel by kernel below, the k copies
+                 shared by the min(tp, ep) chips that hold different experts
 Uniform routing as in the E_act term (serve.evaluate); neglects routing imbalance (which
 only adds rows) and fused variants that keep the activation on chip.
 
@@ -82,19 +83,25 @@ def padding_flops_per_token(tokens, top_k: int, n_experts: int, expert_params: f
     return 2.0 * expert_params * extra / np.maximum(n, 1.0)
 
 
-def permutation_elems_per_token(hidden: int, expert_width: float | np.ndarray, top_k: int,
-                                gated: bool) -> float | np.ndarray:
-    """Activation elements one token moves through HBM in one MoE layer's routing, elements.
+def permutation_elems_per_token(hidden: int, expert_width: float, top_k: int, gated: bool,
+                                tp=1, ep=1) -> float | np.ndarray:
+    """Activation elements one chip moves through HBM per token of its replica in one MoE
+    layer's routing, elements.
 
-    2·D + 4·k·D + k·(2g + 2)·F_e: expand (read D, write k·D), GEMM1 (read k·D, write k·g·F_e),
-    activation (read k·g·F_e, write k·F_e), GEMM2 (read k·F_e, write k·D), finalize (read
-    k·D, write D); TensorRT-LLM moe_kernels.cu runs these as separate kernels. Weight bytes
-    are counted elsewhere. 0 for a dense model (k = 0).
+    2·D + (4·k·D + k·(2g + 2)·F_e/t_m)/s: expand (read D, write k·D), GEMM1 (read k·D, write
+    k·g·F_e), activation (read k·g·F_e, write k·F_e), GEMM2 (read k·F_e, write k·D), finalize
+    (read k·D, write D); TensorRT-LLM moe_kernels.cu runs these as separate kernels. The k
+    copies spread over s = min(tp, ep) chips: with ep ≤ tp every TP rank sees all tokens and
+    holds 1/ep of the experts, each split t_m = tp/s ways (TensorRT-LLM Mapping moe_tp_size =
+    tp/moe_ep_size); with ep > tp (attention DP) the ep/tp replicas' tokens meet, so a chip
+    routes k/tp copies per token of its replica. g = 2 for a gated expert, 1 otherwise.
+    Weight bytes are counted elsewhere. 0 for a dense model (k = 0).
     """
     if top_k == 0:
         return 0.0
     D, F, k, g = hidden, expert_width, top_k, 2 if gated else 1
-    return 2 * D + 4 * k * D + k * (2 * g + 2) * F
+    s = np.minimum(tp, ep)
+    return 2 * D + (4 * k * D + k * (2 * g + 2) * F / (tp / s)) / s
 
 
 def neuron_expert_loads(tokens, top_k: int, n_experts: int, threshold: float) -> np.ndarray:

@@ -87,7 +87,8 @@ def ep_comm_time(moe_layers, dispatch_bytes, ep, ep_per_domain, fab: Fabric) -> 
     """Exposed expert-parallel all-to-alls of one stage, s.
 
     L·f·2·t_A2A: dispatch and combine per MoE layer. Experts inside the TP group (ep ≤ tp)
-    see every token already and merge in the TP all-reduce (dispatch bytes 0, no all-to-all);
+    see every token already and merge in the TP all-reduce (the caller passes a group of 1:
+    no all-to-all, no latency);
     across replicas (ep > tp) each chip sends its share 2·n_tok·k·D/tp of the tokens' copies.
     """
     return moe_layers * 2 * collective_time("all_to_all", dispatch_bytes, ep, ep_per_domain, fab)
