@@ -296,6 +296,9 @@ def infer(model: ModelArg, chip: ChipOpt,
           interval: Annotated[bool, typer.Option(help="P10-P90 of latency and throughput.")]
           = False,
           price_term: TermOpt = api.PriceTerm.on_demand, usd_per_chip_hour: PriceOpt = None,
+          engine: Annotated[str | None, typer.Option(
+              help="Serving engine: tensorrt-llm | vllm | sglang on NVIDIA, vllm | sglang on "
+                   "AMD, jetstream | vllm on TPU (default: the first of each).")] = None,
           as_json: JsonOpt = False) -> None:
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
     if plot:
@@ -308,7 +311,7 @@ def infer(model: ModelArg, chip: ChipOpt,
                        disaggregated=disaggregated, catalog_files=STATE["catalog"],
                        interval=interval, activations=activations.value if activations else None,
                        price_term=price_term.value, usd_per_chip_hour=usd_per_chip_hour,
-                       tp=tp, pp=pp, ep=ep)
+                       engine=engine, tp=tp, pp=pp, ep=ep)
     if plot:
         from xpuplan.views.charts import pareto_figure, write_figure
 

@@ -70,8 +70,11 @@ def test_record_rules_across_fields():
             "retrieved": "2026-12-01"}
     with pytest.raises(CatalogError, match="kv_admission"):
         data.validated(StackRecord, {**base, "workload": "serve"}, "stacks.toml", "stack[0]")
-    with pytest.raises(CatalogError, match="max_running_batch_source"):
+    with pytest.raises(CatalogError, match="needs engine"):
         data.validated(StackRecord, {**base, "workload": "serve", "kv_admission":
+                                     "full_sequence"}, "stacks.toml", "stack[0]")
+    with pytest.raises(CatalogError, match="max_running_batch_source"):
+        data.validated(StackRecord, {**base, "workload": "serve", "engine": "e", "kv_admission":
                                      "reserved_full_sequence", "max_running_batch": 2048},
                        "stacks.toml", "stack[0]")
     with pytest.raises(CatalogError, match="heads"):

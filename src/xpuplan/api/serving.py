@@ -20,7 +20,7 @@ from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.registry import HardwareCatalog, hardware_catalog
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction, serve_calibration_for
-from xpuplan.hardware.stacks import gemm_precision, stack_rules
+from xpuplan.hardware.stacks import default_engine, gemm_precision, serving_engines, stack_rules
 from xpuplan.serve.evaluate import ServeReason, evaluate_serving, serve_rules
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.result import ServeResult, serve_result
@@ -79,9 +79,15 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
                   weights: str = "bf16", kv: str | None = None, disaggregated: bool = False,
                   catalog_files: list[str] | None = None, price_term: str = "on_demand",
                   activations: str | None = None, usd_per_chip_hour: float | None = None,
-                  price_fallback: bool = True) -> tuple[ServeProblem, str | None]:
+                  price_fallback: bool = True, engine: str | None = None
+                  ) -> tuple[ServeProblem, str | None]:
     """Validate a serving question; default n_chips = the smallest power of two whose usable
     HBM holds the weights at MODEL_FILL_TARGET. Returns the problem and the priced instance.
+
+    `engine` names the serving engine (tensorrt-llm, vllm, sglang, ...: the chip vendor's
+    records in data/stacks.toml), whose KV admission rule and default batch caps apply;
+    None: the vendor's default (TensorRT-LLM on NVIDIA, vLLM on AMD, JetStream on TPU, NxD
+    Inference on Trainium).
 
     `weights` sets the bytes stored and read; `activations` the precision the GEMMs run at
     (default: the weights'). Weight-only quantization, e.g. MXFP4 weights with bf16
@@ -91,7 +97,8 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
     check("input_len + output_len", input_len + output_len, "seq_len")
     cat = hardware_catalog(catalog_files)
     c = cat.chip(chip)
-    w, compute, k = _serve_precisions(c, weights, activations, kv)
+    _check_engine(c, engine)
+    w, compute, k = _serve_precisions(c, weights, activations, kv, engine)
     _check_serving_chip(c, disaggregated)
     m = _serve_model(model, input_len + output_len)
     reserve = reserved_fraction() * c.hbm_bytes
@@ -106,20 +113,28 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
                         input_len=input_len, output_len=output_len, weights=w, kv=k,
                         compute=compute, reserved_bytes=reserve,
                         usd_per_chip_s=usd_per_chip_s,
-                        disaggregated=disaggregated), instance
+                        disaggregated=disaggregated, engine=engine), instance
 
 
-def _serve_precisions(c: ChipSpec, weights: str, activations: str | None, kv: str | None
-                      ) -> tuple[Precision, Precision, Precision]:
+def _check_engine(c: ChipSpec, engine: str | None) -> None:
+    """`engine` is one of the serving engines with a record for the chip's vendor."""
+    if engine is not None and engine not in serving_engines(c.vendor):
+        raise SpecError("engine", engine, f"{c.name} serves with "
+                        f"{', '.join(serving_engines(c.vendor))} (default "
+                        f"{default_engine(c.vendor)})")
+
+
+def _serve_precisions(c: ChipSpec, weights: str, activations: str | None, kv: str | None,
+                      engine: str | None = None) -> tuple[Precision, Precision, Precision]:
     """(weights, GEMM, KV cache) precisions of a serving question on chip `c`, checked: GEMMs
     never narrower than the weights, weight-only formats dequantized before theirs."""
     if weights not in WEIGHT_CHOICES:
         raise SpecError("weights", weights, f"allowed: {', '.join(WEIGHT_CHOICES)}")
-    rules = stack_rules(c.vendor, "serve")
+    rules = stack_rules(c.vendor, "serve", engine)
     if activations is not None and activations == weights and weights in rules.weight_only:
         raise SpecError("activations", activations, f"{rules.name} runs {weights} weights "
                         "weight-only (dequantized to bf16 before its GEMMs); allowed: bf16")
-    compute = _serving_precision(c, activations or gemm_precision(c.vendor, weights),
+    compute = _serving_precision(c, activations or gemm_precision(c.vendor, weights, engine),
                                  "activations" if activations else "weights", WEIGHT_CHOICES)
     w = Precision(weights)
     if BYTES_PER_ELEMENT[compute] < BYTES_PER_ELEMENT[w]:  # GEMMs never narrower than weights
@@ -201,13 +216,14 @@ def infer(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int | Non
           catalog_files: list[str] | None = None, interval: bool = False,
           activations: str | None = None, price_term: str = "on_demand",
           usd_per_chip_hour: float | None = None, price_fallback: bool = True,
-          **fixed) -> ServeResult:
+          engine: str | None = None, **fixed) -> ServeResult:
     """Serve `model` on `n_chips` chips: the layout and batch that maximise output tokens/s per
     chip (per dollar at one price) within memory and the SLO (`ttft_s`, `tpot_s`, seconds);
     with `batch` fixed, that batch. `interval` adds P10/P50/P90 of the headline numbers (see
     `serving_interval`);
     `activations` sets the GEMM precision apart from the weights' (see `serve_problem`);
-    $/Mtok uses `usd_per_chip_hour` if given, else the cheapest price under `price_term`.
+    $/Mtok uses `usd_per_chip_hour` if given, else the cheapest price under `price_term`;
+    `engine` picks the serving engine (see `serve_problem`).
     """
     unknown = set(fixed) - set(SERVE_KNOBS)
     if unknown:
@@ -222,7 +238,7 @@ def infer(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int | Non
         model, chip=chip, n_chips=n_chips, input_len=input_len, output_len=output_len,
         weights=weights, kv=kv, disaggregated=disaggregated, catalog_files=catalog_files,
         price_term=price_term, activations=activations, usd_per_chip_hour=usd_per_chip_hour,
-        price_fallback=price_fallback)
+        price_fallback=price_fallback, engine=engine)
     found = search_serving(problem, fixed, ttft_s, tpot_s)
     ev = found.evaluated
     if found.best is None:

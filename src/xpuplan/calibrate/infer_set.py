@@ -7,7 +7,8 @@ source's figure was converted). A row is predicted with its published layout; of
 run at the largest batch that fits (the server fills memory), fixed-batch rows at their batch,
 single-stream rows at batch 1 with the pure decode step as TPOT (a lone stream's time between
 tokens; its own prefill is its TTFT), each under its engine's running-batch cap
-(`max_running_batch`, the benchmark's own setting, else the stack's default); a static-shape
+(`max_running_batch`, the benchmark's own setting, else the engine's default: the engine is
+read from the framework column, hardware.stacks.engine_for_framework); a static-shape
 export (compiled_batch, compiled_seq_len columns) runs its compiled shapes whatever the live
 batch (serve/static.py); MLPerf Server and Interactive rows at the largest batch whose
 predicted TTFT and TPOT meet the benchmark's p99 limits (data/validation/mlperf_latency.toml:
@@ -33,7 +34,7 @@ from xpuplan.hardware.efficiency import (
     reserved_fraction,
     serve_calibration_for,
 )
-from xpuplan.hardware.stacks import gemm_precision
+from xpuplan.hardware.stacks import engine_for_framework, gemm_precision
 from xpuplan.serve.evaluate import ServeEval, evaluate_serving, evaluate_serving_paired
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.search import MAX_BATCH
@@ -131,10 +132,11 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             skipped[row["id"]] = "model shape not published"
             continue
         chip = cat.chip(row["chip_id"])
+        engine = engine_for_framework(chip.vendor, str(row["framework"]))  # data/stacks.toml
         weights, kv = Precision(row["weights"]), Precision(row["kv"] or "bf16")
         acts = row.get("activations")
         compute = Precision(acts if isinstance(acts, str) and acts
-                            else gemm_precision(chip.vendor, weights.value))
+                            else gemm_precision(chip.vendor, weights.value, engine))
         if not (chip.supports(compute) and chip.supports(kv)) or chip.hbm_bw is None:
             skipped[row["id"]] = f"{chip.id} lacks {compute.value}/{kv.value} in the catalog"
             continue
@@ -151,7 +153,7 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             kv_cache_tokens=compiled_seq_len or _static_caches().get(row["id"]),
             compiled_batch=_int_or_none(row, "compiled_batch"),
             pad_prompt_to_cache=compiled_seq_len is not None,
-            max_running_batch=_int_or_none(row, "max_running_batch"))
+            max_running_batch=_int_or_none(row, "max_running_batch"), engine=engine)
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,

@@ -135,12 +135,28 @@ class BlockwiseMoeKernel(Sourced):
     # are gathered one by one instead of running every expert
 
 
+class EngineTier(BaseModel):
+    """A serving engine's defaults on some chips (stacks.toml `[[stack.tier]]`): those named in
+    `chips`, else those with at least `hbm_gib_min` GiB of HBM."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    hbm_gib_min: float = Field(default=0.0, ge=0)
+    chips: tuple[str, ...] = ()
+    max_running_batch: int | None = Field(default=None, ge=1)
+    max_batched_tokens: int | None = Field(default=None, ge=1)
+
+
 class StackRecord(Sourced):
     """One vendor's software-stack rules for training or serving (stacks.toml header)."""
 
     vendor: str = Field(min_length=1)
     workload: Literal["train", "serve"]
     name: str = Field(min_length=1)
+    engine: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$")  # serve: the CLI's name
+    vendor_default: bool = False  # serve: the engine a chip of `vendor` gets unless told
+    frameworks: tuple[str, ...] = ()  # serve: words of a validation row's framework column
+    max_batched_tokens: int | None = Field(default=None, ge=1)  # serve: tokens per forward
+    tier: tuple[EngineTier, ...] = ()  # serve: per-chip defaults over the flat ones
     heads: Literal["pad", "divide"]
     tp_counts: Literal["chips", "logical_cores"]
     kv_admission: Literal["paged_resident_tokens", "reserved_full_sequence",
@@ -159,8 +175,12 @@ class StackRecord(Sourced):
         if self.workload == "serve" and self.kv_admission is None:
             raise ValueError("a serving stack needs kv_admission (paged_resident_tokens, "
                              "reserved_full_sequence or full_sequence)")
-        if self.max_running_batch and not self.max_running_batch_source:
-            raise ValueError("max_running_batch needs its own max_running_batch_source")
+        if self.workload == "serve" and self.engine is None:
+            raise ValueError("a serving stack needs engine (its name on the CLI, e.g. vllm)")
+        if ((self.max_running_batch or self.max_batched_tokens or self.tier)
+                and not self.max_running_batch_source):
+            raise ValueError("max_running_batch, max_batched_tokens and tier need their own "
+                             "max_running_batch_source")
         if self.weight_only and not self.weight_only_source:
             raise ValueError("weight_only needs its own weight_only_source")
         if self.tp_comm_overlap and not self.tp_comm_overlap_source:

@@ -1,8 +1,11 @@
 """Software-stack rules per vendor and workload (data/stacks.toml): head sharding, what a TP
 degree counts, and how a serving engine admits a batch into its KV cache.
 
-A vendor without its own record takes `default`'s. The rules are configuration facts with
-sources, not fitted numbers; `workload.heads` turns the head rule into padding factors.
+A vendor without its own record takes `default`'s. Serving has one record per engine
+(tensorrt-llm, vllm, sglang, ...); a chip's vendor names its default one (`vendor_default`),
+and a validation row's engine is read from its framework column (`engine_for_framework`).
+The rules are configuration facts with sources, not fitted numbers; `workload.heads` turns
+the head rule into padding factors.
 """
 
 from __future__ import annotations
@@ -10,8 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from xpuplan.catalog.measurements import stack_records
+from xpuplan.catalog.measurements import EngineTier, stack_records
+from xpuplan.errors import SpecError
 from xpuplan.specs.hardware import ChipSpec
+
+GIB = 2**30  # engines compare the device memory they query in GiB
 
 
 @dataclass(frozen=True)
@@ -30,29 +36,93 @@ class StackRules:
     tp_comm_overlap: float = 0.0  # train: share of the TP GEMMs collective matmuls hide comm under
     max_running_batch: int | None = None  # serve: the engine's default cap on running sequences
     windowed_kv_pool: bool = True  # serve: a sliding-window layer's cache holds only its window
+    engine: str = ""  # serve: the engine's CLI name (tensorrt-llm, vllm, sglang, ...)
+    max_batched_tokens: int | None = None  # serve: tokens one forward pass schedules
+    tiers: tuple[EngineTier, ...] = ()  # serve: per-chip defaults that replace the flat ones
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
         return chip.ranks_per_chip if self.tp_counts == "logical_cores" else 1
 
+    def _tier(self, chip: ChipSpec) -> EngineTier | None:
+        """The tier naming `chip`, else the one with the most hbm_gib_min <= its HBM."""
+        named = [t for t in self.tiers if chip.id in t.chips]
+        sized = [t for t in self.tiers if not t.chips and t.hbm_gib_min * GIB <= chip.hbm_bytes]
+        return named[0] if named else max(sized, key=lambda t: t.hbm_gib_min, default=None)
+
+    def max_batch_on(self, chip: ChipSpec) -> int | None:
+        """The engine's default cap on running sequences on `chip` (its tier's, else flat)."""
+        tier = self._tier(chip)
+        return (tier.max_running_batch if tier and tier.max_running_batch
+                else self.max_running_batch)
+
+    def batched_tokens_on(self, chip: ChipSpec) -> int | None:
+        """Tokens one forward pass of the engine schedules on `chip` by default, or None."""
+        tier = self._tier(chip)
+        return (tier.max_batched_tokens if tier and tier.max_batched_tokens
+                else self.max_batched_tokens)
+
 
 @lru_cache(maxsize=1)
-def _rules() -> dict[tuple[str, str], StackRules]:
-    return {(r.vendor, r.workload): StackRules(
+def _rules() -> dict[tuple[str, str, str], StackRules]:
+    """(vendor, workload, engine) -> rules; training records have engine ""."""
+    return {(r.vendor, r.workload, r.engine or ""): StackRules(
         vendor=r.vendor, workload=r.workload, name=r.name, heads=r.heads, tp_counts=r.tp_counts,
         kv_admission=r.kv_admission, weight_only=r.weight_only, source=r.source,
         tp_comm_overlap=r.tp_comm_overlap, max_running_batch=r.max_running_batch,
-        windowed_kv_pool=r.windowed_kv_pool)
+        windowed_kv_pool=r.windowed_kv_pool, engine=r.engine or "",
+        max_batched_tokens=r.max_batched_tokens, tiers=r.tier)
         for r in stack_records()}
 
 
-def gemm_precision(vendor: str, weights: str) -> str:
+@lru_cache(maxsize=1)
+def _defaults() -> dict[str, str]:
+    """vendor -> its default serving engine (the one marked vendor_default, else its first)."""
+    by_vendor: dict[str, list] = {}
+    for r in stack_records():
+        if r.workload == "serve":
+            by_vendor.setdefault(r.vendor, []).append(r)
+    return {v: next((r.engine for r in rs if r.vendor_default), rs[0].engine)
+            for v, rs in by_vendor.items()}
+
+
+def serving_engines(vendor: str) -> tuple[str, ...]:
+    """The serving engines with a record for `vendor` (default's if it has none), in file order."""
+    have = tuple(e for (v, w, e) in _rules() if v == vendor and w == "serve")
+    return have or serving_engines("default")
+
+
+def default_engine(vendor: str) -> str:
+    """The serving engine a chip of `vendor` gets unless told (data/stacks.toml vendor_default)."""
+    return _defaults().get(vendor) or _defaults()["default"]
+
+
+def engine_for_framework(vendor: str, framework: str) -> str:
+    """The engine a validation row ran, from its framework column: the first of `vendor`'s
+    engines one of whose `frameworks` words it contains (any case), else the vendor default."""
+    text = framework.lower()
+    for r in stack_records():
+        if (r.workload == "serve" and r.vendor == vendor
+                and any(w.lower() in text for w in r.frameworks)):
+            return r.engine or ""
+    return default_engine(vendor)
+
+
+def gemm_precision(vendor: str, weights: str, engine: str | None = None) -> str:
     """The precision a serving stack's GEMMs run at for `weights` when activations are not
     given: bf16 for its weight-only formats, else the weights' own."""
-    return "bf16" if weights in stack_rules(vendor, "serve").weight_only else weights
+    return "bf16" if weights in stack_rules(vendor, "serve", engine).weight_only else weights
 
 
-def stack_rules(vendor: str, workload: str) -> StackRules:
-    """The rules of `vendor`'s stack for `workload` ('train' or 'serve'), else default's."""
+def stack_rules(vendor: str, workload: str, engine: str | None = None) -> StackRules:
+    """The rules of `vendor`'s stack for `workload` ('train' or 'serve'), else default's;
+    serving takes `engine` (None: the vendor's default), refused if the vendor has none such."""
     rules = _rules()
-    return rules.get((vendor, workload)) or rules[("default", workload)]
+    if workload == "train":
+        return rules.get((vendor, workload, "")) or rules[("default", workload, "")]
+    own = vendor if any(v == vendor and w == workload for v, w, _ in rules) else "default"
+    name = engine or default_engine(own)
+    if (own, workload, name) not in rules:
+        raise SpecError("engine", name, f"{vendor} chips serve with "
+                        f"{', '.join(serving_engines(own))} (default {default_engine(own)})")
+    return rules[(own, workload, name)]

@@ -21,8 +21,9 @@ memory.py and step.py, each a small function with its formula and source, assemb
       a cache of C tokens per slot read whole; Neuron prefill encodes max(I, C) tokens, one
       prompt per call
   TPOT (pure decode)      pp · t_stage
-  prefill                 max(FLOP/(P·φ), t_read) + t_comm, alone (M = I) and chunked (M = C);
-                          Neuron MoE: expert GEMMs at M = one block (moe.neuron_expert_gemm_rows)
+  prefill                 max(FLOP/(P·φ), t_read) + t_comm, alone (M = I) and chunked (M = C:
+                          the engine's tokens per pass, engine_chunk_tokens); Neuron MoE:
+                          expert GEMMs at M = one block (moe.neuron_expert_gemm_rows)
   continuous batching     cycle = O·TPOT + γ·B'·t_pf,C: tokens/s = B'·O/cycle, TPOT_eff = cycle/O,
                           γ = busiest DP rank's prefills / mean (step.dp_prefill_straggler),
                           TTFT = t_pf (aggregated) | pools: O/(t_pf,C + O·TPOT/B'), TTFT + KV move
@@ -129,13 +130,21 @@ class ServeEval:
 
 
 def serve_rules(p: ServeProblem) -> StackRules:
-    """The rules of the chip vendor's serving stack (data/stacks.toml)."""
-    return stack_rules(p.chip.vendor, "serve")
+    """The rules of the problem's serving engine, else its chip vendor's default one
+    (data/stacks.toml)."""
+    return stack_rules(p.chip.vendor, "serve", p.engine)
 
 
 def engine_max_batch(p: ServeProblem) -> int | None:
-    """The engine's cap on running sequences: the problem's own, else its stack's default."""
-    return p.max_running_batch or serve_rules(p).max_running_batch
+    """The engine's cap on running sequences: the problem's own, else its engine's default on
+    the chip."""
+    return p.max_running_batch or serve_rules(p).max_batch_on(p.chip)
+
+
+def engine_chunk_tokens(p: ServeProblem) -> int:
+    """Tokens one forward pass of the engine schedules (its prefill chunk): the engine's default
+    on the chip, else efficiency.toml's."""
+    return serve_rules(p).batched_tokens_on(p.chip) or prefill_chunk_tokens()
 
 
 def serve_heads(p: ServeProblem, s: LayerShape, tp) -> HeadSplit:
@@ -249,7 +258,7 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     # Prefill of one request (I_c tokens: padded if static) across the replica's stages.
     pf_gemm = 2 * I_c * (L * (s.matmul_params_per_token + pad_attn) + s.lm_head_params) / tp
     pf_attn = I_c * L * s.attention_flops_fwd_per_token(I_c, causal=True) * heads.q_factor / tp
-    half, C = p.efficiency.stack.gemm_half_dim, max(I_c, prefill_chunk_tokens())
+    half, C = p.efficiency.stack.gemm_half_dim, max(I_c, engine_chunk_tokens(p))
     ranks = tp * serve_rules(p).ranks_per_chip(p.chip)  # GEMM shards: Neuron logical cores
     pad_pf, pad_pf_batched = (moe_pad(n, prefill=True) for n in (I_c * ones, C * x / tp))
 

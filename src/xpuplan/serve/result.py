@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict, dataclass, field
 
-from xpuplan.serve.evaluate import ServeEval
+from xpuplan.serve.evaluate import ServeEval, engine_max_batch, serve_rules
 from xpuplan.serve.problem import ServeProblem
 
 
@@ -35,7 +35,10 @@ class ServeResult:
     output_tokens_per_s: float
     output_tokens_per_s_per_chip: float
     max_concurrency: int  # sequences one replica can hold under `admission`
-    admission: str  # paged_resident_tokens (mean I + O/2 held) or full_sequence (I + O)
+    admission: str  # paged_resident_tokens (mean I + O/2 held), reserved_full_sequence or
+    # full_sequence (I + O): the rule of `engine` (data/stacks.toml)
+    engine: str  # the serving engine whose rules and defaults were applied (tensorrt-llm, ...)
+    engine_max_batch: int | None  # its cap on running sequences (None: only the KV cache caps)
     running_batch: int  # sequences decoding at once (the batch capped by the engine and KV)
     running_batch_limit: str  # what set it: requested | engine_max_batch | kv_capacity
     usd_per_mtok_output: float | None
@@ -111,6 +114,7 @@ def serve_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: st
         output_tokens_per_s=float(ev.output_tokens_per_s[i]),
         output_tokens_per_s_per_chip=float(ev.output_tokens_per_s_per_chip[i]),
         max_concurrency=int(ev.max_concurrency[i]), admission=ev.admission,
+        engine=serve_rules(p).engine, engine_max_batch=engine_max_batch(p),
         running_batch=int(ev.running_batch[i]), running_batch_limit=str(ev.batch_limit[i]),
         usd_per_mtok_output=usd(ev.usd_per_mtok_output[i]),
         usd_per_mtok_input=usd(ev.usd_per_mtok_input[i]),

@@ -175,8 +175,11 @@ def show_infer(d: dict) -> None:
     head.add_row("end-to-end", fmt_duration(d["e2e_latency_s"]))
     head.add_row("output tokens/s (per chip)", f"{d['output_tokens_per_s']:,.0f} "
                  f"({d['output_tokens_per_s_per_chip']:,.0f})")
-    head.add_row("max concurrency / replica", f"{d['max_concurrency']:,} ({d['admission']}); "
-                 f"{d['running_batch']:,} run ({d['running_batch_limit'].replace('_', ' ')})")
+    head.add_row("max concurrency / replica",
+                 f"{d['max_concurrency']:,} ({d['engine']}: {d['admission']}); "
+                 f"{d['running_batch']:,} run ({d['running_batch_limit'].replace('_', ' ')}"
+                 + (f", engine cap {d['engine_max_batch']:,}" if d.get("engine_max_batch") else "")
+                 + ")")
     if d["usd_per_mtok_output"] is not None:
         head.add_row("$ / M tokens out, in", f"${d['usd_per_mtok_output']:.3f}, "
                      f"${d['usd_per_mtok_input']:.3f} ({d['instance']}, "

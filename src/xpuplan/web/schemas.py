@@ -111,6 +111,8 @@ class InferRequest(ModelChoice):
     kv: api.Kv | None = None
     disaggregated: bool = False
     interval: bool = False
+    engine: str | None = Field(None, min_length=1, max_length=MAX_NAME_LEN, description=(
+        "Serving engine (tensorrt-llm, vllm, sglang, ...; blank: the chip vendor's default)."))
 
     @model_validator(mode="after")
     def _slo_in_seconds(self):

@@ -63,7 +63,7 @@ def infer(s: Settings, r: InferRequest) -> dict:
                      kv=r.kv.value if r.kv else None, disaggregated=r.disaggregated,
                      catalog_files=s.catalog_files, interval=r.interval,
                      activations=r.activations.value if r.activations else None,
-                     tp=r.tp, pp=r.pp, ep=r.ep).to_dict()
+                     engine=r.engine, tp=r.tp, pp=r.pp, ep=r.ep).to_dict()
 
 
 def compare(s: Settings, r: CompareRequest) -> dict:
