@@ -142,7 +142,8 @@ def test_an_unwindowed_kv_pool_needs_its_source():
     # windowed_kv_pool = false is an engine fact: the record must say where it comes from.
     from xpuplan.catalog.measurements import StackRecord
     base = dict(vendor="x", workload="serve", name="engine", heads="divide", tp_counts="chips",
-                kv_admission="full_sequence", source="s", retrieved="2026-12-01")
+                kv_admission="full_sequence", engine="x-engine", source="s",
+                retrieved="2026-12-01")
     with pytest.raises(ValueError, match="windowed_kv_pool_source"):
         StackRecord(**base, windowed_kv_pool=False)
     assert not StackRecord(**base, windowed_kv_pool=False,
