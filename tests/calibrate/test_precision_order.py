@@ -57,3 +57,18 @@ def test_fp8_training_is_slower_only_by_its_cast_traffic(chip, model, tp, micro_
     key = "time/compute/memory_bound"
     cast = hi.time[key][0] - lo.time[key][0]
     assert hi.step_time_s[0] <= lo.step_time_s[0] * (1 + TOL) + cast
+
+
+def test_low_precision_host_costs_are_one_fitted_set():
+    # The memory scale and the two host costs trade against each other in a fit, so a
+    # precision group's serving calibration takes all three from one fitted group (its own
+    # or the chip's bf16 group), never a mix of two (efficiency.serve_calibration_for).
+    from xpuplan.catalog.calibration import infer_groups
+    from xpuplan.catalog.registry import hardware_catalog
+    from xpuplan.hardware.efficiency import serve_calibration_for
+
+    sets = {(g.memory_scale, g.step_overhead_s, g.seq_overhead_s)
+            for g in infer_groups().values()}
+    for chip, precision in (("b200", "fp4"), ("b300", "fp4"), ("h100", "fp8"), ("mi300x", "fp8")):
+        cal = serve_calibration_for(hardware_catalog().chip(chip), precision)
+        assert (cal.memory_scale, cal.step_overhead_s, cal.seq_overhead_s) in sets, chip

@@ -37,6 +37,24 @@ def test_batch1_decode_on_8_h100_is_bounded_by_weight_bytes():
     assert sum(v[0] for v in ev.decode.values()) == pytest.approx(ev.tpot_decode_s[0])
 
 
+def test_a_compute_bound_decode_step_still_waits_for_its_kv_read():
+    # Llama 3.1 70B, FP4 weights and FP8 KV on one B200, batch 1024, I = 222, O = 276: the
+    # GEMMs are compute-bound (2·70.6e9 FLOP per token x 1024 ≈ 145 TFLOP against ~35 GB of
+    # weights), yet attention reads 2 (K, V) x 8 KV heads x 128 x 80 layers x 1 B = 163,840 B
+    # per cached token of the mean context I + O/2 = 360 tokens per sequence: 1024 x 360 x
+    # 163,840 B = 60.4 GB, after the GEMMs, not hidden under them (serve.step.DecodeStage).
+    p = api.serve_problem("llama-3.1-70b", chip="b200", n_chips=1, input_len=222,
+                          output_len=276, weights="fp4", kv="fp8")[0]
+    ev = evaluate_serving(p, ServeLayouts.build(tp=1, batch=1024))
+    assert ev.running_batch[0] == 1024
+    bw = p.chip.hbm_bw * p.efficiency.hbm * p.calibration.memory_scale
+    kv_read = 1024 * 360 * 163_840 / bw
+    assert ev.decode["time/decode/kv_read"][0] == pytest.approx(kv_read, rel=1e-9)
+    assert ev.decode["time/decode/weights_read"][0] == 0.0  # the GEMMs bound by FLOPs
+    compute = ev.decode["time/decode/compute"][0]
+    assert compute > 0 and ev.tpot_decode_s[0] >= compute + kv_read
+
+
 def test_mla_kv_cache_is_the_compressed_latent():
     # DeepSeek-V3 caches kv_lora_rank + rope = 512 + 64 = 576 elements per token per layer
     # (DeepSeek-V2 sec. 2.1.3), vs 2·K·H = 2·128·192 = 49,152 for the uncompressed heads.

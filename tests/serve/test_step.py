@@ -92,14 +92,31 @@ def test_dp_prefill_straggler_is_at_least_one_and_grows_with_ranks(lam, ranks):
 positive = st.floats(1e-6, 1.0)
 
 
-@given(positive, positive, positive, positive, positive, positive, st.integers(1, 8))
-def test_decode_parts_sum_to_the_step(w, kv, math, tp, ep, over, pp):
-    arr = [np.array([v]) for v in (w, kv, math, tp, ep, over)]
-    stage = DecodeStage(t_math=arr[2], t_mem=arr[0] + arr[1], t_weights=arr[0], t_kv=arr[1],
-                        t_tp=arr[3], t_ep=arr[4], t_pp=arr[4] / 2, t_overhead=arr[5])
+@given(positive, positive, positive, positive, positive, positive, positive, st.integers(1, 8))
+def test_decode_parts_sum_to_the_step(w, kv, gemm, attn, tp, ep, over, pp):
+    arr = [np.array([v]) for v in (w, kv, gemm, attn, tp, ep, over)]
+    stage = DecodeStage(t_gemm=arr[2], t_attn=arr[3], t_weights=arr[0], t_kv=arr[1],
+                        t_tp=arr[4], t_ep=arr[5], t_pp=arr[5] / 2, t_overhead=arr[6])
     total = sum(v[0] for v in stage.parts(pp).values())
     assert total == pytest.approx(decode_step_time(stage, pp)[0], rel=1e-12)
-    assert decode_step_time(stage, pp)[0] >= pp * max(w + kv, math)
+    # Serial kernels: never faster than one roofline over the whole step, never slower
+    # than every byte and every FLOP in turn.
+    step = decode_step_time(stage, pp)[0] - pp * (tp + ep * 1.5 + over)
+    assert pp * max(w + kv, gemm + attn) * (1 - 1e-12) <= step <= pp * (w + kv + gemm + attn)
+
+
+def test_decode_kv_read_waits_for_compute_bound_gemms_by_hand():
+    # GEMMs compute-bound (6 ms of FLOPs over 2 ms of weights), attention memory-bound (3 ms
+    # of KV over 0.5 ms of FLOPs): the kernels run in turn, 6 + 3 = 9 ms, not max(5, 6.5).
+    ms = [np.array([v * 1e-3]) for v in (6.0, 0.5, 2.0, 3.0)]
+    zero = np.zeros(1)
+    stage = DecodeStage(t_gemm=ms[0], t_attn=ms[1], t_weights=ms[2], t_kv=ms[3], t_tp=zero,
+                        t_ep=zero, t_pp=zero, t_overhead=zero)
+    assert decode_step_time(stage, 1)[0] == pytest.approx(9e-3)
+    parts = stage.parts(1)
+    assert parts["time/decode/compute"][0] == pytest.approx(6e-3)
+    assert parts["time/decode/kv_read"][0] == pytest.approx(3e-3)
+    assert parts["time/decode/weights_read"][0] == 0.0
 
 
 def test_host_step_time_by_hand():

@@ -145,7 +145,11 @@ def serve_calibration_for(chip: ChipSpec, precision: str = "bf16",
     the same engine reads fewer bytes through the same memory system and scheduler, and runs
     GEMMs at least at the bf16 rate (`rate_floor`, with the chip's MAMF ratios `gemm`), so a
     precision with a higher peak is never predicted slower for a calibration artefact; what
-    remains (the FP8 KV cache's attention rate, memory) is physics the result shows.
+    remains (the FP8 KV cache's attention rate, memory) is physics the result shows. The
+    memory scale and the two host costs are fitted together (a faster read trades against a
+    larger step cost on the same rows), so they are kept or replaced as one set: the bf16
+    group's unless the precision group's are all at least as good; mixing the parts of two
+    fits would predict faster than either.
     """
     groups = infer_groups()
     own = next(groups[k] for k in group_keys(chip, precision) if k in groups)
@@ -153,10 +157,12 @@ def serve_calibration_for(chip: ChipSpec, precision: str = "bf16",
         return _serve_calibration(own)
     base = next(groups[k] for k in group_keys(chip, "bf16") if k in groups)
     floor = rate_floor(chip, gemm, precision, base.compute_scale) if gemm else 0.0
+    host = own if (own.memory_scale >= base.memory_scale
+                   and own.step_overhead_s <= base.step_overhead_s
+                   and own.seq_overhead_s <= base.seq_overhead_s) else base
     return replace(_serve_calibration(own), compute_scale=max(own.compute_scale, floor),
-                   memory_scale=max(own.memory_scale, base.memory_scale),
-                   step_overhead_s=min(own.step_overhead_s, base.step_overhead_s),
-                   seq_overhead_s=min(own.seq_overhead_s, base.seq_overhead_s))
+                   memory_scale=host.memory_scale, step_overhead_s=host.step_overhead_s,
+                   seq_overhead_s=host.seq_overhead_s)
 
 
 def prefill_chunk_tokens(stack: str = "default") -> int:

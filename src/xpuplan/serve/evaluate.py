@@ -7,7 +7,8 @@ memory.py and step.py, each a small function with its formula and source, assemb
                           (windowed layers hold min(ctx, W) if the stack's pool is windowed)
   running batch           B' = min(B, N_max, max concurrency) (paged, reserved) or B (static
                           slots); N_max the engine's cap on running sequences (engine_batch)
-  decode stage, b = B'/pp  max(t_mem, t_math) + t_tp + t_ep + t_pp + t_host/pp  (DecodeStage)
+  decode stage, b = B'/pp  max(t_weights, t_gemm) + max(t_kv, t_attn) + t_tp + t_ep + t_pp
+                          + t_host/pp: GEMMs and attention, each its own roofline (DecodeStage)
       t_tp: 2 all-reduces per layer, α (latency) + β (bytes) each (hardware.collectives);
       t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time)
       weights read: dense/tp + E_act(b·x/tp)·P_e/x per MoE layer (step.experts_touched),
@@ -246,8 +247,7 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     pp_g = ranks_per_domain(tp, pp, fab.domain_chips)
     dispatch = np.where(ep > tp, ACT_BYTES * b * s.top_k * D / tp, 0.0)
     stage = DecodeStage(
-        t_math=gemm_flops / rates.gemm_flops + attn_flops / rates.attn_flops,
-        t_mem=(bytes_weights + bytes_kv) / rates.hbm_bw,
+        t_gemm=gemm_flops / rates.gemm_flops, t_attn=attn_flops / rates.attn_flops,
         t_weights=bytes_weights / rates.hbm_bw, t_kv=bytes_kv / rates.hbm_bw,
         t_tp=tp_comm_time(layers, ACT_BYTES * b * D, tp, tp_g, fab),
         t_ep=ep_comm_time(layers * f, dispatch, a2a, ep_g, fab),

@@ -98,10 +98,10 @@ def ep_comm_time(moe_layers, dispatch_bytes, ep, ep_per_domain, fab: Fabric) -> 
 class DecodeStage:
     """One decode step of b sequences through one stage of ⌈L/pp⌉ layers, s, by part."""
 
-    t_math: np.ndarray  # FLOP_gemm/P + FLOP_attn/P_attn
-    t_mem: np.ndarray  # (weight bytes + KV bytes)/B_hbm
-    t_weights: np.ndarray  # the weight share of t_mem
-    t_kv: np.ndarray  # the KV share of t_mem
+    t_gemm: np.ndarray  # FLOP_gemm/P: the weight GEMMs (projections, MLP or experts, head)
+    t_attn: np.ndarray  # FLOP_attn/P_attn: attention over the cached context
+    t_weights: np.ndarray  # weight bytes/B_hbm: what the GEMMs read
+    t_kv: np.ndarray  # (KV bytes + MoE routing permutation)/B_hbm: what attention reads
     t_tp: np.ndarray
     t_ep: np.ndarray
     t_pp: np.ndarray
@@ -109,17 +109,28 @@ class DecodeStage:
 
     @property
     def total(self) -> np.ndarray:
-        """max(t_mem, t_math) + t_tp + t_ep + t_pp + t_overhead, s (the roofline max is the
-        shape law of skinny decode GEMMs: no φ)."""
-        return (np.maximum(self.t_mem, self.t_math) + self.t_tp + self.t_ep + self.t_pp
-                + self.t_overhead)
+        """max(t_weights, t_gemm) + max(t_kv, t_attn) + t_tp + t_ep + t_pp + t_overhead, s.
+
+        A roofline per kernel, summed: the GEMMs and the attention kernels run one after the
+        other on the stream, so a batch large enough to make the GEMMs compute-bound still
+        waits for the (memory-bound) KV read, instead of hiding it under a single
+        max(bytes/B, FLOP/P) of the whole step (Yuan et al., "LLM Inference Unveiled: Survey
+        and Roofline Model Insights", arXiv 2402.16363, 2024: each layer's time from its own
+        roofline, the network's the sum; LLM-Viewer README 'Workflow' step 5). The roofline max
+        of each is the shape law of skinny decode GEMMs: no φ. Neglects the overlap of one
+        kernel's tail with the next one's start (programmatic dependent launch).
+        """
+        return (np.maximum(self.t_weights, self.t_gemm) + np.maximum(self.t_kv, self.t_attn)
+                + self.t_tp + self.t_ep + self.t_pp + self.t_overhead)
 
     def parts(self, pp) -> dict[str, np.ndarray]:
-        """The pp-stage step by part, s; sums to decode_step_time (memory or math bound)."""
-        bound = self.t_mem >= self.t_math
-        return {"time/decode/weights_read": np.where(bound, pp * self.t_weights, 0.0),
-                "time/decode/kv_read": np.where(bound, pp * self.t_kv, 0.0),
-                "time/decode/compute": np.where(bound, 0.0, pp * self.t_math),
+        """The pp-stage step by part, s; sums to decode_step_time (each kernel memory or math
+        bound)."""
+        gemm_read, kv_read = self.t_weights >= self.t_gemm, self.t_kv >= self.t_attn
+        return {"time/decode/weights_read": np.where(gemm_read, pp * self.t_weights, 0.0),
+                "time/decode/kv_read": np.where(kv_read, pp * self.t_kv, 0.0),
+                "time/decode/compute": (np.where(gemm_read, 0.0, pp * self.t_gemm)
+                                        + np.where(kv_read, 0.0, pp * self.t_attn)),
                 "time/decode/comm_tp": pp * self.t_tp, "time/decode/comm_ep": pp * self.t_ep,
                 "time/decode/comm_pp": pp * self.t_pp,
                 "time/decode/overhead": pp * self.t_overhead}
