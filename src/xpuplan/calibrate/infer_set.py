@@ -7,7 +7,8 @@ source's figure was converted). A row is predicted with its published layout; of
 run at the largest batch that fits (the server fills memory), fixed-batch rows at their batch,
 single-stream rows at batch 1 with the pure decode step as TPOT (a lone stream's time between
 tokens; its own prefill is its TTFT), each under its engine's running-batch cap
-(`max_running_batch`, the benchmark's own setting, else the stack's default); a static-shape
+(`max_running_batch`, the benchmark's own setting, else the stack's default) and with its
+graphs (`cuda_graphs` false: eager launches, serve/host.py); a static-shape
 export (compiled_batch, compiled_seq_len columns) runs its compiled shapes whatever the live
 batch (serve/static.py); MLPerf Server and Interactive rows at the largest batch whose
 predicted TTFT and TPOT meet the benchmark's p99 limits (data/validation/mlperf_latency.toml:
@@ -151,7 +152,8 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             kv_cache_tokens=compiled_seq_len or _static_caches().get(row["id"]),
             compiled_batch=_int_or_none(row, "compiled_batch"),
             pad_prompt_to_cache=compiled_seq_len is not None,
-            max_running_batch=_int_or_none(row, "max_running_batch"))
+            max_running_batch=_int_or_none(row, "max_running_batch"),
+            cuda_graphs=str(row.get("cuda_graphs", "")).lower() != "false")
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,

@@ -151,6 +151,9 @@ class StackRecord(Sourced):
     weight_only_source: str | None = None
     tp_comm_overlap: float = Field(default=0.0, ge=0.0, le=1.0)  # train: share of TP comm hidden
     tp_comm_overlap_source: str | None = None
+    eager_kernels_per_layer: int | None = Field(default=None, ge=1)  # serve: without graphs
+    eager_launch_us: float | None = Field(default=None, gt=0)  # host time per kernel launch
+    eager_source: str | None = None
 
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
@@ -163,6 +166,10 @@ class StackRecord(Sourced):
             raise ValueError("weight_only needs its own weight_only_source")
         if self.tp_comm_overlap and not self.tp_comm_overlap_source:
             raise ValueError("tp_comm_overlap needs its own tp_comm_overlap_source")
+        if (self.eager_kernels_per_layer is None) != (self.eager_launch_us is None) or (
+                self.eager_launch_us and not self.eager_source):
+            raise ValueError("eager_kernels_per_layer and eager_launch_us come together, with "
+                             "their eager_source")
         return self
 
 

@@ -29,6 +29,8 @@ class StackRules:
     source: str
     tp_comm_overlap: float = 0.0  # train: share of the TP GEMMs collective matmuls hide comm under
     max_running_batch: int | None = None  # serve: the engine's default cap on running sequences
+    eager_kernels_per_layer: int | None = None  # serve: kernels per layer without graphs
+    eager_launch_s: float | None = None  # serve: host time to launch one kernel, s
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -40,7 +42,9 @@ def _rules() -> dict[tuple[str, str], StackRules]:
     return {(r.vendor, r.workload): StackRules(
         vendor=r.vendor, workload=r.workload, name=r.name, heads=r.heads, tp_counts=r.tp_counts,
         kv_admission=r.kv_admission, weight_only=r.weight_only, source=r.source,
-        tp_comm_overlap=r.tp_comm_overlap, max_running_batch=r.max_running_batch)
+        tp_comm_overlap=r.tp_comm_overlap, max_running_batch=r.max_running_batch,
+        eager_kernels_per_layer=r.eager_kernels_per_layer,
+        eager_launch_s=r.eager_launch_us * 1e-6 if r.eager_launch_us else None)
         for r in stack_records()}
 
 

@@ -37,3 +37,4 @@ class ServeProblem:
     pad_prompt_to_cache: bool = False  # prefill pads each prompt to kv_cache_tokens (Neuron)
     max_running_batch: int | None = None  # the engine's cap on running sequences; None: the
     # serving stack's default (data/stacks.toml), e.g. a benchmark's --max_batch_size
+    cuda_graphs: bool = True  # False: the engine launches every kernel eagerly (serve.host)

@@ -14,6 +14,7 @@ import numpy as np
 
 from xpuplan.hardware.collectives import Fabric, collective_time
 from xpuplan.hardware.roofline import chip_fabric, shape_factor
+from xpuplan.serve.host import launch_wait
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.specs.precision import Precision
 from xpuplan.workload.layer import LayerShape
@@ -105,13 +106,18 @@ class DecodeStage:
     t_ep: np.ndarray
     t_pp: np.ndarray
     t_overhead: np.ndarray  # host cost of the step charged to this stage (host_step_time/pp)
+    t_launch: np.ndarray | float = 0.0  # eager kernel launches of the stage (serve.host)
+
+    @property
+    def device(self) -> np.ndarray:
+        """max(t_mem, t_math) + t_tp + t_ep + t_pp, s: the device's own work (the roofline
+        max is the shape law of skinny decode GEMMs: no φ)."""
+        return np.maximum(self.t_mem, self.t_math) + self.t_tp + self.t_ep + self.t_pp
 
     @property
     def total(self) -> np.ndarray:
-        """max(t_mem, t_math) + t_tp + t_ep + t_pp + t_overhead, s (the roofline max is the
-        shape law of skinny decode GEMMs: no φ)."""
-        return (np.maximum(self.t_mem, self.t_math) + self.t_tp + self.t_ep + self.t_pp
-                + self.t_overhead)
+        """max(t_device, t_launch) + t_overhead, s (serve.host: launches overlap the device)."""
+        return self.device + launch_wait(self.device, self.t_launch) + self.t_overhead
 
     def parts(self, pp) -> dict[str, np.ndarray]:
         """The pp-stage step by part, s; sums to decode_step_time (memory or math bound)."""
@@ -121,6 +127,7 @@ class DecodeStage:
                 "time/decode/compute": np.where(bound, 0.0, pp * self.t_math),
                 "time/decode/comm_tp": pp * self.t_tp, "time/decode/comm_ep": pp * self.t_ep,
                 "time/decode/comm_pp": pp * self.t_pp,
+                "time/decode/launch_wait": pp * launch_wait(self.device, self.t_launch),
                 "time/decode/overhead": pp * self.t_overhead}
 
 
