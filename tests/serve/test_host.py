@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from xpuplan import api
+from xpuplan.catalog.measurements import StackRecord
 from xpuplan.hardware.stacks import stack_rules
 from xpuplan.serve.evaluate import evaluate_serving
 from xpuplan.serve.host import eager_launch_time, launch_wait
@@ -73,3 +75,15 @@ def test_a_stack_without_eager_figures_adds_no_launch_floor():
     lay = ServeLayouts.build(tp=1, batch=1)
     a, b = evaluate_serving(p, lay), evaluate_serving(replace(p, cuda_graphs=False), lay)
     assert b.tpot_decode_s[0] == a.tpot_decode_s[0]
+
+
+def test_a_stack_record_gives_both_eager_figures_with_a_source():
+    # Kernels without a launch time (or either without eager_source) cannot be applied.
+    base = dict(vendor="x", workload="serve", name="x", heads="divide", tp_counts="chips",
+                kv_admission="paged_resident_tokens", source="s", retrieved="2026-12-01")
+    for extra in ({"eager_kernels_per_layer": 16},
+                  {"eager_kernels_per_layer": 16, "eager_launch_us": 8.4}):
+        with pytest.raises(ValidationError, match="eager_source"):
+            StackRecord(**base, **extra)
+    ok = StackRecord(**base, eager_kernels_per_layer=16, eager_launch_us=8.4, eager_source="s")
+    assert ok.eager_launch_us == 8.4
