@@ -8,7 +8,8 @@ run at the largest batch that fits (the server fills memory), fixed-batch rows a
 single-stream rows at batch 1 with the pure decode step as TPOT (a lone stream's time between
 tokens; its own prefill is its TTFT), each under its engine's running-batch cap
 (`max_running_batch`, the benchmark's own setting, else the engine's default: the engine is
-read from the framework column, hardware.stacks.engine_for_framework); a static-shape
+read from the framework column, hardware.stacks.engine_for_framework) and with its graphs
+(`cuda_graphs` false: eager launches, serve/host.py); a static-shape
 export (compiled_batch, compiled_seq_len columns) runs its compiled shapes whatever the live
 batch (serve/static.py); MLPerf Server and Interactive rows at the largest batch whose
 predicted TTFT and TPOT meet the benchmark's p99 limits (data/validation/mlperf_latency.toml:
@@ -153,7 +154,8 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             kv_cache_tokens=compiled_seq_len or _static_caches().get(row["id"]),
             compiled_batch=_int_or_none(row, "compiled_batch"),
             pad_prompt_to_cache=compiled_seq_len is not None,
-            max_running_batch=_int_or_none(row, "max_running_batch"), engine=engine)
+            max_running_batch=_int_or_none(row, "max_running_batch"), engine=engine,
+            cuda_graphs=str(row.get("cuda_graphs", "")).lower() != "false")
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,

@@ -169,6 +169,9 @@ class StackRecord(Sourced):
     tp_comm_overlap_source: str | None = None
     windowed_kv_pool: bool = True  # serve: windowed layers cache only their window's tokens
     windowed_kv_pool_source: str | None = None
+    eager_kernels_per_layer: int | None = Field(default=None, ge=1)  # serve: without graphs
+    eager_launch_us: float | None = Field(default=None, gt=0)  # host time per kernel launch
+    eager_source: str | None = None
 
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
@@ -187,6 +190,10 @@ class StackRecord(Sourced):
             raise ValueError("tp_comm_overlap needs its own tp_comm_overlap_source")
         if not self.windowed_kv_pool and not self.windowed_kv_pool_source:
             raise ValueError("windowed_kv_pool = false needs its own windowed_kv_pool_source")
+        if (self.eager_kernels_per_layer is None) != (self.eager_launch_us is None) or (
+                self.eager_launch_us and not self.eager_source):
+            raise ValueError("eager_kernels_per_layer and eager_launch_us come together, with "
+                             "their eager_source")
         return self
 
 

@@ -39,6 +39,8 @@ class StackRules:
     engine: str = ""  # serve: the engine's CLI name (tensorrt-llm, vllm, sglang, ...)
     max_batched_tokens: int | None = None  # serve: tokens one forward pass schedules
     tiers: tuple[EngineTier, ...] = ()  # serve: per-chip defaults that replace the flat ones
+    eager_kernels_per_layer: int | None = None  # serve: kernels per layer without graphs
+    eager_launch_s: float | None = None  # serve: host time to launch one kernel, s
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -71,7 +73,9 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
         kv_admission=r.kv_admission, weight_only=r.weight_only, source=r.source,
         tp_comm_overlap=r.tp_comm_overlap, max_running_batch=r.max_running_batch,
         windowed_kv_pool=r.windowed_kv_pool, engine=r.engine or "",
-        max_batched_tokens=r.max_batched_tokens, tiers=r.tier)
+        max_batched_tokens=r.max_batched_tokens, tiers=r.tier,
+        eager_kernels_per_layer=r.eager_kernels_per_layer,
+        eager_launch_s=r.eager_launch_us * 1e-6 if r.eager_launch_us else None)
         for r in stack_records()}
 
 

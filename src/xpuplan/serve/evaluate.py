@@ -7,8 +7,10 @@ memory.py and step.py, each a small function with its formula and source, assemb
                           (windowed layers hold min(ctx, W) if the stack's pool is windowed)
   running batch           B' = min(B, N_max, max concurrency) (paged, reserved) or B (static
                           slots); N_max the engine's cap on running sequences (engine_batch)
-  decode stage, b = B'/pp  max(t_weights, t_gemm) + max(t_kv, t_attn) + t_tp + t_ep + t_pp
-                          + t_host/pp: GEMMs and attention, each its own roofline (DecodeStage)
+  decode stage, b = B'/pp  max(device, t_launch) + t_host/pp, device = max(t_weights, t_gemm)
+                          + max(t_kv, t_attn) + t_tp + t_ep + t_pp: GEMMs and attention, each
+                          its own roofline (DecodeStage); t_launch = L/pp·k·t_k the eager
+                          launches without graphs (serve.host)
       t_tp: 2 all-reduces per layer, α (latency) + β (bytes) each (hardware.collectives);
       t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time)
       weights read: dense/tp + E_act(b·x/tp)·P_e/x per MoE layer (step.experts_touched),
@@ -48,7 +50,7 @@ from xpuplan.hardware.efficiency import (
 )
 from xpuplan.hardware.roofline import shape_factor
 from xpuplan.hardware.stacks import StackRules, stack_rules
-from xpuplan.serve import moe, static
+from xpuplan.serve import host, moe, static
 from xpuplan.serve.memory import (
     ACT_BYTES,
     batch_limit,
@@ -252,7 +254,8 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
         t_tp=tp_comm_time(layers, ACT_BYTES * b * D, tp, tp_g, fab),
         t_ep=ep_comm_time(layers * f, dispatch, a2a, ep_g, fab),
         t_pp=collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab),
-        t_overhead=host_step_time(cal["step_overhead_s"], cal["seq_overhead_s"], B) / pp * ones)
+        t_overhead=host_step_time(cal["step_overhead_s"], cal["seq_overhead_s"], B) / pp * ones,
+        t_launch=_eager_launch(p, layers))
     tpot_decode = decode_step_time(stage, pp)
 
     # Prefill of one request (I_c tokens: padded if static) across the replica's stages.
@@ -314,6 +317,15 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
         output_tokens_per_s=total, output_tokens_per_s_per_chip=total / p.n_chips,
         usd_per_mtok_output=usd_per_mtok(price_replica, tpot_decode, B),
         usd_per_mtok_input=usd_per_mtok(price_replica, t_pf_batched, n_in), prefill_s=t_pf)
+
+
+def _eager_launch(p: ServeProblem, layers: np.ndarray) -> np.ndarray | float:
+    """Host launch time of one eager decode step of a stage, s (serve.host); 0 with graphs or
+    when the serving stack has no eager figures."""
+    rules = serve_rules(p)
+    if p.cuda_graphs or rules.eager_kernels_per_layer is None or rules.eager_launch_s is None:
+        return 0.0
+    return host.eager_launch_time(layers, rules.eager_kernels_per_layer, rules.eager_launch_s)
 
 
 def _legality(p: ServeProblem, lay: ServeLayouts, heads: HeadSplit) -> np.ndarray:

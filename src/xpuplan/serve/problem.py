@@ -38,3 +38,4 @@ class ServeProblem:
     max_running_batch: int | None = None  # the engine's cap on running sequences; None: the
     # serving stack's default (data/stacks.toml), e.g. a benchmark's --max_batch_size
     engine: str | None = None  # the serving engine (data/stacks.toml); None: the vendor's default
+    cuda_graphs: bool = True  # False: the engine launches every kernel eagerly (serve.host)

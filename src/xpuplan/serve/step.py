@@ -14,6 +14,7 @@ import numpy as np
 
 from xpuplan.hardware.collectives import Fabric, collective_time
 from xpuplan.hardware.roofline import chip_fabric, shape_factor
+from xpuplan.serve.host import launch_wait
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.specs.precision import Precision
 from xpuplan.workload.layer import LayerShape
@@ -106,22 +107,29 @@ class DecodeStage:
     t_ep: np.ndarray
     t_pp: np.ndarray
     t_overhead: np.ndarray  # host cost of the step charged to this stage (host_step_time/pp)
+    t_launch: np.ndarray | float = 0.0  # eager kernel launches of the stage (serve.host)
+
+    @property
+    def device(self) -> np.ndarray:
+        """max(t_weights, t_gemm) + max(t_kv, t_attn) + t_tp + t_ep + t_pp, s: the device's
+        own work, a roofline per kernel, summed.
+
+        The GEMMs and the attention kernels run one after the other on the stream, so a batch
+        large enough to make the GEMMs compute-bound still waits for the (memory-bound) KV
+        read, instead of hiding it under a single max(bytes/B, FLOP/P) of the whole step
+        (Yuan et al., "LLM Inference Unveiled: Survey and Roofline Model Insights", arXiv
+        2402.16363, 2024: each layer's time from its own roofline, the network's the sum;
+        LLM-Viewer README 'Workflow' step 5). The roofline max of each is the shape law of
+        skinny decode GEMMs: no φ. Neglects the overlap of one kernel's tail with the next
+        one's start (programmatic dependent launch).
+        """
+        return (np.maximum(self.t_weights, self.t_gemm) + np.maximum(self.t_kv, self.t_attn)
+                + self.t_tp + self.t_ep + self.t_pp)
 
     @property
     def total(self) -> np.ndarray:
-        """max(t_weights, t_gemm) + max(t_kv, t_attn) + t_tp + t_ep + t_pp + t_overhead, s.
-
-        A roofline per kernel, summed: the GEMMs and the attention kernels run one after the
-        other on the stream, so a batch large enough to make the GEMMs compute-bound still
-        waits for the (memory-bound) KV read, instead of hiding it under a single
-        max(bytes/B, FLOP/P) of the whole step (Yuan et al., "LLM Inference Unveiled: Survey
-        and Roofline Model Insights", arXiv 2402.16363, 2024: each layer's time from its own
-        roofline, the network's the sum; LLM-Viewer README 'Workflow' step 5). The roofline max
-        of each is the shape law of skinny decode GEMMs: no φ. Neglects the overlap of one
-        kernel's tail with the next one's start (programmatic dependent launch).
-        """
-        return (np.maximum(self.t_weights, self.t_gemm) + np.maximum(self.t_kv, self.t_attn)
-                + self.t_tp + self.t_ep + self.t_pp + self.t_overhead)
+        """max(t_device, t_launch) + t_overhead, s (serve.host: launches overlap the device)."""
+        return self.device + launch_wait(self.device, self.t_launch) + self.t_overhead
 
     def parts(self, pp) -> dict[str, np.ndarray]:
         """The pp-stage step by part, s; sums to decode_step_time (each kernel memory or math
@@ -133,6 +141,7 @@ class DecodeStage:
                                         + np.where(kv_read, 0.0, pp * self.t_attn)),
                 "time/decode/comm_tp": pp * self.t_tp, "time/decode/comm_ep": pp * self.t_ep,
                 "time/decode/comm_pp": pp * self.t_pp,
+                "time/decode/launch_wait": pp * launch_wait(self.device, self.t_launch),
                 "time/decode/overhead": pp * self.t_overhead}
 
 
