@@ -146,6 +146,17 @@ class EngineTier(BaseModel):
     max_batched_tokens: int | None = Field(default=None, ge=1)
 
 
+class TensorEngine(Sourced):
+    """A systolic-array matmul unit's instruction tiles and fixed issue cost
+    (hardware/roofline.py tile_shape_factor)."""
+
+    stack: str
+    contraction_rows: int = Field(ge=1)  # PE rows: contraction elements per instruction
+    stationary_columns: int = Field(ge=1)  # PE columns: stationary free size per instruction
+    moving_free_max: int = Field(ge=1)  # most moving columns one instruction streams
+    mm_init_latency_cycles: int = Field(ge=1)  # fewest cycles between two instructions
+
+
 class StackRecord(Sourced):
     """One vendor's software-stack rules for training or serving (stacks.toml header)."""
 
@@ -251,6 +262,11 @@ def moe_kernels() -> dict[str, MoeKernel]:
 def moe_blockwise_kernels() -> dict[str, BlockwiseMoeKernel]:
     """[[moe_blockwise_kernel]] records of efficiency.toml by stack (vendor)."""
     return {r.stack: r for r in records(EFFICIENCY, "moe_blockwise_kernel", BlockwiseMoeKernel)}
+
+
+def tensor_engines() -> dict[str, TensorEngine]:
+    """[[tensor_engine]] records of efficiency.toml by stack (vendor)."""
+    return {r.stack: r for r in records(EFFICIENCY, "tensor_engine", TensorEngine)}
 
 
 def stack_records() -> tuple[StackRecord, ...]:

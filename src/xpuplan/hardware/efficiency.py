@@ -33,6 +33,7 @@ from xpuplan.catalog.measurements import (
     moe_kernels,
     runtime_memory,
     serving_engines,
+    tensor_engines,
 )
 from xpuplan.specs.hardware import ChipSpec
 from xpuplan.specs.precision import precision_class
@@ -184,6 +185,15 @@ def moe_blockwise_dispatch(stack: str) -> tuple[float, int] | None:
     None for a grouped-GEMM stack (efficiency.toml, moe_blockwise_kernel)."""
     row = moe_blockwise_kernels().get(stack)
     return None if row is None else (row.selective_loading_threshold, row.block_size_tokens)
+
+
+def tensor_engine_tiles(stack: str) -> tuple[int, int, int, int] | None:
+    """(contraction rows, stationary columns, moving free max, initiation cycles) of a
+    stack's systolic matmul unit, None where the stack's GEMMs follow the calibrated d½
+    (efficiency.toml, tensor_engine)."""
+    row = tensor_engines().get(stack)
+    return None if row is None else (row.contraction_rows, row.stationary_columns,
+                                     row.moving_free_max, row.mm_init_latency_cycles)
 
 
 def calibration_for(chip: ChipSpec, precision: str = "bf16") -> StackCalibration:

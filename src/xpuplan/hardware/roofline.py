@@ -2,8 +2,9 @@
 
   t_math = FLOP / (P · η · φ(M,N,K)),   t_mem = bytes / (B_hbm · η_hbm)
 P the dense peak at the precision, η the measured matmul ceiling (MAMF) times the stack's
-calibrated scale c, φ the GEMM shape factor below, B_hbm the HBM bandwidth and η_hbm its STREAM
-ratio. The fabric is the chip's two network tiers for hardware.collectives.
+calibrated scale c, φ the GEMM shape factor below (the half-rate law, or the instruction
+tiles of a systolic matmul unit where efficiency.toml records one), B_hbm the HBM bandwidth
+and η_hbm its STREAM ratio. The fabric is the chip's two network tiers for hardware.collectives.
 """
 
 from __future__ import annotations
@@ -115,3 +116,26 @@ def shape_factor(half_dim: float, *dims: np.ndarray | float) -> np.ndarray:
     """φ(M,N,K) / φ(8k,8k,8k), φ = 1/(1 + Σ d½/d): a GEMM's rate relative to the MAMF shape."""
     reference = 1.0 + len(dims) * half_dim / MAMF_REFERENCE_DIM
     return np.asarray(reference / (1.0 + sum(half_dim / np.maximum(d, 1.0) for d in dims)))
+
+
+def tile_shape_factor(tiles: tuple[int, int, int, int], m: np.ndarray | float,
+                      n: np.ndarray | float, k: np.ndarray | float) -> np.ndarray:
+    """GEMM rate of a systolic matmul unit relative to full instruction tiles, 1.
+
+    φ = K/(R·⌈K/R⌉) · N/(C·⌈N/C⌉) · M/(F·⌊M/F⌋ + max(M − F·⌊M/F⌋, I)·[M mod F > 0])
+    (NKI Trainium/Inferentia2 architecture guide, Tensor Engine 'Tile Size' and 'Cost Model';
+    efficiency.toml tensor_engine): the contraction K fills R partition rows and the weight
+    shard's N outputs fill C columns of the array per instruction, so a partial last tile idles
+    its rows or columns; the M tokens stream as the moving operand in instructions of up to F
+    columns, each issued every max(columns, I) cycles, so only a remainder chunk shorter than
+    I costs idle cycles. A GEMM of M = 8192 and N, K multiples of 128 gives φ = 1 (the MAMF
+    shape). Neglects the stationary loads (hidden by background and fast LoadStationary) and
+    the engines around the array (PSUM eviction, transposes).
+    """
+    rows, cols, free, init = tiles
+    m, n, k = (np.maximum(np.asarray(v, dtype=float), 1.0) for v in (m, n, k))
+    full = np.floor(m / free)
+    rest = m - free * full
+    cycles = free * full + np.where(rest > 0, np.maximum(rest, init), 0.0)
+    return np.asarray(k / (rows * np.ceil(k / rows)) * n / (cols * np.ceil(n / cols))
+                      * m / cycles)

@@ -25,7 +25,8 @@ memory.py and step.py, each a small function with its formula and source, assemb
       prompt per call
   TPOT (pure decode)      pp · t_stage
   prefill                 max(FLOP/(P·φ), t_read) + t_comm, alone (M = I) and chunked (M = C:
-                          the engine's tokens per pass, engine_chunk_tokens); Neuron MoE:
+                          the engine's tokens per pass, engine_chunk_tokens); φ by half-rate d½,
+                          or a systolic TensorE's instruction tiles (Neuron); Neuron MoE:
                           expert GEMMs at M = one block (moe.neuron_expert_gemm_rows)
   continuous batching     cycle = O·TPOT + γ·B'·t_pf,C: tokens/s = B'·O/cycle, TPOT_eff = cycle/O,
                           γ = busiest DP rank's prefills / mean (step.dp_prefill_straggler),
@@ -47,8 +48,8 @@ from xpuplan.hardware.efficiency import (
     moe_blockwise_dispatch,
     moe_tile_rows,
     prefill_chunk_tokens,
+    tensor_engine_tiles,
 )
-from xpuplan.hardware.roofline import shape_factor
 from xpuplan.hardware.stacks import StackRules, stack_rules
 from xpuplan.serve import host, moe, static
 from xpuplan.serve.memory import (
@@ -73,6 +74,7 @@ from xpuplan.serve.step import (
     dp_prefill_straggler,
     ep_comm_time,
     experts_touched,
+    gemm_phi,
     gemm_shape_factor,
     host_step_time,
     kv_transfer_time,
@@ -262,6 +264,7 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     pf_gemm = 2 * I_c * (L * (s.matmul_params_per_token + pad_attn) + s.lm_head_params) / tp
     pf_attn = I_c * L * s.attention_flops_fwd_per_token(I_c, causal=True) * heads.q_factor / tp
     half, C = p.efficiency.stack.gemm_half_dim, max(I_c, engine_chunk_tokens(p))
+    te = tensor_engine_tiles(p.chip.vendor)  # a systolic TensorE's tiles, else d½ (step)
     ranks = tp * serve_rules(p).ranks_per_chip(p.chip)  # GEMM shards: Neuron logical cores
     pad_pf, pad_pf_batched = (moe_pad(n, prefill=True) for n in (I_c * ones, C * x / tp))
 
@@ -271,13 +274,14 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
                 + ep_comm_time(f * L, dispatch, a2a, ep_g, fab))
 
     def pf_flops_phi(n, pad):  # GEMM FLOPs (+ MoE padding) and shape factor of n-token passes
-        flops, phi = pf_gemm + I_c * L * f * pad / tp, gemm_shape_factor(half, n, s, ranks)
+        flops = pf_gemm + I_c * L * f * pad / tp
+        phi = gemm_shape_factor(half, n, s, ranks, te)
         if neuron_moe is None or not s.top_k:
             return flops, phi
         M = moe.neuron_expert_gemm_rows(n, s.top_k, *neuron_moe, s.n_experts)  # per block
         expert = I_c * L * f * (2 * s.top_k * s.expert_params + pad) / tp
         return flops, moe.combined_shape_factor(
-            phi, shape_factor(half, M, s.expert_width / ranks, s.hidden), expert / flops)
+            phi, gemm_phi(half, te, M, s.expert_width / ranks, s.hidden), expert / flops)
 
     t_read = weights * pp / rates.hbm_bw  # all stages read their weights once
     flops_pf, phi_pf = pf_flops_phi(I_c * ones, pad_pf)

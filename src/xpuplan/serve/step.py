@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xpuplan.hardware.collectives import Fabric, collective_time
-from xpuplan.hardware.roofline import chip_fabric, shape_factor
+from xpuplan.hardware.roofline import chip_fabric, shape_factor, tile_shape_factor
 from xpuplan.serve.host import launch_wait
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.specs.precision import Precision
@@ -168,14 +168,27 @@ def prefill_time(gemm_flops, attn_flops, t_read, comm_s, rates: ServeRates, phi
                       t_read) + comm_s
 
 
-def gemm_shape_factor(half_dim: float, tokens: int, s: LayerShape, tp) -> np.ndarray:
+def gemm_phi(half_dim: float, tiles: tuple[int, int, int, int] | None, m, n, k) -> np.ndarray:
+    """GEMM rate / plateau rate of an M×K by K×N product, dimensionless.
+
+    The instruction-tile law of the chip's systolic matmul unit where efficiency.toml records
+    one (hardware.roofline.tile_shape_factor, Neuron TensorE), else the half-rate law
+    φ = 1/(1 + Σ d½/d) with the stack's calibrated d½ (hardware.roofline.shape_factor).
+    """
+    if tiles is not None:
+        return tile_shape_factor(tiles, m, n, k)
+    return shape_factor(half_dim, m, n, k)
+
+
+def gemm_shape_factor(half_dim: float, tokens: int, s: LayerShape, tp,
+                      tiles: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """GEMM rate / plateau rate of a prefill of M = tokens rows, dimensionless.
 
-    φ(M, N = F/tp, K = D) with the stack's half-rate dimension d½ (hardware.roofline); tp
-    the ranks the GEMM is split over (chips, or logical NeuronCores on Neuron, where each
-    core runs its own F/tp-wide shard).
+    φ(M, N = F/tp, K = D) by `gemm_phi`; tp the ranks the GEMM is split over (chips, or
+    logical NeuronCores on Neuron, where each core runs its own F/tp-wide shard).
     """
-    return shape_factor(half_dim, tokens, s.ffn_width / tp, s.hidden)
+    return gemm_phi(half_dim, tiles, tokens, s.ffn_width / tp, s.hidden) * np.ones_like(
+        np.asarray(tp, dtype=float))
 
 
 def dp_prefill_straggler(batch, n_out: int, dp_ranks) -> np.ndarray:
