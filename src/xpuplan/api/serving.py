@@ -57,12 +57,12 @@ MS_PER_S = 1e3
 SLO_IN_MS = {"ttft_ms": ("ttft_s", MS_PER_S), "tpot_ms": ("tpot_s", MS_PER_S)}  # old keywords
 
 
-def slo_seconds(field: str, value_ms: float | None) -> float | None:
+def slo_seconds(value_ms: float | None, *, field: str) -> float | None:
     """A latency target given in ms at a unit edge (the CLI's `--ttft-ms`), in s; checked
     against the `latency_ms` bound first so that the error names the field and value the
     user typed. None passes.
 
-    >>> slo_seconds("--ttft-ms", 250.0)
+    >>> slo_seconds(250.0, field="--ttft-ms")
     0.25
     """
     if value_ms is None:
