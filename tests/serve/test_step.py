@@ -101,8 +101,9 @@ def test_decode_parts_sum_to_the_step(w, kv, gemm, attn, tp, ep, over, pp):
     assert total == pytest.approx(decode_step_time(stage, pp)[0], rel=1e-12)
     # Serial kernels: never faster than one roofline over the whole step, never slower
     # than every byte and every FLOP in turn.
-    step = decode_step_time(stage, pp)[0] - pp * (tp + ep * 1.5 + over)
-    assert pp * max(w + kv, gemm + attn) * (1 - 1e-12) <= step <= pp * (w + kv + gemm + attn)
+    whole = decode_step_time(stage, pp)[0]
+    step, eps = whole - pp * (tp + ep * 1.5 + over), 1e-12 * whole  # rounding of the subtraction
+    assert pp * max(w + kv, gemm + attn) - eps <= step <= pp * (w + kv + gemm + attn) + eps
 
 
 def test_decode_kv_read_waits_for_compute_bound_gemms_by_hand():
