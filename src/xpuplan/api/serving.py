@@ -20,7 +20,12 @@ from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.registry import HardwareCatalog, hardware_catalog
 from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction, serve_calibration_for
-from xpuplan.hardware.stacks import default_engine, gemm_precision, serving_engines, stack_rules
+from xpuplan.hardware.stacks import (
+    gemm_precision,
+    serving_engines,
+    stack_rules,
+    unknown_engine,
+)
 from xpuplan.serve.evaluate import ServeReason, evaluate_serving, serve_rules
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.serve.result import ServeResult, serve_result
@@ -119,9 +124,7 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
 def _check_engine(c: ChipSpec, engine: str | None) -> None:
     """`engine` is one of the serving engines with a record for the chip's vendor."""
     if engine is not None and engine not in serving_engines(c.vendor):
-        raise SpecError("engine", engine, f"{c.name} serves with "
-                        f"{', '.join(serving_engines(c.vendor))} (default "
-                        f"{default_engine(c.vendor)})")
+        raise unknown_engine(c.vendor, engine, f"{c.name} serves")
 
 
 def _serve_precisions(c: ChipSpec, weights: str, activations: str | None, kv: str | None,

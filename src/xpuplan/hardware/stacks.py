@@ -127,6 +127,12 @@ def stack_rules(vendor: str, workload: str, engine: str | None = None) -> StackR
     own = vendor if any(v == vendor and w == workload for v, w, _ in rules) else "default"
     name = engine or default_engine(own)
     if (own, workload, name) not in rules:
-        raise SpecError("engine", name, f"{vendor} chips serve with "
-                        f"{', '.join(serving_engines(own))} (default {default_engine(own)})")
+        raise unknown_engine(own, name, f"{vendor} chips serve")
     return rules[(own, workload, name)]
+
+
+def unknown_engine(vendor: str, engine: str, who: str) -> SpecError:
+    """The error for a serving engine `vendor` has no record of: `who` ("H100 serves") and
+    the engines it has, with its default."""
+    return SpecError("engine", engine, f"{who} with {', '.join(serving_engines(vendor))} "
+                                       f"(default {default_engine(vendor)})")
