@@ -297,8 +297,9 @@ def infer(model: ModelArg, chip: ChipOpt,
           = False,
           price_term: TermOpt = api.PriceTerm.on_demand, usd_per_chip_hour: PriceOpt = None,
           engine: Annotated[str | None, typer.Option(
-              help="Serving engine: tensorrt-llm | vllm | sglang on NVIDIA, vllm | sglang on "
-                   "AMD, jetstream | vllm on TPU (default: the first of each).")] = None,
+              help="Serving engine: tensorrt-llm | vllm | vllm-v0 | sglang on NVIDIA, vllm | "
+                   "vllm-v0 | sglang on AMD, jetstream | vllm on TPU (default: the first of "
+                   "each; vllm-v0: vLLM 0.4-0.6's V0 engine).")] = None,
           as_json: JsonOpt = False) -> None:
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
     if plot:

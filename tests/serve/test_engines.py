@@ -110,7 +110,7 @@ def test_cli_engine_error_names_the_chips_engines(run_cli, run_json):
     code, out, err = run_cli("infer", "llama-3.1-8b", "--chip", "h100", "--engine", "jetstream")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith("error: engine = 'jetstream': ")
-    assert "serves with tensorrt-llm, vllm, sglang (default tensorrt-llm)" in err
+    assert "serves with tensorrt-llm, vllm, vllm-v0, sglang (default tensorrt-llm)" in err
     d = run_json("infer", "llama-3.1-8b", "--chip", "mi300x", "--batch", "4", "--engine",
                  "sglang")
     assert (d["engine"], d["admission"]) == ("sglang", "paged_resident_tokens")

@@ -183,6 +183,10 @@ class StackRecord(Sourced):
     eager_kernels_per_layer: int | None = Field(default=None, ge=1)  # serve: without graphs
     eager_launch_us: float | None = Field(default=None, gt=0)  # host time per kernel launch
     eager_source: str | None = None
+    serial_host_step_us: float | None = Field(default=None, ge=0)  # serve: host per scheduler call
+    serial_host_seq_us: float | None = Field(default=None, ge=0)  # serve: ... per running sequence
+    serial_host_source: str | None = None
+    scheduler_steps: int = Field(default=1, ge=1)  # serve: decode steps per scheduler call
 
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
@@ -205,6 +209,10 @@ class StackRecord(Sourced):
                 self.eager_launch_us and not self.eager_source):
             raise ValueError("eager_kernels_per_layer and eager_launch_us come together, with "
                              "their eager_source")
+        if (self.serial_host_step_us is None) != (self.serial_host_seq_us is None) or (
+                self.serial_host_seq_us is not None and not self.serial_host_source):
+            raise ValueError("serial_host_step_us and serial_host_seq_us come together, with "
+                             "their serial_host_source")
         return self
 
 

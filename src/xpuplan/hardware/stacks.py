@@ -41,6 +41,9 @@ class StackRules:
     tiers: tuple[EngineTier, ...] = ()  # serve: per-chip defaults that replace the flat ones
     eager_kernels_per_layer: int | None = None  # serve: kernels per layer without graphs
     eager_launch_s: float | None = None  # serve: host time to launch one kernel, s
+    serial_host_step_s: float | None = None  # serve: host work per scheduler call the device
+    serial_host_seq_s: float | None = None  # waits for (serve.host), fixed and per sequence, s
+    scheduler_steps: int = 1  # serve: the engine's default decode steps per scheduler call
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -75,8 +78,15 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
         windowed_kv_pool=r.windowed_kv_pool, engine=r.engine or "",
         max_batched_tokens=r.max_batched_tokens, tiers=r.tier,
         eager_kernels_per_layer=r.eager_kernels_per_layer,
-        eager_launch_s=r.eager_launch_us * 1e-6 if r.eager_launch_us else None)
+        eager_launch_s=r.eager_launch_us * 1e-6 if r.eager_launch_us else None,
+        serial_host_step_s=_us(r.serial_host_step_us), serial_host_seq_s=_us(r.serial_host_seq_us),
+        scheduler_steps=r.scheduler_steps)
         for r in stack_records()}
+
+
+def _us(value: float | None) -> float | None:
+    """µs -> s, keeping None."""
+    return None if value is None else value * 1e-6
 
 
 @lru_cache(maxsize=1)
@@ -102,14 +112,14 @@ def default_engine(vendor: str) -> str:
 
 
 def engine_for_framework(vendor: str, framework: str) -> str:
-    """The engine a validation row ran, from its framework column: the first of `vendor`'s
-    engines one of whose `frameworks` words it contains (any case), else the vendor default."""
+    """The engine a validation row ran, from its framework column: the one of `vendor`'s
+    engines with the longest `frameworks` word the text contains (any case: "vllm 0.6" names
+    V0 before "vllm" names V1), else the vendor default."""
     text = framework.lower()
-    for r in stack_records():
-        if (r.workload == "serve" and r.vendor == vendor
-                and any(w.lower() in text for w in r.frameworks)):
-            return r.engine or ""
-    return default_engine(vendor)
+    hits = [(len(w), r.engine or "") for r in stack_records()
+            if r.workload == "serve" and r.vendor == vendor
+            for w in r.frameworks if w.lower() in text]
+    return max(hits, key=lambda h: h[0])[1] if hits else default_engine(vendor)  # ties: file order
 
 
 def gemm_precision(vendor: str, weights: str, engine: str | None = None) -> str:

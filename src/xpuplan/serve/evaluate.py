@@ -12,7 +12,9 @@ memory.py and step.py, each a small function with its formula and source, assemb
                           its own roofline (DecodeStage); t_launch = L/pp·k·t_k the eager
                           launches without graphs (serve.host)
       t_tp: 2 all-reduces per layer, α (latency) + β (bytes) each (hardware.collectives);
-      t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time)
+      t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time), plus
+      (t_0 + B'·t_s)/n for an engine that schedules serially between steps (vLLM V0, n
+      decode steps per scheduler call: serve.host.serial_host_time)
       weights read: dense/tp + E_act(b·x/tp)·P_e/x per MoE layer (step.experts_touched),
       x = max(tp, ep) chips one stage's experts are spread over ("DEP" when ep > tp);
       MoE kernels (serve.moe): FLOP += grouped-GEMM tile padding 2·P_e·(E·T·E[⌈m/T⌉] − n·k),
@@ -256,7 +258,8 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
         t_tp=tp_comm_time(layers, ACT_BYTES * b * D, tp, tp_g, fab),
         t_ep=ep_comm_time(layers * f, dispatch, a2a, ep_g, fab),
         t_pp=collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab),
-        t_overhead=host_step_time(cal["step_overhead_s"], cal["seq_overhead_s"], B) / pp * ones,
+        t_overhead=(host_step_time(cal["step_overhead_s"], cal["seq_overhead_s"], B)
+                    + _serial_host(p, B)) / pp * ones,
         t_launch=_eager_launch(p, layers))
     tpot_decode = decode_step_time(stage, pp)
 
@@ -330,6 +333,16 @@ def _eager_launch(p: ServeProblem, layers: np.ndarray) -> np.ndarray | float:
     if p.cuda_graphs or rules.eager_kernels_per_layer is None or rules.eager_launch_s is None:
         return 0.0
     return host.eager_launch_time(layers, rules.eager_kernels_per_layer, rules.eager_launch_s)
+
+
+def _serial_host(p: ServeProblem, B: np.ndarray) -> np.ndarray | float:
+    """Host work between device steps of an engine that schedules serially (vLLM V0), s, per
+    step of the replica (serve.host); 0 for an engine without such figures."""
+    rules = serve_rules(p)
+    if rules.serial_host_step_s is None or rules.serial_host_seq_s is None:
+        return 0.0
+    return host.serial_host_time(rules.serial_host_step_s, rules.serial_host_seq_s, B,
+                                 p.scheduler_steps or rules.scheduler_steps)
 
 
 def _legality(p: ServeProblem, lay: ServeLayouts, heads: HeadSplit) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Host time that a decode step can wait for: kernel launches when the engine runs eager.
+"""Host time that a decode step can wait for: kernel launches when the engine runs eager, and
+the serial per-step CPU work of an engine that schedules between steps (vLLM V0).
 
 With CUDA/HIP graphs an engine replays a whole decode step with one launch; without them
 (vLLM `--enforce-eager`) PyTorch launches every kernel of every layer from the host each
@@ -7,6 +8,14 @@ max(t_device, t_launch), the host's launches bound it only when they take longer
 (PyTorch, 'Accelerating PyTorch with CUDA Graphs', 2021: graphs remove the CPU launch
 overhead that leaves the GPU idle between short kernels). The figures (kernels per layer,
 host time per launch) are the serving stack's (data/stacks.toml `eager_*`).
+
+vLLM's V0 engine runs each step's scheduling, input preparation (prepare_model_input),
+sampling and output processing on the CPU between the device's steps, for every running
+sequence (vLLM v0.6.0 blog, 2024-09-05, 'Performance Diagnosis'; RFC #6854: the GPU idles
+5-13 ms per decode step), unless multi-step scheduling (--num-scheduler-steps n) runs n steps
+per scheduler call and so pays it once per n steps (PR #7000). V1 moved that work off the
+step's critical path (vLLM V1 blog, 2025-01-27). The figures are the stack's
+(data/stacks.toml `serial_host_*`).
 """
 
 from __future__ import annotations
@@ -32,3 +41,17 @@ def launch_wait(t_device, t_launch) -> np.ndarray:
     t_step = max(t_device, t_launch) = t_device + launch_wait.
     """
     return np.maximum(0.0, np.asarray(t_launch) - t_device)
+
+
+def serial_host_time(step_s: float, per_seq_s: float, batch, scheduler_steps: int
+                     ) -> np.ndarray:
+    """Serial host time a decode step waits for between two device steps, s.
+
+    t_serial = (t_0 + B·t_s) / n: t_0 the host work per scheduler call, t_s its part per
+    running sequence (scheduling, input preparation, sampling, output processing), B the
+    running sequences, n the decode steps one scheduler call runs (vLLM V0
+    --num-scheduler-steps). Neglects the part of multi-step's output processing that still
+    runs every step, and the overlap of V0's asynchronous output processor (on only with
+    CUDA/HIP graphs) with the next step.
+    """
+    return (step_s + per_seq_s * np.asarray(batch, dtype=float)) / scheduler_steps

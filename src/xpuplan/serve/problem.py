@@ -39,3 +39,5 @@ class ServeProblem:
     # serving stack's default (data/stacks.toml), e.g. a benchmark's --max_batch_size
     engine: str | None = None  # the serving engine (data/stacks.toml); None: the vendor's default
     cuda_graphs: bool = True  # False: the engine launches every kernel eagerly (serve.host)
+    scheduler_steps: int | None = None  # decode steps per scheduler call (vLLM V0
+    # --num-scheduler-steps); None: the engine's default (data/stacks.toml)
