@@ -183,6 +183,8 @@ class StackRecord(Sourced):
     eager_kernels_per_layer: int | None = Field(default=None, ge=1)  # serve: without graphs
     eager_launch_us: float | None = Field(default=None, gt=0)  # host time per kernel launch
     eager_source: str | None = None
+    context_bucket_min_tokens: int | None = Field(default=None, ge=1)  # serve: smallest prefill
+    context_buckets_source: str | None = None  # bucket of a power-of-two bucketing rule
 
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
@@ -205,6 +207,8 @@ class StackRecord(Sourced):
                 self.eager_launch_us and not self.eager_source):
             raise ValueError("eager_kernels_per_layer and eager_launch_us come together, with "
                              "their eager_source")
+        if self.context_bucket_min_tokens and not self.context_buckets_source:
+            raise ValueError("context_bucket_min_tokens needs its own context_buckets_source")
         return self
 
 

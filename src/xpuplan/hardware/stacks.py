@@ -41,6 +41,7 @@ class StackRules:
     tiers: tuple[EngineTier, ...] = ()  # serve: per-chip defaults that replace the flat ones
     eager_kernels_per_layer: int | None = None  # serve: kernels per layer without graphs
     eager_launch_s: float | None = None  # serve: host time to launch one kernel, s
+    context_bucket_min_tokens: int | None = None  # serve: smallest power-of-two prefill bucket
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -75,7 +76,8 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
         windowed_kv_pool=r.windowed_kv_pool, engine=r.engine or "",
         max_batched_tokens=r.max_batched_tokens, tiers=r.tier,
         eager_kernels_per_layer=r.eager_kernels_per_layer,
-        eager_launch_s=r.eager_launch_us * 1e-6 if r.eager_launch_us else None)
+        eager_launch_s=r.eager_launch_us * 1e-6 if r.eager_launch_us else None,
+        context_bucket_min_tokens=r.context_bucket_min_tokens)
         for r in stack_records()}
 
 
