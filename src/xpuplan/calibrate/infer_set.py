@@ -12,11 +12,12 @@ read from the framework column, hardware.stacks.engine_for_framework) and with i
 (`cuda_graphs` false: eager launches, serve/host.py) and its decode steps per scheduler
 call (`scheduler_steps`, vLLM V0's --num-scheduler-steps; else the engine's default); a
 static-shape export (compiled_batch, compiled_seq_len columns) runs its compiled shapes
-whatever the live batch (serve/static.py); MLPerf Server and Interactive rows at the largest
-batch whose predicted TTFT and TPOT meet the benchmark's p99 limits
-(data/validation/mlperf_latency.toml: LoadGen runs the highest Poisson load that meets them,
-and a continuous-batching engine's running batch is what sets its TPOT). Neglects the gap
-between the mean and the p99 TPOT.
+whatever the live batch, and a bucketed Neuron compile pads each prompt to its context bucket
+(validation/infer_context_buckets.toml, else the engine's default rule; serve/static.py);
+MLPerf Server and Interactive rows at the largest batch whose predicted TTFT and TPOT meet
+the benchmark's p99 limits (data/validation/mlperf_latency.toml: LoadGen runs the highest
+Poisson load that meets them, and a continuous-batching engine's running batch is what sets
+its TPOT). Neglects the gap between the mean and the p99 TPOT.
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ def _static_caches() -> dict[str, int]:
     return {i: int(r["kv_cache_tokens"]) for r in table for i in r["ids"]}
 
 
+@lru_cache(maxsize=1)
+def _context_buckets() -> dict[str, tuple[int, ...]]:
+    """Row id -> the context-encoding buckets its Neuron engine was compiled with, tokens
+    (validation/infer_context_buckets.toml; serve.static)."""
+    table = data_table("validation/infer_context_buckets.toml").get("context_buckets", [])
+    return {i: tuple(sorted(int(b) for b in r["buckets_tokens"])) for r in table
+            for i in r["ids"]}
+
+
 def _int_or_none(row: dict, key: str) -> int | None:
     """An optional integer column (absent or empty: None)."""
     v = _num(row, key) if key in row else None
@@ -156,6 +166,7 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             kv_cache_tokens=compiled_seq_len or _static_caches().get(row["id"]),
             compiled_batch=_int_or_none(row, "compiled_batch"),
             pad_prompt_to_cache=compiled_seq_len is not None,
+            context_buckets=_context_buckets().get(row["id"], ()),
             max_running_batch=_int_or_none(row, "max_running_batch"), engine=engine,
             cuda_graphs=str(row.get("cuda_graphs", "")).lower() != "false",
             scheduler_steps=_int_or_none(row, "scheduler_steps"))

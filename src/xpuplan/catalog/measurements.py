@@ -187,6 +187,8 @@ class StackRecord(Sourced):
     serial_host_seq_us: float | None = Field(default=None, ge=0)  # serve: ... per running sequence
     serial_host_source: str | None = None
     scheduler_steps: int = Field(default=1, ge=1)  # serve: decode steps per scheduler call
+    context_bucket_min_tokens: int | None = Field(default=None, ge=1)  # serve: smallest prefill
+    context_buckets_source: str | None = None  # bucket of a power-of-two bucketing rule
 
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
@@ -213,6 +215,8 @@ class StackRecord(Sourced):
                 self.serial_host_seq_us is not None and not self.serial_host_source):
             raise ValueError("serial_host_step_us and serial_host_seq_us come together, with "
                              "their serial_host_source")
+        if self.context_bucket_min_tokens and not self.context_buckets_source:
+            raise ValueError("context_bucket_min_tokens needs its own context_buckets_source")
         return self
 
 

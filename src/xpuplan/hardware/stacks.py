@@ -44,6 +44,7 @@ class StackRules:
     serial_host_step_s: float | None = None  # serve: host work per scheduler call the device
     serial_host_seq_s: float | None = None  # waits for (serve.host), fixed and per sequence, s
     scheduler_steps: int = 1  # serve: the engine's default decode steps per scheduler call
+    context_bucket_min_tokens: int | None = None  # serve: smallest power-of-two prefill bucket
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -80,7 +81,7 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
         eager_kernels_per_layer=r.eager_kernels_per_layer,
         eager_launch_s=r.eager_launch_us * 1e-6 if r.eager_launch_us else None,
         serial_host_step_s=_us(r.serial_host_step_us), serial_host_seq_s=_us(r.serial_host_seq_us),
-        scheduler_steps=r.scheduler_steps)
+        scheduler_steps=r.scheduler_steps, context_bucket_min_tokens=r.context_bucket_min_tokens)
         for r in stack_records()}
 
 

@@ -24,7 +24,8 @@ memory.py and step.py, each a small function with its formula and source, assemb
       n·k, E·n or whole blocks
   static shapes (serve.static: JetStream, Neuron exports): decode runs b_c·⌈b/b_c⌉ rows over
       a cache of C tokens per slot read whole; Neuron prefill encodes max(I, C) tokens, one
-      prompt per call
+      prompt per call, or, bucketed, the smallest compiled context bucket >= I (NxD Inference
+      default: powers of two from 128, stacks.toml context_bucket_min_tokens)
   TPOT (pure decode)      pp · t_stage
   prefill                 max(FLOP/(P·φ), t_read) + t_comm, alone (M = I) and chunked (M = C:
                           the engine's tokens per pass, engine_chunk_tokens); φ by half-rate d½,
@@ -209,7 +210,9 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     weights = weight_bytes_per_chip(s, heads, b_w, tp, pp, x)
     kv_tok = kv_bytes_per_token(s, heads, b_kv, tp, pp)
     C_kv = p.kv_cache_tokens  # a static cache slot, tokens (None: paged)
-    I_c = static.context_encoding_tokens(n_in, C_kv if p.pad_prompt_to_cache else None)
+    I_c = static.context_encoding_tokens(  # the compiled bucket a prompt pads up to, if any
+        n_in, C_kv if p.pad_prompt_to_cache else None, p.context_buckets,
+        serve_rules(p).context_bucket_min_tokens)
     windowed = serve_rules(p).windowed_kv_pool  # the pool sizes windowed layers by W
     held, whole = static.slot_tokens(
         s, resident_tokens(s, n_in, n_out, admission, windowed),
@@ -290,9 +293,11 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     flops_pf, phi_pf = pf_flops_phi(I_c * ones, pad_pf)
     t_pf = prefill_time(flops_pf, pf_attn, t_read, pf_comm(I_c), rates, phi_pf)
     # Batched, a prompt shares each pass's weight reads and collectives with its chunk of C;
-    # a static-shape graph encodes one padded prompt per call (serve.static).
+    # a static-shape or bucketed graph encodes one padded prompt per call (serve.static).
+    one_per_call = p.pad_prompt_to_cache or static.bucketed(
+        p.context_buckets, serve_rules(p).context_bucket_min_tokens)
     flops_c, phi_c = pf_flops_phi(C, pad_pf_batched)
-    t_pf_batched = t_pf if p.pad_prompt_to_cache else prefill_time(
+    t_pf_batched = t_pf if one_per_call else prefill_time(
         flops_c, pf_attn, t_read * n_in / C, pf_comm(C) * n_in / C, rates, phi_c)
 
     if p.disaggregated:

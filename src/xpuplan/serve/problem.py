@@ -35,6 +35,8 @@ class ServeProblem:
     kv_cache_tokens: int | None = None  # a static KV cache per decode slot, read whole, tokens
     compiled_batch: int | None = None  # decode rows every token-generation step computes
     pad_prompt_to_cache: bool = False  # prefill pads each prompt to kv_cache_tokens (Neuron)
+    context_buckets: tuple[int, ...] = ()  # compiled prefill lengths a prompt pads up to, tokens;
+    # (): the engine's default rule (data/stacks.toml context_bucket_min_tokens), if it has one
     max_running_batch: int | None = None  # the engine's cap on running sequences; None: the
     # serving stack's default (data/stacks.toml), e.g. a benchmark's --max_batch_size
     engine: str | None = None  # the serving engine (data/stacks.toml); None: the vendor's default

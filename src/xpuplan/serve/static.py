@@ -24,10 +24,24 @@ ARCHITECTURE_CAUSAL_LM.md "Graph variants", "Batch handling behavior"); C = S_c.
   prefill tokens   I_c = max(I, C) where prompts are padded to the cache (Neuron: one prompt
                    per call, ctx_batch_size = 1, so prompts share no weight reads), else I
 
+Context-encoding buckets. With bucketing on (vLLM on NxD Inference sets enable_bucketing and
+max_context_length = max_model_len), NxD Inference compiles one context-encoding graph per
+bucket and runs a prompt in the smallest bucket that holds it, padded; its default buckets are
+the powers of two from 128 below max_context_length, then max_context_length itself
+(neuronx-distributed-inference modules/autobucketing.py generate_buckets, @4bcdc54b); a
+compile may name its own (`--context-encoding-buckets`). Transformers NeuronX picks the same
+way (transformers_neuronx/bucket.py find, @0623de20) from context buckets that default to half
+of its power-of-two token buckets (64 up to n_positions/2). So
+  prefill tokens   I_c = min{b in buckets : b >= I}, the compiled buckets where known, else
+                   max(b_min, 2^⌈log2 I⌉) by the engine's rule (data/stacks.toml
+                   context_bucket_min_tokens), else I
+
 Paged engines (vLLM, TensorRT-LLM, SGLang; vLLM on TPU's ragged paged attention) read only the
 context held and run the live batch: ServeProblem.kv_cache_tokens / compiled_batch are None.
-Neglects NxD's power-of-two buckets (which pad less) and JetStream's rolling-window overwrite
-when C < I + O (the array read stays C either way).
+Neglects JetStream's rolling-window overwrite when C < I + O (the array read stays C either
+way), a prompt longer than every bucket (NxD Inference refuses it; Transformers NeuronX runs
+the rest token by token: I is taken) and the token-generation buckets' padding of the decode
+context.
 """
 
 from __future__ import annotations
@@ -69,9 +83,25 @@ def slot_tokens(s: LayerShape, resident: float | np.ndarray, whole: float | np.n
     return held, held
 
 
-def context_encoding_tokens(n_in: int, compiled_seq_len: int | None) -> int:
+def bucketed(buckets: tuple[int, ...], bucket_min: int | None) -> bool:
+    """Whether prompts run in compiled context-encoding buckets, one prompt per call (vLLM's
+    NxD Inference config sets ctx_batch_size = 1: NxD Inference vLLM user guide)."""
+    return bool(buckets) or bucket_min is not None
+
+
+def context_encoding_tokens(n_in: int, compiled_seq_len: int | None,
+                            buckets: tuple[int, ...] = (), bucket_min: int | None = None
+                            ) -> int:
     """Tokens one prompt's prefill computes, tokens.
 
-    I_c = max(I, C) where prompts are padded to the cache length C, else I.
+    I_c = max(I, C) where prompts are padded to the cache length C; else the smallest of the
+    compiled context-encoding `buckets` >= I; else max(b_min, 2^⌈log2 I⌉) under an engine's
+    power-of-two bucketing rule; else I (module doc). A prompt above every bucket keeps I.
     """
-    return n_in if compiled_seq_len is None else max(n_in, compiled_seq_len)
+    if compiled_seq_len is not None:
+        return max(n_in, compiled_seq_len)
+    if buckets:
+        return min((b for b in buckets if b >= n_in), default=n_in)
+    if bucket_min is not None:
+        return max(bucket_min, 1 << max(n_in - 1, 0).bit_length())
+    return n_in
