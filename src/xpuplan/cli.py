@@ -183,6 +183,10 @@ TokensOpt = Annotated[str | None, typer.Option(
     "--tokens", help="Training tokens, e.g. 15T: adds time, chip-hours, cost, energy.")]
 PrecisionOpt = Annotated[api.Precision, typer.Option("--precision", help="GEMM precision.")]
 Knob = Annotated[int | None, typer.Option(help="Fix this knob (else searched).")]
+EngineOpt = Annotated[str | None, typer.Option(
+    help="Serving engine: tensorrt-llm | vllm | vllm-v0 | sglang on NVIDIA, vllm | vllm-v0 | "
+         "sglang on AMD, jetstream | vllm on TPU, nxd-inference on Trainium (default: the first "
+         "of each; vllm-v0: vLLM 0.4-0.6's V0 engine).")]
 RecomputeOpt = Annotated[str | None, typer.Option(
     help="Fix activation recompute: none, selective, full, or the share 0..1 of each layer's "
          "forward recomputed (e.g. 0.6).")]
@@ -248,16 +252,20 @@ def compare(
     input_len: Annotated[int, typer.Option("--input-len")] = 1024,
     output_len: Annotated[int, typer.Option("--output-len")] = 1024,
     price_term: TermOpt = api.PriceTerm.on_demand, usd_per_chip_hour: PriceOpt = None,
-    as_json: JsonOpt = False,
+    engine: EngineOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Train (or with --serve, serve) one model on each accelerator, side by side, every cost
-    on one price basis."""
+    on one price basis; --engine runs that serving engine on every chip."""
     basis: PriceBasis = {"price_term": price_term.value, "usd_per_chip_hour": usd_per_chip_hour}
     names = [c.strip() for c in chip.split(",") if c.strip()]
     for name in names:  # unknown names fail before any progress display starts
         api.chip(name, catalog_files=STATE["catalog"])
     if serve:
-        return _compare_serving(model, names, chips, input_len, output_len, as_json, basis)
+        return _compare_serving(model, names, chips, input_len, output_len, as_json,
+                                {**basis, "engine": engine})
+    if engine is not None:
+        raise SpecError("--engine", engine, "only with --serve (training runs no serving "
+                        "engine)")
     with Progress(transient=True, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("searching layouts", total=len(names))
         rows = api.compare(model, chips=names, n_chips=chips,
@@ -296,10 +304,7 @@ def infer(model: ModelArg, chip: ChipOpt,
           interval: Annotated[bool, typer.Option(help="P10-P90 of latency and throughput.")]
           = False,
           price_term: TermOpt = api.PriceTerm.on_demand, usd_per_chip_hour: PriceOpt = None,
-          engine: Annotated[str | None, typer.Option(
-              help="Serving engine: tensorrt-llm | vllm | vllm-v0 | sglang on NVIDIA, vllm | "
-                   "vllm-v0 | sglang on AMD, jetstream | vllm on TPU (default: the first of "
-                   "each; vllm-v0: vLLM 0.4-0.6's V0 engine).")] = None,
+          engine: EngineOpt = None,
           as_json: JsonOpt = False) -> None:
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
     if plot:
@@ -531,15 +536,16 @@ def ui(host: Annotated[str, typer.Option(help="Address to bind (default: this ma
     uvicorn.run(web, host=host, port=port, log_level="warning")
 
 
-def _compare_serving(model, names, chips, input_len, output_len, as_json, basis):
-    """compare --serve: defaults to a dense 70B and a large MoE on the serving chip list."""
+def _compare_serving(model, names, chips, input_len, output_len, as_json, options):
+    """compare --serve: defaults to a dense 70B and a large MoE on the serving chip list;
+    `options`: the price basis and the engine."""
     models, names, n_chips = api.compare_serving_defaults(model, chips=names, n_chips=chips)
     with Progress(transient=True, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("searching serving layouts", total=len(names) * len(models))
         rows = api.compare_serving(models, chips=names, input_len=input_len,
                                    output_len=output_len, n_chips=n_chips,
                                    catalog_files=STATE["catalog"],
-                                   progress=lambda _: bar.advance(task), **basis)
+                                   progress=lambda _: bar.advance(task), **options)
     if as_json:
         return emit_json(rows.to_dict())
     show_compare_serving(rows, input_len, output_len)

@@ -102,7 +102,7 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
     check("input_len + output_len", input_len + output_len, "seq_len")
     cat = hardware_catalog(catalog_files)
     c = cat.chip(chip)
-    _check_engine(c, engine)
+    _check_engine(engine, c)
     w, compute, k = _serve_precisions(c, weights, activations, kv, engine)
     _check_serving_chip(c, disaggregated)
     m = _serve_model(model, input_len + output_len)
@@ -121,10 +121,13 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
                         disaggregated=disaggregated, engine=engine), instance
 
 
-def _check_engine(c: ChipSpec, engine: str | None) -> None:
-    """`engine` is one of the serving engines with a record for the chip's vendor."""
-    if engine is not None and engine not in serving_engines(c.vendor):
-        raise unknown_engine(c.vendor, engine, f"{c.name} serves")
+def _check_engine(engine: str | None, *chips: ChipSpec) -> None:
+    """`engine` (None: each chip's vendor default) is one of the serving engines with a record
+    for every chip's vendor; else one error naming each chip that lacks it and its engines."""
+    lacking = [c for c in {c.id: c for c in chips}.values()
+               if engine not in serving_engines(c.vendor)]
+    if engine is not None and lacking:
+        raise unknown_engine(engine, *((c.vendor, f"{c.name} serves") for c in lacking))
 
 
 def _serve_precisions(c: ChipSpec, weights: str, activations: str | None, kv: str | None,
@@ -379,11 +382,13 @@ class ServeComparison(RowsResult):
     output_len: int
     rows: list[ServeCompareRow]
     price_basis: str = "cheapest on-demand catalog price of each chip"
+    engine: str | None = None  # the engine every chip ran; None: each its vendor's default
 
     def to_dict(self) -> dict:
         """What `xpuplan compare --serve --json` prints."""
         return {"input_len": self.input_len, "output_len": self.output_len,
-                "price_basis": self.price_basis, "rows": [r.to_dict() for r in self.rows]}
+                "price_basis": self.price_basis, "engine": self.engine,
+                "rows": [r.to_dict() for r in self.rows]}
 
 
 @legacy_call("chips", "n_chips")
@@ -405,23 +410,33 @@ def compare_serving(models: tuple = DEFAULT_SERVE_MODELS, *,
                     ttft_s: float | None = None, tpot_s: float | None = None,
                     n_chips: int | None = None, catalog_files: list[str] | None = None,
                     progress=None, price_term: str = "on_demand",
-                    usd_per_chip_hour: float | None = None) -> ServeComparison:
+                    usd_per_chip_hour: float | None = None,
+                    engine: str | None = None) -> ServeComparison:
     """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16),
     every $/Mtok on one basis: `usd_per_chip_hour`, else the cheapest `price_term` price (no
-    fallback to another term)."""
+    fallback to another term).
+
+    `engine` None: each chip runs its vendor's default engine (see `serve_problem`); an engine
+    given runs on every chip, so each chip's vendor must have it: else one SpecError, before
+    any search, naming every chip that lacks it and the engines it has (drop those chips or
+    the engine). Each row's result says the engine it ran.
+    """
     check_all(input_len=input_len, output_len=output_len, ttft_s=ttft_s, tpot_s=tpot_s,
               chips=n_chips, compare_chips=len(chips), compare_models=len(models))
+    cat = hardware_catalog(catalog_files)
+    specs = [cat.chip(name) for name in chips]
+    _check_engine(engine, *specs)
     rows = []
     for model in models:
         m = model if isinstance(model, ModelSpec) else _load_model(model)
-        for name in chips:
-            c = hardware_catalog(catalog_files).chip(name)
+        for name, c in zip(chips, specs, strict=True):
             w = ("fp8" if c.supports("fp8") else "bf16") if weights == "auto" else weights
             try:
                 r = infer(m, chip=name, n_chips=n_chips, input_len=input_len,
                           output_len=output_len, ttft_s=ttft_s, tpot_s=tpot_s, weights=w,
                           catalog_files=catalog_files, price_term=price_term,
-                          usd_per_chip_hour=usd_per_chip_hour, price_fallback=False)
+                          usd_per_chip_hour=usd_per_chip_hour, price_fallback=False,
+                          engine=engine)
                 rows.append(ServeCompareRow(model=m.name, chip=c.id, result=r, error=None))
             except (InfeasibleError, SpecError) as exc:
                 rows.append(ServeCompareRow(model=m.name, chip=c.id, result=None,
@@ -432,4 +447,4 @@ def compare_serving(models: tuple = DEFAULT_SERVE_MODELS, *,
              else f"cheapest {price_term.replace('_', '-')} catalog price of each chip; no "
              "cost where a chip has no price under that term")
     return ServeComparison(input_len=input_len, output_len=output_len, rows=rows,
-                           price_basis=basis)
+                           price_basis=basis, engine=engine)

@@ -146,6 +146,18 @@ class EngineTier(BaseModel):
     max_batched_tokens: int | None = Field(default=None, ge=1)
 
 
+class RequestPool(BaseModel):
+    """A serving engine that sizes its default cap on running requests from its KV token pool
+    (stacks.toml `[stack.request_pool]`, SGLang): T pool tokens, C the model's context length,
+    N_hi the record's max_running_batch,
+    N_max = min(⌊T/t⌋, min(max(⌊T/C·r⌋, N_lo), N_hi))."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    requests_per_context: int = Field(ge=1)  # r: request slots per C tokens of the pool
+    requests_min: int = Field(ge=1)  # N_lo: the fewest slots the pool gets
+    tokens_per_request_min: int = Field(ge=1)  # t: running requests at most T // t
+
+
 class TensorEngine(Sourced):
     """A systolic-array matmul unit's instruction tiles and fixed issue cost
     (hardware/roofline.py tile_shape_factor)."""
@@ -168,6 +180,7 @@ class StackRecord(Sourced):
     frameworks: tuple[str, ...] = ()  # serve: words of a validation row's framework column
     max_batched_tokens: int | None = Field(default=None, ge=1)  # serve: tokens per forward
     tier: tuple[EngineTier, ...] = ()  # serve: per-chip defaults over the flat ones
+    request_pool: RequestPool | None = None  # serve: the cap sized from the KV pool
     heads: Literal["pad", "divide"]
     tp_counts: Literal["chips", "logical_cores"]
     kv_admission: Literal["paged_resident_tokens", "reserved_full_sequence",
@@ -201,6 +214,10 @@ class StackRecord(Sourced):
                 and not self.max_running_batch_source):
             raise ValueError("max_running_batch, max_batched_tokens and tier need their own "
                              "max_running_batch_source")
+        if self.request_pool and (self.max_running_batch is None
+                                  or self.request_pool.requests_min > self.max_running_batch):
+            raise ValueError("request_pool needs max_running_batch (its ceiling) at least its "
+                             "requests_min")
         if self.weight_only and not self.weight_only_source:
             raise ValueError("weight_only needs its own weight_only_source")
         if self.tp_comm_overlap and not self.tp_comm_overlap_source:

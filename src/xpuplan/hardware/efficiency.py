@@ -166,10 +166,10 @@ def serve_calibration_for(chip: ChipSpec, precision: str = "bf16",
                    seq_overhead_s=host.seq_overhead_s)
 
 
-def prefill_chunk_tokens(stack: str = "default") -> int:
-    """Tokens a serving engine schedules per forward pass (efficiency.toml, serving_engine)."""
-    rows = serving_engines()
-    return rows.get(stack, rows["default"]).prefill_chunk_tokens
+def prefill_chunk_tokens() -> int:
+    """Tokens a serving engine schedules per forward pass when its stacks.toml record gives no
+    max_batched_tokens (efficiency.toml, the default serving_engine)."""
+    return serving_engines()["default"].prefill_chunk_tokens
 
 
 def moe_tile_rows(stack: str = "default") -> tuple[int, int]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from xpuplan.catalog.measurements import EngineTier, stack_records
+from xpuplan.catalog.measurements import EngineTier, RequestPool, stack_records
 from xpuplan.errors import SpecError
 from xpuplan.specs.hardware import ChipSpec
 
@@ -45,6 +45,7 @@ class StackRules:
     serial_host_seq_s: float | None = None  # waits for (serve.host), fixed and per sequence, s
     scheduler_steps: int = 1  # serve: the engine's default decode steps per scheduler call
     context_bucket_min_tokens: int | None = None  # serve: smallest power-of-two prefill bucket
+    request_pool: RequestPool | None = None  # serve: the running cap sized from the KV pool
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -57,7 +58,8 @@ class StackRules:
         return named[0] if named else max(sized, key=lambda t: t.hbm_gib_min, default=None)
 
     def max_batch_on(self, chip: ChipSpec) -> int | None:
-        """The engine's default cap on running sequences on `chip` (its tier's, else flat)."""
+        """The engine's default cap on running sequences on `chip` (its tier's, else flat);
+        with a request_pool, the ceiling of the pool-sized cap (serve.memory.request_pool_cap)."""
         tier = self._tier(chip)
         return (tier.max_running_batch if tier and tier.max_running_batch
                 else self.max_running_batch)
@@ -81,7 +83,8 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
         eager_kernels_per_layer=r.eager_kernels_per_layer,
         eager_launch_s=r.eager_launch_us * 1e-6 if r.eager_launch_us else None,
         serial_host_step_s=_us(r.serial_host_step_us), serial_host_seq_s=_us(r.serial_host_seq_us),
-        scheduler_steps=r.scheduler_steps, context_bucket_min_tokens=r.context_bucket_min_tokens)
+        scheduler_steps=r.scheduler_steps, context_bucket_min_tokens=r.context_bucket_min_tokens,
+        request_pool=r.request_pool)
         for r in stack_records()}
 
 
@@ -138,12 +141,14 @@ def stack_rules(vendor: str, workload: str, engine: str | None = None) -> StackR
     own = vendor if any(v == vendor and w == workload for v, w, _ in rules) else "default"
     name = engine or default_engine(own)
     if (own, workload, name) not in rules:
-        raise unknown_engine(own, name, f"{vendor} chips serve")
+        raise unknown_engine(name, (own, f"{vendor} chips serve"))
     return rules[(own, workload, name)]
 
 
-def unknown_engine(vendor: str, engine: str, who: str) -> SpecError:
-    """The error for a serving engine `vendor` has no record of: `who` ("H100 serves") and
-    the engines it has, with its default."""
-    return SpecError("engine", engine, f"{who} with {', '.join(serving_engines(vendor))} "
-                                       f"(default {default_engine(vendor)})")
+def unknown_engine(engine: str, *lacking: tuple[str, str]) -> SpecError:
+    """The one error for a serving engine some vendors have no record of: for each (vendor,
+    who) in `lacking` (who: "H100 serves"), the engines that vendor has, with its default,
+    in one line ("; " between chips)."""
+    return SpecError("engine", engine, "; ".join(
+        f"{who} with {', '.join(serving_engines(vendor))} (default {default_engine(vendor)})"
+        for vendor, who in lacking))

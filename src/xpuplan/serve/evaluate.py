@@ -6,7 +6,8 @@ memory.py and step.py, each a small function with its formula and source, assemb
   memory per chip         W + KV·B' + workspace + reserve ≤ HBM           (memory.py)
                           (windowed layers hold min(ctx, W) if the stack's pool is windowed)
   running batch           B' = min(B, N_max, max concurrency) (paged, reserved) or B (static
-                          slots); N_max the engine's cap on running sequences (engine_batch)
+                          slots); N_max the engine's cap on running sequences (engine_batch),
+                          SGLang's sized from the layout's KV pool (request_pool_cap)
   decode stage, b = B'/pp  max(device, t_launch) + t_host/pp, device = max(t_weights, t_gemm)
                           + max(t_kv, t_attn) + t_tp + t_ep + t_pp: GEMMs and attention, each
                           its own roofline (DecodeStage); t_launch = L/pp·k·t_k the eager
@@ -63,6 +64,7 @@ from xpuplan.serve.memory import (
     kv_bytes_per_token,
     max_concurrency,
     padded_attention_params,
+    request_pool_cap,
     resident_tokens,
     running_batch,
     weight_bytes_per_chip,
@@ -119,6 +121,7 @@ class ServeEval:
     admission: str  # the KV admission rule max_concurrency used (data/stacks.toml)
     running_batch: np.ndarray  # sequences decoding at once: the batch, capped by the engine/KV
     batch_limit: np.ndarray  # what set running_batch: requested | engine_max_batch | kv_capacity
+    engine_max_batch: np.ndarray  # the engine's cap on running sequences (inf: none)
     memory: dict[str, np.ndarray]
     decode: dict[str, np.ndarray]
     ttft_s: np.ndarray
@@ -143,10 +146,19 @@ def serve_rules(p: ServeProblem) -> StackRules:
     return stack_rules(p.chip.vendor, "serve", p.engine)
 
 
-def engine_max_batch(p: ServeProblem) -> int | None:
-    """The engine's cap on running sequences: the problem's own, else its engine's default on
-    the chip."""
-    return p.max_running_batch or serve_rules(p).max_batch_on(p.chip)
+def engine_max_batch(p: ServeProblem, pool_tokens: np.ndarray) -> np.ndarray:
+    """The engine's cap on running sequences per layout (inf: none): the problem's own, else
+    its engine's default on the chip, sized from each layout's KV pool of `pool_tokens` where
+    the engine does so (StackRules.request_pool: memory.request_pool_cap, C the model's
+    max_seq_len; a model without one gets the ceiling)."""
+    rules = serve_rules(p)
+    cap = p.max_running_batch or rules.max_batch_on(p.chip)
+    pool, C = rules.request_pool, p.model.max_seq_len
+    if p.max_running_batch or pool is None or C is None or cap is None:
+        return np.full(np.shape(pool_tokens), np.inf if cap is None else float(cap))
+    sized = request_pool_cap(pool_tokens, C, pool.requests_per_context, pool.requests_min,
+                             cap, pool.tokens_per_request_min)
+    return np.maximum(sized, 1.0)  # a pool without room for one request fails as KV_CAPACITY
 
 
 def engine_chunk_tokens(p: ServeProblem) -> int:
@@ -221,7 +233,8 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     workspace = workspace_bytes(s, I_c, tp)
     free = p.chip.hbm_bytes - p.reserved_bytes - weights - workspace
     max_conc = max_concurrency(free, kv_tok, held, whole)
-    engine = engine_batch(requested, engine_max_batch(p))
+    cap = engine_max_batch(p, free / kv_tok)  # the pool holds free / kv_tok tokens
+    engine = engine_batch(requested, cap)
     B = running_batch(engine, max_conc, paged)
     slots = static.decode_rows(B, p.compiled_batch)  # compiled slots (= B unless static)
 
@@ -322,6 +335,7 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     return ServeEval(
         layouts=lay, reason=reason, max_concurrency=max_conc, admission=admission,
         running_batch=B * ones, batch_limit=batch_limit(requested, engine, B * ones),
+        engine_max_batch=cap,
         memory={"mem/weights": weights, "mem/kv_cache": slots * kv_seq,
                 "mem/workspace": workspace * ones, "mem/reserved": p.reserved_bytes * ones},
         decode=stage.parts(pp),  # one pure decode step of the replica; sums to tpot_decode_s

@@ -114,14 +114,30 @@ def running_batch(batch: np.ndarray, max_conc: np.ndarray, paged: bool) -> np.nd
     return np.minimum(batch, np.maximum(max_conc, 1.0)) if paged else batch
 
 
-def engine_batch(batch: np.ndarray, max_running_batch: int | None) -> np.ndarray:
+def engine_batch(batch: np.ndarray, max_running_batch: np.ndarray | float | None
+                 ) -> np.ndarray:
     """Sequences the engine's scheduler lets run at once before the KV cache is asked, sequences.
 
     B_e = min(B, N_max), N_max the engine's cap on running requests (TensorRT-LLM
     max_batch_size, vLLM max_num_seqs, SGLang max_running_requests: data/stacks.toml, or a
-    benchmark's own setting); the rest wait in the queue. No cap: B_e = B.
+    benchmark's own setting), one figure or one per layout; the rest wait in the queue. No
+    cap (None, or inf): B_e = B.
     """
-    return batch if max_running_batch is None else np.minimum(batch, float(max_running_batch))
+    return batch if max_running_batch is None else np.minimum(batch, max_running_batch)
+
+
+def request_pool_cap(pool_tokens: np.ndarray, context_len: int, per_context: int,
+                     floor: int, ceiling: int, tokens_per_request: int) -> np.ndarray:
+    """An engine's default cap on running requests sized from its KV token pool, sequences.
+
+    N_max = min(⌊T/t⌋, min(max(⌊T/C·r⌋, N_lo), N_hi)), T the tokens the pool holds per rank
+    (⌊M_free / kv_tok⌋), C the model's context length: SGLang sizes its request pool by
+    r = 512 slots per C tokens within [N_lo, N_hi] = [2048, 4096] and runs at most T // 2
+    requests (data/stacks.toml sglang records, sgl-project/sglang model_runner.py).
+    """
+    pool = np.floor(np.maximum(pool_tokens, 0.0))
+    slots = np.minimum(np.maximum(np.floor(pool / context_len * per_context), floor), ceiling)
+    return np.minimum(np.floor(pool / tokens_per_request), slots)
 
 
 def batch_limit(requested: np.ndarray, engine: np.ndarray, running: np.ndarray) -> np.ndarray:

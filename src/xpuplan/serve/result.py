@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import asdict, dataclass, field
 
-from xpuplan.serve.evaluate import ServeEval, engine_max_batch, serve_rules
+from xpuplan.serve.evaluate import ServeEval, serve_rules
 from xpuplan.serve.problem import ServeProblem
 
 
@@ -98,6 +99,7 @@ def serve_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: st
     bound = max(parts, key=lambda k: parts[k])
     parts["prefill"] = float(ev.prefill_s[i])
     memory = {k.split("/", 1)[1]: float(v[i]) for k, v in ev.memory.items()}
+    cap = float(ev.engine_max_batch[i])  # inf: no engine cap
     price = p.usd_per_chip_s
 
     def usd(x: float) -> float | None:
@@ -114,7 +116,8 @@ def serve_result(p: ServeProblem, ev: ServeEval, i: int, mode: str, instance: st
         output_tokens_per_s=float(ev.output_tokens_per_s[i]),
         output_tokens_per_s_per_chip=float(ev.output_tokens_per_s_per_chip[i]),
         max_concurrency=int(ev.max_concurrency[i]), admission=ev.admission,
-        engine=serve_rules(p).engine, engine_max_batch=engine_max_batch(p),
+        engine=serve_rules(p).engine,
+        engine_max_batch=int(cap) if math.isfinite(cap) else None,
         running_batch=int(ev.running_batch[i]), running_batch_limit=str(ev.batch_limit[i]),
         usd_per_mtok_output=usd(ev.usd_per_mtok_output[i]),
         usd_per_mtok_input=usd(ev.usd_per_mtok_input[i]),

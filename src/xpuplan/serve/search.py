@@ -16,7 +16,7 @@ import numpy as np
 
 from xpuplan import deadline
 from xpuplan.errors import SpecError
-from xpuplan.serve.evaluate import ServeEval, engine_max_batch, evaluate_serving
+from xpuplan.serve.evaluate import ServeEval, evaluate_serving
 from xpuplan.serve.problem import ServeProblem
 from xpuplan.specs.layouts import ServeLayouts, divisors
 
@@ -48,19 +48,18 @@ def serve_grid(p: ServeProblem, fixed: dict) -> ServeLayouts:
                 rows.append((tp, pp, ep))
     base = np.array(rows, dtype=np.int64)
     probe = evaluate_serving(p, ServeLayouts.build(base[:, 0], base[:, 1], base[:, 2], 1))
+    held = np.minimum(probe.max_concurrency, probe.engine_max_batch)  # what each runs at once
     if fixed.get("batch"):
         batches = [fixed["batch"]]
     else:
-        top = int(min(MAX_BATCH, engine_max_batch(p) or MAX_BATCH,
-                      max(1, np.nanmax(probe.max_concurrency, initial=1))))
+        top = int(min(MAX_BATCH, max(1, np.nanmax(held, initial=1))))
         batches = [2**i for i in range(int(np.log2(top)) + 1)]
     if len(rows) * (len(batches) + 1) > MAX_LAYOUTS:
         raise SpecError("layout", f"{len(rows) * (len(batches) + 1):,} candidates",
                         f"more than {MAX_LAYOUTS:,} serving layouts on {n} chips; fix --tp, "
                         "--pp, --ep or --batch to narrow the search")
     grid = np.array([(*r, b) for r, b in itertools.product(rows, batches)], dtype=np.int64)
-    own_max = np.clip(probe.max_concurrency, 1, min(MAX_BATCH, engine_max_batch(p) or MAX_BATCH)
-                      ).astype(np.int64)  # the most each layout runs at once
+    own_max = np.clip(held, 1, MAX_BATCH).astype(np.int64)  # the most each layout runs at once
     if not fixed.get("batch"):
         grid = np.vstack([grid, np.column_stack([base, own_max])])
     return ServeLayouts.build(grid[:, 0], grid[:, 1], grid[:, 2], grid[:, 3])

@@ -212,18 +212,19 @@ def show_compare_serving(rows: ServeComparison, input_len: int, output_len: int)
                   "weights fp8 where supported")
     table.add_column("model", overflow="fold")
     table.add_column("chip", no_wrap=True)
-    for name in ("chips", "layout", "TTFT ms", "TPOT ms", "tok/s/chip", "max conc.",
+    for name in ("engine", "chips", "layout", "TTFT ms", "TPOT ms", "tok/s/chip", "max conc.",
                  "$/Mtok out", "$/Mtok in", "confidence"):
         table.add_column(name, overflow="fold")
     for row in rows:
         r = row.result
         if r is None:
-            table.add_row(row.model, row.chip, "", f"[red]{row.error}[/red]", "", "", "", "",
-                          "", "", "")
+            table.add_row(row.model, row.chip, rows.engine or "", "", f"[red]{row.error}[/red]",
+                          "", "", "", "", "", "", "")
             continue
         lay = r.layout
-        table.add_row(r.model, r.chip, str(r.n_chips), f"{lay['replicas']}x tp{lay['tp']} "
-                      f"pp{lay['pp']} ep{lay['ep']} b{lay['batch']}", f"{r.ttft_s / MS:.0f}",
+        table.add_row(r.model, r.chip, r.engine, str(r.n_chips),
+                      f"{lay['replicas']}x tp{lay['tp']} pp{lay['pp']} ep{lay['ep']} "
+                      f"b{lay['batch']}", f"{r.ttft_s / MS:.0f}",
                       f"{r.tpot_s / MS:.1f}", f"{r.output_tokens_per_s_per_chip:,.0f}",
                       f"{r.max_concurrency:,}",
                       "-" if r.usd_per_mtok_output is None else f"{r.usd_per_mtok_output:.3f}",

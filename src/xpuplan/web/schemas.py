@@ -143,6 +143,8 @@ class CompareRequest(ModelChoice):
     serve: bool = False
     input_len: int = Field(1024, ge=1, le=MAX_SERVE_LEN)
     output_len: int = Field(1024, ge=1, le=MAX_SERVE_LEN)
+    engine: str | None = Field(None, min_length=1, max_length=MAX_NAME_LEN, description=(
+        "Serving engine every chip runs (serve only; blank: each chip vendor's default)."))
 
     def chip_names(self) -> list[str]:
         return [c.strip() for c in self.chip.split(",") if c.strip()]

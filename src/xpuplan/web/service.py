@@ -79,7 +79,9 @@ def compare(s: Settings, r: CompareRequest) -> dict:
                                                               n_chips=r.n_chips)
         return api.compare_serving(models, chips=names, input_len=r.input_len,
                                    output_len=r.output_len, n_chips=n_chips,
-                                   catalog_files=s.catalog_files).to_dict()
+                                   catalog_files=s.catalog_files, engine=r.engine).to_dict()
+    if r.engine is not None:
+        raise SpecError("engine", r.engine, "only with serve (training runs no serving engine)")
     return api.compare(model, chips=names, n_chips=r.n_chips,
                        tokens=api.parse_count(r.tokens, "tokens"), seq_len=r.seq_len,
                        global_batch=r.global_batch, precision=r.precision.value,
