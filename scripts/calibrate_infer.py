@@ -10,6 +10,7 @@ minimising the median |log(predicted / measured)| over data/validation/infer_mea
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def main() -> None:
     sources = np.array([r.source_group for r in rows])
     fit_rows = fit_rows_of(rows)
     f, report, loso = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources,
-                              fit_rows, SERVE_GROUP_GRID, SERVE_SHARED_GRID)
+                              partial(fit_rows_of, rows), SERVE_GROUP_GRID, SERVE_SHARED_GRID)
     lines = toml_header("calibrate_infer.py", "infer_measurements.csv", len(rows), len(skipped))
     latency = SHARED_GRID[f.shared_index]
     for key, r in report.items():

@@ -8,6 +8,7 @@ errors per group beside the values it writes.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def main() -> None:
     sources = np.array([r.source_group for r in rows])
     fit_rows = fit_rows_of(rows)
     f, report, loso = fit_all(prediction_matrix(rows), measured, groups_of(rows), sources,
-                              fit_rows)
+                              partial(fit_rows_of, rows))
     lines = toml_header("calibrate_train.py", "train_measurements.csv", len(rows), len(skipped))
     for key, r in report.items():
         stack = f.stack(key)

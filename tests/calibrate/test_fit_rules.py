@@ -4,13 +4,16 @@ confidence every prediction carries."""
 from __future__ import annotations
 
 import tomllib
+from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from xpuplan import api
-from xpuplan.calibrate.calibrate import Grid, fit
+from xpuplan.calibrate.calibrate import Grid, fit, leave_one_source_out
 from xpuplan.calibrate.confidence import confidence_for
+from xpuplan.calibrate.report import fit_rows_of
 from xpuplan.catalog.hardware import builtin_file
 from xpuplan.catalog.registry import hardware_catalog
 
@@ -50,6 +53,42 @@ def test_a_parameter_at_a_bound_is_a_failed_fit_and_takes_the_parents_value():
     assert fails == [{"group": "a", "parameter": "scale", "value": 2.0, "bound": "upper",
                       "fallback": "default"}]
     assert GRID.values[0][f.scale_index["a"]] == GRID.values[0][f.scale_index["default"]]
+
+
+def _rows(spec):
+    return [SimpleNamespace(family=f, source_group=s, confidence=c) for f, s, c in spec]
+
+
+def test_a_fold_chooses_its_fit_rows_as_if_the_held_source_never_existed():
+    # Family 'x' has two high sources, so its medium row is only predicted; leave s1 out and
+    # x has one high source left, so the fold learns from the medium row too (as the shipped
+    # fit of a one-high-source family does). Low rows are never learnt from.
+    rows = _rows([("x", "s1", "high"), ("x", "s2", "high"), ("x", "s3", "medium"),
+                  ("x", "s4", "low")])
+    assert fit_rows_of(rows).tolist() == [True, True, False, False]
+    fold = np.array([False, True, True, True])
+    assert fit_rows_of(rows, fold).tolist() == [False, True, True, False]
+
+
+def test_loso_refits_with_each_folds_own_fit_rows():
+    # Rows of 'a' want 2.0 (s1, s2 high; s3 medium) and default's other rows 1.0 (a grid up to
+    # 4.0, so 2.0 is an interior value). Holding out s1 leaves 'a' with s2 (high) and s3
+    # (medium, now learnt from): two sources, so 'a' keeps its own 2.0 for s1's row. Under the
+    # fixed in-sample fit rows the fold would have had one source, and s1's row would take
+    # default's 1.0.
+    grid = Grid(("scale",), ((0.5, 1.0, 2.0, 4.0),), (True,), (True,))
+    pred = np.tile(np.array(grid.values[0])[None, None, :], (7, 1, 1))
+    rows = _rows([("a", "s1", "high"), ("a", "s2", "high"), ("a", "s3", "medium"),
+                  ("c", "s4", "high"), ("c", "s5", "high"), ("c", "s6", "high"),
+                  ("c", "s7", "high")])
+    measured = np.array([2.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0])
+    sources = np.array([r.source_group for r in rows])
+    groups = _groups([r.family for r in rows])
+    per_fold = leave_one_source_out(pred, measured, groups, sources,
+                                    partial(fit_rows_of, rows), grid, SHARED)
+    fixed = leave_one_source_out(pred, measured, groups, sources,
+                                 lambda present: present & fit_rows_of(rows), grid, SHARED)
+    assert per_fold[0] == 2.0 and fixed[0] == 1.0
 
 
 def test_confidence_marks_unvalidated_chips_and_widens_their_interval():

@@ -13,14 +13,17 @@ parameters only from MIN_ROWS rows of at least MIN_SOURCES independent source gr
 at a free bound of its grid is a failed fit (the grid, not the data, chose it: a missing
 mechanism hides there): it is reported (`Fit.failures`, shown by `xpuplan validate`) and the
 group takes its parent's value for it, refitting the rest. Bounds that are physical limits
-(a zero overhead) are not failures. Leave-one-source-out: for each source group, refit
-without its rows and predict them; a group left with too few rows or sources falls back to
-its parent, as an unseen chip would.
+(a zero overhead) are not failures. Leave-one-source-out: for each source group, rerun the
+calibration as if that source had never been published (the rows it may learn from chosen
+again from the other sources' rows: a family left with one high-confidence source learns from
+its medium rows too, as the shipped fit of such a family does), and predict its rows; a group
+left with too few rows or sources falls back to its parent, as an unseen chip would.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -182,19 +185,27 @@ def predict(pred: np.ndarray, groups: np.ndarray, f: Fit) -> np.ndarray:
                      for i, row in enumerate(groups)])
 
 
+FitRule = Callable[[np.ndarray], np.ndarray]
+
+
+def every_row(present: np.ndarray) -> np.ndarray:
+    """The fit rule that learns from every row present."""
+    return present
+
+
 def leave_one_source_out(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray,
-                         sources: np.ndarray, fit_rows: np.ndarray | None = None,
+                         sources: np.ndarray, fit_rule: FitRule = every_row,
                          grid: Grid = TRAIN_GROUP_GRID,
                          shared: Grid = TRAIN_SHARED_GRID) -> np.ndarray:
     """Each row predicted by a fit that never saw its source group, shape (n_rows,).
 
-    `fit_rows` marks the rows a fit may learn from (all by default); every row is predicted.
+    `fit_rule(present)` marks, among the rows `present`, those a fit may learn from (all by
+    default); it is applied to each fold's rows. Every row is predicted.
     """
     out = np.empty(len(measured))
-    usable = np.ones(len(measured), bool) if fit_rows is None else fit_rows
     for source in np.unique(sources):
         held = sources == source
-        f = fit(pred, measured, groups, ~held & usable, sources, grid, shared)
+        f = fit(pred, measured, groups, fit_rule(~held), sources, grid, shared)
         out[held] = predict(pred, groups, f)[held]
     return out
 
@@ -219,13 +230,14 @@ def group_report(f: Fit, groups: np.ndarray, measured: np.ndarray, in_sample: np
 
 
 def fit_all(pred: np.ndarray, measured: np.ndarray, groups: np.ndarray, sources: np.ndarray,
-            fit_rows: np.ndarray, grid: Grid = TRAIN_GROUP_GRID,
+            fit_rule: FitRule, grid: Grid = TRAIN_GROUP_GRID,
             shared: Grid = TRAIN_SHARED_GRID) -> tuple[Fit, dict[str, dict], np.ndarray]:
-    """Fit on the `fit_rows` (high-confidence conversions), predict every row in-sample and
-    leave-one-source-out, and report per group (with its sources); also the LOSO predictions."""
-    f = fit(pred, measured, groups, fit_rows, sources, grid, shared)
+    """Fit on the rows `fit_rule` picks from all (report.fit_rows_of: high-confidence
+    conversions), predict every row in-sample and leave-one-source-out, and report per group
+    (with its sources); also the LOSO predictions."""
+    f = fit(pred, measured, groups, fit_rule(np.ones(len(measured), bool)), sources, grid, shared)
     in_sample = predict(pred, groups, f)
-    loso = leave_one_source_out(pred, measured, groups, sources, fit_rows, grid, shared)
+    loso = leave_one_source_out(pred, measured, groups, sources, fit_rule, grid, shared)
     return f, group_report(f, groups, measured, in_sample, loso, sources), loso
 
 

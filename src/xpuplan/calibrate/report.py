@@ -9,6 +9,7 @@ serving output tokens/s per chip, TPOT or TTFT.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 
@@ -64,17 +65,20 @@ def groups_of(rows) -> np.ndarray:
                       r.family, r.vendor] for r in rows])
 
 
-def fit_rows_of(rows) -> np.ndarray:
-    """Rows the calibration learns from: conversions marked high confidence, or medium in a
-    chip family whose high-confidence rows come from fewer than MIN_SOURCES source groups
-    (a vendor with no high row at all, or a family such as Blackwell with one high source:
-    without its medium rows it could never be fitted apart from the vendor, whose group would
-    then average two generations and push its host overheads to their bounds); never low."""
+def fit_rows_of(rows, present: np.ndarray | None = None) -> np.ndarray:
+    """Rows the calibration learns from, among the rows `present` (all by default;
+    leave-one-source-out passes each fold's): conversions marked high confidence, or medium in
+    a chip family whose present high-confidence rows come from fewer than MIN_SOURCES source
+    groups (a vendor with no high row at all, or a family such as Blackwell with one high
+    source: without its medium rows it could never be fitted apart from the vendor, whose group
+    would then average two generations and push its host overheads to their bounds); never
+    low."""
+    present = np.ones(len(rows), bool) if present is None else present
     high: dict[str, set[str]] = {}
-    for r in rows:
-        if r.confidence == "high":
+    for r, here in zip(rows, present, strict=True):
+        if here and r.confidence == "high":
             high.setdefault(r.family, set()).add(r.source_group)
-    return np.array([r.confidence == "high" or (r.confidence == "medium" and len(
+    return present & np.array([r.confidence == "high" or (r.confidence == "medium" and len(
         high.get(r.family, ())) < MIN_SOURCES) for r in rows])
 
 
@@ -112,8 +116,8 @@ def _infer_rows() -> tuple[list[ValidationRow], dict]:
     measured = np.array([r.measured for r in rows])
     in_sample = np.array([float(predict_row(r)[0]) for r in rows])
     loso = leave_one_source_out(serve_prediction_matrix(rows), measured, groups_of(rows),
-                                np.array([r.source_group for r in rows]), fit_rows_of(rows),
-                                SERVE_GROUP_GRID, SERVE_SHARED_GRID)
+                                np.array([r.source_group for r in rows]),
+                                partial(fit_rows_of, rows), SERVE_GROUP_GRID, SERVE_SHARED_GRID)
     out = [ValidationRow(id=r.id, kind="infer", metric=r.metric, vendor=r.vendor,
                          source_group=r.source_group, chip=r.problem.chip.id,
                          model=r.problem.model.name, n_chips=r.problem.n_chips,
@@ -132,7 +136,8 @@ def _train_rows() -> tuple[list[ValidationRow], dict]:
     grid_rows, _ = train_rows(StackCalibration(1.0, 0.0, 0.0, 0.0, 0, "grid"))
     pred = prediction_matrix(grid_rows)
     loso = leave_one_source_out(pred, measured, groups_of(rows),
-                                np.array([r.source_group for r in rows]), fit_rows_of(rows))
+                                np.array([r.source_group for r in rows]),
+                                partial(fit_rows_of, rows))
     out = [ValidationRow(id=r.id, kind="train", metric="tokens_per_s_per_chip", vendor=r.vendor,
                          source_group=r.source_group,
                          chip=r.problem.chip.id, model=r.problem.model.name,

@@ -218,6 +218,10 @@ class StackRecord(Sourced):
                                   or self.request_pool.requests_min > self.max_running_batch):
             raise ValueError("request_pool needs max_running_batch (its ceiling) at least its "
                              "requests_min")
+        return self
+
+    @model_validator(mode="after")
+    def _figures_name_their_sources(self) -> StackRecord:
         if self.weight_only and not self.weight_only_source:
             raise ValueError("weight_only needs its own weight_only_source")
         if self.tp_comm_overlap and not self.tp_comm_overlap_source:
