@@ -9,7 +9,8 @@ single-stream rows at batch 1 with the pure decode step as TPOT (a lone stream's
 tokens; its own prefill is its TTFT), each under its engine's running-batch cap
 (`max_running_batch`, the benchmark's own setting, else the engine's default: the engine is
 read from the framework column, hardware.stacks.engine_for_framework) and with its graphs
-(`cuda_graphs` false: eager launches, serve/host.py); a static-shape
+(`cuda_graphs` false: eager launches, serve/host.py) and its scheduler (`async_scheduling`
+true: host work overlaps the device, serve/step.py); a static-shape
 export (compiled_batch, compiled_seq_len columns) runs its compiled shapes whatever the live
 batch (serve/static.py); MLPerf Server and Interactive rows at the largest batch whose
 predicted TTFT and TPOT meet the benchmark's p99 limits (data/validation/mlperf_latency.toml:
@@ -155,7 +156,8 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             compiled_batch=_int_or_none(row, "compiled_batch"),
             pad_prompt_to_cache=compiled_seq_len is not None,
             max_running_batch=_int_or_none(row, "max_running_batch"), engine=engine,
-            cuda_graphs=str(row.get("cuda_graphs", "")).lower() != "false")
+            cuda_graphs=str(row.get("cuda_graphs", "")).lower() != "false",
+            async_scheduling=str(row.get("async_scheduling", "")).lower() == "true")
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,

@@ -39,3 +39,5 @@ class ServeProblem:
     # serving stack's default (data/stacks.toml), e.g. a benchmark's --max_batch_size
     engine: str | None = None  # the serving engine (data/stacks.toml); None: the vendor's default
     cuda_graphs: bool = True  # False: the engine launches every kernel eagerly (serve.host)
+    async_scheduling: bool = False  # True: the engine schedules step n+1 on the host while
+    # step n runs (vLLM async_scheduling), so host work overlaps the device (serve.step)
