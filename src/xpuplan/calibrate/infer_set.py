@@ -9,8 +9,9 @@ single-stream rows at batch 1 with the pure decode step as TPOT (a lone stream's
 tokens; its own prefill is its TTFT), each under its engine's running-batch cap
 (`max_running_batch`, the benchmark's own setting, else the engine's default: the engine is
 read from the framework column, hardware.stacks.engine_for_framework) and with its graphs
-(`cuda_graphs` false: eager launches, serve/host.py) and its decode steps per scheduler
-call (`scheduler_steps`, vLLM V0's --num-scheduler-steps; else the engine's default); a
+(`cuda_graphs` false: eager launches, serve/host.py), its decode steps per scheduler call
+(`scheduler_steps`, vLLM V0's --num-scheduler-steps; else the engine's default) and its
+scheduler (`async_scheduling` true: host work overlaps the device, serve/step.py); a
 static-shape export (compiled_batch, compiled_seq_len columns) runs its compiled shapes
 whatever the live batch, and a bucketed Neuron compile pads each prompt to its context bucket
 (validation/infer_context_buckets.toml, else the engine's default rule; serve/static.py);
@@ -169,7 +170,8 @@ def infer_rows(calibration: ServeCalibration | None = None) -> tuple[list[InferR
             context_buckets=_context_buckets().get(row["id"], ()),
             max_running_batch=_int_or_none(row, "max_running_batch"), engine=engine,
             cuda_graphs=str(row.get("cuda_graphs", "")).lower() != "false",
-            scheduler_steps=_int_or_none(row, "scheduler_steps"))
+            scheduler_steps=_int_or_none(row, "scheduler_steps"),
+            async_scheduling=str(row.get("async_scheduling", "")).lower() == "true")
         batch = _num(row, "batch")
         rows.append(InferRow(
             id=row["id"], source_group=row["source_group"], vendor=chip.vendor, family=chip.family,

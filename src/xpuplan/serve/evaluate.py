@@ -276,7 +276,7 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
         t_pp=collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab),
         t_overhead=(host_step_time(cal["step_overhead_s"], cal["seq_overhead_s"], B)
                     + _serial_host(p, B)) / pp * ones,
-        t_launch=_eager_launch(p, layers))
+        t_launch=_eager_launch(p, layers), host_overlap=p.async_scheduling)
     tpot_decode = decode_step_time(stage, pp)
 
     # Prefill of one request (I_c tokens: padded if static) across the replica's stages.

@@ -43,3 +43,5 @@ class ServeProblem:
     cuda_graphs: bool = True  # False: the engine launches every kernel eagerly (serve.host)
     scheduler_steps: int | None = None  # decode steps per scheduler call (vLLM V0
     # --num-scheduler-steps); None: the engine's default (data/stacks.toml)
+    async_scheduling: bool = False  # True: the engine schedules step n+1 on the host while
+    # step n runs (vLLM async_scheduling), so host work overlaps the device (serve.step)

@@ -69,8 +69,8 @@ def host_step_time(step_s, per_seq_s, batch) -> np.ndarray:
     engine's CPU does for each request every step: vLLM v0.6.0 release blog, 2024-09-05,
     'Performance Diagnosis': with Llama 3 8B on one H100 the HTTP API server took 33 % and
     scheduling 29 % of the execution time). Both are fitted per stack
-    (scripts/calibrate_infer.py). Neglects overlap of the host work with the previous step
-    (vLLM V1 and SGLang's overlap schedulers hide part of it).
+    (scripts/calibrate_infer.py). An engine that schedules asynchronously overlaps it with
+    the device (DecodeStage.host_wait).
     """
     return step_s + per_seq_s * batch
 
@@ -108,6 +108,7 @@ class DecodeStage:
     t_pp: np.ndarray
     t_overhead: np.ndarray  # host cost of the step charged to this stage (host_step_time/pp)
     t_launch: np.ndarray | float = 0.0  # eager kernel launches of the stage (serve.host)
+    host_overlap: bool = False  # the host prepares the next step during this one (async)
 
     @property
     def device(self) -> np.ndarray:
@@ -127,9 +128,26 @@ class DecodeStage:
                 + self.t_tp + self.t_ep + self.t_pp)
 
     @property
+    def host_wait(self) -> np.ndarray:
+        """Host time of the step the device waits for, s: t_overhead, or with asynchronous
+        scheduling max(0, t_overhead − t_busy), t_busy = max(t_device, t_launch).
+
+        An asynchronous scheduler prepares step n+1 (scheduling, input preparation, output
+        processing) while the device runs step n, so a step lasts max(t_busy, t_host): AWS
+        Neuron docs, vLLM-Neuron 'Async Scheduling and Async Execution' (vLLM's engine core
+        schedules one step ahead through a batch queue of depth 2); TensorRT-LLM docs,
+        'Overlap Scheduler' (the CPU work of step n runs during the GPU work of step n+1).
+        Neglects the steps whose batch changes, which wait for the previous step's outputs.
+        """
+        if not self.host_overlap:
+            return self.t_overhead
+        return np.maximum(0.0, self.t_overhead - self.device
+                          - launch_wait(self.device, self.t_launch))
+
+    @property
     def total(self) -> np.ndarray:
-        """max(t_device, t_launch) + t_overhead, s (serve.host: launches overlap the device)."""
-        return self.device + launch_wait(self.device, self.t_launch) + self.t_overhead
+        """max(t_device, t_launch) + host_wait, s (serve.host: launches overlap the device)."""
+        return self.device + launch_wait(self.device, self.t_launch) + self.host_wait
 
     def parts(self, pp) -> dict[str, np.ndarray]:
         """The pp-stage step by part, s; sums to decode_step_time (each kernel memory or math
@@ -142,7 +160,7 @@ class DecodeStage:
                 "time/decode/comm_tp": pp * self.t_tp, "time/decode/comm_ep": pp * self.t_ep,
                 "time/decode/comm_pp": pp * self.t_pp,
                 "time/decode/launch_wait": pp * launch_wait(self.device, self.t_launch),
-                "time/decode/overhead": pp * self.t_overhead}
+                "time/decode/overhead": pp * self.host_wait}
 
 
 def decode_step_time(stage: DecodeStage, pp) -> np.ndarray:
