@@ -95,8 +95,10 @@ def test_confidence_marks_unvalidated_chips_and_widens_their_interval():
     cat = hardware_catalog()
     seen = confidence_for("infer", cat.chip("trn2"), "bf16")
     assert seen.status == "validated" and seen.chip_rows > 0 and seen.why == ""
-    unseen = confidence_for("train", cat.chip("trn2"), "bf16")  # no trn2 training rows
-    assert unseen.status == "extrapolated" and "no train rows for trn2" in unseen.why
+    trained = confidence_for("train", cat.chip("trn2"), "bf16")  # the AXLearn Trn2 rows
+    assert trained.status == "validated" and trained.chip_rows > 0
+    unseen = confidence_for("train", cat.chip("trn3"), "bf16")  # no trn3 training rows
+    assert unseen.status == "extrapolated" and "no train rows for trn3" in unseen.why
     # Wider than the group's measured LOSO spread when extrapolated.
     groups = tomllib.loads(builtin_file("calibration.toml").read_text())["train"]
     assert unseen.interval_log_sd > groups[unseen.group]["log_sd_loso"]

@@ -34,6 +34,8 @@ class StackRules:
     weight_only: tuple[str, ...]  # weight formats dequantized to bf16 before the GEMMs
     source: str
     tp_comm_overlap: float = 0.0  # train: share of the TP GEMMs collective matmuls hide comm under
+    zero3_reduce_scatter_overlap: float = 1.0  # train: share of ZeRO-3 RS the scheduler may hide
+    zero3_all_gather_overlap_with_tp: float = 1.0  # train: same, ZeRO-3 AG beside TP collectives
     max_running_batch: int | None = None  # serve: the engine's default cap on running sequences
     windowed_kv_pool: bool = True  # serve: a sliding-window layer's cache holds only its window
     engine: str = ""  # serve: the engine's CLI name (tensorrt-llm, vllm, sglang, ...)
@@ -77,7 +79,10 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
     return {(r.vendor, r.workload, r.engine or ""): StackRules(
         vendor=r.vendor, workload=r.workload, name=r.name, heads=r.heads, tp_counts=r.tp_counts,
         kv_admission=r.kv_admission, weight_only=r.weight_only, source=r.source,
-        tp_comm_overlap=r.tp_comm_overlap, max_running_batch=r.max_running_batch,
+        tp_comm_overlap=r.tp_comm_overlap,
+        zero3_reduce_scatter_overlap=r.zero3_reduce_scatter_overlap,
+        zero3_all_gather_overlap_with_tp=r.zero3_all_gather_overlap_with_tp,
+        max_running_batch=r.max_running_batch,
         windowed_kv_pool=r.windowed_kv_pool, engine=r.engine or "",
         max_batched_tokens=r.max_batched_tokens, tiers=r.tier,
         eager_kernels_per_layer=r.eager_kernels_per_layer,

@@ -26,7 +26,7 @@ from xpuplan.specs.precision import Precision
 from xpuplan.specs.reasons import Reason
 from xpuplan.specs.samples import Samples, by_sample, pair_layouts
 from xpuplan.train.memory import memory_per_chip
-from xpuplan.train.step import recomputed_share, step_time
+from xpuplan.train.step import Zero3Overlap, recomputed_share, step_time
 from xpuplan.workload.flops import flops_per_token_fwd, flops_per_token_train
 from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import layer_shape
@@ -151,7 +151,9 @@ def _evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray |
     rules = stack_rules(p.chip.vendor, "train")
     time = step_time(shape, lay, p.seq_len, p.global_batch, rates, heads=heads,
                      tp_overlap=rules.tp_comm_overlap, ranks_per_chip=rules.ranks_per_chip(p.chip),
-                     dense_attention=p.dense_attention, capacity_factor=p.moe_capacity_factor)
+                     dense_attention=p.dense_attention, capacity_factor=p.moe_capacity_factor,
+                     zero3_overlap=Zero3Overlap(rules.zero3_reduce_scatter_overlap,
+                                                rules.zero3_all_gather_overlap_with_tp))
     memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads)
     step = np.asarray(sum(time.values()))  # the parts sum to the step
     mem = np.asarray(sum(memory.values()))

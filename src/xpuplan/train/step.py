@@ -292,19 +292,38 @@ def data_parallel_sync_time(op: str, bytes_per_param: float, lay: Layouts, fab: 
     return np.where(e > 1, split, collective_time(op, b * (Phi_d + Phi_e), n, g, fab))
 
 
-def zero3_comm_time(lay: Layouts, fab: Fabric, dense_params: np.ndarray,
-                    expert_params: np.ndarray, t_compute: np.ndarray) -> np.ndarray:
-    """Exposed ZeRO-3 / FSDP seconds of one micro-batch, s:
-    max(0, 2·T_AG(2·Φ) + T_RS(2·Φ) − t_compute) over the data-parallel groups.
+@dataclass(frozen=True)
+class Zero3Overlap:
+    """Shares of the ZeRO-3 / FSDP collectives a stack's scheduler may hide under compute
+    (data/stacks.toml zero3_*; 1 = prefetched under the micro-batch's compute)."""
+
+    reduce_scatter: float = 1.0  # share of the gradient reduce-scatters
+    all_gather_with_tp: float = 1.0  # share of the weight all-gathers when TP collectives run
+
+
+def zero3_comm_time(lay: Layouts, mb: MicroBatch, fab: Fabric, dense_params: np.ndarray,
+                    expert_params: np.ndarray, t_compute: np.ndarray,
+                    overlap: Zero3Overlap = Zero3Overlap()) -> np.ndarray:
+    """Exposed ZeRO-3 / FSDP seconds of one micro-batch, s, over the data-parallel groups:
+    (1 − o_r)·T_R + (1 − o_g)·T_G + max(0, o_r·T_R + o_g·T_G − t_compute),
+    T_G = 2·T_AG(2·Φ), T_R = T_RS(2·Φ).
 
     Weights Φ are all-gathered for forward and backward and gradients reduce-scattered every
     micro-batch, prefetched under that micro-batch's compute (Rajbhandari et al. 2020 sec. 5);
-    `data_parallel_sync_time` gives the groups.
+    `data_parallel_sync_time` gives the groups. o_r is the share of the reduce-scatters the
+    stack's scheduler may overlap, o_g that of the all-gathers, all_gather_with_tp when the
+    layout runs TP collectives (T = t·r > 1 ranks, `micro_batch`), else 1; the rest runs in
+    series with the compute. With both 1 this is max(0, T_G + T_R − t_compute).
     """
     Phi = (dense_params, expert_params)
-    t_comm = (2 * data_parallel_sync_time("all_gather", 2.0, lay, fab, *Phi)
-              + data_parallel_sync_time("reduce_scatter", 2.0, lay, fab, *Phi))
-    return np.where(lay.zero >= 3, np.maximum(t_comm - t_compute, 0.0), 0.0)
+    T_G = 2 * data_parallel_sync_time("all_gather", 2.0, lay, fab, *Phi)
+    T_R = data_parallel_sync_time("reduce_scatter", 2.0, lay, fab, *Phi)
+    o_r = overlap.reduce_scatter
+    o_g = np.where(mb.tp_ranks > 1, overlap.all_gather_with_tp, 1.0)
+    with np.errstate(invalid="ignore"):  # inf·0 where a chip lacks link bandwidth
+        serial = np.where(o_r < 1, (1 - o_r) * T_R, 0.0) + np.where(o_g < 1, (1 - o_g) * T_G, 0.0)
+        hidden = np.where(o_r > 0, o_r * T_R, 0.0) + np.where(o_g > 0, o_g * T_G, 0.0)
+    return np.where(lay.zero >= 3, serial + np.maximum(hidden - t_compute, 0.0), 0.0)
 
 
 def pp_bubble_time(lay: Layouts, t_micro: np.ndarray) -> np.ndarray:
@@ -349,8 +368,8 @@ def optimizer_time(lay: Layouts, r: Rates, dense_params: np.ndarray,
 def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: Rates,
               causal: bool = True, heads: HeadSplit | None = None,
               tp_overlap: float = 0.0, ranks_per_chip: int = 1,
-              dense_attention: bool = False,
-              capacity_factor: float | None = None) -> dict[str, np.ndarray]:
+              dense_attention: bool = False, capacity_factor: float | None = None,
+              zero3_overlap: Zero3Overlap = Zero3Overlap()) -> dict[str, np.ndarray]:
     """Seconds per training step by part (time/...), each of shape (n_cfg,); see module doc.
 
     `heads` carries the stack's head padding (workload.heads; unpadded by default): padded
@@ -360,6 +379,7 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     the attention materialises the S×S scores (no flash kernel), so a causal mask skips no
     FLOPs (ctx = S) and selective recompute reruns it (`core_attention_recompute_time`).
     `capacity_factor` c_f marks a token-dropping MoE (`capacity_dispatch_time`; None = dropless).
+    `zero3_overlap`: the stack's overlap of the ZeRO-3 collectives (`zero3_comm_time`).
     """
     heads = heads or head_split(s, lay.tp)
     mb, fab = micro_batch(s, lay, seq_len, global_batch, ranks_per_chip), r.fabric
@@ -381,7 +401,7 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     t_cp = cp_comm_time(s, lay, mb, fab, t_attn)
     t_ep = ep_comm_time(s, lay, mb, fab, t_compute)
     t_pp = pp_comm_time(s, lay, mb, fab)
-    t_z3 = zero3_comm_time(lay, fab, *Phi, t_compute)
+    t_z3 = zero3_comm_time(lay, mb, fab, *Phi, t_compute, zero3_overlap)
     t_micro = t_compute + t_tp + t_cp + t_ep + t_pp + t_z3
     return {
         "time/compute/gemm": m * 3 * L_s * t_gemm + m * 3 * t_head / p,
