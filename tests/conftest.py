@@ -35,3 +35,11 @@ def run_json(run_cli):
         return json.loads(out)
 
     return run
+
+
+@pytest.fixture
+def serve_stack_fields():
+    """The required fields of a minimal serving StackRecord, for record-validation tests."""
+    return dict(vendor="x", workload="serve", name="x", heads="divide", tp_counts="chips",
+                kv_admission="paged_resident_tokens", engine="x-engine", source="s",
+                retrieved="2026-12-01")

@@ -138,12 +138,10 @@ def test_shipped_files_name_no_machine_path():
             assert not hits, (path.name, hits[:3])
 
 
-def test_an_unwindowed_kv_pool_needs_its_source():
+def test_an_unwindowed_kv_pool_needs_its_source(serve_stack_fields):
     # windowed_kv_pool = false is an engine fact: the record must say where it comes from.
     from xpuplan.catalog.measurements import StackRecord
-    base = dict(vendor="x", workload="serve", name="engine", heads="divide", tp_counts="chips",
-                kv_admission="full_sequence", engine="x-engine", source="s",
-                retrieved="2026-12-01")
+    base = {**serve_stack_fields, "kv_admission": "full_sequence"}
     with pytest.raises(ValueError, match="windowed_kv_pool_source"):
         StackRecord(**base, windowed_kv_pool=False)
     assert not StackRecord(**base, windowed_kv_pool=False,

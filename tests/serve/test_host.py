@@ -77,11 +77,9 @@ def test_a_stack_without_eager_figures_adds_no_launch_floor():
     assert b.tpot_decode_s[0] == a.tpot_decode_s[0]
 
 
-def test_a_stack_record_gives_both_eager_figures_with_a_source():
+def test_a_stack_record_gives_both_eager_figures_with_a_source(serve_stack_fields):
     # Kernels without a launch time (or either without eager_source) cannot be applied.
-    base = dict(vendor="x", workload="serve", name="x", heads="divide", tp_counts="chips",
-                kv_admission="paged_resident_tokens", engine="x-engine", source="s",
-                retrieved="2026-12-01")
+    base = serve_stack_fields
     for extra in ({"eager_kernels_per_layer": 16},
                   {"eager_kernels_per_layer": 16, "eager_launch_us": 8.4}):
         with pytest.raises(ValidationError, match="eager_source"):

@@ -106,10 +106,8 @@ def test_validation_rows_carry_their_scheduler_steps():
     assert (oci.engine, oci.scheduler_steps) == ("vllm-v0", None)
 
 
-def test_a_stack_record_gives_both_serial_host_figures_with_a_source():
-    base = dict(vendor="x", workload="serve", name="x", heads="divide", tp_counts="chips",
-                kv_admission="paged_resident_tokens", engine="x-engine", source="s",
-                retrieved="2026-12-01")
+def test_a_stack_record_gives_both_serial_host_figures_with_a_source(serve_stack_fields):
+    base = serve_stack_fields
     for extra in ({"serial_host_seq_us": 99.0},
                   {"serial_host_step_us": 200.0, "serial_host_seq_us": 99.0}):
         with pytest.raises(ValidationError, match="serial_host_source"):
