@@ -160,3 +160,18 @@ def test_catalog_page_searches(page, server_url):
     assert bars["x"] == [c["id"] for c in hits if "bf16_dense_flops" in c["figures"]]
     assert page.eval_on_selector_all("#chips tbody tr", "rs => rs.map(r => r.dataset.id)") == [
         c["id"] for c in hits]
+
+
+def test_serve_page_engine_select(page, server_url):
+    page.goto(f"{server_url}/serve")
+    page.fill("form.inputs [name=model]", "llama-3.1-8b")
+    page.fill("form.inputs [name=chip]", "h200")
+    page.select_option("form.inputs select[name=engine]", "vllm")
+    with page.expect_navigation():
+        page.click("form.inputs button[type=submit]")
+    assert "engine=vllm" in page.url  # the chosen engine is in the shareable URL
+    want = _api(server_url, "/api/infer", {"model": "llama-3.1-8b", "chip": "h200",
+                                          "engine": "vllm"})
+    assert page.inner_text("tr[data-chip='h200'] td.engine") == want["engine"] == "vllm"
+    cells = _shown(page, "tr[data-chip='h200'] td[data-value]")
+    assert float(cells[1][0]) == want["output_tokens_per_s_per_chip"]

@@ -1,4 +1,4 @@
-"""API: the catalog (chips, instances, models) and a model's sizes and FLOPs."""
+"""API: the catalog (chips, instances, models, serving engines) and a model's sizes and FLOPs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from xpuplan.catalog.model_loader import resolve_builtin
 from xpuplan.catalog.models import ModelEntry, model_entries
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.errors import SpecError
+from xpuplan.hardware.stacks import default_engine, serving_engines
 from xpuplan.specs.bounds import check
 from xpuplan.specs.hardware import ChipSpec, InstanceSpec
 from xpuplan.specs.model import ModelSpec
@@ -31,6 +32,16 @@ def chips(*, catalog_files: list[str] | None = None) -> list[ChipSpec]:
 def chip(name: str, *, catalog_files: list[str] | None = None) -> ChipSpec:
     """One chip by id or alias ('h100', 'trainium2', 'trillium', 'ironwood')."""
     return hardware_catalog(catalog_files).chip(name)
+
+
+def engines(*, catalog_files: list[str] | None = None) -> dict[str, dict]:
+    """The serving engines (`engine=`, `--engine`) of each vendor of the catalog's chips and
+    the one its chips run unless told, from data/stacks.toml:
+    {vendor: {"engines": [names in file order], "default": name}}, vendors in catalog order
+    (a vendor without records has the fallback's)."""
+    vendors = dict.fromkeys(c.vendor for c in chips(catalog_files=catalog_files))
+    return {v: {"engines": list(serving_engines(v)), "default": default_engine(v)}
+            for v in vendors}
 
 
 @legacy_call("catalog_files")

@@ -96,6 +96,19 @@ def _page(request: Request, name: str, context: dict, status: int = 200) -> HTML
         **context}, status_code=status)
 
 
+def _engine_choices(by_vendor: dict[str, dict]) -> dict:
+    """The engine select's options: every vendor's engines once, each labelled with the
+    vendors that have it, and the blank choice's label naming each vendor's default."""
+    labels: dict[str, list[str]] = {}
+    for vendor, e in by_vendor.items():
+        for name in e["engines"]:
+            labels.setdefault(name, []).append(vendor)
+    return {"options": list(labels), "labels": {n: f"{n} ({', '.join(v)})"
+                                                for n, v in labels.items()},
+            "blank": "default for the chip (" + ", ".join(
+                f"{v}: {e['default']}" for v, e in by_vendor.items()) + ")"}
+
+
 async def _render(request: Request, name: str, compute, defaults: dict,
                   always: bool = False, time_limit_s: float | None = None) -> HTMLResponse:
     """Run `compute(settings, values, config)` in the pool when inputs are given (`always`:
@@ -103,7 +116,8 @@ async def _render(request: Request, name: str, compute, defaults: dict,
     settings = request.app.state.settings
     context: dict[str, object] = {
         "chips": [c.id for c in api.chips(catalog_files=settings.catalog_files)],
-        "models": [e.id for e in api.models()]}
+        "models": [e.id for e in api.models()],
+        "engines": _engine_choices(api.engines(catalog_files=settings.catalog_files))}
     try:
         values, config = await _inputs(request)
         context["form"] = {**defaults, **values}
