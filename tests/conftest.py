@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import tomllib
 
 import pytest
 
+from xpuplan.catalog.hardware import builtin_file
 from xpuplan.cli import main
 
 
@@ -43,3 +45,17 @@ def serve_stack_fields():
     return dict(vendor="x", workload="serve", name="x", heads="divide", tp_counts="chips",
                 kv_admission="paged_resident_tokens", engine="x-engine", source="s",
                 retrieved="2026-12-01")
+
+
+@pytest.fixture
+def builtin_stack_row():
+    """A shipped stacks.toml record as a dict, with one field set to a value (or dropped,
+    value None): `builtin_stack_row(vendor, workload, field, value)`, for catalog-error tests."""
+
+    def row(vendor: str, workload: str, field: str, value):
+        rows = tomllib.loads(builtin_file("stacks.toml").read_text())["stack"]
+        found = next(r for r in rows if (r["vendor"], r["workload"]) == (vendor, workload))
+        return ({**found, field: value} if value is not None
+                else {k: v for k, v in found.items() if k != field})
+
+    return row

@@ -91,11 +91,9 @@ def test_evaluate_applies_the_chip_stacks_overlap():
 
 @pytest.mark.parametrize("change,value", [("tp_comm_overlap", 1.5),
                                           ("tp_comm_overlap_source", None)])
-def test_overlap_outside_zero_to_one_or_unsourced_is_a_catalog_error(change, value):
-    rows = tomllib.loads(builtin_file("stacks.toml").read_text())["stack"]
-    row = next(r for r in rows if (r["vendor"], r["workload"]) == ("google", "train"))
-    bad = {**row, change: value} if value is not None else {
-        k: v for k, v in row.items() if k != change}
+def test_overlap_outside_zero_to_one_or_unsourced_is_a_catalog_error(change, value,
+                                                                  builtin_stack_row):
+    bad = builtin_stack_row("google", "train", change, value)
     with pytest.raises(CatalogError, match="tp_comm_overlap"):
         validated(StackRecord, bad, "stacks.toml", "stack[0]")
 

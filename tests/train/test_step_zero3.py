@@ -123,11 +123,9 @@ def test_evaluate_exposes_fsdp_on_trainium2_only():
 @pytest.mark.parametrize("change,value", [("zero3_reduce_scatter_overlap", -0.5),
                                           ("zero3_all_gather_overlap_with_tp", 1.5),
                                           ("zero3_overlap_source", None)])
-def test_overlap_outside_zero_to_one_or_unsourced_is_a_catalog_error(change, value):
-    rows = tomllib.loads(builtin_file("stacks.toml").read_text())["stack"]
-    row = next(r for r in rows if (r["vendor"], r["workload"]) == ("aws", "train"))
-    bad = {**row, change: value} if value is not None else {
-        k: v for k, v in row.items() if k != change}
+def test_overlap_outside_zero_to_one_or_unsourced_is_a_catalog_error(change, value,
+                                                                  builtin_stack_row):
+    bad = builtin_stack_row("aws", "train", change, value)
     with pytest.raises(CatalogError, match="zero3"):
         validated(StackRecord, bad, "stacks.toml", "stack[0]")
 

@@ -86,7 +86,7 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
         windowed_kv_pool=r.windowed_kv_pool, engine=r.engine or "",
         max_batched_tokens=r.max_batched_tokens, tiers=r.tier,
         eager_kernels_per_layer=r.eager_kernels_per_layer,
-        eager_launch_s=r.eager_launch_us * 1e-6 if r.eager_launch_us else None,
+        eager_launch_s=_us(r.eager_launch_us),
         serial_host_step_s=_us(r.serial_host_step_us), serial_host_seq_s=_us(r.serial_host_seq_us),
         scheduler_steps=r.scheduler_steps, context_bucket_min_tokens=r.context_bucket_min_tokens,
         request_pool=r.request_pool)
