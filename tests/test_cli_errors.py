@@ -64,3 +64,16 @@ def test_ctrl_c_in_a_real_process_exits_130(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert (proc.returncode, err) == (130, "interrupted\n")
+
+
+def test_engine_help_names_every_catalog_engine(run_cli):
+    # the --engine help is built from api.engines(), so a new engine record shows up in it
+    import re
+
+    from xpuplan import api
+
+    code, out, _ = run_cli("infer", "--help")
+    text = re.sub(r"[\s│]+", " ", out)
+    for vendor, entry in api.engines().items():
+        listed = " | ".join(entry["engines"])
+        assert code == 0 and f"{listed} on {vendor} (default {entry['default']})" in text

@@ -183,10 +183,16 @@ TokensOpt = Annotated[str | None, typer.Option(
     "--tokens", help="Training tokens, e.g. 15T: adds time, chip-hours, cost, energy.")]
 PrecisionOpt = Annotated[api.Precision, typer.Option("--precision", help="GEMM precision.")]
 Knob = Annotated[int | None, typer.Option(help="Fix this knob (else searched).")]
-EngineOpt = Annotated[str | None, typer.Option(
-    help="Serving engine: tensorrt-llm | vllm | vllm-v0 | sglang on NVIDIA, vllm | vllm-v0 | "
-         "sglang on AMD, jetstream | vllm on TPU, nxd-inference on Trainium (default: the first "
-         "of each; vllm-v0: vLLM 0.4-0.6's V0 engine).")]
+
+
+def _engine_help() -> str:
+    """--engine's help from the catalog's engine records (api.engines), so it never drifts."""
+    per_vendor = ", ".join(f"{' | '.join(e['engines'])} on {vendor} (default {e['default']})"
+                           for vendor, e in api.engines().items())
+    return f"Serving engine: {per_vendor}; vllm-v0 is vLLM 0.4-0.6's V0 engine."
+
+
+EngineOpt = Annotated[str | None, typer.Option(help=_engine_help())]
 RecomputeOpt = Annotated[str | None, typer.Option(
     help="Fix activation recompute: none, selective, full, or the share 0..1 of each layer's "
          "forward recomputed (e.g. 0.6).")]
