@@ -205,6 +205,8 @@ class StackRecord(Sourced):
     scheduler_steps: int = Field(default=1, ge=1)  # serve: decode steps per scheduler call
     context_bucket_min_tokens: int | None = Field(default=None, ge=1)  # serve: smallest prefill
     context_buckets_source: str | None = None  # bucket of a power-of-two bucketing rule
+    decode_attention_max_context: int | None = Field(default=None, ge=1)  # serve: GQA kernel's
+    decode_attention_source: str | None = None  # longest context (beyond: generic kernel)
 
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
@@ -245,6 +247,8 @@ class StackRecord(Sourced):
                              "their serial_host_source")
         if self.context_bucket_min_tokens and not self.context_buckets_source:
             raise ValueError("context_bucket_min_tokens needs its own context_buckets_source")
+        if self.decode_attention_max_context and not self.decode_attention_source:
+            raise ValueError("decode_attention_max_context needs its own decode_attention_source")
         return self
 
 

@@ -47,6 +47,7 @@ class StackRules:
     serial_host_seq_s: float | None = None  # waits for (serve.host), fixed and per sequence, s
     scheduler_steps: int = 1  # serve: the engine's default decode steps per scheduler call
     context_bucket_min_tokens: int | None = None  # serve: smallest power-of-two prefill bucket
+    decode_attention_max_context: int | None = None  # serve: GQA decode kernel's longest context
     request_pool: RequestPool | None = None  # serve: the running cap sized from the KV pool
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
@@ -89,6 +90,7 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
         eager_launch_s=_us(r.eager_launch_us),
         serial_host_step_s=_us(r.serial_host_step_us), serial_host_seq_s=_us(r.serial_host_seq_us),
         scheduler_steps=r.scheduler_steps, context_bucket_min_tokens=r.context_bucket_min_tokens,
+        decode_attention_max_context=r.decode_attention_max_context,
         request_pool=r.request_pool)
         for r in stack_records()}
 

@@ -11,7 +11,8 @@ memory.py and step.py, each a small function with its formula and source, assemb
   decode stage, b = B'/pp  max(device, t_launch) + t_host/pp, device = max(t_weights, t_gemm)
                           + max(t_kv, t_attn) + t_tp + t_ep + t_pp: GEMMs and attention, each
                           its own roofline (DecodeStage); t_launch = L/pp·k·t_k the eager
-                          launches without graphs (serve.host)
+                          launches without graphs (serve.host); KV read once per query head
+                          past the stack's GQA kernel's context (step.fallback_kv_reads)
       t_tp: 2 all-reduces per layer, α (latency) + β (bytes) each (hardware.collectives);
       t_host = t_step + B'·t_seq, the engine's host work per step (step.host_step_time), plus
       (t_0 + B'·t_s)/n for an engine that schedules serially between steps (vLLM V0, n
@@ -79,6 +80,7 @@ from xpuplan.serve.step import (
     dp_prefill_straggler,
     ep_comm_time,
     experts_touched,
+    fallback_kv_reads,
     gemm_phi,
     gemm_shape_factor,
     host_step_time,
@@ -256,7 +258,10 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
                                                   *neuron_moe, prefill=prefill)
     bytes_weights = b_w * (layers * dense / tp + layers * f * E_act * s.expert_params / x
                            ) + ACT_BYTES * head * s.lm_head_params / tp
-    bytes_kv = b * kv_tok * ctx + ACT_BYTES * b * layers * f * (  # + MoE routing permutation
+    # Past the stack's GQA decode kernel's context limit, a KV head is read per query head.
+    reads = fallback_kv_reads(heads.q_heads / heads.kv_heads, n_in, n_out,
+                              None if p.model.mla else serve_rules(p).decode_attention_max_context)
+    bytes_kv = b * kv_tok * ctx * reads + ACT_BYTES * b * layers * f * (  # + MoE permutation
         moe.permutation_elems_per_token(D, s.expert_width, s.top_k, s.gated, tp, ep))
     pad_attn = padded_attention_params(s, heads)
     pad_moe = moe_pad(n_moe, prefill=False)  # grouped-GEMM tiles or Neuron dispatch

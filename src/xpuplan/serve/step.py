@@ -75,6 +75,27 @@ def host_step_time(step_s, per_seq_s, batch) -> np.ndarray:
     return step_s + per_seq_s * batch
 
 
+def fallback_kv_reads(group, n_in: int, n_out: int, max_context: int | None) -> np.ndarray:
+    """Times a decode step reads each cached KV head, averaged over a request's steps, 1.
+
+    1 + (g − 1)·f, g = query heads per KV head on a rank (N'/K'), f = clip((I + O − S)/O, 0, 1)
+    the share of decode steps whose context I + t exceeds S, the longest context the engine's
+    grouped-query decode kernel takes (data/stacks.toml decode_attention_max_context); 1
+    without such a limit. Beyond S the engine runs the generic paged-attention kernel, whose
+    grid is (query heads, sequences, partitions): each thread block serves one query head
+    and loads its KV head's blocks itself, so a KV head is read once per query head it serves
+    (vLLM csrc/attention/paged_attention_v2.cu). ROCm vLLM's custom kernel takes the whole
+    GQA group per block and reads the KV once, but only while the batch's longest sequence is
+    ≤ S (stacks.toml vllm-v0 record). Neglects L2 hits between the g blocks of one KV head and
+    a continuous batch whose longest sequence passes S before the request does.
+    """
+    g = np.asarray(group, dtype=float)
+    if max_context is None:
+        return np.ones_like(g)
+    share = np.clip((n_in + n_out - max_context) / n_out, 0.0, 1.0)
+    return 1.0 + (g - 1.0) * share
+
+
 def tp_comm_time(n_layers, message_bytes, tp, tp_per_domain, fab: Fabric) -> np.ndarray:
     """Exposed tensor-parallel all-reduces of one stage, s.
 
