@@ -41,7 +41,7 @@ FABRIC = Fabric(scaleup_bw=1e11, scaleup_eff=1.0, scaleup_latency_s=0.0, scaleou
 # T_G = 2 · 17.5 = 35 ms (forward and backward gathers) and T_R = 17.5 ms.
 T_ONE = 7 / 8 * 2e9 / 1e11
 DENSE, EXPERT = np.array([1e9]), np.array([0.0])
-NEURON = Zero3Overlap(reduce_scatter=0.0, all_gather_with_tp=0.0)
+NEURON = Zero3Overlap(reduce_scatter=0.0, all_gather_with_tp=0.0, per_layer=True)
 
 
 def _z3(ranks_per_chip: int, t_compute: float, overlap: Zero3Overlap, zero: int = 3) -> float:
@@ -82,6 +82,23 @@ def test_neuron_all_gathers_are_exposed_beside_tp_collectives():
     assert _z3(4, 1.0, Zero3Overlap()) == 0.0
 
 
+def test_every_layer_pays_the_collective_latency():
+    # Llama 3.1 8B has 32 layers: with α = 1 ms and no bandwidth term to speak of (Φ = 1 B),
+    # the 2 all-gathers and 1 reduce-scatter of each layer cost 3 · 32 · 1 ms in series
+    # (Neuron, TP ranks on the chip), not the 3 ms of one collective over the whole model.
+    s = layer_shape(api.load_model("llama-3.1-8b"))
+    lay = Layouts.build(tp=1, pp=1, dp=8, micro_batch=1, zero=3, recompute=0)
+    mb = micro_batch(s, lay, seq_len=2048, global_batch=8, ranks_per_chip=4)
+    slow = Fabric(scaleup_bw=1e11, scaleup_eff=1.0, scaleup_latency_s=1e-3, scaleout_bw=1e10,
+                  scaleout_eff=1.0, scaleout_latency_s=1e-3, domain_chips=8)
+    got = zero3_comm_time(lay, mb, slow, np.array([1.0]), EXPERT, np.array([1.0]), NEURON)
+    assert got[0] == pytest.approx(3 * 32 * 1e-3 + 3 * 7 / 8 * 2.0 / 1e11, rel=1e-12)
+    # A stack without the per-layer schedule gathers the model at once: α three times.
+    once = Zero3Overlap(reduce_scatter=0.0, all_gather_with_tp=0.0)
+    got = zero3_comm_time(lay, mb, slow, np.array([1.0]), EXPERT, np.array([1.0]), once)
+    assert got[0] == pytest.approx(3 * 1e-3 + 3 * 7 / 8 * 2.0 / 1e11, rel=1e-12)
+
+
 def test_below_zero3_no_per_micro_batch_collectives():
     for zero in (0, 1, 2):
         assert _z3(4, 1.0, NEURON, zero=zero) == 0.0
@@ -96,8 +113,10 @@ def test_overlaps_are_read_from_stacks_toml():
         assert rules.zero3_reduce_scatter_overlap == r.get("zero3_reduce_scatter_overlap", 1.0)
         assert rules.zero3_all_gather_overlap_with_tp == r.get(
             "zero3_all_gather_overlap_with_tp", 1.0)
+        assert rules.zero3_per_layer == r.get("zero3_per_layer", False)
     aws = stack_rules("aws", "train")
     assert (aws.zero3_reduce_scatter_overlap, aws.zero3_all_gather_overlap_with_tp) == (0, 0)
+    assert aws.zero3_per_layer
 
 
 def test_evaluate_exposes_fsdp_on_trainium2_only():
@@ -108,10 +127,11 @@ def test_evaluate_exposes_fsdp_on_trainium2_only():
         s = layer_shape(p.model)
         rules = stack_rules(p.chip.vendor, "train")
         heads = head_split(s, lay.tp, rules.ranks_per_chip(p.chip), rules.heads)
-        phi = params_per_chip(s, lay, heads)
+        L = s.n_layers  # one collective of each kind per layer, Φ/L bytes each
+        phi = tuple(x / L for x in params_per_chip(s, lay, heads))
         fab = chip_rates(p.chip, p.efficiency, p.precision).fabric
-        raw = (2 * data_parallel_sync_time("all_gather", 2.0, lay, fab, *phi)
-               + data_parallel_sync_time("reduce_scatter", 2.0, lay, fab, *phi))[0]
+        raw = L * (2 * data_parallel_sync_time("all_gather", 2.0, lay, fab, *phi)
+                   + data_parallel_sync_time("reduce_scatter", 2.0, lay, fab, *phi))[0]
         got = evaluate(p, lay).time["time/comm/zero3"][0]
         assert raw > 0
         if exposed:  # m = 1 micro-batch: the whole FSDP traffic is in the step
@@ -139,3 +159,11 @@ def test_a_chip_without_link_bandwidth_gets_an_infinite_not_a_nan_time(overlap):
                       scaleout_eff=1.0, scaleout_latency_s=0.0, domain_chips=8)
     got = zero3_comm_time(lay, mb, no_links, DENSE, EXPERT, np.array([1.0]), overlap)
     assert np.isposinf(got[0])
+
+
+def test_per_layer_schedule_without_a_source_is_a_catalog_error(builtin_stack_row):
+    bad = {**builtin_stack_row("aws", "train", "zero3_overlap_source", None),
+           "zero3_reduce_scatter_overlap": 1.0, "zero3_all_gather_overlap_with_tp": 1.0}
+    assert bad["zero3_per_layer"] is True
+    with pytest.raises(CatalogError, match="zero3_per_layer"):
+        validated(StackRecord, bad, "stacks.toml", "stack[0]")

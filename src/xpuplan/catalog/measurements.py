@@ -193,7 +193,10 @@ class StackRecord(Sourced):
     tp_comm_overlap_source: str | None = None
     zero3_reduce_scatter_overlap: float = Field(default=1.0, ge=0.0, le=1.0)  # train: ZeRO-3 RS
     zero3_all_gather_overlap_with_tp: float = Field(default=1.0, ge=0.0, le=1.0)  # ZeRO-3 AG
+    zero3_per_layer: bool = False  # train: ZeRO-3 collectives per layer, each paying α
     zero3_overlap_source: str | None = None
+    core_all_reduce_hbm_touches: float | None = Field(default=None, gt=0)  # train: on-chip TP
+    core_collective_source: str | None = None
     windowed_kv_pool: bool = True  # serve: windowed layers cache only their window's tokens
     windowed_kv_pool_source: str | None = None
     eager_kernels_per_layer: int | None = Field(default=None, ge=1)  # serve: without graphs
@@ -231,10 +234,12 @@ class StackRecord(Sourced):
             raise ValueError("weight_only needs its own weight_only_source")
         if self.tp_comm_overlap and not self.tp_comm_overlap_source:
             raise ValueError("tp_comm_overlap needs its own tp_comm_overlap_source")
-        if ((self.zero3_reduce_scatter_overlap < 1 or self.zero3_all_gather_overlap_with_tp < 1)
-                and not self.zero3_overlap_source):
+        if ((self.zero3_reduce_scatter_overlap < 1 or self.zero3_all_gather_overlap_with_tp < 1
+             or self.zero3_per_layer) and not self.zero3_overlap_source):
             raise ValueError("zero3_reduce_scatter_overlap and zero3_all_gather_overlap_with_tp "
-                             "below 1 need their own zero3_overlap_source")
+                             "below 1, and zero3_per_layer, need their own zero3_overlap_source")
+        if self.core_all_reduce_hbm_touches and not self.core_collective_source:
+            raise ValueError("core_all_reduce_hbm_touches needs its own core_collective_source")
         if not self.windowed_kv_pool and not self.windowed_kv_pool_source:
             raise ValueError("windowed_kv_pool = false needs its own windowed_kv_pool_source")
         if (self.eager_kernels_per_layer is None) != (self.eager_launch_us is None) or (

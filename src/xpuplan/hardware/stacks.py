@@ -36,6 +36,8 @@ class StackRules:
     tp_comm_overlap: float = 0.0  # train: share of the TP GEMMs collective matmuls hide comm under
     zero3_reduce_scatter_overlap: float = 1.0  # train: share of ZeRO-3 RS the scheduler may hide
     zero3_all_gather_overlap_with_tp: float = 1.0  # train: same, ZeRO-3 AG beside TP collectives
+    zero3_per_layer: bool = False  # train: ZeRO-3 collectives one layer at a time (α each)
+    core_all_reduce_hbm_touches: float | None = None  # train: HBM bytes per byte of on-chip TP AR
     max_running_batch: int | None = None  # serve: the engine's default cap on running sequences
     windowed_kv_pool: bool = True  # serve: a sliding-window layer's cache holds only its window
     engine: str = ""  # serve: the engine's CLI name (tensorrt-llm, vllm, sglang, ...)
@@ -83,6 +85,8 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
         tp_comm_overlap=r.tp_comm_overlap,
         zero3_reduce_scatter_overlap=r.zero3_reduce_scatter_overlap,
         zero3_all_gather_overlap_with_tp=r.zero3_all_gather_overlap_with_tp,
+        zero3_per_layer=r.zero3_per_layer,
+        core_all_reduce_hbm_touches=r.core_all_reduce_hbm_touches,
         max_running_batch=r.max_running_batch,
         windowed_kv_pool=r.windowed_kv_pool, engine=r.engine or "",
         max_batched_tokens=r.max_batched_tokens, tiers=r.tier,

@@ -153,7 +153,9 @@ def _evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray |
                      tp_overlap=rules.tp_comm_overlap, ranks_per_chip=rules.ranks_per_chip(p.chip),
                      dense_attention=p.dense_attention, capacity_factor=p.moe_capacity_factor,
                      zero3_overlap=Zero3Overlap(rules.zero3_reduce_scatter_overlap,
-                                                rules.zero3_all_gather_overlap_with_tp))
+                                                rules.zero3_all_gather_overlap_with_tp,
+                                                rules.zero3_per_layer),
+                     core_touches=rules.core_all_reduce_hbm_touches)
     memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads)
     step = np.asarray(sum(time.values()))  # the parts sum to the step
     mem = np.asarray(sum(memory.values()))

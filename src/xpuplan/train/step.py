@@ -7,6 +7,7 @@ docstring's letters in its code. `step_time` adds them into the breakdown, so th
 the step by construction (1F1B, Narayanan et al. 2021 eq. 1-2):
 
   step   = m·(3·t_fwd + t_rc + t_tp + t_cp + t_ep + t_pp + t_z3) + t_bubble + t_dp + t_opt
+with t_tp the TP collectives over chips and, for a TP group inside one chip, among its cores
   t_fwd  = L_s·(t_gemm + t_calls + t_attn + t_mem) + t_head/p     one forward of one micro-batch
 with m micro-batches, L_s = ⌈L/p⌉ layers on the busiest stage, backward = 2 × forward, t_rc
 the recomputed forward. Every GEMM runs at min(P·η_mamf·c·φ(M,N,K), P), φ = 1/(1 + Σ d½/d)
@@ -233,6 +234,31 @@ def tp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric,
     return np.where(t > 1, np.maximum(t_comm - o * L_s * q * t_gemm, 0.0), t_comm)
 
 
+def core_tp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, r: Rates,
+                      touches: float | None) -> np.ndarray:
+    """Exposed seconds of one micro-batch's TP collectives among the logical cores of one
+    chip, s: L_s·n·h·(T − 1)·2·b·D / (B_hbm·η_hbm) where the TP group is one chip's T = r > 1
+    ranks (tp = 1 chip), else 0.
+
+    n = 4 + 2·f all-reduces per layer, as in `tp_comm_time` (a sequence-parallel all-gather
+    and reduce-scatter pair moves the same bytes). The ranks of one chip exchange through its
+    HBM: a ring all-reduce of S = 2·b·D bytes runs T − 1 reduce-scatter hops that read two
+    chunks of S/T and write one, then T − 1 all-gather hops that read one and write one
+    (Neuron runtime, intra-node collectives: Ring 2R1W and 1R1W per hop), h = 3 + 2 = 5 HBM
+    touches per byte per hop over the T ranks, h·(T − 1)·S bytes in all (data/stacks.toml
+    core_all_reduce_hbm_touches). Exposed: TP collectives block the GEMMs that produce or
+    consume them (Neuron runtime compute-comm-overlap, 'Fine-grained CC'). A TP group that
+    spans chips runs its on-chip hops inside the ring over the links (`tp_comm_time`).
+    Neglects the 1-2 µs per hop.
+    """
+    if touches is None:
+        return np.zeros(len(lay))
+    L_s, b, D, T = mb.layers, mb.tokens, s.hidden, mb.tp_ranks
+    n = 4 + 2 * recomputed_share(lay)
+    t_comm = L_s * n * touches * (T - 1) * ACT_BYTES * b * D / r.hbm_bw
+    return np.where((lay.tp == 1) & (T > 1), t_comm, 0.0)
+
+
 def cp_comm_time(s: LayerShape, lay: Layouts, mb: MicroBatch, fab: Fabric,
                  t_attn: np.ndarray) -> np.ndarray:
     """Exposed CP seconds of one micro-batch, s: max(0, L_s·3·T_AG(c·2·b·2KH/t, c) − 3·L_s·t_attn).
@@ -299,6 +325,7 @@ class Zero3Overlap:
 
     reduce_scatter: float = 1.0  # share of the gradient reduce-scatters
     all_gather_with_tp: float = 1.0  # share of the weight all-gathers when TP collectives run
+    per_layer: bool = False  # one collective per layer (each paying α), else one per model
 
 
 def zero3_comm_time(lay: Layouts, mb: MicroBatch, fab: Fabric, dense_params: np.ndarray,
@@ -306,18 +333,23 @@ def zero3_comm_time(lay: Layouts, mb: MicroBatch, fab: Fabric, dense_params: np.
                     overlap: Zero3Overlap = Zero3Overlap()) -> np.ndarray:
     """Exposed ZeRO-3 / FSDP seconds of one micro-batch, s, over the data-parallel groups:
     (1 − o_r)·T_R + (1 − o_g)·T_G + max(0, o_r·T_R + o_g·T_G − t_compute),
-    T_G = 2·T_AG(2·Φ), T_R = T_RS(2·Φ).
+    T_G = 2·l·T_AG(2·Φ/l), T_R = l·T_RS(2·Φ/l).
 
     Weights Φ are all-gathered for forward and backward and gradients reduce-scattered every
     micro-batch, prefetched under that micro-batch's compute (Rajbhandari et al. 2020 sec. 5);
-    `data_parallel_sync_time` gives the groups. o_r is the share of the reduce-scatters the
-    stack's scheduler may overlap, o_g that of the all-gathers, all_gather_with_tp when the
-    layout runs TP collectives (T = t·r > 1 ranks, `micro_batch`), else 1; the rest runs in
-    series with the compute. With both 1 this is max(0, T_G + T_R − t_compute).
+    `data_parallel_sync_time` gives the groups. l = L_s collectives of a layer's share each
+    (every one paying its latency α) where the stack's schedule is known to be per layer
+    (`overlap.per_layer`, data/stacks.toml zero3_per_layer: the Neuron compiler's FSDP
+    AllGather before each layer and ReduceScatter per layer of the backward), else l = 1.
+    o_r is the share of the reduce-scatters the stack's scheduler may overlap, o_g that of
+    the all-gathers, all_gather_with_tp when the layout runs TP collectives (T = t·r > 1
+    ranks, `micro_batch`), else 1; the rest runs in series with the compute. With both 1
+    this is max(0, T_G + T_R − t_compute).
     """
-    Phi = (dense_params, expert_params)
-    T_G = 2 * data_parallel_sync_time("all_gather", 2.0, lay, fab, *Phi)
-    T_R = data_parallel_sync_time("reduce_scatter", 2.0, lay, fab, *Phi)
+    n_coll = mb.layers if overlap.per_layer else np.ones_like(mb.layers)
+    Phi = (dense_params / n_coll, expert_params / n_coll)  # one collective's share
+    T_G = 2 * n_coll * data_parallel_sync_time("all_gather", 2.0, lay, fab, *Phi)
+    T_R = n_coll * data_parallel_sync_time("reduce_scatter", 2.0, lay, fab, *Phi)
     o_r = overlap.reduce_scatter
     o_g = np.where(mb.tp_ranks > 1, overlap.all_gather_with_tp, 1.0)
     with np.errstate(invalid="ignore"):  # inf·0 where a chip lacks link bandwidth
@@ -369,7 +401,8 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
               causal: bool = True, heads: HeadSplit | None = None,
               tp_overlap: float = 0.0, ranks_per_chip: int = 1,
               dense_attention: bool = False, capacity_factor: float | None = None,
-              zero3_overlap: Zero3Overlap = Zero3Overlap()) -> dict[str, np.ndarray]:
+              zero3_overlap: Zero3Overlap = Zero3Overlap(),
+              core_touches: float | None = None) -> dict[str, np.ndarray]:
     """Seconds per training step by part (time/...), each of shape (n_cfg,); see module doc.
 
     `heads` carries the stack's head padding (workload.heads; unpadded by default): padded
@@ -380,6 +413,8 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     FLOPs (ctx = S) and selective recompute reruns it (`core_attention_recompute_time`).
     `capacity_factor` c_f marks a token-dropping MoE (`capacity_dispatch_time`; None = dropless).
     `zero3_overlap`: the stack's overlap of the ZeRO-3 collectives (`zero3_comm_time`).
+    `core_touches`: the stack's HBM touches of an on-chip TP all-reduce (`core_tp_comm_time`;
+    None: the stack has no such figure, 0 s).
     """
     heads = heads or head_split(s, lay.tp)
     mb, fab = micro_batch(s, lay, seq_len, global_batch, ranks_per_chip), r.fabric
@@ -397,7 +432,8 @@ def step_time(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int, r: R
     t_compute = 3 * t_fwd + t_rc  # one micro-batch forward + backward (+ recompute)
 
     Phi = params_per_chip(s, lay, heads)  # (Φ_d, Φ_e) on the busiest chip before ZeRO
-    t_tp = tp_comm_time(s, lay, mb, fab, t_gemm, tp_overlap)
+    t_tp = tp_comm_time(s, lay, mb, fab, t_gemm, tp_overlap) + core_tp_comm_time(
+        s, lay, mb, r, core_touches)
     t_cp = cp_comm_time(s, lay, mb, fab, t_attn)
     t_ep = ep_comm_time(s, lay, mb, fab, t_compute)
     t_pp = pp_comm_time(s, lay, mb, fab)
