@@ -77,3 +77,32 @@ def test_engine_help_names_every_catalog_engine(run_cli):
     for vendor, entry in api.engines().items():
         listed = " | ".join(entry["engines"])
         assert code == 0 and f"{listed} on {vendor} (default {entry['default']})" in text
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--scheduler-steps", "0"], "scheduler_steps = 0: must be an integer from 1 to 1024"),
+    (["--max-running-batch", "0"], "max_running_batch = 0: must be an integer from 1"),
+    (["--compiled-batch", "-3"], "compiled_batch = -3: must be an integer from 1"),
+    (["--context-buckets", "2048,x"], "--context-buckets = '2048,x': comma-separated token"),
+    (["--context-buckets", "0,2048"], "--context-buckets = 0: must be an integer from 1"),
+    (["--compiled-seq-len", "512"], "compiled_seq_len = 512: every prompt pads to it, so it "
+                                    "must be at least input_len = 1024"),
+    (["--compiled-seq-len", "4096", "--static-kv-tokens", "2048"],
+     "static_kv_tokens = 2048: give it or compiled_seq_len = 4096"),
+])
+def test_serving_run_options_out_of_bounds(run_cli, args, needle):
+    code, out, err = run_cli("infer", "llama-3.1-8b", "--chip", "h100", *args)
+    assert (code, out, err.count("\n")) == (2, "", 1) and err.startswith("error:"), err
+    assert needle in err, err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--capacity-factor", "0"], "moe_capacity_factor = 0.0: must be a finite number from 0.01"),
+    (["--remat-policy", "sometimes"], "remat_policy = 'sometimes': a MaxText preset"),
+    (["--remat-policy", "full", "--recompute", "full"],
+     "remat_policy = 'full': give it or recompute = 'full', not both"),
+])
+def test_training_run_options_out_of_bounds(run_cli, args, needle):
+    code, out, err = run_cli("train", "llama-3.1-8b", "--chip", "h100", "--chips", "8", *args)
+    assert (code, out, err.count("\n")) == (2, "", 1) and err.startswith("error:"), err
+    assert needle in err, err

@@ -198,6 +198,32 @@ RecomputeOpt = Annotated[str | None, typer.Option(
          "forward recomputed (e.g. 0.6).")]
 
 
+# How a published run ran, for `train` and `infer` (api.train / api.infer keywords).
+RematOpt = Annotated[str | None, typer.Option(
+    help="MaxText remat policy (a preset, or custom:name=device|offload|remat;...) instead of "
+         "--recompute.")]
+DenseOpt = Annotated[bool, typer.Option(
+    help="Attention materialises the S x S scores (no flash kernel).")]
+CapacityOpt = Annotated[float | None, typer.Option(
+    help="Token-dropping MoE capacity factor (default: dropless).")]
+MaxRunOpt = Annotated[int | None, typer.Option(
+    help="Engine cap on running sequences (e.g. --max-num-seqs; default: the engine's).")]
+StepsOpt = Annotated[int | None, typer.Option(
+    help="Decode steps per scheduler call (vLLM V0 --num-scheduler-steps).")]
+GraphsOpt = Annotated[bool, typer.Option(
+    "--cuda-graphs/--eager", help="Kernels launched from captured graphs, or eagerly.")]
+AsyncOpt = Annotated[bool, typer.Option(
+    help="Host schedules the next step while the device runs (vLLM async scheduling).")]
+BucketsOpt = Annotated[str | None, typer.Option(
+    help="Compiled context-encoding buckets a prompt pads up to, e.g. 2048,4096,8192.")]
+StaticKvOpt = Annotated[int | None, typer.Option(
+    help="Static KV cache per decode slot, tokens, read whole each step (JetStream).")]
+CompiledBatchOpt = Annotated[int | None, typer.Option(
+    help="Static-shape export's batch every decode step computes (Neuron batch_size).")]
+CompiledSeqOpt = Annotated[int | None, typer.Option(
+    help="Static-shape export's sequence length: cache per slot, prompts pad to it (Neuron).")]
+
+
 def _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute) -> dict:
     return {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "vpp": vpp,
             "micro_batch": micro_batch, "zero": zero,
@@ -212,7 +238,8 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
           micro_batch: Knob = None, zero: Knob = None, recompute: RecomputeOpt = None,
           interval: Annotated[bool, typer.Option(help="P10-P90 of step time and cost.")] = False,
           price_term: TermOpt = api.PriceTerm.on_demand, usd_per_chip_hour: PriceOpt = None,
-          as_json: JsonOpt = False) -> None:
+          remat_policy: RematOpt = None, dense_attention: DenseOpt = False,
+          capacity_factor: CapacityOpt = None, as_json: JsonOpt = False) -> None:
     """Predict step time, memory, MFU (and time/cost to train) for one layout."""
     budget = parse_count(tokens, "tokens") if tokens is not None else None
     fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
@@ -220,7 +247,8 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
                           global_batch=global_batch, precision=precision.value, tokens=budget,
                           catalog_files=STATE["catalog"], interval=interval,
                           price_term=price_term.value, usd_per_chip_hour=usd_per_chip_hour,
-                          **fixed)
+                          remat_policy=remat_policy, dense_attention=dense_attention,
+                          moe_capacity_factor=capacity_factor, **fixed)
     if as_json:
         return emit_json(data)
     show_train(data)
@@ -310,8 +338,11 @@ def infer(model: ModelArg, chip: ChipOpt,
           interval: Annotated[bool, typer.Option(help="P10-P90 of latency and throughput.")]
           = False,
           price_term: TermOpt = api.PriceTerm.on_demand, usd_per_chip_hour: PriceOpt = None,
-          engine: EngineOpt = None,
-          as_json: JsonOpt = False) -> None:
+          engine: EngineOpt = None, max_running_batch: MaxRunOpt = None,
+          scheduler_steps: StepsOpt = None, cuda_graphs: GraphsOpt = True,
+          async_scheduling: AsyncOpt = False, context_buckets: BucketsOpt = None,
+          static_kv_tokens: StaticKvOpt = None, compiled_batch: CompiledBatchOpt = None,
+          compiled_seq_len: CompiledSeqOpt = None, as_json: JsonOpt = False) -> None:
     """Serve a model: TTFT, TPOT, throughput, max concurrency and $ per million tokens."""
     if plot:
         check_output(plot, "plot", [model, *_catalog_paths()])
@@ -323,7 +354,12 @@ def infer(model: ModelArg, chip: ChipOpt,
                        disaggregated=disaggregated, catalog_files=STATE["catalog"],
                        interval=interval, activations=activations.value if activations else None,
                        price_term=price_term.value, usd_per_chip_hour=usd_per_chip_hour,
-                       engine=engine, tp=tp, pp=pp, ep=ep)
+                       engine=engine, tp=tp, pp=pp, ep=ep, max_running_batch=max_running_batch,
+                       scheduler_steps=scheduler_steps, cuda_graphs=cuda_graphs,
+                       async_scheduling=async_scheduling, static_kv_tokens=static_kv_tokens,
+                       context_buckets=api.parse_buckets(context_buckets,
+                                                         field="--context-buckets"),
+                       compiled_batch=compiled_batch, compiled_seq_len=compiled_seq_len)
     if plot:
         from xpuplan.views.charts import pareto_figure, write_figure
 

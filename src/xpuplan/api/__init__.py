@@ -7,10 +7,10 @@ deprecation.py keeps the old positional forms and names working with a Deprecati
 `catalog_files` adds the user's own chip and instance records on top of the built-in catalog
 (as `--catalog` does on the CLI).
 
-Files by topic: deprecation.py, rows.py, catalog.py, training.py, serving.py, planning.py,
-validation.py, audit.py. The API may import every layer; the CLI, views and the web app
-import only this package (and errors, units), as the import-linter contract in pyproject.toml
-enforces.
+Files by topic: deprecation.py, rows.py, catalog.py, training.py, serve_run.py, serving.py,
+planning.py, validation.py, audit.py. The API may import every layer; the CLI, views and the
+web app import only this package (and errors, units), as the import-linter contract in
+pyproject.toml enforces.
 """
 
 from xpuplan.api.audit import AUDIT_TARGETS, AuditResult, audit
@@ -44,6 +44,7 @@ from xpuplan.api.planning import (
     plan_template,
     scenario_inputs,
 )
+from xpuplan.api.serve_run import parse_buckets
 from xpuplan.api.serving import (
     DEFAULT_SERVE_CHIPS,
     DEFAULT_SERVE_MODELS,
@@ -105,8 +106,8 @@ __all__ = [
     "chip_figures", "chips", "chips_json", "compare", "compare_serving",
     "compare_serving_defaults", "deals", "engines", "file_limit", "infer", "instance", "instances",
     "instances_json", "load_model", "model_from_config", "model_summary", "models",
-    "models_json", "parse_count", "plan", "plan_context", "plan_example_text", "plan_examples",
-    "plan_template", "scenario_inputs", "search_layouts", "serve_problem", "serving_interval",
-    "slo_seconds", "step_time_interval", "system", "system_figures", "systems", "train",
-    "train_json", "train_problem", "validate",
+    "models_json", "parse_buckets", "parse_count", "plan", "plan_context", "plan_example_text",
+    "plan_examples", "plan_template", "scenario_inputs", "search_layouts", "serve_problem",
+    "serving_interval", "slo_seconds", "step_time_interval", "system", "system_figures",
+    "systems", "train", "train_json", "train_problem", "validate",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from xpuplan.api.deprecation import legacy_call
 from xpuplan.api.rows import RowsResult
+from xpuplan.api.serve_run import engine_run_fields
 from xpuplan.api.training import (
     DEFAULT_COMPARE_CHIP_COUNT,
     DEFAULT_COMPARE_CHIPS,
@@ -50,9 +52,10 @@ class Weights(StrEnum):
 
 
 class Kv(StrEnum):
-    """Storage format of the KV cache."""
+    """Storage format of the KV cache (int8: e.g. JetStream's quantized cache on TPU)."""
     bf16 = "bf16"
     fp8 = "fp8"
+    int8 = "int8"
 
 
 WEIGHT_CHOICES = tuple(w.value for w in Weights)
@@ -84,7 +87,12 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
                   weights: str = "bf16", kv: str | None = None, disaggregated: bool = False,
                   catalog_files: list[str] | None = None, price_term: str = "on_demand",
                   activations: str | None = None, usd_per_chip_hour: float | None = None,
-                  price_fallback: bool = True, engine: str | None = None
+                  price_fallback: bool = True, engine: str | None = None,
+                  max_running_batch: int | None = None, scheduler_steps: int | None = None,
+                  cuda_graphs: bool = True, async_scheduling: bool = False,
+                  context_buckets: Sequence[int] | None = None,
+                  static_kv_tokens: int | None = None, compiled_batch: int | None = None,
+                  compiled_seq_len: int | None = None
                   ) -> tuple[ServeProblem, str | None]:
     """Validate a serving question; default n_chips = the smallest power of two whose usable
     HBM holds the weights at MODEL_FILL_TARGET. Returns the problem and the priced instance.
@@ -97,8 +105,17 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
     `weights` sets the bytes stored and read; `activations` the precision the GEMMs run at
     (default: the weights'). Weight-only quantization, e.g. MXFP4 weights with bf16
     activations (GPT-OSS on Hopper), stores 4-bit weights on a chip with no FP4 rate.
+
+    The engine's run settings (`max_running_batch` ... `compiled_seq_len`: a published run's
+    batch cap, eager launches, scheduler steps, async scheduling, context buckets and static
+    shapes) are checked by api/serve_run.py `engine_run_fields`; None keeps the engine's default.
     """
     check_all(input_len=input_len, output_len=output_len, chips=n_chips)
+    run = engine_run_fields(input_len=input_len, max_running_batch=max_running_batch,
+                            scheduler_steps=scheduler_steps, cuda_graphs=cuda_graphs,
+                            async_scheduling=async_scheduling, context_buckets=context_buckets,
+                            static_kv_tokens=static_kv_tokens, compiled_batch=compiled_batch,
+                            compiled_seq_len=compiled_seq_len)
     check("input_len + output_len", input_len + output_len, "seq_len")
     cat = hardware_catalog(catalog_files)
     c = cat.chip(chip)
@@ -118,7 +135,7 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
                         input_len=input_len, output_len=output_len, weights=w, kv=k,
                         compute=compute, reserved_bytes=reserve,
                         usd_per_chip_s=usd_per_chip_s,
-                        disaggregated=disaggregated, engine=engine), instance
+                        disaggregated=disaggregated, engine=engine, **run), instance
 
 
 def _check_engine(engine: str | None, *chips: ChipSpec) -> None:
@@ -222,14 +239,19 @@ def infer(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int | Non
           catalog_files: list[str] | None = None, interval: bool = False,
           activations: str | None = None, price_term: str = "on_demand",
           usd_per_chip_hour: float | None = None, price_fallback: bool = True,
-          engine: str | None = None, **fixed) -> ServeResult:
+          engine: str | None = None, max_running_batch: int | None = None,
+          scheduler_steps: int | None = None, cuda_graphs: bool = True,
+          async_scheduling: bool = False, context_buckets: Sequence[int] | None = None,
+          static_kv_tokens: int | None = None, compiled_batch: int | None = None,
+          compiled_seq_len: int | None = None, **fixed) -> ServeResult:
     """Serve `model` on `n_chips` chips: the layout and batch that maximise output tokens/s per
     chip (per dollar at one price) within memory and the SLO (`ttft_s`, `tpot_s`, seconds);
     with `batch` fixed, that batch. `interval` adds P10/P50/P90 of the headline numbers (see
     `serving_interval`);
     `activations` sets the GEMM precision apart from the weights' (see `serve_problem`);
     $/Mtok uses `usd_per_chip_hour` if given, else the cheapest price under `price_term`;
-    `engine` picks the serving engine (see `serve_problem`).
+    `engine` picks the serving engine and `max_running_batch` ... `compiled_seq_len` set how it
+    runs (see `serve_problem`: what `xpuplan validate` sets from a published run's columns).
     """
     unknown = set(fixed) - set(SERVE_KNOBS)
     if unknown:
@@ -244,7 +266,11 @@ def infer(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int | Non
         model, chip=chip, n_chips=n_chips, input_len=input_len, output_len=output_len,
         weights=weights, kv=kv, disaggregated=disaggregated, catalog_files=catalog_files,
         price_term=price_term, activations=activations, usd_per_chip_hour=usd_per_chip_hour,
-        price_fallback=price_fallback, engine=engine)
+        price_fallback=price_fallback, engine=engine, max_running_batch=max_running_batch,
+        scheduler_steps=scheduler_steps, cuda_graphs=cuda_graphs,
+        async_scheduling=async_scheduling, context_buckets=context_buckets,
+        static_kv_tokens=static_kv_tokens, compiled_batch=compiled_batch,
+        compiled_seq_len=compiled_seq_len)
     found = search_serving(problem, fixed, ttft_s, tpot_s)
     ev = found.evaluated
     if found.best is None:

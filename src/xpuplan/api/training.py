@@ -25,6 +25,8 @@ from xpuplan.specs.samples import Samples
 from xpuplan.train.evaluate import TrainProblem, TrainReason, evaluate
 from xpuplan.train.result import TrainResult, train_result
 from xpuplan.train.search import SearchResult, search
+from xpuplan.workload.layer import layer_shape
+from xpuplan.workload.remat import recompute_fraction
 
 TRAIN_KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero", "recompute", "sp")
 # `recompute` takes a name (RECOMPUTE) or a share of the forward in [0, 1] (_recompute_knob)
@@ -38,13 +40,20 @@ DEFAULT_TRAIN_SEQ_LEN = 8192
              renamed={"chip_name": "chip"})
 def train_problem(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
                   seq_len: int | None = None, global_batch: int | None = None,
-                  precision: str = "bf16", catalog_files: list[str] | None = None
+                  precision: str = "bf16", catalog_files: list[str] | None = None,
+                  dense_attention: bool = False, moe_capacity_factor: float | None = None
                   ) -> TrainProblem:
     """Validate the inputs of a training prediction and gather what it needs.
 
     `seq_len` defaults to 8192, or to the model's learned position table if shorter (GPT-2).
+    `dense_attention`: the run's attention materialises the S×S scores (no flash kernel);
+    `moe_capacity_factor`: a token-dropping MoE's expert capacity (None: dropless); both as
+    TrainProblem documents them (train/evaluate.py).
     """
-    check_all(chips=n_chips, seq_len=seq_len, global_batch=global_batch)
+    check_all(chips=n_chips, seq_len=seq_len, global_batch=global_batch,
+              moe_capacity_factor=moe_capacity_factor)
+    if not isinstance(dense_attention, bool):
+        raise SpecError("dense_attention", dense_attention, "must be true or false")
     if n_chips is None:
         raise SpecError("chips", n_chips, "must be given")
     m = model if isinstance(model, ModelSpec) else _load_model(model)
@@ -68,7 +77,10 @@ def train_problem(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: i
     vendor_of = {k: v.vendor for k, v in cat.chips.items()}
     return TrainProblem(model=m, chip=c, efficiency=chip_efficiency(c, vendor_of, precision=p),
                         n_chips=n_chips, seq_len=seq_len, global_batch=global_batch,
-                        precision=p, reserved_bytes=reserved_fraction() * c.hbm_bytes)
+                        precision=p, reserved_bytes=reserved_fraction() * c.hbm_bytes,
+                        dense_attention=dense_attention,
+                        moe_capacity_factor=None if moe_capacity_factor is None
+                        else float(moe_capacity_factor))
 
 
 @dataclass
@@ -111,7 +123,8 @@ def train(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
           global_batch: int | None = None, precision: str = "bf16", tokens: float | None = None,
           catalog_files: list[str] | None = None, price_term: str = "on_demand",
           usd_per_chip_hour: float | None = None, price_fallback: bool = True,
-          **fixed) -> TrainResult:
+          dense_attention: bool = False, moe_capacity_factor: float | None = None,
+          remat_policy: str | None = None, **fixed) -> TrainResult:
     """Predict training on `n_chips` chips; the knobs given are fixed, the rest are searched
     for the fastest layout that fits. The run is priced at `usd_per_chip_hour` when given,
     else at the cheapest catalog price under `price_term` (then the next priced term, unless
@@ -122,12 +135,18 @@ def train(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
 
     A given layout that breaks a rule raises a SpecError naming the constraint and by how
     much (memory: bytes needed vs available, for the leanest setting of the free knobs).
+
+    `dense_attention` and `moe_capacity_factor` as in `train_problem`; `remat_policy` a
+    MaxText remat policy (a preset or custom:name=device|offload|remat;...), recomputing the
+    share of each layer's forward that policy does (workload/remat.py), in place of
+    `recompute`.
     """
     check("tokens", tokens)
     problem = train_problem(model, chip=chip, n_chips=n_chips, seq_len=seq_len,
                             global_batch=global_batch, precision=precision,
-                            catalog_files=catalog_files)
-    fixed = _check_fixed(fixed)
+                            catalog_files=catalog_files, dense_attention=dense_attention,
+                            moe_capacity_factor=moe_capacity_factor)
+    fixed = _check_fixed(_with_remat_policy(problem, remat_policy, fixed))
     result = search(problem, fixed)
     if len(result.order) == 0:
         raise _why_nothing(problem, result, fixed)
@@ -149,20 +168,38 @@ def train_json(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
                precision: str = "bf16", tokens: float | None = None,
                catalog_files: list[str] | None = None, interval: bool = False,
                price_term: str = "on_demand", usd_per_chip_hour: float | None = None,
-               **fixed) -> dict:
+               dense_attention: bool = False, moe_capacity_factor: float | None = None,
+               remat_policy: str | None = None, **fixed) -> dict:
     """What `xpuplan train --json` prints: `train(...).to_dict()`, plus with `interval` the
     P10-P90 of `step_time_interval` under "interval"."""
     problem = train_problem(model, chip=chip, n_chips=n_chips, seq_len=seq_len,
                             global_batch=global_batch, precision=precision,
-                            catalog_files=catalog_files)
+                            catalog_files=catalog_files, dense_attention=dense_attention,
+                            moe_capacity_factor=moe_capacity_factor)
     result = train(problem.model, chip=chip, n_chips=n_chips, seq_len=problem.seq_len,
                    global_batch=problem.global_batch, precision=precision, tokens=tokens,
                    catalog_files=catalog_files, price_term=price_term,
-                   usd_per_chip_hour=usd_per_chip_hour, **fixed)
+                   usd_per_chip_hour=usd_per_chip_hour, dense_attention=dense_attention,
+                   moe_capacity_factor=moe_capacity_factor, remat_policy=remat_policy,
+                   **fixed)
     data = result.to_dict()
     if interval:
         data["interval"] = step_time_interval(problem, result=result)
     return data
+
+
+def _with_remat_policy(p: TrainProblem, policy: str | None, fixed: dict) -> dict:
+    """`fixed` with a MaxText remat policy as the recompute share f it implies (the layer's
+    forward FLOPs it recomputes, workload.remat.recompute_fraction); None: unchanged."""
+    if policy is None:
+        return fixed
+    if fixed.get("recompute") is not None:
+        raise SpecError("remat_policy", policy, f"give it or recompute = "
+                        f"{fixed['recompute']!r}, not both")
+    if not isinstance(policy, str):
+        raise SpecError("remat_policy", policy, "a MaxText policy name or custom:...")
+    share = recompute_fraction(layer_shape(p.model), p.seq_len, policy)
+    return {**fixed, "recompute": float(share)}
 
 
 def _check_fixed(fixed: dict) -> dict:
