@@ -134,7 +134,10 @@ def train(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
     and checked for memory in `train/evaluate.py: evaluate`, searched in `train/search.py`.
 
     A given layout that breaks a rule raises a SpecError naming the constraint and by how
-    much (memory: bytes needed vs available, for the leanest setting of the free knobs).
+    much. A stated layout (tp and pp given) whose only fault is that the memory estimate
+    exceeds HBM is predicted as stated, for the leanest setting of the free knobs, with
+    `fits` False and the takeaway saying so (published runs do run such layouts); with tp or
+    pp left free, a layout that fits nowhere raises, naming the bytes needed vs available.
 
     `dense_attention` and `moe_capacity_factor` as in `train_problem`; `remat_policy` a
     MaxText remat policy (a preset or custom:name=device|offload|remat;...), recomputing the
@@ -148,9 +151,10 @@ def train(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
                             moe_capacity_factor=moe_capacity_factor)
     fixed = _check_fixed(_with_remat_policy(problem, remat_policy, fixed))
     result = search(problem, fixed)
-    if len(result.order) == 0:
+    chosen = result.order[0] if len(result.order) else _leanest_over_memory(result, fixed)
+    if chosen is None:
         raise _why_nothing(problem, result, fixed)
-    best = train_result(problem, result.evaluated, int(result.order[0]))
+    best = train_result(problem, result.evaluated, int(chosen))
     best.confidence = confidence_for("train", problem.chip, problem.precision).to_dict()
     if tokens is not None:
         cat = hardware_catalog(catalog_files)
@@ -241,11 +245,23 @@ def _recompute_knob(value) -> dict:
     return {"recompute": 2, "recompute_fraction": f}
 
 
+def _leanest_over_memory(result: SearchResult, fixed: dict) -> int | None:
+    """A stated layout (tp and pp given) that breaks no rule but exceeds HBM by the memory
+    estimate: its leanest candidate, to be returned with `fits` False rather than refused.
+    Published runs do run such layouts (activation offload, recompute or allocator settings
+    the estimate does not see), and `validate` predicts them the same way; a free search
+    still only picks layouts that fit."""
+    ev = result.evaluated
+    if not all(k in fixed for k in ("tp", "pp")):
+        return None
+    over = np.flatnonzero((ev.reason == TrainReason.MEMORY) & ev.finite)
+    return int(over[np.argmin(ev.memory_per_chip_bytes[over])]) if len(over) else None
+
+
 def _why_nothing(p: TrainProblem, result: SearchResult, fixed: dict) -> XpuplanError:
     """The error for a search with no fitting layout: the broken rule of the user's layout
     (SpecError), or, for a free search, the smallest chip count that fits (InfeasibleError)."""
     ev = result.evaluated
-    layout_given = all(k in fixed for k in ("tp", "pp"))
     if len(ev.layouts) == 0:  # the fixed knobs leave no candidate: check them as written
         tp, pp, cp = fixed.get("tp", 1), fixed.get("pp", 1), fixed.get("cp", 1)
         literal = {"tp": tp, "pp": pp, "cp": cp, "dp": max(1, p.n_chips // (tp * pp * cp)),
@@ -254,9 +270,6 @@ def _why_nothing(p: TrainProblem, result: SearchResult, fixed: dict) -> XpuplanE
     elif not ev.legal.any():
         if fixed and not (ev.reason == TrainReason.NO_FABRIC).any():  # the given knobs break a rule
             _raise_if_illegal(p, evaluate(p, ev.layouts.take([0])))
-    elif layout_given:
-        leanest = np.flatnonzero(ev.legal)[np.argmin(ev.memory_per_chip_bytes[ev.legal])]
-        _raise_if_illegal(p, evaluate(p, ev.layouts.take([int(leanest)])))
     return _nothing_fits(p, result, fixed)
 
 

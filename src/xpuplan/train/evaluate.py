@@ -31,6 +31,8 @@ from xpuplan.workload.flops import flops_per_token_fwd, flops_per_token_train
 from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import layer_shape
 
+EMBEDDING_AND_LOSS_STAGES = 2  # virtual pipeline stages beyond the layers (see legality)
+
 
 class TrainReason(Reason):
     """Why a training layout is rejected: the first failed check, per configuration."""
@@ -39,7 +41,7 @@ class TrainReason(Reason):
     CHIPS = 1, "tp·pp·dp·cp must equal the chip count"
     HEADS = 2, ("the stack's head rule refuses this tp: tp ranks must divide the attention "
                 "heads, and divide or be divided by the KV heads (data/stacks.toml)")
-    LAYERS = 3, "pp·vpp must not exceed the layers"
+    LAYERS = 3, "pp·vpp must not exceed the layers + 2 (embedding and loss stages)"
     EXPERTS = 4, "ep must divide the experts and the tp·dp·cp ranks (and be 1 for a dense model)"
     BATCH = 5, "dp·micro_batch must divide the global batch"
     SEQUENCE = 6, "cp must divide the sequence length"
@@ -114,8 +116,11 @@ def legality(p: TrainProblem, lay: Layouts, heads: HeadSplit | None = None) -> n
         (TrainReason.CHIPS, lay.tp * lay.pp * lay.dp * lay.cp == p.n_chips),
         (TrainReason.HEADS, heads.legal),
         # Uneven splits are allowed (Megatron --decoder-first/last-pipeline-num-layers); the
-        # busiest stage then holds ceil(L/pp) layers.
-        (TrainReason.LAYERS, lay.pp * lay.vpp <= m.n_layers),
+        # busiest stage then holds ceil(L/pp) layers. Megatron-core's TransformerConfig
+        # account_for_embedding_in_pipeline_split / account_for_loss_in_pipeline_split count
+        # the embedding and the loss as one layer each, so L + 2 virtual stages can be filled
+        # (Megatron-Bridge's Llama 3.1 405B recipe: pp 16 x vpp 8 over 126 layers).
+        (TrainReason.LAYERS, lay.pp * lay.vpp <= m.n_layers + EMBEDDING_AND_LOSS_STAGES),
         (TrainReason.EXPERTS, (experts % lay.ep == 0) & ((lay.tp * lay.dp * lay.cp) % lay.ep == 0)),
         (TrainReason.BATCH, p.global_batch % (lay.dp * lay.micro_batch) == 0),
         (TrainReason.SEQUENCE, p.seq_len % lay.cp == 0),

@@ -104,14 +104,21 @@ def train_result(p: TrainProblem, ev: TrainEval, i: int) -> TrainResult:
         mfu=float(ev.mfu[i]), hfu=float(ev.hfu[i]), fits=bool(ev.fits[i]),
         memory_per_chip_bytes=float(ev.memory_per_chip_bytes[i]), hbm_bytes=p.chip.hbm_bytes,
         parallelism=parallelism, breakdown_s=breakdown, memory_bytes=memory,
-        takeaway=takeaway(breakdown, step, int(ev.reason[i])),
+        takeaway=takeaway(breakdown, step, int(ev.reason[i]),
+                          float(ev.memory_per_chip_bytes[i]) / p.chip.hbm_bytes),
         efficiency_provenance=dict(p.efficiency.provenance),
         mfu_peak_flops=mfu_peak_flops(p.chip, p.precision),
     )
 
 
-def takeaway(breakdown: dict, step: float, reason: int) -> str:
-    """What binds, by how much: the largest part of the step and the compute share."""
+def takeaway(breakdown: dict, step: float, reason: int, memory_share: float = 0.0) -> str:
+    """What binds, by how much: the largest part of the step and the compute share; for a
+    stated layout over HBM by the memory estimate (`memory_share` = need / HBM > 1), that
+    first, since its speed assumes the run fits as published."""
+    if reason == TrainReason.MEMORY:
+        return (f"over HBM by the memory estimate ({memory_share:.2f}x the chip's HBM): "
+                "predicted as stated, as if it fit; the run needs offload or recompute "
+                "the layout does not state, at a cost not counted here")
     if reason != TrainReason.OK:
         return f"infeasible: {TrainReason(reason).message}"
     biggest = max(breakdown, key=lambda k: breakdown[k])
