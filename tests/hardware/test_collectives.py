@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xpuplan.catalog.measurements import StackRecord
 from xpuplan.hardware.collectives import (
     Fabric,
     Topology,
@@ -127,3 +128,41 @@ def test_switch_topology_unchanged():
 @given(g=st.sampled_from([1, 2, 4, 8, 16, 32, 64, 128, 256]))
 def test_torus_group_never_beats_the_chip_total(g):
     assert domain_bandwidth(V5E, 200e9, np.array([g]))[0] <= 200e9 + 1e-3
+
+
+SERIAL = Fabric(**{**FAB.__dict__, "serial_stages": True})
+
+
+def test_serial_stages_add_the_inter_and_intra_node_all_gather():
+    # Neuron's global AllGather, X = 8 nodes of Y = 8 ranks, S = 1 GB gathered, C = S/64:
+    # inter-node AllGather receives (X−1)·C over the NIC, then intra-node AllGather receives
+    # (Y−1)·X·C over the scale-up links, one after the other.
+    c = 1e9 / 64
+    inter = 7 * c / (50e9 * 0.9)  # 109.375 MB at 45 GB/s = 2.431 ms
+    intra = 7 * 8 * c / (450e9 * 0.8)  # 875 MB at 360 GB/s = 2.431 ms
+    t = collective_time("all_gather", np.array([1e9]), np.array([64]), np.array([8]), SERIAL)
+    assert t[0] == pytest.approx(30e-6 + inter + intra)
+    piped = collective_time("all_gather", np.array([1e9]), np.array([64]), np.array([8]), FAB)
+    assert piped[0] == pytest.approx(30e-6 + 63 / 64 * 1e9 / 360e9)  # the slower stage only
+
+
+def test_serial_all_reduce_is_intra_rs_inter_ar_intra_ag():
+    # intra RS (Y−1)/Y·S, inter AR 2(X−1)/X·S/Y, intra AG (Y−1)/Y·S, X = 4 nodes, Y = 8
+    s = 1e9
+    intra = 2 * 7 / 8 * s / (450e9 * 0.8)
+    inter = 2 * 3 / 4 * s / 8 / (50e9 * 0.9)
+    t = collective_time("all_reduce", np.array([s]), np.array([32]), np.array([8]), SERIAL)
+    assert t[0] == pytest.approx(30e-6 + intra + inter)
+
+
+@pytest.mark.parametrize("op, n, g", [("all_gather", 8, 8), ("all_to_all", 64, 8),
+                                      ("p2p", 16, 1)])
+def test_serial_stages_leave_one_domain_and_other_ops_alone(op, n, g):
+    args = (np.array([1e8]), np.array([n]), np.array([g]))
+    assert collective_time(op, *args, SERIAL)[0] == collective_time(op, *args, FAB)[0]
+
+
+def test_serial_stages_need_their_source():
+    with pytest.raises(ValueError, match="collective_stages_source"):
+        StackRecord(vendor="x", workload="train", name="x", heads="pad", tp_counts="chips",
+                    source="s", retrieved="2026-12-02", collective_stages_serial=True)

@@ -10,6 +10,7 @@ collectives that block the compute, so beside TP collectives they are exposed to
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -129,7 +130,8 @@ def test_evaluate_exposes_fsdp_on_trainium2_only():
         heads = head_split(s, lay.tp, rules.ranks_per_chip(p.chip), rules.heads)
         L = s.n_layers  # one collective of each kind per layer, Φ/L bytes each
         phi = tuple(x / L for x in params_per_chip(s, lay, heads))
-        fab = chip_rates(p.chip, p.efficiency, p.precision).fabric
+        fab = replace(chip_rates(p.chip, p.efficiency, p.precision).fabric,
+                      serial_stages=rules.collective_stages_serial)  # Neuron: stages add
         raw = L * (2 * data_parallel_sync_time("all_gather", 2.0, lay, fab, *phi)
                    + data_parallel_sync_time("reduce_scatter", 2.0, lay, fab, *phi))[0]
         got = evaluate(p, lay).time["time/comm/zero3"][0]

@@ -197,6 +197,8 @@ class StackRecord(Sourced):
     zero3_overlap_source: str | None = None
     core_all_reduce_hbm_touches: float | None = Field(default=None, gt=0)  # train: on-chip TP
     core_collective_source: str | None = None
+    collective_stages_serial: bool = False  # train: multi-node collectives' stages add
+    collective_stages_source: str | None = None
     windowed_kv_pool: bool = True  # serve: windowed layers cache only their window's tokens
     windowed_kv_pool_source: str | None = None
     eager_kernels_per_layer: int | None = Field(default=None, ge=1)  # serve: without graphs
@@ -229,6 +231,14 @@ class StackRecord(Sourced):
         return self
 
     @model_validator(mode="after")
+    def _collective_rules_name_their_sources(self) -> StackRecord:
+        if self.core_all_reduce_hbm_touches and not self.core_collective_source:
+            raise ValueError("core_all_reduce_hbm_touches needs its own core_collective_source")
+        if self.collective_stages_serial and not self.collective_stages_source:
+            raise ValueError("collective_stages_serial needs its own collective_stages_source")
+        return self
+
+    @model_validator(mode="after")
     def _figures_name_their_sources(self) -> StackRecord:
         if self.weight_only and not self.weight_only_source:
             raise ValueError("weight_only needs its own weight_only_source")
@@ -238,8 +248,6 @@ class StackRecord(Sourced):
              or self.zero3_per_layer) and not self.zero3_overlap_source):
             raise ValueError("zero3_reduce_scatter_overlap and zero3_all_gather_overlap_with_tp "
                              "below 1, and zero3_per_layer, need their own zero3_overlap_source")
-        if self.core_all_reduce_hbm_touches and not self.core_collective_source:
-            raise ValueError("core_all_reduce_hbm_touches needs its own core_collective_source")
         if not self.windowed_kv_pool and not self.windowed_kv_pool_source:
             raise ValueError("windowed_kv_pool = false needs its own windowed_kv_pool_source")
         if (self.eager_kernels_per_layer is None) != (self.eager_launch_us is None) or (

@@ -49,6 +49,7 @@ class Fabric:
     scaleout_latency_s: float
     domain_chips: int
     topology: Topology = Topology()
+    serial_stages: bool = False  # a multi-domain collective's two stages add (`collective_time`)
 
 
 def domain_bandwidth(topo: Topology, chip_bw: float, g: np.ndarray) -> np.ndarray:
@@ -123,6 +124,18 @@ def collective_time(op: str, bytes_per_chip: np.ndarray | float, n: np.ndarray,
     all-to-all (the off-domain share of each chip's data); point-to-point across domains runs
     at the NIC rate. α is the scale-out latency as soon as a group leaves its domain. B_up is
     what the group's g in-domain ranks get from the domain's topology (`domain_bandwidth`).
+
+    With `fabric.serial_stages` (a stack whose hierarchical collectives run their stages one
+    after the other, data/stacks.toml collective_stages_serial) an all-gather, reduce-scatter
+    or all-reduce across k > 1 domains instead adds its two stages: of the f(n)·S bytes a chip
+    moves, the share (k−1)/(n−1) crosses the NIC and (n−k)/(n−1) stays in the domain,
+    t = α + f(n)·S·[(k−1)/((n−1)·B_nic·η_nic) + (n−k)/((n−1)·B_up·η_up)]
+    (AWS Neuron runtime, 'Inter-node Collective Communications': global AllGather = inter-node
+    AllGather over the k ranks of one local index, chunk C, then intra-node AllGather of the
+    k·C each then holds; ReduceScatter the reverse; AllReduce = intra RS + inter AR + intra
+    AG; aws-neuron/aws-neuron-sdk @3afa0fdf:neuron-runtime/explore/internode-collective-comm.rst).
+    The NIC term equals the pipelined one's; α stays the measured cross-domain time.
+    All-to-all and point-to-point keep the pipelined form (the note covers neither).
     """
     n = np.maximum(np.asarray(n, dtype=float), 1.0)
     g = np.clip(np.asarray(per_domain, dtype=float), 1.0, n)
@@ -137,6 +150,12 @@ def collective_time(op: str, bytes_per_chip: np.ndarray | float, n: np.ndarray,
     else:
         ratio = (n - 1) / np.maximum(k - 1, 1.0)
     bw = np.where(crosses, np.minimum(up, nic * ratio), up)
+    if fabric.serial_stages and op not in ("all_to_all", "p2p"):
+        # 1/B_bus = (k−1)/((n−1)·nic) + (n−k)/((n−1)·up): the two stages in series
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = ((k - 1) / (np.maximum(n - 1, 1.0) * nic)
+                   + (n - k) / (np.maximum(n - 1, 1.0) * up))
+        bw = np.where(crosses, np.where(inv > 0, 1.0 / np.where(inv > 0, inv, 1.0), 0.0), up)
     alpha = np.where(crosses, fabric.scaleout_latency_s, fabric.scaleup_latency_s)
     # A chip whose catalog has no link bandwidth cannot run the collective: infinite time.
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -38,6 +38,7 @@ class StackRules:
     zero3_all_gather_overlap_with_tp: float = 1.0  # train: same, ZeRO-3 AG beside TP collectives
     zero3_per_layer: bool = False  # train: ZeRO-3 collectives one layer at a time (α each)
     core_all_reduce_hbm_touches: float | None = None  # train: HBM bytes per byte of on-chip TP AR
+    collective_stages_serial: bool = False  # train: a multi-node collective's stages add
     max_running_batch: int | None = None  # serve: the engine's default cap on running sequences
     windowed_kv_pool: bool = True  # serve: a sliding-window layer's cache holds only its window
     engine: str = ""  # serve: the engine's CLI name (tensorrt-llm, vllm, sglang, ...)
@@ -87,6 +88,7 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
         zero3_all_gather_overlap_with_tp=r.zero3_all_gather_overlap_with_tp,
         zero3_per_layer=r.zero3_per_layer,
         core_all_reduce_hbm_touches=r.core_all_reduce_hbm_touches,
+        collective_stages_serial=r.collective_stages_serial,
         max_running_batch=r.max_running_batch,
         windowed_kv_pool=r.windowed_kv_pool, engine=r.engine or "",
         max_batched_tokens=r.max_batched_tokens, tiers=r.tier,

@@ -12,7 +12,7 @@ sequences, where attention dominates (Llama 3.1 8B at 1M tokens on GB300: 1.12).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -150,10 +150,12 @@ def _evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray |
               ) -> TrainEval:
     """`evaluate` of flat configurations, `compute_scale` given per layout (or the stack's)."""
     shape = layer_shape(p.model)
+    rules = stack_rules(p.chip.vendor, "train")
     rates = chip_rates(p.chip, p.efficiency, p.precision, compute_scale)
+    if rules.collective_stages_serial:  # the stack's multi-node collectives run stage by stage
+        rates = replace(rates, fabric=replace(rates.fabric, serial_stages=True))
     heads = train_heads(p, lay)
     reason = legality(p, lay, heads)
-    rules = stack_rules(p.chip.vendor, "train")
     time = step_time(shape, lay, p.seq_len, p.global_batch, rates, heads=heads,
                      tp_overlap=rules.tp_comm_overlap, ranks_per_chip=rules.ranks_per_chip(p.chip),
                      dense_attention=p.dense_attention, capacity_factor=p.moe_capacity_factor,
