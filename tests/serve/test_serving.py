@@ -319,3 +319,17 @@ def test_old_positional_call_warns_and_gives_the_same_result():
     assert old.to_dict() == new.to_dict() == renamed.to_dict()
     with pytest.raises(TypeError, match="both 'chips' and 'n_chips'"):
         api.infer("llama-3.1-8b", chip="h100", chips=1, n_chips=1)
+
+
+@pytest.mark.parametrize("tpot_limit_s", [0.030, 0.045])
+def test_slo_search_finds_the_largest_batch_meeting_the_limit(tpot_limit_s):
+    # under a TPOT limit the search bisects each layout's batch: the winner's batch meets
+    # the limit and one more sequence does not (powers of two alone would stop at 2^k)
+    from xpuplan.serve.search import search_serving
+
+    p = _problem()
+    found = search_serving(p, {"tp": 8, "pp": 1, "ep": 1}, tpot_s=tpot_limit_s)
+    ev = found.evaluated
+    b = int(ev.layouts.batch[found.best])
+    nxt = evaluate_serving(p, ServeLayouts.build(8, 1, 1, b + 1))
+    assert ev.tpot_s[found.best] <= tpot_limit_s < float(nxt.tpot_s[0])

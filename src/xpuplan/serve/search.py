@@ -1,10 +1,11 @@
 """Serving-layout search: every (tp, pp, ep, batch) for a model on N chips, under an SLO.
 
 Batches are powers of two up to the largest that any layout can hold, plus each layout's own
-maximum concurrency. Objective: output tokens/s per chip (= per dollar at one chip price)
-among fitting layouts that meet the SLO; with no SLO and no batch, the offline maximum.
-The latency-throughput Pareto front keeps the layouts no other beats on both TPOT and
-tokens/s per chip.
+maximum concurrency and, under a latency SLO, the largest batch of each layout that meets it
+(bisection: the powers of two alone can miss up to half of that batch). Objective: output
+tokens/s per chip (= per dollar at one chip price) among fitting layouts that meet the SLO;
+with no SLO and no batch, the offline maximum. The latency-throughput Pareto front keeps the
+layouts no other beats on both TPOT and tokens/s per chip.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class ServeSearch:
     pareto: np.ndarray  # indices on the latency-throughput front, by TPOT
 
 
-def serve_grid(p: ServeProblem, fixed: dict) -> ServeLayouts:
+def serve_grid(p: ServeProblem, fixed: dict, ttft_s: float | None = None,
+               tpot_s: float | None = None) -> ServeLayouts:
     """Every layout (fixed knobs pinned) at every candidate batch, as ServeLayouts."""
     m, n = p.model, p.n_chips
     experts = m.moe.n_routed_experts if m.moe else 1
@@ -62,7 +64,26 @@ def serve_grid(p: ServeProblem, fixed: dict) -> ServeLayouts:
     own_max = np.clip(held, 1, MAX_BATCH).astype(np.int64)  # the most each layout runs at once
     if not fixed.get("batch"):
         grid = np.vstack([grid, np.column_stack([base, own_max])])
+        if ttft_s is not None or tpot_s is not None:
+            slo = slo_bound_batch(p, base, own_max, ttft_s, tpot_s)
+            grid = np.vstack([grid, np.column_stack([base, slo])])
     return ServeLayouts.build(grid[:, 0], grid[:, 1], grid[:, 2], grid[:, 3])
+
+
+def slo_bound_batch(p: ServeProblem, base: np.ndarray, cap: np.ndarray,
+                    ttft_s: float | None, tpot_s: float | None) -> np.ndarray:
+    """Per (tp, pp, ep) row of `base`, the largest batch ≤ `cap` whose TTFT and TPOT meet the
+    limits (1 if none does), by bisection on B: TTFT and TPOT never fall as the batch grows
+    (tests/serve properties), as calibrate.infer_set.latency_bound_batch finds it for a row."""
+    ttft_max = np.inf if ttft_s is None else ttft_s
+    tpot_max = np.inf if tpot_s is None else tpot_s
+    lo, hi = np.ones(len(base), dtype=np.int64), cap.astype(np.int64)
+    while np.any(lo < hi):
+        mid = (lo + hi + 1) // 2
+        ev = evaluate_serving(p, ServeLayouts.build(base[:, 0], base[:, 1], base[:, 2], mid))
+        ok = (ev.tpot_s <= tpot_max) & (ev.ttft_s <= ttft_max)
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid - 1)
+    return lo
 
 
 def pareto_front(latency: np.ndarray, throughput: np.ndarray, candidates: np.ndarray
@@ -82,7 +103,7 @@ def search_serving(p: ServeProblem, fixed: dict, ttft_s: float | None = None,
     """Evaluate the grid; keep what fits and meets the SLO; pick the highest tokens/s/chip.
     The caller's deadline (a web request's) is checked first."""
     deadline.check()
-    lay = serve_grid(p, fixed)
+    lay = serve_grid(p, fixed, ttft_s, tpot_s)
     ev = evaluate_serving(p, lay)
     ok = ev.fits.copy()
     if ttft_s is not None:
