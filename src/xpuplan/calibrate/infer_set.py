@@ -42,7 +42,7 @@ from xpuplan.hardware.efficiency import (
 from xpuplan.hardware.stacks import engine_for_framework, gemm_precision
 from xpuplan.serve.evaluate import ServeEval, evaluate_serving, evaluate_serving_paired
 from xpuplan.serve.problem import ServeProblem
-from xpuplan.serve.search import MAX_BATCH
+from xpuplan.serve.search import MAX_BATCH, largest_batch_meeting
 from xpuplan.specs.layouts import ServeLayouts
 from xpuplan.specs.precision import Precision, precision_class
 from xpuplan.specs.samples import Samples
@@ -190,19 +190,17 @@ def latency_bound_batch(p: ServeProblem, r: InferRow, capacity: int,
     """The largest batch ≤ capacity whose TTFT and TPOT meet the row's limits, sequences
     (1 if none does); shape (1,), or (S,) per sample with `samples` (specs.samples).
 
-    Bisection on B: TTFT and TPOT never fall as the batch grows (tests/serve properties).
+    By bisection on B (serve.search.largest_batch_meeting).
     """
-    ttft_max, tpot_max = r.latency_limits_s or (np.inf, np.inf)
+    ttft_max, tpot_max = r.latency_limits_s or (None, None)
     n = 1 if samples is None else len(samples)
-    lo, hi = np.ones(n, dtype=np.int64), np.full(n, capacity, dtype=np.int64)
-    while np.any(lo < hi):
-        mid = (lo + hi + 1) // 2
-        lay = ServeLayouts.build(r.tp, r.pp, r.ep, mid)  # (n,): sample i at batch mid[i]
-        ev = (evaluate_serving(p, lay) if samples is None
-              else evaluate_serving_paired(p, lay, samples))
-        ok = (ev.tpot_s <= tpot_max) & (ev.ttft_s <= ttft_max)
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid - 1)
-    return lo
+
+    def at(batch: np.ndarray) -> ServeEval:
+        lay = ServeLayouts.build(r.tp, r.pp, r.ep, batch)  # (n,): sample i at batch[i]
+        return (evaluate_serving(p, lay) if samples is None
+                else evaluate_serving_paired(p, lay, samples))
+
+    return largest_batch_meeting(at, np.full(n, capacity, dtype=np.int64), ttft_max, tpot_max)
 
 
 def predict_row(r: InferRow, samples: Samples | None = None) -> np.ndarray:

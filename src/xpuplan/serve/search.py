@@ -11,6 +11,7 @@ layouts no other beats on both TPOT and tokens/s per chip.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,22 +66,24 @@ def serve_grid(p: ServeProblem, fixed: dict, ttft_s: float | None = None,
     if not fixed.get("batch"):
         grid = np.vstack([grid, np.column_stack([base, own_max])])
         if ttft_s is not None or tpot_s is not None:
-            slo = slo_bound_batch(p, base, own_max, ttft_s, tpot_s)
+            slo = largest_batch_meeting(lambda b: evaluate_serving(p, ServeLayouts.build(
+                base[:, 0], base[:, 1], base[:, 2], b)), own_max, ttft_s, tpot_s)
             grid = np.vstack([grid, np.column_stack([base, slo])])
     return ServeLayouts.build(grid[:, 0], grid[:, 1], grid[:, 2], grid[:, 3])
 
 
-def slo_bound_batch(p: ServeProblem, base: np.ndarray, cap: np.ndarray,
-                    ttft_s: float | None, tpot_s: float | None) -> np.ndarray:
-    """Per (tp, pp, ep) row of `base`, the largest batch ≤ `cap` whose TTFT and TPOT meet the
-    limits (1 if none does), by bisection on B: TTFT and TPOT never fall as the batch grows
-    (tests/serve properties), as calibrate.infer_set.latency_bound_batch finds it for a row."""
+def largest_batch_meeting(evaluate_at: Callable[[np.ndarray], ServeEval], cap: np.ndarray,
+                          ttft_s: float | None, tpot_s: float | None) -> np.ndarray:
+    """Per entry of `cap`, the largest batch ≤ cap whose TTFT and TPOT, as `evaluate_at(batch)`
+    gives them, meet the limits (1 if none does), by bisection on B: TTFT and TPOT never fall
+    as the batch grows (tests/serve properties). Shared by the SLO search below and by
+    calibrate.infer_set.latency_bound_batch (a validation row under its benchmark's limits)."""
     ttft_max = np.inf if ttft_s is None else ttft_s
     tpot_max = np.inf if tpot_s is None else tpot_s
-    lo, hi = np.ones(len(base), dtype=np.int64), cap.astype(np.int64)
+    lo, hi = np.ones(len(cap), dtype=np.int64), cap.astype(np.int64)
     while np.any(lo < hi):
         mid = (lo + hi + 1) // 2
-        ev = evaluate_serving(p, ServeLayouts.build(base[:, 0], base[:, 1], base[:, 2], mid))
+        ev = evaluate_at(mid)
         ok = (ev.tpot_s <= tpot_max) & (ev.ttft_s <= ttft_max)
         lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid - 1)
     return lo
