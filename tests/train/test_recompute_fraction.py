@@ -121,7 +121,8 @@ def test_token_dropping_moe_pays_its_capacity_buffers():
     import dataclasses
 
     from xpuplan.hardware.roofline import chip_rates
-    from xpuplan.train.step import capacity_dispatch_time, expert_time, micro_batch
+    from xpuplan.train.microbatch import micro_batch
+    from xpuplan.train.step import capacity_dispatch_time, expert_time
 
     p = api.train_problem("mixtral-8x7b", chip="tpu-v6e", n_chips=256, seq_len=4096,
                           global_batch=3072)

@@ -1,4 +1,4 @@
-"""TP collective-matmul overlap (train/step.py tp_comm_time, data/stacks.toml) and expert data
+"""TP collective-matmul overlap (train/comms.py tp_comm_time, data/stacks.toml) and expert data
 parallelism (data_parallel_sync_time), hand-worked."""
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from xpuplan.hardware import stacks
 from xpuplan.hardware.collectives import Fabric
 from xpuplan.hardware.roofline import chip_rates
 from xpuplan.specs.layouts import Layouts
+from xpuplan.train.comms import data_parallel_sync_time, tp_comm_time
 from xpuplan.train.evaluate import evaluate
-from xpuplan.train.step import data_parallel_sync_time, micro_batch, step_time, tp_comm_time
+from xpuplan.train.microbatch import micro_batch
+from xpuplan.train.step import step_time
 from xpuplan.workload.layer import layer_shape
 
 # A switch fabric of 8 chips at 100 GB/s per direction, η = 1, α = 0: one all-reduce of
@@ -98,7 +100,7 @@ def test_overlap_outside_zero_to_one_or_unsourced_is_a_catalog_error(change, val
         validated(StackRecord, bad, "stacks.toml", "stack[0]")
 
 
-# --- expert data parallelism (train/step.py data_parallel_sync_time) -------------------------
+# --- expert data parallelism (train/comms.py data_parallel_sync_time) -------------------------
 
 def test_dense_model_syncs_once_over_all_data_parallel_ranks():
     lay = Layouts.build(tp=1, pp=1, dp=8, ep=1, micro_batch=1)

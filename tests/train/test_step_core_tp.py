@@ -1,4 +1,4 @@
-"""TP collectives among the logical cores of one chip (train/step.py core_tp_comm_time).
+"""TP collectives among the logical cores of one chip (train/comms.py core_tp_comm_time).
 
 A TP group inside one Trainium2 chip (tp = 1 chip, 4 logical cores at LNC = 2, AXLearn's
 `model=4` mesh on trn2) all-reduces through the chip's HBM: the Neuron runtime's ring reads
@@ -20,8 +20,9 @@ from xpuplan.errors import CatalogError
 from xpuplan.hardware.roofline import chip_rates
 from xpuplan.hardware.stacks import stack_rules
 from xpuplan.specs.layouts import Layouts
+from xpuplan.train.comms import core_tp_comm_time
 from xpuplan.train.evaluate import evaluate
-from xpuplan.train.step import core_tp_comm_time, micro_batch
+from xpuplan.train.microbatch import micro_batch
 from xpuplan.workload.layer import layer_shape
 
 # Llama 2 7B (D = 4096, 32 layers), one sequence of 2048 tokens per chip: one all-reduce

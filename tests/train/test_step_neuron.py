@@ -1,5 +1,6 @@
-"""Neuron training mechanisms (train/step.py), hand-worked: GEMM shapes per NeuronCore rank
-(`micro_batch` T = t·r) and dense, checkpointed core attention (`core_attention_recompute_time`).
+"""Neuron training mechanisms (train/step.py, microbatch.py), hand-worked: GEMM shapes per
+NeuronCore rank (`micro_batch` T = t·r) and dense, checkpointed core attention
+(`core_attention_recompute_time`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from xpuplan.hardware.roofline import chip_rates
 from xpuplan.hardware.stacks import stack_rules
 from xpuplan.specs.layouts import Layouts
 from xpuplan.train.evaluate import evaluate
+from xpuplan.train.microbatch import micro_batch
 from xpuplan.train.step import (
     attention_time,
     core_attention_recompute_time,
-    micro_batch,
     mlp_time,
     step_time,
 )

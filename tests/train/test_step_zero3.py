@@ -1,4 +1,4 @@
-"""ZeRO-3 / FSDP collectives and the stack's overlap of them (train/step.py zero3_comm_time).
+"""ZeRO-3 / FSDP collectives and the stack's overlap of them (train/comms.py zero3_comm_time).
 
 The Neuron rule comes from the Neuron runtime's 'Compute-Communication Overlap in Neuron'
 (aws-neuron/aws-neuron-sdk neuron-runtime/explore/compute-comm-overlap.rst, stacks.toml
@@ -24,14 +24,14 @@ from xpuplan.hardware.collectives import Fabric
 from xpuplan.hardware.roofline import chip_rates
 from xpuplan.hardware.stacks import stack_rules
 from xpuplan.specs.layouts import Layouts
-from xpuplan.train.evaluate import evaluate
-from xpuplan.train.memory import params_per_chip
-from xpuplan.train.step import (
+from xpuplan.train.comms import (
     Zero3Overlap,
     data_parallel_sync_time,
-    micro_batch,
     zero3_comm_time,
 )
+from xpuplan.train.evaluate import evaluate
+from xpuplan.train.memory import params_per_chip
+from xpuplan.train.microbatch import micro_batch
 from xpuplan.workload.heads import head_split
 from xpuplan.workload.layer import layer_shape
 

@@ -7,10 +7,11 @@ deprecation.py keeps the old positional forms and names working with a Deprecati
 `catalog_files` adds the user's own chip and instance records on top of the built-in catalog
 (as `--catalog` does on the CLI).
 
-Files by topic: deprecation.py, rows.py, catalog.py, training.py, serve_run.py, serving.py,
-planning.py, validation.py, audit.py. The API may import every layer; the CLI, views and the
-web app import only this package (and errors, units), as the import-linter contract in
-pyproject.toml enforces.
+Files by topic: deprecation.py, rows.py, catalog.py, training.py, train_refusals.py (why no
+layout fits), serve_run.py, serving.py, compare.py (the cross-chip comparisons), planning.py,
+validation.py, audit.py. The API may import every layer; the CLI, views and the web app import
+only this package (and errors, units), as the import-linter contract in pyproject.toml
+enforces.
 """
 
 from xpuplan.api.audit import AUDIT_TARGETS, AuditResult, audit
@@ -35,6 +36,21 @@ from xpuplan.api.catalog import (
     system_figures,
     systems,
 )
+from xpuplan.api.compare import (
+    DEFAULT_COMPARE_CHIP_COUNT,
+    DEFAULT_COMPARE_CHIPS,
+    DEFAULT_COMPARE_MODEL,
+    DEFAULT_COMPARE_TOKENS,
+    DEFAULT_SERVE_CHIPS,
+    DEFAULT_SERVE_MODELS,
+    CompareRow,
+    Comparison,
+    ServeCompareRow,
+    ServeComparison,
+    compare,
+    compare_serving,
+    compare_serving_defaults,
+)
 from xpuplan.api.planning import (
     deals,
     plan,
@@ -46,34 +62,21 @@ from xpuplan.api.planning import (
 )
 from xpuplan.api.serve_run import parse_buckets
 from xpuplan.api.serving import (
-    DEFAULT_SERVE_CHIPS,
-    DEFAULT_SERVE_MODELS,
     KV_CHOICES,
     MODEL_FILL_TARGET,
     SERVE_KNOBS,
     WEIGHT_CHOICES,
     Kv,
-    ServeCompareRow,
-    ServeComparison,
     Weights,
-    compare_serving,
-    compare_serving_defaults,
     infer,
     serve_problem,
     serving_interval,
     slo_seconds,
 )
 from xpuplan.api.training import (
-    DEFAULT_COMPARE_CHIP_COUNT,
-    DEFAULT_COMPARE_CHIPS,
-    DEFAULT_COMPARE_MODEL,
-    DEFAULT_COMPARE_TOKENS,
     DEFAULT_GLOBAL_BATCH_TOKENS,
     TRAIN_KNOBS,
-    CompareRow,
-    Comparison,
     LayoutSearch,
-    compare,
     search_layouts,
     step_time_interval,
     train,

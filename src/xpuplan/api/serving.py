@@ -1,22 +1,18 @@
-"""API: serving predictions, serving-layout search and the serving comparison."""
+"""API: serving predictions, serving-layout search and the serving interval.
+
+The cross-chip serving comparison built on `infer` is in compare.py.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 
 from xpuplan.api.deprecation import legacy_call
-from xpuplan.api.rows import RowsResult
 from xpuplan.api.serve_run import engine_run_fields
-from xpuplan.api.training import (
-    DEFAULT_COMPARE_CHIP_COUNT,
-    DEFAULT_COMPARE_CHIPS,
-    DEFAULT_COMPARE_MODEL,
-)
 from xpuplan.calibrate.confidence import confidence_for
 from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.registry import HardwareCatalog, hardware_catalog
@@ -119,7 +115,7 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
     check("input_len + output_len", input_len + output_len, "seq_len")
     cat = hardware_catalog(catalog_files)
     c = cat.chip(chip)
-    _check_engine(engine, c)
+    check_engine(engine, c)
     w, compute, k = _serve_precisions(c, weights, activations, kv, engine)
     _check_serving_chip(c, disaggregated)
     m = _serve_model(model, input_len + output_len)
@@ -138,7 +134,7 @@ def serve_problem(model: str | os.PathLike | ModelSpec, *, chip: str,
                         disaggregated=disaggregated, engine=engine, **run), instance
 
 
-def _check_engine(engine: str | None, *chips: ChipSpec) -> None:
+def check_engine(engine: str | None, *chips: ChipSpec) -> None:
     """`engine` (None: each chip's vendor default) is one of the serving engines with a record
     for every chip's vendor; else one error naming each chip that lacks it and its engines."""
     lacking = [c for c in {c.id: c for c in chips}.values()
@@ -380,97 +376,3 @@ def _serving_infeasible(p: ServeProblem, found: ServeSearch, ttft_s, tpot_s) -> 
 
 def _serve_layout_text(lay: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in lay.items())
-
-
-DEFAULT_SERVE_MODELS = ("llama-3.1-70b", "deepseek-v3")  # a 70B-class dense model, a large MoE
-DEFAULT_SERVE_CHIPS = ("h200", "b200", "gb200", "mi300x", "mi355x", "trn2", "tpu-v6e")
-
-
-@dataclass
-class ServeCompareRow:
-    """One model-chip cell of a serving comparison: its result, or why it has none."""
-    model: str
-    chip: str
-    result: ServeResult | None
-    error: str | None
-
-    def to_dict(self) -> dict:
-        out = self.result.to_dict() if self.result else {}
-        out.pop("pareto", None)
-        return {"model": self.model, "chip": self.chip, "error": self.error, **out}
-
-
-@dataclass
-class ServeComparison(RowsResult):
-    """Rows of `compare_serving`, one per (model, chip); iterates like its list of rows."""
-
-    input_len: int
-    output_len: int
-    rows: list[ServeCompareRow]
-    price_basis: str = "cheapest on-demand catalog price of each chip"
-    engine: str | None = None  # the engine every chip ran; None: each its vendor's default
-
-    def to_dict(self) -> dict:
-        """What `xpuplan compare --serve --json` prints."""
-        return {"input_len": self.input_len, "output_len": self.output_len,
-                "price_basis": self.price_basis, "engine": self.engine,
-                "rows": [r.to_dict() for r in self.rows]}
-
-
-@legacy_call("chips", "n_chips")
-def compare_serving_defaults(model, *, chips: list[str], n_chips: int
-                             ) -> tuple[tuple, list[str], int | None]:
-    """`compare --serve` inputs from `compare`'s: the training defaults (Llama 3.1 70B, the
-    training chip list, 4096 chips) stand for the serving ones (a dense 70B and a large MoE,
-    the serving chip list, the fewest chips that hold each model)."""
-    models = DEFAULT_SERVE_MODELS if model == DEFAULT_COMPARE_MODEL else (model,)
-    names = list(DEFAULT_SERVE_CHIPS) if list(chips) == list(DEFAULT_COMPARE_CHIPS) else chips
-    return models, names, None if n_chips == DEFAULT_COMPARE_CHIP_COUNT else n_chips
-
-
-@legacy_call("chips", "input_len", "output_len", "weights", "ttft_ms", "tpot_ms", "n_chips",
-             "catalog_files", "progress", rescaled=SLO_IN_MS)
-def compare_serving(models: tuple = DEFAULT_SERVE_MODELS, *,
-                    chips: tuple[str, ...] | list[str] = DEFAULT_SERVE_CHIPS,
-                    input_len: int = 1024, output_len: int = 1024, weights: str = "auto",
-                    ttft_s: float | None = None, tpot_s: float | None = None,
-                    n_chips: int | None = None, catalog_files: list[str] | None = None,
-                    progress=None, price_term: str = "on_demand",
-                    usd_per_chip_hour: float | None = None,
-                    engine: str | None = None) -> ServeComparison:
-    """Each model served on each chip (weights 'auto' = fp8 where the chip has it, else bf16),
-    every $/Mtok on one basis: `usd_per_chip_hour`, else the cheapest `price_term` price (no
-    fallback to another term).
-
-    `engine` None: each chip runs its vendor's default engine (see `serve_problem`); an engine
-    given runs on every chip, so each chip's vendor must have it: else one SpecError, before
-    any search, naming every chip that lacks it and the engines it has (drop those chips or
-    the engine). Each row's result says the engine it ran.
-    """
-    check_all(input_len=input_len, output_len=output_len, ttft_s=ttft_s, tpot_s=tpot_s,
-              chips=n_chips, compare_chips=len(chips), compare_models=len(models))
-    cat = hardware_catalog(catalog_files)
-    specs = [cat.chip(name) for name in chips]
-    _check_engine(engine, *specs)
-    rows = []
-    for model in models:
-        m = model if isinstance(model, ModelSpec) else _load_model(model)
-        for name, c in zip(chips, specs, strict=True):
-            w = ("fp8" if c.supports("fp8") else "bf16") if weights == "auto" else weights
-            try:
-                r = infer(m, chip=name, n_chips=n_chips, input_len=input_len,
-                          output_len=output_len, ttft_s=ttft_s, tpot_s=tpot_s, weights=w,
-                          catalog_files=catalog_files, price_term=price_term,
-                          usd_per_chip_hour=usd_per_chip_hour, price_fallback=False,
-                          engine=engine)
-                rows.append(ServeCompareRow(model=m.name, chip=c.id, result=r, error=None))
-            except (InfeasibleError, SpecError) as exc:
-                rows.append(ServeCompareRow(model=m.name, chip=c.id, result=None,
-                                            error=str(exc)))
-            if progress is not None:
-                progress(name)
-    basis = (f"given ${usd_per_chip_hour:g}/chip-h for every chip" if usd_per_chip_hour
-             else f"cheapest {price_term.replace('_', '-')} catalog price of each chip; no "
-             "cost where a chip has no price under that term")
-    return ServeComparison(input_len=input_len, output_len=output_len, rows=rows,
-                           price_basis=basis, engine=engine)

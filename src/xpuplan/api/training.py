@@ -1,23 +1,26 @@
-"""API: training predictions, layout search, interval and the cross-chip comparison."""
+"""API: training predictions, layout search and the step-time interval.
+
+The cross-chip comparison built on `train` is in compare.py; the errors that say why nothing
+fits are in train_refusals.py.
+"""
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from xpuplan.api.deprecation import legacy_call
-from xpuplan.api.rows import RowsResult
+from xpuplan.api.train_refusals import why_nothing
 from xpuplan.calibrate.confidence import confidence_for
 from xpuplan.catalog.model_loader import load_model as _load_model
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.economics.run_cost import training_run_cost
-from xpuplan.errors import InfeasibleError, SpecError, XpuplanError
+from xpuplan.errors import SpecError
 from xpuplan.hardware.efficiency import chip_efficiency, reserved_fraction
-from xpuplan.hardware.stacks import stack_rules
-from xpuplan.specs.bounds import bound_for, check, check_all
+from xpuplan.specs.bounds import check, check_all
 from xpuplan.specs.layouts import RECOMPUTE, Layouts
 from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import Precision, parse_precision
@@ -108,7 +111,7 @@ def search_layouts(problem: TrainProblem, *, top: int = 5, **fixed) -> LayoutSea
     fixed = _check_fixed(fixed)
     result = search(problem, fixed)
     if len(result.order) == 0:
-        raise _why_nothing(problem, result, fixed)
+        raise why_nothing(problem, result, fixed)
     best = [train_result(problem, result.evaluated, int(i)) for i in result.order[:top]]
     for b in best:
         b.confidence = confidence_for("train", problem.chip, problem.precision).to_dict()
@@ -153,7 +156,7 @@ def train(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
     result = search(problem, fixed)
     chosen = result.order[0] if len(result.order) else _leanest_over_memory(result, fixed)
     if chosen is None:
-        raise _why_nothing(problem, result, fixed)
+        raise why_nothing(problem, result, fixed)
     best = train_result(problem, result.evaluated, int(chosen))
     best.confidence = confidence_for("train", problem.chip, problem.precision).to_dict()
     if tokens is not None:
@@ -258,92 +261,6 @@ def _leanest_over_memory(result: SearchResult, fixed: dict) -> int | None:
     return int(over[np.argmin(ev.memory_per_chip_bytes[over])]) if len(over) else None
 
 
-def _why_nothing(p: TrainProblem, result: SearchResult, fixed: dict) -> XpuplanError:
-    """The error for a search with no fitting layout: the broken rule of the user's layout
-    (SpecError), or, for a free search, the smallest chip count that fits (InfeasibleError)."""
-    ev = result.evaluated
-    if len(ev.layouts) == 0:  # the fixed knobs leave no candidate: check them as written
-        tp, pp, cp = fixed.get("tp", 1), fixed.get("pp", 1), fixed.get("cp", 1)
-        literal = {"tp": tp, "pp": pp, "cp": cp, "dp": max(1, p.n_chips // (tp * pp * cp)),
-                   **fixed}
-        _raise_if_illegal(p, evaluate(p, Layouts.build(**literal)))
-    elif not ev.legal.any():
-        if fixed and not (ev.reason == TrainReason.NO_FABRIC).any():  # the given knobs break a rule
-            _raise_if_illegal(p, evaluate(p, ev.layouts.take([0])))
-    return _nothing_fits(p, result, fixed)
-
-
-def _raise_if_illegal(p: TrainProblem, ev) -> None:
-    reason = TrainReason(int(ev.reason[0]))
-    lay = ev.layouts.row(0)
-    m = p.model
-    if reason == TrainReason.OK:
-        return
-    if reason == TrainReason.MEMORY:
-        need, have = float(ev.memory_per_chip_bytes[0]), p.chip.hbm_bytes
-        raise SpecError("layout", _layout_text(lay),
-                        f"needs {need / 1e9:.1f} GB per chip, {p.chip.name} has "
-                        f"{have / 1e9:.0f} GB ({(need - have) / 1e9:.1f} GB short; reserve "
-                        f"{p.reserved_bytes / 1e9:.1f} GB included)")
-    if reason == TrainReason.NO_FABRIC:
-        raise SpecError("chip", p.chip.id, TrainReason.NO_FABRIC.message)
-    detail = {
-        TrainReason.CHIPS: f"tp·pp·dp·cp = {lay['tp'] * lay['pp'] * lay['dp'] * lay['cp']}, "
-                           f"chips = {p.n_chips}",
-        TrainReason.HEADS: _heads_detail(p, lay['tp']),
-        TrainReason.LAYERS: f"pp = {lay['pp']}, vpp = {lay['vpp']}, layers = {m.n_layers}",
-        TrainReason.EXPERTS: f"ep = {lay['ep']}, experts = "
-                             f"{m.moe.n_routed_experts if m.moe else 'none (dense)'}",
-        TrainReason.BATCH: f"dp·micro_batch = {lay['dp'] * lay['micro_batch']}, global batch = "
-           f"{p.global_batch}",
-        TrainReason.SEQUENCE: f"cp = {lay['cp']}, sequence length = {p.seq_len}",
-        TrainReason.INTERLEAVE: f"vpp = {lay['vpp']}, pp = {lay['pp']}",
-    }[reason]
-    raise SpecError("layout", _layout_text(lay), f"{reason.message} ({detail})")
-
-
-def _heads_detail(p: TrainProblem, tp: int) -> str:
-    """The stack, its rule and the numbers for a refused TP degree."""
-    rules = stack_rules(p.chip.vendor, "train")
-    ranks = tp * rules.ranks_per_chip(p.chip)
-    return (f"{rules.name} on {p.chip.vendor}: rule '{rules.heads}', tp = {tp} "
-            f"({ranks} ranks), attention heads = {p.model.n_heads}, "
-            f"KV heads = {p.model.n_kv_heads}")
-
-
-def _layout_text(lay: dict) -> str:
-    f = lay.get("recompute_fraction", 1.0)
-    partial = {"recompute": f"{f:g}"} if lay["recompute"] == "full" and f < 1 else {}
-    lay = {**lay, **partial}
-    return " ".join(f"{k}={lay[k]}" for k in ("tp", "pp", "dp", "cp", "ep", "vpp",
-                                               "micro_batch", "zero", "recompute"))
-
-
-def _nothing_fits(p: TrainProblem, result: SearchResult, fixed: dict) -> InfeasibleError:
-    """Say why nothing fits, and the smallest chip count (doubling) at which something does."""
-    legal = result.evaluated.legal
-    if not legal.any() and (result.evaluated.reason == TrainReason.NO_FABRIC).any():
-        return InfeasibleError(f"{p.chip.name}: {TrainReason.NO_FABRIC.message}")
-    if not legal.any():
-        return InfeasibleError(f"no legal layout of {p.model.name} on {p.n_chips} chips with "
-                               f"the fixed knobs {fixed or '{}'} and global batch "
-                               f"{p.global_batch}")
-    need = float(result.evaluated.memory_per_chip_bytes[legal].min())
-    n = p.n_chips
-    for _ in range(16):
-        n *= 2
-        if n > bound_for("chips").hi:
-            break
-        bigger = replace(p, n_chips=n, global_batch=max(p.global_batch, n))
-        if len(search(bigger, fixed).order):
-            return InfeasibleError(
-                f"nothing fits on {p.n_chips} {p.chip.name}: the leanest layout needs "
-                f"{need / 1e9:.1f} GB per chip, {p.chip.hbm_bytes / 1e9:.0f} GB available; "
-                f"{n} chips would fit", needed=need, available=p.chip.hbm_bytes)
-    return InfeasibleError(f"nothing fits on {p.n_chips} {p.chip.name}: the leanest layout "
-                           f"needs {need / 1e9:.1f} GB per chip", needed=need,
-                           available=p.chip.hbm_bytes)
-
 
 @legacy_call("result", "samples", "seed")
 def step_time_interval(problem: TrainProblem, *, result: TrainResult | None = None,
@@ -383,83 +300,3 @@ def step_time_interval(problem: TrainProblem, *, result: TrainResult | None = No
         out["time_to_train_s"] = np.percentile(result.run.time_to_train_s * scale, q).tolist()
         out["cost_usd"] = np.percentile(result.run.cost_usd * scale, q).tolist()
     return out
-
-
-DEFAULT_COMPARE_MODEL = "llama-3.1-70b"
-DEFAULT_COMPARE_CHIPS = ("h100-sxm", "h200", "b200", "gb200", "trn2", "tpu-v5p", "tpu-v6e",
-                         "mi300x")
-DEFAULT_COMPARE_CHIP_COUNT = 4096
-DEFAULT_COMPARE_TOKENS = 15e12  # Llama 3 was pre-trained on about 15T tokens (Meta, 2024)
-
-
-@dataclass
-class CompareRow:
-    """One chip of a training comparison: its best result, or why it has none."""
-    chip: str
-    result: TrainResult | None
-    error: str | None
-
-    def to_dict(self) -> dict:
-        return {"chip": self.chip, "error": self.error,
-                **(self.result.to_dict() if self.result else {})}
-
-
-@dataclass
-class Comparison(RowsResult):
-    """Rows of `compare`, one per chip; iterates, indexes and counts like its list of rows."""
-
-    model: str
-    n_chips: int
-    tokens: float
-    rows: list[CompareRow]
-    price_term: str = "on_demand"  # one basis for every chip
-    usd_per_chip_hour: float | None = None  # or one given price
-
-    def to_dict(self) -> dict:
-        """What `xpuplan compare --json` prints."""
-        return {"model": self.model, "n_chips": self.n_chips, "tokens": self.tokens,
-                "price_basis": self.price_basis, "rows": [r.to_dict() for r in self.rows]}
-
-    @property
-    def price_basis(self) -> str:
-        """The one price basis every row's cost uses, in words."""
-        if self.usd_per_chip_hour is not None:
-            return f"given ${self.usd_per_chip_hour:g}/chip-h for every chip"
-        return (f"cheapest {self.price_term.replace('_', '-')} catalog price of each chip; "
-                "no cost where a chip has no price under that term")
-
-
-@legacy_call("chips", "n_chips", "tokens", "seq_len", "global_batch", "precision",
-             "catalog_files", "progress")
-def compare(model: str | os.PathLike | ModelSpec = DEFAULT_COMPARE_MODEL, *,
-            chips: tuple[str, ...] | list[str] = DEFAULT_COMPARE_CHIPS,
-            n_chips: int = DEFAULT_COMPARE_CHIP_COUNT, tokens: float = DEFAULT_COMPARE_TOKENS,
-            seq_len: int | None = None, global_batch: int | None = None, precision: str = "bf16",
-            catalog_files: list[str] | None = None, progress=None,
-            price_term: str = "on_demand", usd_per_chip_hour: float | None = None,
-            ) -> Comparison:
-    """Best layout, time, cost and MFU of training `model` on `n_chips` of each chip, every
-    cost on one basis: `usd_per_chip_hour` if given, else each chip's cheapest price under
-    `price_term` (no fallback to another term).
-
-    A chip that cannot run the job (precision missing, nothing fits) gets its reason instead
-    of a result; an unknown chip name is still an error.
-    """
-    check_all(n_chips=n_chips, tokens=tokens, compare_chips=len(chips))
-    m = model if isinstance(model, ModelSpec) else _load_model(model)
-    rows = []
-    for name in chips:
-        hardware_catalog(catalog_files).chip(name)  # unknown names fail loudly
-        try:
-            r = train(m, chip=name, n_chips=n_chips, seq_len=seq_len,
-                      global_batch=global_batch, precision=precision, tokens=tokens,
-                      catalog_files=catalog_files, price_term=price_term,
-                      usd_per_chip_hour=usd_per_chip_hour, price_fallback=False)
-            rows.append(CompareRow(chip=name, result=r, error=None))
-        except (InfeasibleError, SpecError) as exc:
-            rows.append(CompareRow(chip=name, result=None, error=str(exc)))
-        if progress is not None:
-            progress(name)
-    return Comparison(model=m.name if isinstance(model, ModelSpec) else str(model),
-                      n_chips=n_chips, tokens=tokens, rows=rows,
-                      price_term=price_term, usd_per_chip_hour=usd_per_chip_hour)

@@ -25,8 +25,10 @@ from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import Precision
 from xpuplan.specs.reasons import Reason
 from xpuplan.specs.samples import Samples, by_sample, pair_layouts
+from xpuplan.train.comms import Zero3Overlap
 from xpuplan.train.memory import memory_per_chip
-from xpuplan.train.step import Zero3Overlap, recomputed_share, step_time
+from xpuplan.train.microbatch import recomputed_share
+from xpuplan.train.step import step_time
 from xpuplan.workload.flops import flops_per_token_fwd, flops_per_token_train
 from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import layer_shape
