@@ -39,7 +39,7 @@ def test_serial_host_time_grows_with_the_batch_and_shrinks_with_the_steps(t0, ts
 
 def _v0_and_v1(steps: int | None = None):
     # Llama 3.1 8B bf16 at TP1 on one MI300X, batch 64 (under both engines' caps): the two
-    # vLLM engines read, compute and launch the same; only V0's serial host work differs.
+    # vLLM engines read, compute and launch the same; only their serial host work differs.
     p = api.serve_problem("llama-3.1-8b", chip="mi300x", n_chips=1, input_len=128,
                           output_len=128)[0]
     lay = ServeLayouts.build(tp=1, batch=64)
@@ -48,11 +48,16 @@ def _v0_and_v1(steps: int | None = None):
     return v0, v1
 
 
+def _serial(engine: str, batch: int, steps: int = 1) -> float:
+    rules = stack_rules("amd", "serve", engine)
+    return (rules.serial_host_step_s + batch * rules.serial_host_seq_s) / steps
+
+
 def test_v0_decode_step_adds_its_serial_host_work():
     rules = stack_rules("amd", "serve", "vllm-v0")
     v0, v1 = _v0_and_v1()
     assert v0.running_batch[0] == v1.running_batch[0] == 64
-    extra = rules.serial_host_step_s + 64 * rules.serial_host_seq_s  # n = 1 (V0's default)
+    extra = _serial("vllm-v0", 64) - _serial("vllm", 64)  # n = 1 (V0's default); V1's own
     assert rules.scheduler_steps == 1
     assert v0.tpot_decode_s[0] - v1.tpot_decode_s[0] == pytest.approx(extra, rel=1e-9)
     assert (v0.decode["time/decode/overhead"][0] - v1.decode["time/decode/overhead"][0]
@@ -61,14 +66,13 @@ def test_v0_decode_step_adds_its_serial_host_work():
 
 
 def test_multi_step_scheduling_pays_the_host_work_once_per_call():
-    rules = stack_rules("amd", "serve", "vllm-v0")
     v0, v1 = _v0_and_v1(steps=11)
-    extra = (rules.serial_host_step_s + 64 * rules.serial_host_seq_s) / 11
+    extra = _serial("vllm-v0", 64, 11) - _serial("vllm", 64)
     assert v0.tpot_decode_s[0] - v1.tpot_decode_s[0] == pytest.approx(extra, rel=1e-9)
 
 
 def test_engines_without_serial_figures_add_none():
-    for vendor, engine in (("amd", "vllm"), ("amd", "sglang"), ("nvidia", "tensorrt-llm"),
+    for vendor, engine in (("amd", "sglang"), ("nvidia", "tensorrt-llm"), ("google", "vllm"),
                            ("aws", None)):
         rules = stack_rules(vendor, "serve", engine)
         assert rules.serial_host_step_s is None and rules.serial_host_seq_s is None

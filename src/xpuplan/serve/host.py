@@ -13,9 +13,14 @@ vLLM's V0 engine runs each step's scheduling, input preparation (prepare_model_i
 sampling and output processing on the CPU between the device's steps, for every running
 sequence (vLLM v0.6.0 blog, 2024-09-05, 'Performance Diagnosis'; RFC #6854: the GPU idles
 5-13 ms per decode step), unless multi-step scheduling (--num-scheduler-steps n) runs n steps
-per scheduler call and so pays it once per n steps (PR #7000). V1 moved that work off the
-step's critical path (vLLM V1 blog, 2025-01-27). The figures are the stack's
-(data/stacks.toml `serial_host_*`).
+per scheduler call and so pays it once per n steps (PR #7000). V1 cut that work but still
+runs its scheduler (schedule, update_from_output) between two device steps: only its opt-in
+asynchronous scheduler overlaps it with the step (vLLM PR #19970, 2025-06-23; issue #26114,
+2025-10-02: update_from_output 'is running on critical path ... GPU stays idle during the
+run'); at a batch of 256 the V1 engine left a 5-6 ms gap between decode steps (issue #10634,
+2024-11-25), about 21 µs per running sequence against V0's 99. The figures are the stack's
+(data/stacks.toml `serial_host_*`); with async scheduling the device does not wait for them
+(serve/step.py DecodeStage.host_wait).
 """
 
 from __future__ import annotations
