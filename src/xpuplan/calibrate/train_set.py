@@ -120,6 +120,7 @@ def train_rows(stack: StackCalibration | None = None) -> tuple[list[TrainRow], d
         if isinstance(policy, str) and policy:  # MaxText's save list: the share it recomputes
             recompute, fraction = 2, recompute_fraction(layer_shape(model), int(row["seq_len"]),
                                                         policy)
+            problem = replace(problem, remat_policy=policy)  # and where it keeps the rest
         else:
             fraction = None
         lay = Layouts.build(tp=int(layout[0]), pp=int(layout[1]), dp=int(layout[2]),

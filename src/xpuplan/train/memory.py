@@ -12,8 +12,14 @@ min(pp, m) micro-batches in flight on stage 0, times (1 + (pp−1)/(pp·v)) when
 (their eq. 5). Selective recompute drops the activation-function output and the norm inputs;
 full recompute keeps only each layer's input plus one layer's working set; a partial one
 (a share f < 1 of the forward recomputed, specs.layouts) keeps the input plus (1 − f) of the
-rest, and rebuilds f of one layer's working set at a time (linear in the recomputed FLOPs:
-tensors offloaded to host memory count as kept, an upper bound on HBM).
+rest, and rebuilds f of one layer's working set at a time (linear in the recomputed FLOPs).
+
+A MaxText remat policy (workload.remat.placement; MaxText decoders.py get_remat_policy
+@e591f30) names the tensors kept: per token per layer the 'device' ones stay in HBM, the
+'offload' ones go to pinned host memory (jax.checkpoint_policies.save_and_offload_only_
+these_names, offload_dst="pinned_host"), counted in `host_offload_bytes`, not in HBM; the
+backward of one layer then holds that layer's whole working set (rebuilt or fetched back)
+beyond what the device keeps.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import numpy as np
 from xpuplan.specs.layouts import Layouts
 from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import LayerShape
+from xpuplan.workload.remat import placement, saved_tensor_elems
 
 WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2.0, 4.0, 12.0  # per parameter (see module doc)
 ACT_BYTES = 2.0  # bf16 activations (fp8 recipes keep bf16 activations between GEMMs)
@@ -73,10 +80,66 @@ def activation_bytes_per_token_layer(s: LayerShape, lay: Layouts, recompute: np.
                                 per_layer)
 
 
+def policy_bytes_per_token_layer(s: LayerShape, lay: Layouts, policy: str,
+                                 heads: HeadSplit | None = None
+                                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(HBM, host) bytes per token per (average) layer that a MaxText policy keeps, B.
+
+    Σ over the kept tensors of 2 B × elements (workload.remat.saved_tensor_elems) / split:
+    σ (tp with SP, else 1) on the embed axis, tp on heads (× the head rule's padding) and mlp;
+    'device' tensors in HBM, 'offload' ones in host memory (module doc).
+    """
+    pad = (heads or head_split(s, lay.tp)).attn_weight_factor
+    split = {"embed": np.where(lay.sp, lay.tp, 1), "heads": lay.tp / pad, "mlp": lay.tp}
+    where = placement(policy)
+    kept = {"device": np.zeros(len(lay)), "offload": np.zeros(len(lay))}
+    for name, (elems, axis) in saved_tensor_elems(s).items():
+        if name in where:
+            kept[where[name]] = kept[where[name]] + ACT_BYTES * elems / split[axis]
+    return kept["device"], kept["offload"]
+
+
+def _in_flight(lay: Layouts, global_batch: int) -> np.ndarray:
+    """Micro-batches whose activations stage 0 holds under (interleaved) 1F1B (module doc)."""
+    n_micro = global_batch / (lay.dp * lay.micro_batch)
+    return np.minimum(lay.pp, np.maximum(n_micro, 1)) * np.where(
+        lay.vpp > 1, 1 + (lay.pp - 1) / (lay.pp * lay.vpp), 1.0)
+
+
+def _layer_activations(s: LayerShape, lay: Layouts, tokens_mb: np.ndarray, heads: HeadSplit,
+                       remat_policy: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kept in HBM per layer, one layer's working set, offloaded per layer) of one
+    micro-batch on one chip, B: the policy's placement under layer recompute (code 2)."""
+    per_layer = activation_bytes_per_token_layer(s, lay, lay.recompute, heads) * tokens_mb
+    whole = activation_bytes_per_token_layer(s, lay, np.zeros_like(lay.recompute), heads)
+    # Full recompute rebuilds one layer at a time: its whole working set (f of it) is live once.
+    working = np.where(lay.recompute == 2, lay.recompute_fraction * whole * tokens_mb, 0.0)
+    if remat_policy is None:
+        return per_layer, working, np.zeros(len(lay))
+    device, offload = policy_bytes_per_token_layer(s, lay, remat_policy, heads)
+    policy = lay.recompute == 2
+    return (np.where(policy, device * tokens_mb, per_layer),
+            np.where(policy, np.maximum(whole - device, 0.0) * tokens_mb, working),
+            np.where(policy, offload * tokens_mb, 0.0))
+
+
+def host_offload_bytes(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int,
+                       heads: HeadSplit | None = None, remat_policy: str | None = None
+                       ) -> np.ndarray:
+    """Pinned host memory per chip holding a MaxText policy's offloaded tensors, B: the
+    offloaded bytes per layer × ceil(L/pp) layers × micro-batches in flight (0 without)."""
+    heads = heads or head_split(s, lay.tp)
+    tokens_mb = lay.micro_batch * seq_len / lay.cp
+    _, _, offload = _layer_activations(s, lay, tokens_mb, heads, remat_policy)
+    return offload * np.ceil(s.n_layers / lay.pp) * _in_flight(lay, global_batch)
+
+
 def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int,
-                    reserved_bytes: float, heads: HeadSplit | None = None
-                    ) -> dict[str, np.ndarray]:
-    """Bytes per chip by part: mem/weights, grads, optimizer, activations, logits, reserved."""
+                    reserved_bytes: float, heads: HeadSplit | None = None,
+                    remat_policy: str | None = None) -> dict[str, np.ndarray]:
+    """HBM bytes per chip by part: mem/weights, grads, optimizer, activations, logits,
+    reserved; with a MaxText `remat_policy`, layouts under layer recompute (code 2) keep
+    what it places on device (its offloaded tensors: `host_offload_bytes`)."""
     heads = heads or head_split(s, lay.tp)
     dense, expert = params_per_chip(s, lay, heads)
     shard_dense = (lay.dp * lay.cp).astype(float)
@@ -88,16 +151,9 @@ def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int
                                   + np.where(sharded, expert / shard_expert, expert))
 
     tokens_mb = lay.micro_batch * seq_len / lay.cp  # tokens of one micro-batch on one chip
-    n_micro = global_batch / (lay.dp * lay.micro_batch)
     layers = np.ceil(s.n_layers / lay.pp)
-    in_flight = np.minimum(lay.pp, np.maximum(n_micro, 1)) * np.where(
-        lay.vpp > 1, 1 + (lay.pp - 1) / (lay.pp * lay.vpp), 1.0)
-    per_layer_mb = activation_bytes_per_token_layer(s, lay, lay.recompute, heads) * tokens_mb
-    # Full recompute rebuilds one layer at a time: its whole working set (f of it) is live once.
-    rebuilt = lay.recompute_fraction * activation_bytes_per_token_layer(
-        s, lay, np.zeros_like(lay.recompute), heads) * tokens_mb
-    working = np.where(lay.recompute == 2, rebuilt, 0.0)
-    activations = per_layer_mb * layers * in_flight + working  # stage 0, the fullest
+    per_layer_mb, working, _ = _layer_activations(s, lay, tokens_mb, heads, remat_policy)
+    activations = per_layer_mb * layers * _in_flight(lay, global_batch) + working  # stage 0
     logits_full = LOGIT_BYTES * tokens_mb * s.vocab / lay.tp
     # The last stage holds one micro-batch of layers plus the logits; count what it needs
     # beyond stage 0 so that the parts sum to the busiest chip's total.

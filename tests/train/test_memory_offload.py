@@ -1,0 +1,92 @@
+"""MaxText remat policies in the memory estimate: 'device' tensors in HBM, 'offload' ones in
+pinned host memory (train.memory, workload.remat.placement), against hand counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xpuplan.catalog.model_loader import load_model
+from xpuplan.errors import SpecError
+from xpuplan.specs.layouts import Layouts
+from xpuplan.train.memory import (
+    activation_bytes_per_token_layer,
+    host_offload_bytes,
+    memory_per_chip,
+    policy_bytes_per_token_layer,
+)
+from xpuplan.workload.layer import layer_shape
+from xpuplan.workload.remat import placement
+
+L8B = layer_shape(load_model("llama-3.1-8b"))  # D 4096, 32 x 128 heads, 8 KV heads, F 14336
+D, Q, KV, F, LAYERS = 4096, 32 * 128, 8 * 128, 14336, 32
+SEQ, MB = 8192, 3
+OFFLOAD_QKVO = ("custom:decoder_layer_input=offload;query_proj=offload;key_proj=offload;"
+                "value_proj=offload;out_proj=offload")  # tpu-recipes v6e Llama 3.1 8B
+
+
+def _fsdp(**kw) -> Layouts:
+    return Layouts.build(tp=1, pp=1, dp=8, zero=3, micro_batch=MB, recompute=2, **kw)
+
+
+def test_placement_of_presets_and_custom():
+    assert placement("full") == {"decoder_layer_input": "device"}
+    assert placement("minimal_offloaded")["mlpwo"] == "offload"
+    assert placement("minimal_offloaded")["decoder_layer_input"] == "device"
+    assert placement("save_qkv_proj")["query_proj"] == "device"
+    custom = placement("custom:decoder_layer_input=offload;mlpwo=offload;context=remat")
+    assert custom == {"decoder_layer_input": "offload", "mlpwo": "offload"}
+    with pytest.raises(SpecError):
+        placement("custom:query_proj=host")
+
+
+def test_offloaded_qkvo_policy_by_hand():
+    # Offloaded per token per layer: input D + Q + K + V + O's output D, 2 B each; on device
+    # nothing, so HBM holds one layer's working set only (the rest of it is rebuilt).
+    lay = _fsdp()
+    device, host = policy_bytes_per_token_layer(L8B, lay, OFFLOAD_QKVO)
+    assert device[0] == 0.0
+    assert host[0] == pytest.approx(2 * (D + Q + 2 * KV + D))
+    tokens = MB * SEQ
+    assert host_offload_bytes(L8B, lay, SEQ, 24, remat_policy=OFFLOAD_QKVO)[0] == (
+        pytest.approx(2 * (D + Q + 2 * KV + D) * tokens * LAYERS))  # 22.5 GB
+    whole = activation_bytes_per_token_layer(L8B, lay, np.zeros(1, dtype=np.int64))[0]
+    act = memory_per_chip(L8B, lay, SEQ, 24, 0.0, remat_policy=OFFLOAD_QKVO)["mem/activations"]
+    assert act[0] == pytest.approx(whole * tokens)  # one layer, nothing kept across layers
+
+
+def test_device_policy_keeps_named_tensors_in_hbm():
+    # tpu-recipes TPU7x Llama 3.1 70B style: input, Q, K, V and context on device:
+    # per token per layer 2·(D + Q + K + V + N·H), times tokens and layers, plus one layer's
+    # working set beyond them.
+    policy = ("custom:decoder_layer_input=device;query_proj=device;key_proj=device;"
+              "value_proj=device;context=device")
+    lay = _fsdp()
+    device, host = policy_bytes_per_token_layer(L8B, lay, policy)
+    kept = 2 * (D + Q + 2 * KV + Q)
+    assert device[0] == pytest.approx(kept) and host[0] == 0.0
+    whole = activation_bytes_per_token_layer(L8B, lay, np.zeros(1, dtype=np.int64))[0]
+    act = memory_per_chip(L8B, lay, SEQ, 24, 0.0, remat_policy=policy)["mem/activations"][0]
+    assert act == pytest.approx((kept * LAYERS + whole - kept) * MB * SEQ)
+
+
+def test_full_preset_keeps_the_layer_input_like_korthikanti():
+    # MaxText 'full' keeps decoder_layer_input (2·D/σ per token per layer), Korthikanti's
+    # full recompute 2sbh/t with SP.
+    lay = Layouts.build(tp=4, pp=1, dp=2, recompute=2)
+    device, host = policy_bytes_per_token_layer(L8B, lay, "full")
+    assert device[0] == pytest.approx(2 * D / 4) and host[0] == 0.0
+
+
+def test_offload_lowers_hbm_and_no_policy_is_unchanged():
+    lay = _fsdp()
+    plain = memory_per_chip(L8B, lay, SEQ, 24, 0.0)
+    offl = memory_per_chip(L8B, lay, SEQ, 24, 0.0, remat_policy=OFFLOAD_QKVO)
+    assert offl["mem/activations"][0] < plain["mem/activations"][0]
+    assert all(np.array_equal(plain[k], offl[k]) for k in plain if k != "mem/activations")
+    assert host_offload_bytes(L8B, lay, SEQ, 24)[0] == 0.0
+    # a layout without layer recompute ignores the policy
+    none = Layouts.build(tp=1, pp=1, dp=8, zero=3, micro_batch=MB)
+    assert np.array_equal(memory_per_chip(L8B, none, SEQ, 24, 0.0)["mem/activations"],
+                          memory_per_chip(L8B, none, SEQ, 24, 0.0,
+                                          remat_policy=OFFLOAD_QKVO)["mem/activations"])
