@@ -2,9 +2,11 @@
 
 Evaluates each usable row of data/validation/train_measurements.csv (calibrate.train_set) at
 its published layout with train.evaluate and prints the memory estimate per chip by part
-(weights, grads, optimizer, activations, logits, reserved, GB) against the chip's HBM, the
-ratio, and a summary by source group of the rows over HBM (the runs all ran, so an estimate
-over HBM is a fault of the memory model or of the row's recorded layout).
+(weights, grads, optimizer, activations, logits, reserved, GB; their sum is the HBM total)
+against the chip's HBM, the ratio, the host memory holding offloaded activations (MaxText
+offload policies, Megatron cpu_offloading_num_layers; not in the total), and a summary by
+source group of the rows over HBM (the runs all ran, so an estimate over HBM is a fault of
+the memory model or of the row's recorded settings).
 
     PYTHONPATH=src python scripts/memory_check.py [--over] [--source GROUP] [--json PATH]
 """
@@ -19,14 +21,14 @@ from xpuplan.calibrate.train_set import train_rows
 from xpuplan.train.evaluate import evaluate
 
 GB = 1e9
-PARTS = ("weights", "grads", "optimizer", "activations", "logits", "offloaded", "reserved")
+PARTS = ("weights", "grads", "optimizer", "activations", "logits", "reserved")
 
 
 def row_memory(row) -> dict:
     """One row's memory parts (GB per chip), total, HBM and ratio."""
     ev = evaluate(row.problem, row.layout)
     parts = {p: float(ev.memory.get(f"mem/{p}", [0.0])[0]) / GB for p in PARTS}
-    host = float(ev.extra.get("host_offload_bytes", [0.0])[0]) / GB if ev.extra else 0.0
+    host = float(ev.extra["host_offload_bytes"][0]) / GB
     total = float(ev.memory_per_chip_bytes[0]) / GB
     hbm = row.problem.chip.hbm_bytes / GB
     lay = row.layout.row(0)

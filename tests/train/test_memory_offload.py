@@ -10,6 +10,7 @@ from xpuplan.catalog.model_loader import load_model
 from xpuplan.errors import SpecError
 from xpuplan.specs.layouts import Layouts
 from xpuplan.train.memory import (
+    MemorySettings,
     activation_bytes_per_token_layer,
     host_offload_bytes,
     memory_per_chip,
@@ -21,8 +22,10 @@ from xpuplan.workload.remat import placement
 L8B = layer_shape(load_model("llama-3.1-8b"))  # D 4096, 32 x 128 heads, 8 KV heads, F 14336
 D, Q, KV, F, LAYERS = 4096, 32 * 128, 8 * 128, 14336, 32
 SEQ, MB = 8192, 3
-OFFLOAD_QKVO = ("custom:decoder_layer_input=offload;query_proj=offload;key_proj=offload;"
-                "value_proj=offload;out_proj=offload")  # tpu-recipes v6e Llama 3.1 8B
+OFFLOAD_QKVO = (
+    "custom:decoder_layer_input=offload;query_proj=offload;key_proj=offload;"
+    "value_proj=offload;out_proj=offload"
+)  # tpu-recipes v6e Llama 3.1 8B
 
 
 def _fsdp(**kw) -> Layouts:
@@ -48,10 +51,13 @@ def test_offloaded_qkvo_policy_by_hand():
     assert device[0] == 0.0
     assert host[0] == pytest.approx(2 * (D + Q + 2 * KV + D))
     tokens = MB * SEQ
-    assert host_offload_bytes(L8B, lay, SEQ, 24, remat_policy=OFFLOAD_QKVO)[0] == (
-        pytest.approx(2 * (D + Q + 2 * KV + D) * tokens * LAYERS))  # 22.5 GB
+    assert host_offload_bytes(L8B, lay, SEQ, 24, settings=MemorySettings(OFFLOAD_QKVO))[0] == (
+        pytest.approx(2 * (D + Q + 2 * KV + D) * tokens * LAYERS)
+    )  # 22.5 GB
     whole = activation_bytes_per_token_layer(L8B, lay, np.zeros(1, dtype=np.int64))[0]
-    act = memory_per_chip(L8B, lay, SEQ, 24, 0.0, remat_policy=OFFLOAD_QKVO)["mem/activations"]
+    act = memory_per_chip(L8B, lay, SEQ, 24, 0.0, settings=MemorySettings(OFFLOAD_QKVO))[
+        "mem/activations"
+    ]
     assert act[0] == pytest.approx(whole * tokens)  # one layer, nothing kept across layers
 
 
@@ -59,14 +65,18 @@ def test_device_policy_keeps_named_tensors_in_hbm():
     # tpu-recipes TPU7x Llama 3.1 70B style: input, Q, K, V and context on device:
     # per token per layer 2·(D + Q + K + V + N·H), times tokens and layers, plus one layer's
     # working set beyond them.
-    policy = ("custom:decoder_layer_input=device;query_proj=device;key_proj=device;"
-              "value_proj=device;context=device")
+    policy = (
+        "custom:decoder_layer_input=device;query_proj=device;key_proj=device;"
+        "value_proj=device;context=device"
+    )
     lay = _fsdp()
     device, host = policy_bytes_per_token_layer(L8B, lay, policy)
     kept = 2 * (D + Q + 2 * KV + Q)
     assert device[0] == pytest.approx(kept) and host[0] == 0.0
     whole = activation_bytes_per_token_layer(L8B, lay, np.zeros(1, dtype=np.int64))[0]
-    act = memory_per_chip(L8B, lay, SEQ, 24, 0.0, remat_policy=policy)["mem/activations"][0]
+    act = memory_per_chip(L8B, lay, SEQ, 24, 0.0, settings=MemorySettings(policy))[
+        "mem/activations"
+    ][0]
     assert act == pytest.approx((kept * LAYERS + whole - kept) * MB * SEQ)
 
 
@@ -81,12 +91,45 @@ def test_full_preset_keeps_the_layer_input_like_korthikanti():
 def test_offload_lowers_hbm_and_no_policy_is_unchanged():
     lay = _fsdp()
     plain = memory_per_chip(L8B, lay, SEQ, 24, 0.0)
-    offl = memory_per_chip(L8B, lay, SEQ, 24, 0.0, remat_policy=OFFLOAD_QKVO)
+    offl = memory_per_chip(L8B, lay, SEQ, 24, 0.0, settings=MemorySettings(OFFLOAD_QKVO))
     assert offl["mem/activations"][0] < plain["mem/activations"][0]
     assert all(np.array_equal(plain[k], offl[k]) for k in plain if k != "mem/activations")
     assert host_offload_bytes(L8B, lay, SEQ, 24)[0] == 0.0
     # a layout without layer recompute ignores the policy
     none = Layouts.build(tp=1, pp=1, dp=8, zero=3, micro_batch=MB)
-    assert np.array_equal(memory_per_chip(L8B, none, SEQ, 24, 0.0)["mem/activations"],
-                          memory_per_chip(L8B, none, SEQ, 24, 0.0,
-                                          remat_policy=OFFLOAD_QKVO)["mem/activations"])
+    assert np.array_equal(
+        memory_per_chip(L8B, none, SEQ, 24, 0.0)["mem/activations"],
+        memory_per_chip(L8B, none, SEQ, 24, 0.0, settings=MemorySettings(OFFLOAD_QKVO))[
+            "mem/activations"
+        ],
+    )
+
+
+def test_bf16_gradient_buffer_follows_megatron_table():
+    # Megatron distrib-optimizer table: bf16 params + fp32 grads 6 + 12/d bytes per
+    # parameter, half-precision grads 4 + 16/d (grads 2 B, fp32 main grads in the optimizer).
+    lay = Layouts.build(tp=1, pp=1, dp=8, zero=1)
+    fp32 = memory_per_chip(L8B, lay, SEQ, 64, 0.0)
+    bf16 = memory_per_chip(L8B, lay, SEQ, 64, 0.0, settings=MemorySettings(grad_dtype="bf16"))
+    params = fp32["mem/weights"][0] / 2
+    assert fp32["mem/grads"][0] == pytest.approx(4 * params)
+    assert fp32["mem/optimizer"][0] == pytest.approx(12 * params / 8)
+    assert bf16["mem/grads"][0] == pytest.approx(2 * params)
+    assert bf16["mem/optimizer"][0] == pytest.approx(16 * params / 8)
+    state = sum(bf16[k][0] for k in ("mem/weights", "mem/grads", "mem/optimizer"))
+    assert state == pytest.approx((4 + 16 / 8) * params)
+
+
+def test_cpu_offloaded_layers_leave_hbm_but_one_in_transfer():
+    # Megatron cpu_offloading_num_layers = 10 of Llama 3.1 8B's 32 layers, no recompute:
+    # HBM keeps 32 - 10 + 1 layers' activations, host memory 10 layers'.
+    lay = Layouts.build(tp=1, pp=1, dp=8, micro_batch=2)
+    per_layer = activation_bytes_per_token_layer(L8B, lay, lay.recompute)[0] * 2 * SEQ
+    settings = MemorySettings(offload_layers=10)
+    act = memory_per_chip(L8B, lay, SEQ, 64, 0.0, settings=settings)["mem/activations"][0]
+    assert act == pytest.approx(per_layer * 23)
+    assert host_offload_bytes(L8B, lay, SEQ, 64, settings=settings)[0] == pytest.approx(
+        per_layer * 10
+    )
+    plain = memory_per_chip(L8B, lay, SEQ, 64, 0.0)["mem/activations"][0]
+    assert plain == pytest.approx(per_layer * LAYERS)

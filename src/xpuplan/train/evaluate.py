@@ -26,7 +26,7 @@ from xpuplan.specs.precision import Precision
 from xpuplan.specs.reasons import Reason
 from xpuplan.specs.samples import Samples, by_sample, pair_layouts
 from xpuplan.train.comms import Zero3Overlap
-from xpuplan.train.memory import host_offload_bytes, memory_per_chip
+from xpuplan.train.memory import MemorySettings, host_offload_bytes, memory_per_chip
 from xpuplan.train.microbatch import recomputed_share
 from xpuplan.train.step import step_time
 from xpuplan.workload.flops import flops_per_token_fwd, flops_per_token_train
@@ -72,6 +72,15 @@ class TrainProblem:
     # MaxText remat policy (workload.remat) of layouts under layer recompute: which tensors
     # stay in HBM and which go to host memory (train/memory.py); None: the recompute code's.
     remat_policy: str | None = None
+    # The gradient buffer's dtype: 'fp32', or 'bf16' (Megatron grad_reduce_in_fp32=False), and
+    # the layers whose activations the run offloads to host memory (Megatron
+    # cpu_offloading_num_layers): memory only (train/memory.py).
+    grad_dtype: str = "fp32"
+    activation_offload_layers: int = 0
+
+    @property
+    def memory_settings(self) -> MemorySettings:
+        return MemorySettings(self.remat_policy, self.grad_dtype, self.activation_offload_layers)
 
 
 @dataclass
@@ -169,8 +178,8 @@ def _evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray |
                                                 rules.zero3_per_layer),
                      core_touches=rules.core_all_reduce_hbm_touches)
     memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads,
-                             p.remat_policy)
-    host = host_offload_bytes(shape, lay, p.seq_len, p.global_batch, heads, p.remat_policy)
+                             p.memory_settings)
+    host = host_offload_bytes(shape, lay, p.seq_len, p.global_batch, heads, p.memory_settings)
     step = np.asarray(sum(time.values()))  # the parts sum to the step
     mem = np.asarray(sum(memory.values()))
     reason = np.where((reason == 0) & ~np.isfinite(step), TrainReason.NO_FABRIC, reason)

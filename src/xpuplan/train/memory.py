@@ -2,8 +2,12 @@
 
 Model state (Megatron-LM distributed-optimizer doc, "bytes per parameter" table; ZeRO paper,
 Rajbhandari et al. 2020 sec. 3): bf16 weights 2 B, fp32 gradients 4 B, fp32 master weights +
-Adam m + v 12 B per parameter. ZeRO stage z shards, over the data-parallel group (dp·cp, or
-dp·cp·tp/ep for experts): the optimizer states (z ≥ 1), the gradients (z ≥ 2), the weights (z = 3).
+Adam m + v 12 B per parameter ("bf16 param, fp32 grads": 6 + 12/d). With the gradient buffer
+in bf16 (Megatron `grad_reduce_in_fp32=False`, grad_dtype 'bf16') the gradients take 2 B and
+the distributed optimizer keeps its own fp32 main gradients with the master weights and
+moments, 16 B (the table's half-precision row: 4 + 16/d). ZeRO stage z shards, over the
+data-parallel group (dp·cp, or dp·cp·tp/ep for experts): the optimizer states (z ≥ 1), the
+gradients (z ≥ 2), the weights (z = 3).
 
 Activations (Korthikanti et al. 2022, sec. 4, generalised to GQA, gated MLPs and MoE, with
 flash attention so no s² term, and no dropout masks): per token per layer, 2-byte tensors
@@ -20,9 +24,17 @@ A MaxText remat policy (workload.remat.placement; MaxText decoders.py get_remat_
 these_names, offload_dst="pinned_host"), counted in `host_offload_bytes`, not in HBM; the
 backward of one layer then holds that layer's whole working set (rebuilt or fetched back)
 beyond what the device keeps.
+
+Activation CPU offloading (Megatron-core TransformerConfig cpu_offloading_num_layers, run by
+Transformer Engine's cpu_offload.get_cpu_offload_context: "the number of transformer layers you
+want to offload activations for", double-buffered): n of a stage's layers keep their saved
+activations in host memory; HBM keeps the other layers plus one layer in transfer (n ≥ 1).
+Host transfer time is neglected in the step time (TE overlaps it on side streams).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,7 +43,21 @@ from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import LayerShape
 from xpuplan.workload.remat import placement, saved_tensor_elems
 
-WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2.0, 4.0, 12.0  # per parameter (see module doc)
+WEIGHT_BYTES = 2.0  # bf16 weights per parameter (see module doc)
+# (gradient, optimizer) bytes per parameter by the gradient buffer's dtype (module doc)
+STATE_BYTES = {"fp32": (4.0, 12.0), "bf16": (2.0, 16.0)}
+GRAD_BYTES, OPTIMIZER_BYTES = STATE_BYTES["fp32"]
+
+
+@dataclass(frozen=True)
+class MemorySettings:
+    """Run settings the estimate reads beyond the layout (module doc): a MaxText remat
+    policy, the gradient buffer's dtype ('fp32' or 'bf16') and the layers whose
+    activations are offloaded to host memory (Megatron cpu_offloading_num_layers)."""
+
+    remat_policy: str | None = None
+    grad_dtype: str = "fp32"
+    offload_layers: int = 0
 ACT_BYTES = 2.0  # bf16 activations (fp8 recipes keep bf16 activations between GEMMs)
 LOGIT_BYTES = 4.0  # fp32 logits for the cross-entropy
 
@@ -123,23 +149,35 @@ def _layer_activations(s: LayerShape, lay: Layouts, tokens_mb: np.ndarray, heads
             np.where(policy, offload * tokens_mb, 0.0))
 
 
+def _kept_layers(layers: np.ndarray, offload_layers: int) -> tuple[np.ndarray, np.ndarray]:
+    """(layers whose activations stay in HBM, layers offloaded): n of the stage's layers
+    offloaded, one of them in transfer at a time (module doc)."""
+    n = np.minimum(offload_layers, np.maximum(layers - 1, 0))
+    return layers - n + np.minimum(n, 1), n
+
+
 def host_offload_bytes(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int,
-                       heads: HeadSplit | None = None, remat_policy: str | None = None
+                       heads: HeadSplit | None = None, settings: MemorySettings | None = None
                        ) -> np.ndarray:
-    """Pinned host memory per chip holding a MaxText policy's offloaded tensors, B: the
-    offloaded bytes per layer × ceil(L/pp) layers × micro-batches in flight (0 without)."""
+    """Host memory per chip holding offloaded activations, B: a MaxText policy's offloaded
+    tensors of every layer, plus whole offloaded layers (Megatron), × micro-batches in
+    flight (0 without either)."""
+    settings = settings or MemorySettings()
     heads = heads or head_split(s, lay.tp)
     tokens_mb = lay.micro_batch * seq_len / lay.cp
-    _, _, offload = _layer_activations(s, lay, tokens_mb, heads, remat_policy)
-    return offload * np.ceil(s.n_layers / lay.pp) * _in_flight(lay, global_batch)
+    per_layer, _, offload = _layer_activations(s, lay, tokens_mb, heads, settings.remat_policy)
+    layers = np.ceil(s.n_layers / lay.pp)
+    _, moved = _kept_layers(layers, settings.offload_layers)
+    return (offload * layers + per_layer * moved) * _in_flight(lay, global_batch)
 
 
 def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int,
                     reserved_bytes: float, heads: HeadSplit | None = None,
-                    remat_policy: str | None = None) -> dict[str, np.ndarray]:
+                    settings: MemorySettings | None = None) -> dict[str, np.ndarray]:
     """HBM bytes per chip by part: mem/weights, grads, optimizer, activations, logits,
-    reserved; with a MaxText `remat_policy`, layouts under layer recompute (code 2) keep
-    what it places on device (its offloaded tensors: `host_offload_bytes`)."""
+    reserved, under the run's `settings` (MemorySettings; what goes to host memory:
+    `host_offload_bytes`)."""
+    settings = settings or MemorySettings()
     heads = heads or head_split(s, lay.tp)
     dense, expert = params_per_chip(s, lay, heads)
     shard_dense = (lay.dp * lay.cp).astype(float)
@@ -152,17 +190,20 @@ def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int
 
     tokens_mb = lay.micro_batch * seq_len / lay.cp  # tokens of one micro-batch on one chip
     layers = np.ceil(s.n_layers / lay.pp)
-    per_layer_mb, working, _ = _layer_activations(s, lay, tokens_mb, heads, remat_policy)
-    activations = per_layer_mb * layers * _in_flight(lay, global_batch) + working  # stage 0
+    kept, _ = _kept_layers(layers, settings.offload_layers)
+    per_layer_mb, working, _ = _layer_activations(s, lay, tokens_mb, heads,
+                                                  settings.remat_policy)
+    activations = per_layer_mb * kept * _in_flight(lay, global_batch) + working  # stage 0
     logits_full = LOGIT_BYTES * tokens_mb * s.vocab / lay.tp
     # The last stage holds one micro-batch of layers plus the logits; count what it needs
     # beyond stage 0 so that the parts sum to the busiest chip's total.
-    last_stage = per_layer_mb * layers + working + logits_full
+    last_stage = per_layer_mb * kept + working + logits_full
     logits = np.where(lay.pp > 1, np.maximum(last_stage - activations, 0.0), logits_full)
+    grad_bytes, optimizer_bytes = STATE_BYTES[settings.grad_dtype]
     return {
         "mem/weights": state(WEIGHT_BYTES, 3),
-        "mem/grads": state(GRAD_BYTES, 2),
-        "mem/optimizer": state(OPTIMIZER_BYTES, 1),
+        "mem/grads": state(grad_bytes, 2),
+        "mem/optimizer": state(optimizer_bytes, 1),
         "mem/activations": activations,
         "mem/logits": logits,
         "mem/reserved": np.full(len(lay), reserved_bytes),
