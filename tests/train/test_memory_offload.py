@@ -133,3 +133,19 @@ def test_cpu_offloaded_layers_leave_hbm_but_one_in_transfer():
     )
     plain = memory_per_chip(L8B, lay, SEQ, 64, 0.0)["mem/activations"][0]
     assert plain == pytest.approx(per_layer * LAYERS)
+
+
+def test_fp8_recipe_keeps_quantized_gemm_inputs():
+    # Llama 3.1 8B, tp 1, no recompute, per token per layer: bf16 keeps 2 B x (D + QKV + ctx
+    # + D + 2F + F + 2D); under TE's FP8 recipe the four GEMM-only inputs (normed attention
+    # input D, context N·H, normed MLP input D, down-projection input F) take 1 B each.
+    lay = Layouts.build(tp=1, pp=1, dp=8)
+    qkv, ctx = Q + 2 * KV, Q
+    bf16 = activation_bytes_per_token_layer(L8B, lay, lay.recompute)[0]
+    fp8 = activation_bytes_per_token_layer(L8B, lay, lay.recompute, gemm_input_bytes=1.0)[0]
+    assert bf16 == pytest.approx(2 * (D + qkv + ctx + D + 2 * F + F + 2 * D))
+    assert fp8 == pytest.approx(1 * (D + ctx + D + F) + 2 * (qkv + 2 * F + 2 * D))
+    mx = memory_per_chip(L8B, lay, SEQ, 64, 0.0,
+                         settings=MemorySettings(saved_input_format="mxfp8"))["mem/activations"]
+    per_token = (1 + 1 / 32) * (D + ctx + D + F) + 2 * (qkv + 2 * F + 2 * D)
+    assert mx[0] == pytest.approx(per_token * SEQ * LAYERS)

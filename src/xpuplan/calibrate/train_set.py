@@ -115,7 +115,8 @@ def train_rows(stack: StackCalibration | None = None) -> tuple[list[TrainRow], d
                                dense_attention=str(row.get("attention_kernel")) == "dense",
                                moe_capacity_factor=_num(row, "moe_capacity_factor"))
         problem = replace(problem, grad_dtype=str(_num(row, "grad_dtype") or "fp32"),
-                          activation_offload_layers=int(_num(row, "cpu_offload_layers") or 0))
+                          activation_offload_layers=int(_num(row, "cpu_offload_layers") or 0),
+                          saved_input_format=str(_num(row, "saved_input_format") or "bf16"))
         zero = _num(row, "zero_stage")
         recompute = RECOMPUTE.get(str(row["recompute"]).lower(), 0)
         policy = row.get("remat_policy")

@@ -77,10 +77,14 @@ class TrainProblem:
     # cpu_offloading_num_layers): memory only (train/memory.py).
     grad_dtype: str = "fp32"
     activation_offload_layers: int = 0
+    # The GEMM inputs kept for the weight gradients: 'bf16', or Transformer Engine's quantized
+    # copies under an FP8 recipe, 'fp8' / 'mxfp8' (train/memory.py SAVED_INPUT_BYTES).
+    saved_input_format: str = "bf16"
 
     @property
     def memory_settings(self) -> MemorySettings:
-        return MemorySettings(self.remat_policy, self.grad_dtype, self.activation_offload_layers)
+        return MemorySettings(self.remat_policy, self.grad_dtype, self.activation_offload_layers,
+                              self.saved_input_format)
 
 
 @dataclass

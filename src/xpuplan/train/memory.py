@@ -30,6 +30,16 @@ Transformer Engine's cpu_offload.get_cpu_offload_context: "the number of transfo
 want to offload activations for", double-buffered): n of a stage's layers keep their saved
 activations in host memory; HBM keeps the other layers plus one layer in transfer (n ≥ 1).
 Host transfer time is neglected in the step time (TE overlaps it on side streams).
+
+Quantized saved inputs (saved_input_format 'fp8' / 'mxfp8'): under an FP8 recipe Transformer
+Engine keeps, for each GEMM's weight gradient, the quantized copy of its input rather than the
+bf16 one (NVIDIA/TransformerEngine v2.9 pytorch/module/linear.py and grouped_linear.py:
+"Discard row-wise data since it is not needed in backward pass", inputmat.update_usage(
+rowwise_usage=False, columnwise_usage=True), saved_inputmat = inputmat; layernorm_linear.py
+saves the quantized ln_out with the bf16 norm input, mu and rsigma; the same at v2.5-v2.8):
+the normed inputs of the QKV and MLP-up GEMMs, the context, and the MLP-down input. Q, K, V
+(for the attention backward), the up projection's output (for the activation's backward) and
+the norm inputs stay bf16.
 """
 
 from __future__ import annotations
@@ -44,6 +54,13 @@ from xpuplan.workload.layer import LayerShape
 from xpuplan.workload.remat import placement, saved_tensor_elems
 
 WEIGHT_BYTES = 2.0  # bf16 weights per parameter (see module doc)
+ACT_BYTES = 2.0  # bf16 activations (fp8 recipes keep bf16 tensors between GEMMs)
+LOGIT_BYTES = 4.0  # fp32 logits for the cross-entropy
+# Bytes per element of a GEMM input kept for its weight gradient (module doc): bf16, or the
+# quantized copy Transformer Engine keeps under an FP8 recipe: FP8 1 B (per-tensor scales
+# negligible), MXFP8 1 B + one E8M0 scale byte per 32 elements (OCP Microscaling Formats
+# (MX) Specification v1.0, 2023: blocks of 32 elements share one 8-bit E8M0 scale).
+SAVED_INPUT_BYTES = {"bf16": ACT_BYTES, "fp8": 1.0, "mxfp8": 1.0 + 1.0 / 32}
 # (gradient, optimizer) bytes per parameter by the gradient buffer's dtype (module doc)
 STATE_BYTES = {"fp32": (4.0, 12.0), "bf16": (2.0, 16.0)}
 GRAD_BYTES, OPTIMIZER_BYTES = STATE_BYTES["fp32"]
@@ -58,8 +75,7 @@ class MemorySettings:
     remat_policy: str | None = None
     grad_dtype: str = "fp32"
     offload_layers: int = 0
-ACT_BYTES = 2.0  # bf16 activations (fp8 recipes keep bf16 activations between GEMMs)
-LOGIT_BYTES = 4.0  # fp32 logits for the cross-entropy
+    saved_input_format: str = "bf16"  # the GEMM inputs kept for the weight gradients
 
 
 def params_per_chip(s: LayerShape, lay: Layouts,
@@ -81,25 +97,30 @@ def params_per_chip(s: LayerShape, lay: Layouts,
 
 
 def activation_bytes_per_token_layer(s: LayerShape, lay: Layouts, recompute: np.ndarray,
-                                     heads: HeadSplit | None = None) -> np.ndarray:
+                                     heads: HeadSplit | None = None,
+                                     gemm_input_bytes: float = ACT_BYTES) -> np.ndarray:
     """Activation bytes saved per token per (average) layer on one chip, B (module doc).
 
     Dense layer: D/σ (attention input) + ((N+2K)H + NH)/tp + D/σ (MLP input) + (up + F)/tp
     + 2D/σ (norm inputs), σ = tp with SP else 1. MoE layer: the MLP part becomes the routed
     copies k·(D + up_e + Fe)/tp, the shared experts and the router logits 2E/tp (fp32).
+    The tensors only a GEMM's weight gradient reads (the normed attention and MLP inputs D/σ,
+    the context NH/tp, the down projections' inputs F, Fe, Fs) take `gemm_input_bytes` each
+    (a quantized copy under an FP8 recipe, SAVED_INPUT_BYTES); the rest 2 B.
     """
     D, tp = s.hidden, lay.tp
+    q = gemm_input_bytes / ACT_BYTES  # a saved GEMM input, in bf16 units
     seq_div = np.where(lay.sp, tp, 1)  # D-sized tensors split over tp only with SP
     selective = recompute == 1
     f = np.where(recompute == 2, lay.recompute_fraction, 0.0)  # share recomputed
     up = s.ffn_width * (2 if s.gated else 1)
     pad = (heads or head_split(s, tp)).attn_weight_factor  # padded heads' Q, K, V, context
-    attention = D / seq_div + (s.qkv_out_dim + s.attn_out_dim) * pad / tp
-    dense_mlp = D / seq_div + (up + np.where(selective, 0.0, s.ffn_width)) / tp
+    attention = q * D / seq_div + (s.qkv_out_dim + q * s.attn_out_dim) * pad / tp
+    dense_mlp = q * D / seq_div + (up + q * np.where(selective, 0.0, s.ffn_width)) / tp
     up_e = s.expert_width * (2 if s.gated else 1)
-    routed = s.top_k * (D + up_e + np.where(selective, 0.0, s.expert_width)) / tp
-    shared = (s.shared_width * 3 - np.where(selective, s.shared_width, 0.0)) / tp
-    moe_mlp = D / seq_div + routed + shared + 2 * s.n_experts / tp
+    routed = s.top_k * (q * D + up_e + q * np.where(selective, 0.0, s.expert_width)) / tp
+    shared = (s.shared_width * 2 + q * np.where(selective, 0.0, s.shared_width)) / tp
+    moe_mlp = q * D / seq_div + routed + shared + 2 * s.n_experts / tp
     norms = np.where(selective, 0.0, 2 * D / seq_div)
     per_layer = attention + (1 - s.moe_fraction) * dense_mlp + s.moe_fraction * moe_mlp + norms
     return ACT_BYTES * np.where(recompute == 2, D / seq_div + (1 - f) * (per_layer - D / seq_div),
@@ -133,16 +154,17 @@ def _in_flight(lay: Layouts, global_batch: int) -> np.ndarray:
 
 
 def _layer_activations(s: LayerShape, lay: Layouts, tokens_mb: np.ndarray, heads: HeadSplit,
-                       remat_policy: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       settings: MemorySettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(kept in HBM per layer, one layer's working set, offloaded per layer) of one
     micro-batch on one chip, B: the policy's placement under layer recompute (code 2)."""
-    per_layer = activation_bytes_per_token_layer(s, lay, lay.recompute, heads) * tokens_mb
-    whole = activation_bytes_per_token_layer(s, lay, np.zeros_like(lay.recompute), heads)
+    q = SAVED_INPUT_BYTES[settings.saved_input_format]
+    per_layer = activation_bytes_per_token_layer(s, lay, lay.recompute, heads, q) * tokens_mb
+    whole = activation_bytes_per_token_layer(s, lay, np.zeros_like(lay.recompute), heads, q)
     # Full recompute rebuilds one layer at a time: its whole working set (f of it) is live once.
     working = np.where(lay.recompute == 2, lay.recompute_fraction * whole * tokens_mb, 0.0)
-    if remat_policy is None:
+    if settings.remat_policy is None:
         return per_layer, working, np.zeros(len(lay))
-    device, offload = policy_bytes_per_token_layer(s, lay, remat_policy, heads)
+    device, offload = policy_bytes_per_token_layer(s, lay, settings.remat_policy, heads)
     policy = lay.recompute == 2
     return (np.where(policy, device * tokens_mb, per_layer),
             np.where(policy, np.maximum(whole - device, 0.0) * tokens_mb, working),
@@ -165,7 +187,7 @@ def host_offload_bytes(s: LayerShape, lay: Layouts, seq_len: int, global_batch: 
     settings = settings or MemorySettings()
     heads = heads or head_split(s, lay.tp)
     tokens_mb = lay.micro_batch * seq_len / lay.cp
-    per_layer, _, offload = _layer_activations(s, lay, tokens_mb, heads, settings.remat_policy)
+    per_layer, _, offload = _layer_activations(s, lay, tokens_mb, heads, settings)
     layers = np.ceil(s.n_layers / lay.pp)
     _, moved = _kept_layers(layers, settings.offload_layers)
     return (offload * layers + per_layer * moved) * _in_flight(lay, global_batch)
@@ -191,8 +213,7 @@ def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int
     tokens_mb = lay.micro_batch * seq_len / lay.cp  # tokens of one micro-batch on one chip
     layers = np.ceil(s.n_layers / lay.pp)
     kept, _ = _kept_layers(layers, settings.offload_layers)
-    per_layer_mb, working, _ = _layer_activations(s, lay, tokens_mb, heads,
-                                                  settings.remat_policy)
+    per_layer_mb, working, _ = _layer_activations(s, lay, tokens_mb, heads, settings)
     activations = per_layer_mb * kept * _in_flight(lay, global_batch) + working  # stage 0
     logits_full = LOGIT_BYTES * tokens_mb * s.vocab / lay.tp
     # The last stage holds one micro-batch of layers plus the logits; count what it needs
