@@ -15,6 +15,7 @@ from xpuplan.train.memory import (
     host_offload_bytes,
     memory_per_chip,
     policy_bytes_per_token_layer,
+    state_bytes,
 )
 from xpuplan.workload.layer import layer_shape
 from xpuplan.workload.remat import placement
@@ -110,7 +111,7 @@ def test_bf16_gradient_buffer_follows_megatron_table():
     # parameter, half-precision grads 4 + 16/d (grads 2 B, fp32 main grads in the optimizer).
     lay = Layouts.build(tp=1, pp=1, dp=8, zero=1)
     fp32 = memory_per_chip(L8B, lay, SEQ, 64, 0.0)
-    bf16 = memory_per_chip(L8B, lay, SEQ, 64, 0.0, settings=MemorySettings(grad_dtype="bf16"))
+    bf16 = memory_per_chip(L8B, lay, SEQ, 64, 0.0, settings=MemorySettings(state_format="megatron-bf16-grads"))
     params = fp32["mem/weights"][0] / 2
     assert fp32["mem/grads"][0] == pytest.approx(4 * params)
     assert fp32["mem/optimizer"][0] == pytest.approx(12 * params / 8)
@@ -149,3 +150,34 @@ def test_fp8_recipe_keeps_quantized_gemm_inputs():
                          settings=MemorySettings(saved_input_format="mxfp8"))["mem/activations"]
     per_token = (1 + 1 / 32) * (D + ctx + D + F) + 2 * (qkv + 2 * F + 2 * D)
     assert mx[0] == pytest.approx(per_token * SEQ * LAYERS)
+
+
+def test_maxtext_state_formats():
+    # MaxText defaults (fp32 weights as master, fp32 grads, fp32 mu and nu): 4 + 4 + 8 B per
+    # parameter; mu_dtype bf16: optimizer 2 + 4; weight_dtype bf16: 2 + 4 + (2 + 2).
+    assert state_bytes("maxtext-fp32-fp32-fp32") == (4.0, 4.0, 8.0)
+    assert state_bytes("maxtext-fp32-fp32-bf16") == (4.0, 4.0, 6.0)
+    assert state_bytes("maxtext-bf16-fp32-bf16") == (2.0, 4.0, 4.0)
+    assert state_bytes("megatron") == (2.0, 4.0, 12.0)
+    with pytest.raises(SpecError):
+        state_bytes("maxtext-fp16-fp32-fp32")
+    lay = Layouts.build(tp=1, pp=1, dp=8, zero=3)
+    mem = memory_per_chip(L8B, lay, SEQ, 64, 0.0,
+                          settings=MemorySettings(state_format="maxtext-fp32-fp32-fp32"))
+    params = memory_per_chip(L8B, lay, SEQ, 64, 0.0)["mem/weights"][0] / 2  # per chip
+    assert mem["mem/weights"][0] == pytest.approx(4 * params)
+    assert mem["mem/optimizer"][0] == pytest.approx(8 * params)
+
+
+def test_logits_and_rebuilt_layer_are_not_live_together():
+    # Under layer recompute the head's logits are freed before the last layer's backward
+    # rebuilds its working set: the peak holds the larger of the two, not their sum.
+    lay = Layouts.build(tp=1, pp=1, dp=8, micro_batch=MB, recompute=2)
+    mem = memory_per_chip(L8B, lay, SEQ, 24, 0.0)
+    tokens = MB * SEQ
+    logits = 4 * tokens * 128256
+    whole = activation_bytes_per_token_layer(L8B, lay, np.zeros(1, dtype=np.int64))[0] * tokens
+    kept = 2 * D * tokens * LAYERS  # the layer inputs
+    assert mem["mem/activations"][0] == pytest.approx(kept + whole)
+    assert mem["mem/activations"][0] + mem["mem/logits"][0] == pytest.approx(
+        kept + max(whole, logits))

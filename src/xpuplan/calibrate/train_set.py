@@ -114,7 +114,7 @@ def train_rows(stack: StackCalibration | None = None) -> tuple[list[TrainRow], d
                                reserved_bytes=reserved_fraction() * chip.hbm_bytes,
                                dense_attention=str(row.get("attention_kernel")) == "dense",
                                moe_capacity_factor=_num(row, "moe_capacity_factor"))
-        problem = replace(problem, grad_dtype=str(_num(row, "grad_dtype") or "fp32"),
+        problem = replace(problem, state_format=str(_num(row, "state_format") or "megatron"),
                           activation_offload_layers=int(_num(row, "cpu_offload_layers") or 0),
                           saved_input_format=str(_num(row, "saved_input_format") or "bf16"))
         zero = _num(row, "zero_stage")

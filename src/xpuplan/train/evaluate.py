@@ -72,10 +72,10 @@ class TrainProblem:
     # MaxText remat policy (workload.remat) of layouts under layer recompute: which tensors
     # stay in HBM and which go to host memory (train/memory.py); None: the recompute code's.
     remat_policy: str | None = None
-    # The gradient buffer's dtype: 'fp32', or 'bf16' (Megatron grad_reduce_in_fp32=False), and
-    # the layers whose activations the run offloads to host memory (Megatron
-    # cpu_offloading_num_layers): memory only (train/memory.py).
-    grad_dtype: str = "fp32"
+    # The model-state format (train/memory.py state_bytes: megatron, megatron-bf16-grads,
+    # maxtext-W-G-M) and the layers whose activations the run offloads to host
+    # memory (Megatron cpu_offloading_num_layers): memory only (train/memory.py).
+    state_format: str = "megatron"
     activation_offload_layers: int = 0
     # The GEMM inputs kept for the weight gradients: 'bf16', or Transformer Engine's quantized
     # copies under an FP8 recipe, 'fp8' / 'mxfp8' (train/memory.py SAVED_INPUT_BYTES).
@@ -83,7 +83,7 @@ class TrainProblem:
 
     @property
     def memory_settings(self) -> MemorySettings:
-        return MemorySettings(self.remat_policy, self.grad_dtype, self.activation_offload_layers,
+        return MemorySettings(self.remat_policy, self.state_format, self.activation_offload_layers,
                               self.saved_input_format)
 
 

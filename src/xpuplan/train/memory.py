@@ -1,13 +1,19 @@
 """Memory per chip of a training step, B, by part, for arrays of layouts.
 
-Model state (Megatron-LM distributed-optimizer doc, "bytes per parameter" table; ZeRO paper,
-Rajbhandari et al. 2020 sec. 3): bf16 weights 2 B, fp32 gradients 4 B, fp32 master weights +
-Adam m + v 12 B per parameter ("bf16 param, fp32 grads": 6 + 12/d). With the gradient buffer
-in bf16 (Megatron `grad_reduce_in_fp32=False`, grad_dtype 'bf16') the gradients take 2 B and
-the distributed optimizer keeps its own fp32 main gradients with the master weights and
-moments, 16 B (the table's half-precision row: 4 + 16/d). ZeRO stage z shards, over the
-data-parallel group (dp·cp, or dp·cp·tp/ep for experts): the optimizer states (z ≥ 1), the
-gradients (z ≥ 2), the weights (z = 3).
+Model state (weights, gradients, optimizer bytes per parameter, STATE_BYTES by the run's
+state_format). 'megatron' (Megatron-LM distributed-optimizer doc, "bytes per parameter"
+table; ZeRO paper, Rajbhandari et al. 2020 sec. 3): bf16 weights 2 B, fp32 gradients 4 B,
+fp32 master weights + Adam m + v 12 B ("bf16 param, fp32 grads": 6 + 12/d).
+'megatron-bf16-grads' (gradient buffer in bf16, Megatron `grad_reduce_in_fp32=False`): 2 B of
+gradients, and the distributed optimizer keeps its own fp32 main gradients with the master
+weights and moments, 16 B (the table's half-precision row: 4 + 16/d). 'maxtext-W-G-M'
+(MaxText's weight_dtype, grad_dtype and mu_dtype, each fp32 or bf16; @e591f30
+configs/base.yml defaults weight_dtype "float32", grad_dtype "float32", mu_dtype "inherits
+from weight_dtype if unset"; optimizers.py optax.adamw(mu_dtype=...), whose second moment
+takes the parameters' dtype): the weights in W are the master copy (bf16 casts are per-layer
+temporaries), gradients in G, the optimizer M + W (maxtext-fp32-fp32-fp32: 4 + 4 + 8 B).
+ZeRO stage z shards, over the data-parallel group (dp·cp, or dp·cp·tp/ep for experts): the
+optimizer states (z ≥ 1), the gradients (z ≥ 2), the weights (z = 3).
 
 Activations (Korthikanti et al. 2022, sec. 4, generalised to GQA, gated MLPs and MoE, with
 flash attention so no s² term, and no dropout masks): per token per layer, 2-byte tensors
@@ -48,12 +54,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xpuplan.errors import SpecError
 from xpuplan.specs.layouts import Layouts
 from xpuplan.workload.heads import HeadSplit, head_split
 from xpuplan.workload.layer import LayerShape
 from xpuplan.workload.remat import placement, saved_tensor_elems
 
-WEIGHT_BYTES = 2.0  # bf16 weights per parameter (see module doc)
 ACT_BYTES = 2.0  # bf16 activations (fp8 recipes keep bf16 tensors between GEMMs)
 LOGIT_BYTES = 4.0  # fp32 logits for the cross-entropy
 # Bytes per element of a GEMM input kept for its weight gradient (module doc): bf16, or the
@@ -61,19 +67,34 @@ LOGIT_BYTES = 4.0  # fp32 logits for the cross-entropy
 # negligible), MXFP8 1 B + one E8M0 scale byte per 32 elements (OCP Microscaling Formats
 # (MX) Specification v1.0, 2023: blocks of 32 elements share one 8-bit E8M0 scale).
 SAVED_INPUT_BYTES = {"bf16": ACT_BYTES, "fp8": 1.0, "mxfp8": 1.0 + 1.0 / 32}
-# (gradient, optimizer) bytes per parameter by the gradient buffer's dtype (module doc)
-STATE_BYTES = {"fp32": (4.0, 12.0), "bf16": (2.0, 16.0)}
-GRAD_BYTES, OPTIMIZER_BYTES = STATE_BYTES["fp32"]
+# (weights, gradients, optimizer) bytes per parameter by the run's state format (module doc)
+STATE_BYTES = {"megatron": (2.0, 4.0, 12.0), "megatron-bf16-grads": (2.0, 2.0, 16.0)}
+_, _, OPTIMIZER_BYTES = STATE_BYTES["megatron"]  # step.py: the optimizer update's traffic
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0}
+
+
+def state_bytes(state_format: str) -> tuple[float, float, float]:
+    """(weights, gradients, optimizer) bytes per parameter of a state format (module doc):
+    a STATE_BYTES key or maxtext-W-G-M; SpecError otherwise."""
+    if state_format in STATE_BYTES:
+        return STATE_BYTES[state_format]
+    name, *dtypes = state_format.split("-")
+    if name != "maxtext" or len(dtypes) != 3 or any(d not in DTYPE_BYTES for d in dtypes):
+        raise SpecError("state_format", state_format,
+                        f"{', '.join(STATE_BYTES)} or maxtext-W-G-M, each fp32 or bf16")
+    w, g, mu = (DTYPE_BYTES[d] for d in dtypes)
+    return w, g, mu + w
 
 
 @dataclass(frozen=True)
 class MemorySettings:
     """Run settings the estimate reads beyond the layout (module doc): a MaxText remat
-    policy, the gradient buffer's dtype ('fp32' or 'bf16') and the layers whose
-    activations are offloaded to host memory (Megatron cpu_offloading_num_layers)."""
+    policy, the model-state format (`state_bytes`), the layers whose activations are
+    offloaded to host memory (Megatron cpu_offloading_num_layers) and the format of the
+    GEMM inputs kept for the weight gradients (a SAVED_INPUT_BYTES key)."""
 
     remat_policy: str | None = None
-    grad_dtype: str = "fp32"
+    state_format: str = "megatron"
     offload_layers: int = 0
     saved_input_format: str = "bf16"  # the GEMM inputs kept for the weight gradients
 
@@ -216,13 +237,17 @@ def memory_per_chip(s: LayerShape, lay: Layouts, seq_len: int, global_batch: int
     per_layer_mb, working, _ = _layer_activations(s, lay, tokens_mb, heads, settings)
     activations = per_layer_mb * kept * _in_flight(lay, global_batch) + working  # stage 0
     logits_full = LOGIT_BYTES * tokens_mb * s.vocab / lay.tp
-    # The last stage holds one micro-batch of layers plus the logits; count what it needs
-    # beyond stage 0 so that the parts sum to the busiest chip's total.
-    last_stage = per_layer_mb * kept + working + logits_full
-    logits = np.where(lay.pp > 1, np.maximum(last_stage - activations, 0.0), logits_full)
-    grad_bytes, optimizer_bytes = STATE_BYTES[settings.grad_dtype]
+    # The logits (and their gradient) live from the output head's forward to its backward;
+    # the one layer's rebuilt working set only from that layer's backward on, after the
+    # head's backward has consumed them (reverse-mode order): the peak holds the larger.
+    # The last stage holds one micro-batch of layers plus that; count what it needs beyond
+    # stage 0 (pp > 1) or beyond the working set (pp = 1) so the parts sum to the peak.
+    last_stage = per_layer_mb * kept + np.maximum(working, logits_full)
+    logits = np.where(lay.pp > 1, np.maximum(last_stage - activations, 0.0),
+                      np.maximum(logits_full - working, 0.0))
+    weight_bytes, grad_bytes, optimizer_bytes = state_bytes(settings.state_format)
     return {
-        "mem/weights": state(WEIGHT_BYTES, 3),
+        "mem/weights": state(weight_bytes, 3),
         "mem/grads": state(grad_bytes, 2),
         "mem/optimizer": state(optimizer_bytes, 1),
         "mem/activations": activations,
