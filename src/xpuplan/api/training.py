@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -153,6 +153,8 @@ def train(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
                             catalog_files=catalog_files, dense_attention=dense_attention,
                             moe_capacity_factor=moe_capacity_factor)
     fixed = _check_fixed(_with_remat_policy(problem, remat_policy, fixed))
+    if remat_policy is not None:  # where the policy keeps its tensors (train/memory.py)
+        problem = replace(problem, remat_policy=remat_policy)
     result = search(problem, fixed)
     chosen = result.order[0] if len(result.order) else _leanest_over_memory(result, fixed)
     if chosen is None:

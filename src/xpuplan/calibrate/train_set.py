@@ -114,12 +114,16 @@ def train_rows(stack: StackCalibration | None = None) -> tuple[list[TrainRow], d
                                reserved_bytes=reserved_fraction() * chip.hbm_bytes,
                                dense_attention=str(row.get("attention_kernel")) == "dense",
                                moe_capacity_factor=_num(row, "moe_capacity_factor"))
+        problem = replace(problem, state_format=str(_num(row, "state_format") or "megatron"),
+                          activation_offload_layers=int(_num(row, "cpu_offload_layers") or 0),
+                          saved_input_format=str(_num(row, "saved_input_format") or "bf16"))
         zero = _num(row, "zero_stage")
         recompute = RECOMPUTE.get(str(row["recompute"]).lower(), 0)
         policy = row.get("remat_policy")
         if isinstance(policy, str) and policy:  # MaxText's save list: the share it recomputes
             recompute, fraction = 2, recompute_fraction(layer_shape(model), int(row["seq_len"]),
                                                         policy)
+            problem = replace(problem, remat_policy=policy)  # and where it keeps the rest
         else:
             fraction = None
         lay = Layouts.build(tp=int(layout[0]), pp=int(layout[1]), dp=int(layout[2]),

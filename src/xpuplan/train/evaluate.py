@@ -26,7 +26,7 @@ from xpuplan.specs.precision import Precision
 from xpuplan.specs.reasons import Reason
 from xpuplan.specs.samples import Samples, by_sample, pair_layouts
 from xpuplan.train.comms import Zero3Overlap
-from xpuplan.train.memory import memory_per_chip
+from xpuplan.train.memory import MemorySettings, host_offload_bytes, memory_per_chip
 from xpuplan.train.microbatch import recomputed_share
 from xpuplan.train.step import step_time
 from xpuplan.workload.flops import flops_per_token_fwd, flops_per_token_train
@@ -69,6 +69,22 @@ class TrainProblem:
     # kernel): full S² FLOPs, rerun under selective recompute (train/step.py step_time).
     dense_attention: bool = False
     moe_capacity_factor: float | None = None  # token-dropping MoE's capacity (None: dropless)
+    # MaxText remat policy (workload.remat) of layouts under layer recompute: which tensors
+    # stay in HBM and which go to host memory (train/memory.py); None: the recompute code's.
+    remat_policy: str | None = None
+    # The model-state format (train/memory.py state_bytes: megatron, megatron-bf16-grads,
+    # maxtext-W-G-M) and the layers whose activations the run offloads to host
+    # memory (Megatron cpu_offloading_num_layers): memory only (train/memory.py).
+    state_format: str = "megatron"
+    activation_offload_layers: int = 0
+    # The GEMM inputs kept for the weight gradients: 'bf16', or Transformer Engine's quantized
+    # copies under an FP8 recipe, 'fp8' / 'mxfp8' (train/memory.py SAVED_INPUT_BYTES).
+    saved_input_format: str = "bf16"
+
+    @property
+    def memory_settings(self) -> MemorySettings:
+        return MemorySettings(self.remat_policy, self.state_format, self.activation_offload_layers,
+                              self.saved_input_format)
 
 
 @dataclass
@@ -165,7 +181,9 @@ def _evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray |
                                                 rules.zero3_all_gather_overlap_with_tp,
                                                 rules.zero3_per_layer),
                      core_touches=rules.core_all_reduce_hbm_touches)
-    memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads)
+    memory = memory_per_chip(shape, lay, p.seq_len, p.global_batch, p.reserved_bytes, heads,
+                             p.memory_settings)
+    host = host_offload_bytes(shape, lay, p.seq_len, p.global_batch, heads, p.memory_settings)
     step = np.asarray(sum(time.values()))  # the parts sum to the step
     mem = np.asarray(sum(memory.values()))
     reason = np.where((reason == 0) & ~np.isfinite(step), TrainReason.NO_FABRIC, reason)
@@ -178,4 +196,5 @@ def _evaluate(p: TrainProblem, lay: Layouts, compute_scale: float | np.ndarray |
     return TrainEval(layouts=lay, reason=reason, time=time, memory=memory, step_time_s=step,
                      memory_per_chip_bytes=mem, tokens_per_s=tokens_per_s,
                      mfu=np.asarray(tokens_per_s * model_flops / peak),
-                     hfu=tokens_per_s * (model_flops + recompute_flops) / peak)
+                     hfu=tokens_per_s * (model_flops + recompute_flops) / peak,
+                     extra={"host_offload_bytes": host})

@@ -80,6 +80,9 @@ class TrainResult:
     run: RunCost | None = None  # time, chip-hours, cost, energy for a token budget
     confidence: dict | None = None  # calibrate.confidence: validated or extrapolated, and why
     mfu_peak_flops: float | None = None  # per chip, what MFU/HFU divide by (roofline)
+    # Pinned host memory per chip holding a MaxText remat policy's offloaded tensors (not in
+    # memory_per_chip_bytes: train/memory.py host_offload_bytes), B.
+    host_offload_bytes: float = 0.0
 
     def to_dict(self) -> dict:
         """The result as JSON-ready SI keys, the run's merged in (`xpuplan train --json`)."""
@@ -108,6 +111,8 @@ def train_result(p: TrainProblem, ev: TrainEval, i: int) -> TrainResult:
                           float(ev.memory_per_chip_bytes[i]) / p.chip.hbm_bytes),
         efficiency_provenance=dict(p.efficiency.provenance),
         mfu_peak_flops=mfu_peak_flops(p.chip, p.precision),
+        host_offload_bytes=float(ev.extra["host_offload_bytes"][i]) if "host_offload_bytes"
+        in ev.extra else 0.0,
     )
 
 

@@ -94,7 +94,8 @@ def evaluate_chunked(p: TrainProblem, layouts: Layouts, chunk: int = CHUNK) -> T
         step_time_s=cat([e.step_time_s for e in parts]),
         memory_per_chip_bytes=cat([e.memory_per_chip_bytes for e in parts]),
         tokens_per_s=cat([e.tokens_per_s for e in parts]), mfu=cat([e.mfu for e in parts]),
-        hfu=cat([e.hfu for e in parts]))
+        hfu=cat([e.hfu for e in parts]),
+        extra={k: cat([e.extra[k] for e in parts]) for k in parts[0].extra})
 
 
 def search(p: TrainProblem, fixed: dict | None = None) -> SearchResult:

@@ -23,7 +23,10 @@ jaxpr_staged, keeping only instantiated outputs which are unknown"). A layer's b
   the model's mix), F_op = 2·weights of the GEMM, attention 2·N·(Hqk+Hv)·ctx (causal).
 
 Saved and offloaded tensors are both not recomputed; offloading moves their bytes to host
-memory (the host DMA is assumed hidden under the layer's compute, as MaxText streams it).
+memory (`placement`, `saved_tensor_elems`: train.memory counts 'device' tensors in HBM and
+'offload' ones in pinned host memory). The host DMA (device -> pinned_host in the forward,
+back in the backward) is neglected in the step time: XLA schedules it asynchronously under
+the layer's compute, as MaxText streams it; it is not checked against the host link.
 Neglects element-wise FLOPs (norms, activations, rotary: recomputed with their producers),
 the router's softmax, post-sublayer norms (Gemma 2/3 would read mlpwo's output), and partial
 saves of MLA's projections (counted as recomputed unless all of q and kv are kept).
@@ -50,29 +53,71 @@ PRESETS: dict[str, tuple[str, ...]] = {
     "qkv_proj_offloaded": ("query_proj", "value_proj", "key_proj", "kv_proj"),
     "save_out_proj": ("out_proj",),
 }
+OFFLOADED_PRESETS = ("minimal_offloaded", "qkv_proj_offloaded")  # save_and_offload_only_these_
+# names(names_which_can_be_saved=[], names_which_can_be_offloaded=[...], offload_dst=
+# "pinned_host"); the other presets save on device (save_only_these_names).
 KEEP = ("device", "offload")  # custom-policy values that keep a tensor; 'remat' drops it
+LAYER_INPUT = "decoder_layer_input"  # MaxText types.py RematAndOffload: default 'device'
 
 
-def kept_tensors(policy: str) -> frozenset[str]:
-    """The tensor names a MaxText policy keeps (saved or offloaded).
+def placement(policy: str) -> dict[str, str]:
+    """Where a MaxText policy keeps each tensor it keeps: name -> 'device' or 'offload'.
 
     `policy` is a preset name (PRESETS) or `custom:` followed by `name=device|offload|remat`
-    pairs separated by ';' (the recipe's flags; unnamed tensors default to 'remat').
+    pairs separated by ';' (the recipe's flags; unnamed tensors default to 'remat'). The
+    layer input (the scan carry, the backward's restart point) is on device unless a custom
+    policy sets decoder_layer_input=offload (MaxText base.yml / types.py default 'device').
     """
     name, _, spec = policy.strip().partition(":")
     if name != "custom":
         if name not in PRESETS or spec:
             raise SpecError("remat_policy", policy,
                             f"a MaxText preset ({', '.join(PRESETS)}) or custom:name=value;...")
-        return frozenset(PRESETS[name])
-    kept = set()
+        where = "offload" if name in OFFLOADED_PRESETS else "device"
+        return {LAYER_INPUT: "device", **dict.fromkeys(PRESETS[name], where)}
+    kept = {LAYER_INPUT: "device"}
     for pair in filter(None, (p.strip() for p in spec.split(";"))):
         tensor, _, value = pair.partition("=")
         if value not in (*KEEP, "remat"):
             raise SpecError("remat_policy", pair, "each tensor is device, offload or remat")
         if value in KEEP:
-            kept.add(tensor.strip())
-    return frozenset(kept)
+            kept[tensor.strip()] = value
+        elif tensor.strip() != LAYER_INPUT:
+            kept.pop(tensor.strip(), None)
+    return kept
+
+
+def kept_tensors(policy: str) -> frozenset[str]:
+    """The tensor names a MaxText policy keeps (saved or offloaded), the layer input aside."""
+    return frozenset(n for n in placement(policy) if n != LAYER_INPUT)
+
+
+def saved_tensor_elems(s: LayerShape) -> dict[str, tuple[float, str]]:
+    """Elements per token of one average layer of each tensor a policy can keep, and the axis
+    its last dimension is sharded on: 'embed' (D-sized: over tp only with sequence sharding),
+    'heads' (padded by the stack's head rule, over tp) or 'mlp' (over tp).
+
+    Separate Q, K, V and gate/up outputs, MaxText's default (fused_qkv, fused_mlp False):
+    the fused names qkv_proj, kv_proj and a gated model's mlpwi then hold nothing. MLA's
+    projections count as Q (N·Hqk) and K = V (the rest of qkv_out_dim, halved). Dense MLP
+    tensors hold the dense layers' F and the MoE layers' shared experts Fs; routed ones k
+    copies per token (k·Fe, and k·D for moe_mlpwo) in the MoE share of layers.
+    """
+    D, f, gated = s.hidden, s.moe_fraction, s.gated
+    q = s.n_heads * s.head_dim_qk
+    kv = (s.qkv_out_dim - q) / 2
+    mlp = (1 - f) * s.ffn_width + f * s.shared_width
+    routed = f * s.top_k * s.expert_width
+    return {
+        LAYER_INPUT: (D, "embed"), "query_proj": (q, "heads"), "key_proj": (kv, "heads"),
+        "value_proj": (kv, "heads"), "context": (s.attn_out_dim, "heads"),
+        "out_proj": (D, "embed"),
+        "mlpwi_0": (mlp if gated else 0.0, "mlp"), "mlpwi_1": (mlp if gated else 0.0, "mlp"),
+        "mlpwi": (0.0 if gated else mlp, "mlp"), "mlpwo": (D, "embed"),
+        "moe_mlpwi_0": (routed if gated else 0.0, "mlp"),
+        "moe_mlpwi_1": (routed if gated else 0.0, "mlp"),
+        "moe_mlpwo": (f * s.top_k * D, "embed"),
+    }
 
 
 def remat_op_flops(s: LayerShape, seq_len: int) -> dict[str, float]:
