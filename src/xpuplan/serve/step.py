@@ -195,7 +195,8 @@ class DecodeStage:
 
     def parts(self, pp) -> dict[str, np.ndarray]:
         """The pp-stage step by part, s; sums to decode_step_time (each kernel memory or math
-        bound)."""
+        bound). The overhead part is the host time the device waits for plus the layers'
+        fixed device time (t_fixed)."""
         gemm_read, kv_read = self.t_weights >= self.t_gemm, self.t_kv >= self.t_attn
         return {"time/decode/weights_read": np.where(gemm_read, pp * self.t_weights, 0.0),
                 "time/decode/kv_read": np.where(kv_read, pp * self.t_kv, 0.0),
