@@ -89,9 +89,10 @@ def fixed_device_time(overhead_s, n_layers, per_layer: bool) -> np.ndarray:
     with the layers, not per step: Llama 3.1 405B (126 layers) pays 1.6 times a 70B's (80).
     The part of a decode step that is neither weight read nor FLOPs does not change with the
     TP degree: dstack's vLLM 0.6.4 runs of Llama 3.1 405B FP8 (batch 4, 128 in, 2048 out) take
-    45.98 ms per step on 4 MI300X and 33.10 ms on 8, 12.88 ms apart for the 50.7 GB of weights
-    each GPU stops reading (3.94 TB/s, STREAM's 4.10), leaving 20.2 ms at both (dstackai/
-    benchmarks comparison/h100sxm5_vs_mi300x/csv_data/throughput_comparsion.csv @06c957a).
+    45.98 ms per step on 4 MI300X and 33.10 ms on 8, 12.88 ms apart for the 51.3 GB of weights
+    each GPU stops reading (3.98 TB/s, STREAM's 4.10), leaving 20.2 ms at both (dstackai/
+    benchmarks comparison/h100sxm5_vs_mi300x/csv_data/throughput_comparsion.csv @06c957a; the
+    4-GPU run's flags are not printed, taken as the 8-GPU command at TP4).
     Neglects the kernels per layer (taken as the same for every decoder layer of one stack).
     """
     return np.asarray(n_layers, dtype=float) * (overhead_s if per_layer else 0.0)
