@@ -3,7 +3,9 @@
 Run: python scripts/calibrate_infer.py
 Per group (chip family, vendor, default): compute_scale (prefill GEMM rate / MAMF),
 memory_scale (decode read rate / STREAM), step_overhead_us (fixed host cost per decode step)
-and seq_overhead_us (host cost per running sequence per step);
+with layer_overhead_us on the same grid axis (fixed device time per decoder layer, what a GPU
+engine pays instead: stacks.toml fixed_overhead_per) and seq_overhead_us (host cost per
+running sequence per step);
 shared by all: latency_scale (serving collectives' α relative to nccl-tests). Grid search
 minimising the median |log(predicted / measured)| over data/validation/infer_measurements.csv.
 """
@@ -25,6 +27,7 @@ from xpuplan.calibrate.calibrate import (
 from xpuplan.calibrate.infer_set import infer_rows
 from xpuplan.calibrate.report import fit_rows_of, groups_of
 from xpuplan.calibrate.serve_grid import (
+    LAYER_OVERHEAD_S,
     SERVE_GROUP_GRID,
     SERVE_SHARED_GRID,
     SHARED_GRID,
@@ -48,10 +51,12 @@ def main() -> None:
         c, m, overhead, per_seq = VENDOR_GRID[f.scale_index[key]]
         lines += [f'[infer."{key}"]', f"compute_scale = {c:.4f}", f"memory_scale = {m:.4f}",
                   f"step_overhead_us = {overhead * 1e6:g}",
+                  f"layer_overhead_us = {LAYER_OVERHEAD_S[overhead] * 1e6:g}",
                   f"seq_overhead_us = {per_seq * 1e6:g}", f"latency_scale = {latency:g}",
                   f"log_sd = {r['log_sd']:.4f}", f"n_rows = {r['rows']}",
                   *toml_group_stats(r), toml_source("calibrate_infer.py", r), ""]
         print(f"{key:20s} compute {c:.3f} memory {m:.3f} overhead {overhead * 1e6:g} us "
+              f"(or {LAYER_OVERHEAD_S[overhead] * 1e6:g} us/layer) "
               f"+ {per_seq * 1e6:g} us/seq "
               f"latency x{latency:g} rows {r['rows']:3d} in-sample {r['median_error']:6.1%}  "
               f"LOSO {r['median_error_loso']:6.1%}")

@@ -42,7 +42,8 @@ def test_validate_json_reports_every_vendor_in_sample_and_loso(run_json):
     ("calibrate_train.py", "calibration.toml", "train",
      ("compute_scale", "gemm_half_dim", "gemm_overhead_us")),
     ("calibrate_infer.py", "calibration_infer.toml", "infer",
-     ("compute_scale", "memory_scale", "step_overhead_us", "seq_overhead_us", "latency_scale")),
+     ("compute_scale", "memory_scale", "step_overhead_us", "layer_overhead_us", "seq_overhead_us",
+      "latency_scale")),
 ])
 def test_shipped_calibration_is_what_the_script_fits(tmp_path, monkeypatch, script_name,
                                                      data_file, kind, keys):

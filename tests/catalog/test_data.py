@@ -92,6 +92,7 @@ def test_units_become_si_in_the_record():
     raw_infer = _raw("calibration_infer.toml")["infer"]
     for key, group in cal.infer_groups().items():
         assert group.step_overhead_s == raw_infer[key]["step_overhead_us"] * 1e-6
+        assert group.layer_overhead_s == raw_infer[key]["layer_overhead_us"] * 1e-6
     raw_coll = _raw("efficiency.toml")["collective"]
     for raw_row, record in zip(raw_coll, collective_measurements(), strict=True):
         assert record.latency_s == (raw_row["latency_us"] * 1e-6 if "latency_us" in raw_row

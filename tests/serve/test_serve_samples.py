@@ -18,6 +18,7 @@ from xpuplan.specs.samples import Samples
 SAME = 1e-12  # relative: the same arithmetic
 SAMPLES = Samples(compute_scale=[0.4, 0.7, 1.0, 1.3, 1.6], memory_scale=[0.5, 0.6, 0.7, 0.8, 0.9],
                   step_overhead_s=[0.0, 1e-4, 1e-3, 2e-3, 4e-3],
+                  layer_overhead_s=[0.0, 1.25e-6, 12.5e-6, 25e-6, 50e-6],
                   seq_overhead_s=[0.0, 2e-6, 4e-6, 8e-6, 16e-6])
 
 

@@ -126,11 +126,13 @@ def test_host_step_time_by_hand():
 
 
 def test_decode_overhead_part_is_the_host_step_of_the_running_batch():
-    # Llama 3.1 70B on 8 H100, batch 64, with a calibration of known host costs: the
-    # overhead part of the decode step is t_step + B·t_seq = 2 ms + 64·10 µs = 2.64 ms, and
-    # pp = 2 stages charge it once per token (each stage half of it, pp·(t/pp)).
+    # Llama 3.1 70B on 8 H100 (TensorRT-LLM: a GPU engine, its fixed overhead per layer),
+    # batch 64, with a calibration of known costs: the overhead part of the decode step is
+    # L·t_o + B·t_seq = 80·25 µs + 64·10 µs = 2.64 ms, and pp = 2 stages charge it once per
+    # token (each stage its 40 layers and half the host cost, pp·(40·t_o + t/pp)).
     p = api.serve_problem("llama-3.1-70b", chip="h100", n_chips=8)[0]
-    cal = replace(p.calibration, step_overhead_s=2e-3, seq_overhead_s=10e-6)
+    cal = replace(p.calibration, step_overhead_s=1.0, layer_overhead_s=25e-6,
+                  seq_overhead_s=10e-6)  # the per-step figure is not a GPU engine's
     ev = evaluate_serving(replace(p, calibration=cal), ServeLayouts.build(tp=4, pp=2, batch=64))
     assert ev.running_batch[0] == 64
     assert ev.decode["time/decode/overhead"][0] == pytest.approx(2.64e-3)

@@ -46,7 +46,8 @@ def test_a_fitted_parameter_given_an_array_is_refused_by_name():
     with pytest.raises(TypeError, match=r"StackCalibration\.compute_scale = ndarray \(5,\)"):
         replace(train.efficiency.stack, compute_scale=np.ones(5))
     serve, _ = api.serve_problem("llama-3.1-8b", chip="h100", n_chips=1)
-    for name in ("compute_scale", "memory_scale", "step_overhead_s", "seq_overhead_s"):
+    for name in ("compute_scale", "memory_scale", "step_overhead_s", "layer_overhead_s",
+                 "seq_overhead_s"):
         with pytest.raises(TypeError, match=rf"ServeCalibration\.{name} = ndarray"):
             replace(serve.calibration, **{name: np.full(3, 0.5)})
     with pytest.raises(TypeError, match=r"ServeCalibration\.latency_scale = list"):

@@ -57,14 +57,21 @@ class InferGroup(_Fitted):
     compute_scale: float = Field(gt=0)  # sustained GEMM rate in prefill / MAMF
     memory_scale: float = Field(gt=0)  # sustained decode read bandwidth / STREAM bandwidth
     step_overhead_us: float = Field(ge=0)  # fixed host cost per decode step
+    layer_overhead_us: float = Field(ge=0)  # fixed device time per decoder layer (GPU engines)
     seq_overhead_us: float = Field(ge=0)  # host cost per running sequence per decode step
     latency_scale: float = Field(gt=0)  # serving collectives' α / the measured α
     log_sd: float = Field(ge=0)  # in-sample spread of the log residuals
 
     @property
     def step_overhead_s(self) -> float:
-        """Fixed cost per decode step, s."""
+        """Fixed host cost per decode step (stacks with fixed_overhead_per = "step"), s."""
         return self.step_overhead_us * 1e-6
+
+    @property
+    def layer_overhead_s(self) -> float:
+        """Fixed device time per decoder layer of a GPU engine (stacks.toml fixed_overhead_per
+        = "layer": serve.step.fixed_device_time), s."""
+        return self.layer_overhead_us * 1e-6
 
     @property
     def seq_overhead_s(self) -> float:

@@ -212,6 +212,8 @@ class StackRecord(Sourced):
     context_buckets_source: str | None = None  # bucket of a power-of-two bucketing rule
     decode_attention_max_context: int | None = Field(default=None, ge=1)  # serve: GQA kernel's
     decode_attention_source: str | None = None  # longest context (beyond: generic kernel)
+    fixed_overhead_per: Literal["step", "layer"] = "step"  # serve: unit of the fitted overhead
+    fixed_overhead_source: str | None = None
 
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
@@ -236,6 +238,8 @@ class StackRecord(Sourced):
             raise ValueError("core_all_reduce_hbm_touches needs its own core_collective_source")
         if self.collective_stages_serial and not self.collective_stages_source:
             raise ValueError("collective_stages_serial needs its own collective_stages_source")
+        if self.fixed_overhead_per == "layer" and not self.fixed_overhead_source:
+            raise ValueError("fixed_overhead_per = 'layer' needs its own fixed_overhead_source")
         return self
 
     @model_validator(mode="after")

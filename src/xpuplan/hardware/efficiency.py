@@ -74,6 +74,7 @@ class ServeCalibration:
     compute_scale: float  # sustained GEMM rate in prefill / MAMF
     memory_scale: float  # sustained decode read bandwidth / STREAM bandwidth
     step_overhead_s: float  # fixed host cost per decode step (graph launch, sync, sampling)
+    layer_overhead_s: float  # fixed device time per decoder layer (fixed_overhead_per = "layer")
     seq_overhead_s: float  # host cost per running sequence per step (scheduling, outputs)
     latency_scale: float  # serving collectives' α / the measured nccl-tests α
     log_sd: float  # spread of the log residuals, for intervals
@@ -115,7 +116,7 @@ def reserved_fraction(stack: str = "default") -> float:
 def _serve_calibration(g: InferGroup) -> ServeCalibration:
     return ServeCalibration(
         compute_scale=g.compute_scale, memory_scale=g.memory_scale,
-        step_overhead_s=g.step_overhead_s,
+        step_overhead_s=g.step_overhead_s, layer_overhead_s=g.layer_overhead_s,
         seq_overhead_s=g.seq_overhead_s, latency_scale=g.latency_scale, log_sd=g.log_sd,
         n_rows=g.n_rows, source=g.source)
 
@@ -160,10 +161,11 @@ def serve_calibration_for(chip: ChipSpec, precision: str = "bf16",
     floor = rate_floor(chip, gemm, precision, base.compute_scale) if gemm else 0.0
     host = own if (own.memory_scale >= base.memory_scale
                    and own.step_overhead_s <= base.step_overhead_s
+                   and own.layer_overhead_s <= base.layer_overhead_s
                    and own.seq_overhead_s <= base.seq_overhead_s) else base
     return replace(_serve_calibration(own), compute_scale=max(own.compute_scale, floor),
                    memory_scale=host.memory_scale, step_overhead_s=host.step_overhead_s,
-                   seq_overhead_s=host.seq_overhead_s)
+                   layer_overhead_s=host.layer_overhead_s, seq_overhead_s=host.seq_overhead_s)
 
 
 def prefill_chunk_tokens() -> int:

@@ -81,6 +81,7 @@ from xpuplan.serve.step import (
     ep_comm_time,
     experts_touched,
     fallback_kv_reads,
+    fixed_device_time,
     gemm_phi,
     gemm_shape_factor,
     host_step_time,
@@ -175,7 +176,8 @@ def serve_heads(p: ServeProblem, s: LayerShape, tp) -> HeadSplit:
     return head_split(s, tp, rules.ranks_per_chip(p.chip), rules.heads)
 
 
-SAMPLED = ("compute_scale", "memory_scale", "step_overhead_s", "seq_overhead_s")
+SAMPLED = ("compute_scale", "memory_scale", "step_overhead_s", "layer_overhead_s",
+           "seq_overhead_s")
 
 
 def evaluate_serving(p: ServeProblem, lay: ServeLayouts, samples: Samples | None = None
@@ -273,15 +275,17 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     ep_g = ranks_per_domain(ones, a2a, fab.domain_chips)
     pp_g = ranks_per_domain(tp, pp, fab.domain_chips)
     dispatch = np.where(ep > tp, ACT_BYTES * b * s.top_k * D / tp, 0.0)
+    per_layer = serve_rules(p).overhead_per_layer  # the fitted overhead: per layer or step
     stage = DecodeStage(
         t_gemm=gemm_flops / rates.gemm_flops, t_attn=attn_flops / rates.attn_flops,
         t_weights=bytes_weights / rates.hbm_bw, t_kv=bytes_kv / rates.hbm_bw,
         t_tp=tp_comm_time(layers, ACT_BYTES * b * D, tp, tp_g, fab),
         t_ep=ep_comm_time(layers * f, dispatch, a2a, ep_g, fab),
         t_pp=collective_time("p2p", ACT_BYTES * b * D, pp, pp_g, fab),
-        t_overhead=(host_step_time(cal["step_overhead_s"], cal["seq_overhead_s"], B)
-                    + _serial_host(p, B)) / pp * ones,
-        t_launch=_eager_launch(p, layers), host_overlap=p.async_scheduling)
+        t_overhead=(host_step_time(0.0 if per_layer else cal["step_overhead_s"],
+                                   cal["seq_overhead_s"], B) + _serial_host(p, B)) / pp * ones,
+        t_launch=_eager_launch(p, layers), host_overlap=p.async_scheduling,
+        t_fixed=fixed_device_time(cal["layer_overhead_s"], layers, per_layer))
     tpot_decode = decode_step_time(stage, pp)
 
     # Prefill of one request (I_c tokens: padded if static) across the replica's stages.

@@ -75,6 +75,29 @@ def host_step_time(step_s, per_seq_s, batch) -> np.ndarray:
     return step_s + per_seq_s * batch
 
 
+def fixed_device_time(overhead_s, n_layers, per_layer: bool) -> np.ndarray:
+    """Fitted fixed time of one decode step that the device itself spends, per stage, s.
+
+    t_fixed = L'·t_o for a stack that runs each decoder layer as its own kernels
+    (stacks.toml fixed_overhead_per = "layer"), L' the stage's layers and t_o the group's fitted
+    overhead per layer (calibration_infer.toml layer_overhead_us); 0 otherwise (the stack pays
+    the fitted step_overhead_us as a host cost per step instead, `host_step_time`). Each kernel
+    of a layer pays a floor the roofline does not see (dispatch over the compute units, ramp and
+    drain, the gap to the next kernel), which a CUDA/HIP graph does not remove: on 8x MI300X a small
+    all-reduce still takes 6.0-9.1 us replayed in a hipGraph (AMD ROCm blog 'Understanding RCCL
+    Bandwidth and xGMI Performance on AMD Instinct MI300X', 2025-03-02). So the fixed time grows
+    with the layers, not per step: Llama 3.1 405B (126 layers) pays 1.6 times a 70B's (80).
+    The part of a decode step that is neither weight read nor FLOPs does not change with the
+    TP degree: dstack's vLLM 0.6.4 runs of Llama 3.1 405B FP8 (batch 4, 128 in, 2048 out) take
+    45.98 ms per step on 4 MI300X and 33.10 ms on 8, 12.88 ms apart for the 51.3 GB of weights
+    each GPU stops reading (3.98 TB/s, STREAM's 4.10), leaving 20.2 ms at both (dstackai/
+    benchmarks comparison/h100sxm5_vs_mi300x/csv_data/throughput_comparsion.csv @06c957a; the
+    4-GPU run's flags are not printed, taken as the 8-GPU command at TP4).
+    Neglects the kernels per layer (taken as the same for every decoder layer of one stack).
+    """
+    return np.asarray(n_layers, dtype=float) * (overhead_s if per_layer else 0.0)
+
+
 def fallback_kv_reads(group, n_in: int, n_out: int, max_context: int | None) -> np.ndarray:
     """Times a decode step reads each cached KV head, averaged over a request's steps, 1.
 
@@ -130,11 +153,12 @@ class DecodeStage:
     t_overhead: np.ndarray  # host cost of the step charged to this stage (host_step_time/pp)
     t_launch: np.ndarray | float = 0.0  # eager kernel launches of the stage (serve.host)
     host_overlap: bool = False  # the host prepares the next step during this one (async)
+    t_fixed: np.ndarray | float = 0.0  # the stage's fixed device time per layer (fixed_device_time)
 
     @property
     def device(self) -> np.ndarray:
-        """max(t_weights, t_gemm) + max(t_kv, t_attn) + t_tp + t_ep + t_pp, s: the device's
-        own work, a roofline per kernel, summed.
+        """max(t_weights, t_gemm) + max(t_kv, t_attn) + t_tp + t_ep + t_pp + t_fixed, s: the
+        device's own work, a roofline per kernel, summed, plus its layers' fixed kernel time.
 
         The GEMMs and the attention kernels run one after the other on the stream, so a batch
         large enough to make the GEMMs compute-bound still waits for the (memory-bound) KV
@@ -146,7 +170,7 @@ class DecodeStage:
         one's start (programmatic dependent launch).
         """
         return (np.maximum(self.t_weights, self.t_gemm) + np.maximum(self.t_kv, self.t_attn)
-                + self.t_tp + self.t_ep + self.t_pp)
+                + self.t_tp + self.t_ep + self.t_pp + self.t_fixed)
 
     @property
     def host_wait(self) -> np.ndarray:
@@ -172,7 +196,8 @@ class DecodeStage:
 
     def parts(self, pp) -> dict[str, np.ndarray]:
         """The pp-stage step by part, s; sums to decode_step_time (each kernel memory or math
-        bound)."""
+        bound). The overhead part is the host time the device waits for plus the layers'
+        fixed device time (t_fixed)."""
         gemm_read, kv_read = self.t_weights >= self.t_gemm, self.t_kv >= self.t_attn
         return {"time/decode/weights_read": np.where(gemm_read, pp * self.t_weights, 0.0),
                 "time/decode/kv_read": np.where(kv_read, pp * self.t_kv, 0.0),
@@ -181,7 +206,7 @@ class DecodeStage:
                 "time/decode/comm_tp": pp * self.t_tp, "time/decode/comm_ep": pp * self.t_ep,
                 "time/decode/comm_pp": pp * self.t_pp,
                 "time/decode/launch_wait": pp * launch_wait(self.device, self.t_launch),
-                "time/decode/overhead": pp * self.host_wait}
+                "time/decode/overhead": pp * (self.host_wait + self.t_fixed)}
 
 
 def decode_step_time(stage: DecodeStage, pp) -> np.ndarray:
