@@ -14,15 +14,19 @@ no fixed batch (the CLI searches the largest), fixed-batch and single-stream at 
 MLPerf Server/Interactive under the benchmark's p99 TTFT/TPOT limits as --ttft-ms/--tpot-ms.
 Run knobs the row publishes (engine batch cap, eager launches, scheduler steps, async
 scheduling, context buckets, a static-shape export, dense attention, MoE capacity factor,
-MaxText remat policy) are passed when the CLI has an option for them, else named as missing.
+MaxText remat policy, model-state format, CPU-offloaded layers, quantized saved GEMM inputs)
+are passed when the CLI has an option for them, else named as missing.
 
 The command runs in-process through `xpuplan.cli.main` (what the `xpuplan` entry point runs)
 and the row's metric is read from its JSON: training tokens_per_s_per_chip; serving
 output_tokens_per_s_per_chip (× (I+O)/O for a total-tokens row), tpot_s (tpot_decode_s for a
-single stream, as validate), ttft_s. Printed: the counts of rows checked, refused (with the
-error line) and off by more than --tol relative, each with the command and the knobs it lacks;
---out writes them all as JSON. Exit 0 always (a report, not a test: tests/test_cli_parity.py
-pins a handful of rows).
+single stream, as validate), ttft_s. A training row's memory_per_chip_bytes and fits are
+compared too, with validate's evaluation of the row's published layout (train.evaluate on
+calibrate.train_set's row, as scripts/memory_check.py). Printed: the counts of rows checked,
+refused (with the error line), off by more than --tol relative, and training rows whose
+memory is off by more than --tol or whose fits differs, each with the command and the knobs
+it lacks; --out writes them all as JSON. Exit 0 always (a report, not a test:
+tests/test_cli_parity.py pins a handful of rows).
 """
 
 from __future__ import annotations
@@ -46,11 +50,18 @@ from xpuplan.calibrate.infer_set import (
     _static_caches,
     mlperf_latency_limits,
 )
-from xpuplan.calibrate.train_set import BUILTIN_NAMES, GPT2_BPE_VOCAB, PRECISION, RECOMPUTE
+from xpuplan.calibrate.train_set import (
+    BUILTIN_NAMES,
+    GPT2_BPE_VOCAB,
+    PRECISION,
+    RECOMPUTE,
+    train_rows,
+)
 from xpuplan.catalog.data import builtin_file
 from xpuplan.catalog.model_loader import resolve_builtin
 from xpuplan.catalog.registry import hardware_catalog
 from xpuplan.hardware.stacks import engine_for_framework
+from xpuplan.train.evaluate import evaluate
 
 
 def _v(row: dict, key: str):
@@ -112,6 +123,13 @@ def train_command(row: dict, have: set[str], folder: Path) -> tuple[list[str], l
         _knob(args, missing, have, "--dense-attention", None)
     if _v(row, "moe_capacity_factor") is not None:
         _knob(args, missing, have, "--capacity-factor", str(row["moe_capacity_factor"]))
+    for opt, key in (("--state-format", "state_format"),
+                     ("--cpu-offload-layers", "cpu_offload_layers"),
+                     ("--saved-inputs", "saved_input_format")):  # the memory settings
+        value = _v(row, key)
+        if value is not None:
+            _knob(args, missing, have, opt, str(int(value) if isinstance(value, float)
+                                                else value))
     return [*args, "--json"], missing
 
 
@@ -217,16 +235,34 @@ def csv_rows() -> dict[str, tuple[str, dict]]:
     return out
 
 
-def check_row(kind: str, row: dict, predicted: float, folder: Path) -> dict:
-    """One row's command, figure, relative difference from validate, or refusal."""
+def validate_memory() -> dict[str, tuple[float, bool]]:
+    """Training row id -> (memory_per_chip_bytes, fits) of validate's evaluation of the row's
+    published layout (calibrate.train_set)."""
+    out = {}
+    for r in train_rows()[0]:
+        ev = evaluate(r.problem, r.layout)
+        out[r.id] = (float(ev.memory_per_chip_bytes[0]), bool(ev.fits[0]))
+    return out
+
+
+def check_row(kind: str, row: dict, predicted: float, folder: Path,
+              memory: tuple[float, bool] | None = None) -> dict:
+    """One row's command, figure, relative difference from validate, or refusal; with
+    validate's (memory, fits) of a training row, the command's and their difference."""
     args, missing = build_command(kind, row, folder)
     code, out, err = run_cli(args)
     item = {"id": row["id"], "kind": kind, "command": "xpuplan " + " ".join(args),
             "missing": missing, "predicted": predicted, "exit": code}
     if code != 0:
         return {**item, "error": err.strip().splitlines()[-1] if err.strip() else ""}
-    figure = cli_figure(row, kind, json.loads(out))
-    return {**item, "cli": figure, "rel_diff": figure / predicted - 1}
+    data = json.loads(out)
+    figure = cli_figure(row, kind, data)
+    item |= {"cli": figure, "rel_diff": figure / predicted - 1}
+    if memory is not None:
+        item |= {"memory": data["memory_per_chip_bytes"], "memory_validate": memory[0],
+                 "memory_rel_diff": data["memory_per_chip_bytes"] / memory[0] - 1,
+                 "fits": data["fits"], "fits_validate": memory[1]}
+    return item
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -239,26 +275,40 @@ def main(argv: list[str] | None = None) -> None:
     a = parser.parse_args(argv)
     report = (json.loads(Path(a.baseline).read_text()) if a.baseline
               else api.validate().to_dict())
-    rows, skips = csv_rows(), _skips()
+    rows, skips, memory = csv_rows(), _skips(), validate_memory()
     wanted = [r for r in report["rows"] if not a.id or r["id"] in a.id]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in wanted:
             kind, row = rows[r["id"]]
             assert r["id"] not in skips
-            results.append(check_row(kind, row, r["predicted"], Path(tmp)))
+            results.append(check_row(kind, row, r["predicted"], Path(tmp), memory.get(r["id"])))
     refused = [x for x in results if x["exit"] != 0]
     off = [x for x in results if x["exit"] == 0 and abs(x["rel_diff"]) > a.tol]
-    print(f"checked {len(results)}, refused {len(refused)}, off by > {a.tol:.0%}: {len(off)}")
+    mem_off = [x for x in results if "memory" in x and (
+        abs(x["memory_rel_diff"]) > a.tol or x["fits"] != x["fits_validate"])]
+    n_train = sum("memory" in x for x in results)
+    print(f"checked {len(results)}, refused {len(refused)}, off by > {a.tol:.0%}: {len(off)}; "
+          f"training memory or fits off: {len(mem_off)} of {n_train}")
     if not a.quiet:
-        for x in refused:
-            print(f"REFUSED {x['id']}: {x['error']}\n  {x['command']}")
-        for x in sorted(off, key=lambda x: -abs(x["rel_diff"])):
-            lack = f"; lacks {', '.join(x['missing'])}" if x["missing"] else ""
-            print(f"OFF {x['id']}: cli {x['cli']:.6g} vs validate {x['predicted']:.6g} "
-                  f"({x['rel_diff']:+.1%}){lack}\n  {x['command']}")
+        _print_off(refused, off, mem_off)
     if a.out:
         Path(a.out).write_text(json.dumps(results, indent=1))
+
+
+def _print_off(refused: list[dict], off: list[dict], mem_off: list[dict]) -> None:
+    """Each refused row, each row off in its figure, each training row off in memory."""
+    for x in refused:
+        print(f"REFUSED {x['id']}: {x['error']}\n  {x['command']}")
+    for x in sorted(off, key=lambda x: -abs(x["rel_diff"])):
+        lack = f"; lacks {', '.join(x['missing'])}" if x["missing"] else ""
+        print(f"OFF {x['id']}: cli {x['cli']:.6g} vs validate {x['predicted']:.6g} "
+              f"({x['rel_diff']:+.1%}){lack}\n  {x['command']}")
+    for x in sorted(mem_off, key=lambda x: -abs(x["memory_rel_diff"])):
+        lack = f"; lacks {', '.join(x['missing'])}" if x["missing"] else ""
+        print(f"MEMORY {x['id']}: cli {x['memory'] / 1e9:.1f} GB fits {x['fits']} vs validate "
+              f"{x['memory_validate'] / 1e9:.1f} GB fits {x['fits_validate']} "
+              f"({x['memory_rel_diff']:+.1%}){lack}\n  {x['command']}")
 
 
 if __name__ == "__main__":

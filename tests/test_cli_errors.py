@@ -101,6 +101,14 @@ def test_serving_run_options_out_of_bounds(run_cli, args, needle):
     (["--remat-policy", "sometimes"], "remat_policy = 'sometimes': a MaxText preset"),
     (["--remat-policy", "full", "--recompute", "full"],
      "remat_policy = 'full': give it or recompute = 'full', not both"),
+    (["--state-format", "fp32"], "state_format = 'fp32': megatron, megatron-bf16-grads or "
+                                 "maxtext-W-G-M, each fp32 or bf16"),
+    (["--cpu-offload-layers", "-2"], "cpu_offload_layers = -2: must be an integer from 0"),
+    (["--cpu-offload-layers", "40"], "cpu_offload_layers = 40: at most 31: llama-3.1-8b has "
+                                     "32 layers"),
+    (["--saved-inputs", "int8"], "saved_input_format = 'int8': allowed: bf16, fp8, mxfp8"),
+    (["--saved-inputs", "mxfp8"], "saved_input_format = 'mxfp8': quantized GEMM inputs need "
+                                  "precision fp8, not bf16"),
 ])
 def test_training_run_options_out_of_bounds(run_cli, args, needle):
     code, out, err = run_cli("train", "llama-3.1-8b", "--chip", "h100", "--chips", "8", *args)

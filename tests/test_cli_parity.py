@@ -4,8 +4,9 @@ scripts/cli_parity.py builds, from a validation CSV row alone, the `xpuplan trai
 command a user with the published information would type; here a handful of rows, one per
 vendor and kind and each exercising a run option (engine batch cap, scheduler steps, eager
 launches, async scheduling, static shapes, context buckets, int8 KV, dense attention, a
-MaxText remat policy with a config.json shape), must give validate's in-sample figure within
-1e-6 relative (calibrate/report.py computes it the same way: predict_row, evaluate).
+MaxText remat policy with a config.json shape, the memory settings), must give validate's
+in-sample figure within 1e-6 relative (calibrate/report.py computes it the same way:
+predict_row, evaluate), and a training row validate's memory per chip and fits.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ ROWS = [
     "rocmte_mi300x_llama3_8b_fsdp_fp8_bs4",  # train/amd
     "neuron_trn1_llama2-7b_16nodes_v2160_5",  # train/aws: --dense-attention
     "maxtext_v5p_512b_512chips",  # train/google: --remat-policy, config.json shape
+    # train/nvidia: --state-format megatron-bf16-grads, --cpu-offload-layers, --saved-inputs fp8
+    "mbridge_2511_gb200_llama3-70b_fp8-cs_64g",
+    "mbridge_2511_b200_qwen3-30b-a3b_fp8-mx_8g",  # train/nvidia: --saved-inputs mxfp8
+    "tpurecipes_tpu7x_deepseek-v3_bf16_128c",  # train/google: --state-format maxtext-..., offload
 ]
 
 
@@ -54,15 +59,27 @@ def validate_figures() -> dict[str, float]:
     return out
 
 
+@pytest.fixture(scope="module")
+def validate_memory() -> dict[str, tuple[float, bool]]:
+    train, _ = train_rows()
+    return {r.id: (float(ev.memory_per_chip_bytes[0]), bool(ev.fits[0]))
+            for r in train if r.id in ROWS for ev in [evaluate(r.problem, r.layout)]}
+
+
 @pytest.mark.parametrize("row_id", ROWS)
-def test_cli_gives_validates_figure(parity, validate_figures, row_id, tmp_path):
+def test_cli_gives_validates_figure(parity, validate_figures, validate_memory, row_id,
+                                    tmp_path):
     kind, row = parity.csv_rows()[row_id]
     args, missing = parity.build_command(kind, row, tmp_path)
     assert missing == []  # the CLI has an option for every knob the row publishes
     code, out, err = parity.run_cli(args)
     assert code == 0, err
-    figure = parity.cli_figure(row, kind, json.loads(out))
+    data = json.loads(out)
+    figure = parity.cli_figure(row, kind, data)
     assert figure == pytest.approx(validate_figures[row_id], rel=1e-6)
+    if kind == "train":
+        memory, fits = validate_memory[row_id]
+        assert (data["memory_per_chip_bytes"], data["fits"]) == (pytest.approx(memory), fits)
 
 
 def test_run_options_change_the_prediction(run_json):

@@ -206,6 +206,16 @@ DenseOpt = Annotated[bool, typer.Option(
     help="Attention materialises the S x S scores (no flash kernel).")]
 CapacityOpt = Annotated[float | None, typer.Option(
     help="Token-dropping MoE capacity factor (default: dropless).")]
+StateFormatOpt = Annotated[str, typer.Option(
+    help="Model-state bytes per parameter (memory only): megatron (bf16 weights, fp32 grads, "
+         "fp32 master + Adam: 2+4+12 B), megatron-bf16-grads (2+2+16 B), or maxtext-W-G-M "
+         "(MaxText weight, grad, mu dtypes, each fp32 or bf16).")]
+CpuOffloadOpt = Annotated[int, typer.Option(
+    help="Layers whose activations go to host memory (Megatron --cpu-offloading-num-layers; "
+         "0 to layers-1; memory only).")]
+SavedInputsOpt = Annotated[str, typer.Option(
+    help="GEMM inputs kept for the weight gradients: bf16, or fp8 | mxfp8 (Transformer "
+         "Engine under an fp8 recipe; memory only).")]
 MaxRunOpt = Annotated[int | None, typer.Option(
     help="Engine cap on running sequences (e.g. --max-num-seqs; default: the engine's).")]
 StepsOpt = Annotated[int | None, typer.Option(
@@ -239,7 +249,9 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
           interval: Annotated[bool, typer.Option(help="P10-P90 of step time and cost.")] = False,
           price_term: TermOpt = api.PriceTerm.on_demand, usd_per_chip_hour: PriceOpt = None,
           remat_policy: RematOpt = None, dense_attention: DenseOpt = False,
-          capacity_factor: CapacityOpt = None, as_json: JsonOpt = False) -> None:
+          capacity_factor: CapacityOpt = None, state_format: StateFormatOpt = "megatron",
+          cpu_offload_layers: CpuOffloadOpt = 0, saved_inputs: SavedInputsOpt = "bf16",
+          as_json: JsonOpt = False) -> None:
     """Predict step time, memory, MFU (and time/cost to train) for one layout."""
     budget = parse_count(tokens, "tokens") if tokens is not None else None
     fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
@@ -248,7 +260,9 @@ def train(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = Non
                           catalog_files=STATE["catalog"], interval=interval,
                           price_term=price_term.value, usd_per_chip_hour=usd_per_chip_hour,
                           remat_policy=remat_policy, dense_attention=dense_attention,
-                          moe_capacity_factor=capacity_factor, **fixed)
+                          moe_capacity_factor=capacity_factor, state_format=state_format,
+                          cpu_offload_layers=cpu_offload_layers,
+                          saved_input_format=saved_inputs, **fixed)
     if as_json:
         return emit_json(data)
     show_train(data)

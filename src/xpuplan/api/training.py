@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from xpuplan.specs.model import ModelSpec
 from xpuplan.specs.precision import Precision, parse_precision
 from xpuplan.specs.samples import Samples
 from xpuplan.train.evaluate import TrainProblem, TrainReason, evaluate
+from xpuplan.train.memory import SAVED_INPUT_BYTES, state_bytes
 from xpuplan.train.result import TrainResult, train_result
 from xpuplan.train.search import SearchResult, search
 from xpuplan.workload.layer import layer_shape
@@ -44,22 +46,31 @@ DEFAULT_TRAIN_SEQ_LEN = 8192
 def train_problem(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
                   seq_len: int | None = None, global_batch: int | None = None,
                   precision: str = "bf16", catalog_files: list[str] | None = None,
-                  dense_attention: bool = False, moe_capacity_factor: float | None = None
-                  ) -> TrainProblem:
+                  dense_attention: bool = False, moe_capacity_factor: float | None = None,
+                  state_format: str = "megatron", cpu_offload_layers: int = 0,
+                  saved_input_format: str = "bf16") -> TrainProblem:
     """Validate the inputs of a training prediction and gather what it needs.
 
     `seq_len` defaults to 8192, or to the model's learned position table if shorter (GPT-2).
     `dense_attention`: the run's attention materialises the S×S scores (no flash kernel);
     `moe_capacity_factor`: a token-dropping MoE's expert capacity (None: dropless); both as
-    TrainProblem documents them (train/evaluate.py).
+    TrainProblem documents them (train/evaluate.py). Memory only (train/memory.py):
+    `state_format` the model state's bytes per parameter (megatron: 2 + 4 + 12 B;
+    megatron-bf16-grads: 2 + 2 + 16 B; maxtext-W-G-M: MaxText's weight, gradient and moment
+    dtypes, each fp32 or bf16), `cpu_offload_layers` the layers whose activations go to host
+    memory (Megatron cpu_offloading_num_layers, 0 to layers − 1), `saved_input_format` the
+    GEMM inputs kept for the weight gradients (bf16, or fp8 / mxfp8 under an fp8 recipe).
+    The defaults are the estimate without them.
     """
     check_all(chips=n_chips, seq_len=seq_len, global_batch=global_batch,
-              moe_capacity_factor=moe_capacity_factor)
+              moe_capacity_factor=moe_capacity_factor, cpu_offload_layers=cpu_offload_layers)
     if not isinstance(dense_attention, bool):
         raise SpecError("dense_attention", dense_attention, "must be true or false")
     if n_chips is None:
         raise SpecError("chips", n_chips, "must be given")
     m = model if isinstance(model, ModelSpec) else _load_model(model)
+    p = parse_precision(precision)
+    _check_memory_knobs(m, p, state_format, cpu_offload_layers, saved_input_format)
     positions = m.learned_positions or None
     if seq_len is None:
         seq_len = min(DEFAULT_TRAIN_SEQ_LEN, positions or DEFAULT_TRAIN_SEQ_LEN)
@@ -71,7 +82,6 @@ def train_problem(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: i
     check("tokens_per_step", global_batch * seq_len)
     cat = hardware_catalog(catalog_files)
     c = cat.chip(chip)
-    p = parse_precision(precision)
     c.dense_flops(p)  # raises a SpecError when the chip has no such rate
     c.dense_flops(Precision.bf16)  # attention runs at bf16 under every GEMM recipe
     if c.hbm_bw is None:
@@ -83,7 +93,34 @@ def train_problem(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: i
                         precision=p, reserved_bytes=reserved_fraction() * c.hbm_bytes,
                         dense_attention=dense_attention,
                         moe_capacity_factor=None if moe_capacity_factor is None
-                        else float(moe_capacity_factor))
+                        else float(moe_capacity_factor), state_format=state_format,
+                        activation_offload_layers=int(cpu_offload_layers),
+                        saved_input_format=saved_input_format)
+
+
+def _check_memory_knobs(m: ModelSpec, p: Precision, state_format: object,
+                        cpu_offload_layers: int, saved_input_format: object) -> None:
+    """SpecError unless the memory settings are ones train/memory.py knows: a state format
+    (state_bytes), 0 ≤ cpu_offload_layers < layers (Megatron-core TransformerConfig: "CPU
+    offloading can be done only for layers less than num_layers"), a SAVED_INPUT_BYTES key,
+    quantized (fp8, mxfp8) only under an fp8 GEMM recipe (Transformer Engine keeps quantized
+    inputs only when it quantizes them)."""
+    if not isinstance(state_format, str):
+        raise SpecError("state_format", state_format, "megatron, megatron-bf16-grads or "
+                        "maxtext-W-G-M, each of W, G, M fp32 or bf16")
+    state_bytes(state_format)  # SpecError naming the formats allowed
+    if cpu_offload_layers is None:
+        raise SpecError("cpu_offload_layers", None, "an integer, 0 for none")
+    if cpu_offload_layers >= m.n_layers:
+        raise SpecError("cpu_offload_layers", cpu_offload_layers,
+                        f"at most {m.n_layers - 1}: {m.name} has {m.n_layers} layers and "
+                        "one must stay in HBM")
+    if saved_input_format not in SAVED_INPUT_BYTES:
+        raise SpecError("saved_input_format", saved_input_format,
+                        f"allowed: {', '.join(SAVED_INPUT_BYTES)}")
+    if saved_input_format != "bf16" and p != Precision.fp8:
+        raise SpecError("saved_input_format", saved_input_format,
+                        f"quantized GEMM inputs need precision fp8, not {p.value}")
 
 
 @dataclass
@@ -127,7 +164,9 @@ def train(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
           catalog_files: list[str] | None = None, price_term: str = "on_demand",
           usd_per_chip_hour: float | None = None, price_fallback: bool = True,
           dense_attention: bool = False, moe_capacity_factor: float | None = None,
-          remat_policy: str | None = None, **fixed) -> TrainResult:
+          remat_policy: str | None = None, state_format: str = "megatron",
+          cpu_offload_layers: int = 0, saved_input_format: str = "bf16",
+          **fixed) -> TrainResult:
     """Predict training on `n_chips` chips; the knobs given are fixed, the rest are searched
     for the fastest layout that fits. The run is priced at `usd_per_chip_hour` when given,
     else at the cheapest catalog price under `price_term` (then the next priced term, unless
@@ -142,7 +181,8 @@ def train(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
     `fits` False and the takeaway saying so (published runs do run such layouts); with tp or
     pp left free, a layout that fits nowhere raises, naming the bytes needed vs available.
 
-    `dense_attention` and `moe_capacity_factor` as in `train_problem`; `remat_policy` a
+    `dense_attention`, `moe_capacity_factor`, `state_format`, `cpu_offload_layers` and
+    `saved_input_format` as in `train_problem`; `remat_policy` a
     MaxText remat policy (a preset or custom:name=device|offload|remat;...), recomputing the
     share of each layer's forward that policy does (workload/remat.py), in place of
     `recompute`.
@@ -151,7 +191,9 @@ def train(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
     problem = train_problem(model, chip=chip, n_chips=n_chips, seq_len=seq_len,
                             global_batch=global_batch, precision=precision,
                             catalog_files=catalog_files, dense_attention=dense_attention,
-                            moe_capacity_factor=moe_capacity_factor)
+                            moe_capacity_factor=moe_capacity_factor, state_format=state_format,
+                            cpu_offload_layers=cpu_offload_layers,
+                            saved_input_format=saved_input_format)
     fixed = _check_fixed(_with_remat_policy(problem, remat_policy, fixed))
     if remat_policy is not None:  # where the policy keeps its tensors (train/memory.py)
         problem = replace(problem, remat_policy=remat_policy)
@@ -178,19 +220,24 @@ def train_json(model: str | os.PathLike | ModelSpec, *, chip: str, n_chips: int,
                catalog_files: list[str] | None = None, interval: bool = False,
                price_term: str = "on_demand", usd_per_chip_hour: float | None = None,
                dense_attention: bool = False, moe_capacity_factor: float | None = None,
-               remat_policy: str | None = None, **fixed) -> dict:
+               remat_policy: str | None = None, state_format: str = "megatron",
+               cpu_offload_layers: int = 0, saved_input_format: str = "bf16",
+               **fixed) -> dict:
     """What `xpuplan train --json` prints: `train(...).to_dict()`, plus with `interval` the
     P10-P90 of `step_time_interval` under "interval"."""
+    memory: dict[str, Any] = {"state_format": state_format,
+                              "cpu_offload_layers": cpu_offload_layers,
+                              "saved_input_format": saved_input_format}
     problem = train_problem(model, chip=chip, n_chips=n_chips, seq_len=seq_len,
                             global_batch=global_batch, precision=precision,
                             catalog_files=catalog_files, dense_attention=dense_attention,
-                            moe_capacity_factor=moe_capacity_factor)
+                            moe_capacity_factor=moe_capacity_factor, **memory)
     result = train(problem.model, chip=chip, n_chips=n_chips, seq_len=problem.seq_len,
                    global_batch=problem.global_batch, precision=precision, tokens=tokens,
                    catalog_files=catalog_files, price_term=price_term,
                    usd_per_chip_hour=usd_per_chip_hour, dense_attention=dense_attention,
                    moe_capacity_factor=moe_capacity_factor, remat_policy=remat_policy,
-                   **fixed)
+                   **memory, **fixed)
     data = result.to_dict()
     if interval:
         data["interval"] = step_time_interval(problem, result=result)

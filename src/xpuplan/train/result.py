@@ -80,8 +80,9 @@ class TrainResult:
     run: RunCost | None = None  # time, chip-hours, cost, energy for a token budget
     confidence: dict | None = None  # calibrate.confidence: validated or extrapolated, and why
     mfu_peak_flops: float | None = None  # per chip, what MFU/HFU divide by (roofline)
-    # Pinned host memory per chip holding a MaxText remat policy's offloaded tensors (not in
-    # memory_per_chip_bytes: train/memory.py host_offload_bytes), B.
+    # Host memory per chip holding offloaded activations (a MaxText policy's offloaded
+    # tensors, Megatron CPU-offloaded layers; not in memory_per_chip_bytes nor in `fits`:
+    # train/memory.py host_offload_bytes), B.
     host_offload_bytes: float = 0.0
 
     def to_dict(self) -> dict:
@@ -99,6 +100,7 @@ def train_result(p: TrainProblem, ev: TrainEval, i: int) -> TrainResult:
     parallelism = {k: row[k] for k in ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch",
                                        "zero", "recompute", "sp", "recompute_fraction")}
     step = float(ev.step_time_s[i])
+    host = float(ev.extra["host_offload_bytes"][i]) if "host_offload_bytes" in ev.extra else 0.0
     return TrainResult(
         model=p.model.name, chip=p.chip.id, n_chips=p.n_chips, seq_len=p.seq_len,
         global_batch=p.global_batch, precision=p.precision.value, step_time_s=step,
@@ -108,12 +110,19 @@ def train_result(p: TrainProblem, ev: TrainEval, i: int) -> TrainResult:
         memory_per_chip_bytes=float(ev.memory_per_chip_bytes[i]), hbm_bytes=p.chip.hbm_bytes,
         parallelism=parallelism, breakdown_s=breakdown, memory_bytes=memory,
         takeaway=takeaway(breakdown, step, int(ev.reason[i]),
-                          float(ev.memory_per_chip_bytes[i]) / p.chip.hbm_bytes),
+                          float(ev.memory_per_chip_bytes[i]) / p.chip.hbm_bytes) + (
+            _host_note(host) if host > 0 else ""),
         efficiency_provenance=dict(p.efficiency.provenance),
         mfu_peak_flops=mfu_peak_flops(p.chip, p.precision),
-        host_offload_bytes=float(ev.extra["host_offload_bytes"][i]) if "host_offload_bytes"
-        in ev.extra else 0.0,
+        host_offload_bytes=host,
     )
+
+
+def _host_note(host_bytes: float) -> str:
+    """The takeaway's note on offloaded activations: host memory is not checked, since the
+    catalog states no host DRAM per chip or instance with a source."""
+    return (f"; {host_bytes / 1e9:.1f} GB per chip of offloaded activations in host memory "
+            "(not checked: the catalog has no host-memory figure)")
 
 
 def takeaway(breakdown: dict, step: float, reason: int, memory_share: float = 0.0) -> str:
