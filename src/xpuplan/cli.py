@@ -274,11 +274,15 @@ def search(model: ModelArg, chip: ChipOpt, chips: ChipsOpt, seq_len: SeqOpt = No
            top: Annotated[int, typer.Option(help="How many layouts to show.")] = 5,
            tp: Knob = None, pp: Knob = None, dp: Knob = None, cp: Knob = None,
            ep: Knob = None, vpp: Knob = None, micro_batch: Knob = None, zero: Knob = None,
-           recompute: RecomputeOpt = None, as_json: JsonOpt = False) -> None:
+           recompute: RecomputeOpt = None, state_format: StateFormatOpt = "megatron",
+           cpu_offload_layers: CpuOffloadOpt = 0, saved_inputs: SavedInputsOpt = "bf16",
+           as_json: JsonOpt = False) -> None:
     """Search every legal layout; show the fastest that fit, and why each wins."""
     problem = api.train_problem(model, chip=chip, n_chips=chips, seq_len=seq_len,
                                 global_batch=global_batch, precision=precision.value,
-                                catalog_files=STATE["catalog"])
+                                catalog_files=STATE["catalog"], state_format=state_format,
+                                cpu_offload_layers=cpu_offload_layers,
+                                saved_input_format=saved_inputs)
     fixed = _fixed(tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute)
     with err.status(f"searching layouts of {problem.model.name} on {chips} {chip} ..."):
         data = api.search_layouts(problem, top=top, **fixed).to_dict()

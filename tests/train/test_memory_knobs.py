@@ -115,3 +115,17 @@ def test_bad_settings_name_field_value_and_what_is_allowed(kw, needle):
     with pytest.raises(SpecError) as err:
         _train(**kw)
     assert needle in str(err.value)
+
+
+def test_search_cli_takes_the_settings(run_cli, run_json):
+    # The stated layout without recompute is over HBM (the fixture), so `xpuplan search`
+    # with it finds nothing that fits; with bf16 gradient buffers and 16 layers offloaded
+    # the same layout fits and is the search's answer.
+    search = ["search", *CLI[1:]]
+    code, _, err = run_cli(*search)
+    assert code == 2 and err.startswith("error:")
+    data = run_json(*search, "--state-format", "megatron-bf16-grads",
+                    "--cpu-offload-layers", "16")
+    lean = _train(state_format="megatron-bf16-grads", cpu_offload_layers=16)
+    assert data["configs_fitting"] == 1 and data["top"][0]["fits"] is True
+    assert data["top"][0]["step_time_s"] == pytest.approx(lean.step_time_s, rel=1e-9)
