@@ -214,6 +214,8 @@ class StackRecord(Sourced):
     decode_attention_source: str | None = None  # longest context (beyond: generic kernel)
     fixed_overhead_per: Literal["step", "layer"] = "step"  # serve: unit of the fitted overhead
     fixed_overhead_source: str | None = None
+    pipelined_prefill: bool = False  # serve: pp stages prefill different micro-batches at once
+    pipelined_prefill_source: str | None = None
 
     @model_validator(mode="after")
     def _serving_names_its_admission(self) -> StackRecord:
@@ -240,6 +242,8 @@ class StackRecord(Sourced):
             raise ValueError("collective_stages_serial needs its own collective_stages_source")
         if self.fixed_overhead_per == "layer" and not self.fixed_overhead_source:
             raise ValueError("fixed_overhead_per = 'layer' needs its own fixed_overhead_source")
+        if self.pipelined_prefill and not self.pipelined_prefill_source:
+            raise ValueError("pipelined_prefill needs its own pipelined_prefill_source")
         return self
 
     @model_validator(mode="after")

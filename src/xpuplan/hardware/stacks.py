@@ -53,6 +53,7 @@ class StackRules:
     decode_attention_max_context: int | None = None  # serve: GQA decode kernel's longest context
     request_pool: RequestPool | None = None  # serve: the running cap sized from the KV pool
     overhead_per_layer: bool = False  # serve: the fitted fixed overhead is per layer (device)
+    pipelined_prefill: bool = False  # serve: pp stages prefill different micro-batches at once
 
     def ranks_per_chip(self, chip: ChipSpec) -> int:
         """Tensor-parallel ranks on one chip under this stack: logical cores or 1."""
@@ -98,7 +99,8 @@ def _rules() -> dict[tuple[str, str, str], StackRules]:
         serial_host_step_s=_us(r.serial_host_step_us), serial_host_seq_s=_us(r.serial_host_seq_us),
         scheduler_steps=r.scheduler_steps, context_bucket_min_tokens=r.context_bucket_min_tokens,
         decode_attention_max_context=r.decode_attention_max_context,
-        request_pool=r.request_pool, overhead_per_layer=r.fixed_overhead_per == "layer")
+        request_pool=r.request_pool, overhead_per_layer=r.fixed_overhead_per == "layer",
+        pipelined_prefill=r.pipelined_prefill)
         for r in stack_records()}
 
 

@@ -33,8 +33,14 @@ memory.py and step.py, each a small function with its formula and source, assemb
                           the engine's tokens per pass, engine_chunk_tokens); φ by half-rate d½,
                           or a systolic TensorE's instruction tiles (Neuron); Neuron MoE:
                           expert GEMMs at M = one block (moe.neuron_expert_gemm_rows)
+                          t_comm of pp stages: + the stage-to-stage sends of the activations
+                          (2·M·D bytes each, pp − 1 alone)
   continuous batching     cycle = O·TPOT + γ·B'·t_pf,C: tokens/s = B'·O/cycle, TPOT_eff = cycle/O,
-                          γ = busiest DP rank's prefills / mean (step.dp_prefill_straggler),
+                          γ = busiest DP rank's prefills / mean (step.dp_prefill_straggler);
+                          t_pf,C of a pp-stage replica whose engine keeps pp micro-batches in
+                          flight (stacks.toml pipelined_prefill: TensorRT-LLM, vLLM) is one
+                          stage's share, ⌈L/pp⌉ layers, one weight read and one send per chunk
+                          (step.prefill_stages), else all stages in turn;
                           TTFT = t_pf (aggregated) | pools: O/(t_pf,C + O·TPOT/B'), TTFT + KV move
   $/Mtok                  price_replica·t/n·10⁶ (output: TPOT per B'; input: t_pf,C per I)
 Neglects queueing delay (TTFT under load), request length spread (and so the preemptions
@@ -86,6 +92,7 @@ from xpuplan.serve.step import (
     gemm_shape_factor,
     host_step_time,
     kv_transfer_time,
+    prefill_stages,
     prefill_time,
     serve_rates,
     tp_comm_time,
@@ -288,39 +295,47 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
         t_fixed=fixed_device_time(cal["layer_overhead_s"], layers, per_layer))
     tpot_decode = decode_step_time(stage, pp)
 
-    # Prefill of one request (I_c tokens: padded if static) across the replica's stages.
-    pf_gemm = 2 * I_c * (L * (s.matmul_params_per_token + pad_attn) + s.lm_head_params) / tp
-    pf_attn = I_c * L * s.attention_flops_fwd_per_token(I_c, causal=True) * heads.q_factor / tp
+    # Prefill of one request (I_c tokens: padded if static): alone, across the replica's stages
+    # in turn; batched, per stage when the engine pipelines micro-batches (step.prefill_stages).
     half, C = p.efficiency.stack.gemm_half_dim, max(I_c, engine_chunk_tokens(p))
     te = tensor_engine_tiles(p.chip.vendor)  # a systolic TensorE's tiles, else d½ (step)
     ranks = tp * serve_rules(p).ranks_per_chip(p.chip)  # GEMM shards: Neuron logical cores
     pad_pf, pad_pf_batched = (moe_pad(n, prefill=True) for n in (I_c * ones, C * x / tp))
 
-    def pf_comm(n):  # one prefill pass of n tokens: its TP all-reduces and EP all-to-alls
+    def pf_comm(n, n_layers, sends):  # TP all-reduces, EP all-to-alls, PP sends of n tokens
         dispatch = np.where(ep > tp, ACT_BYTES * n * s.top_k * D / tp, 0.0)
-        return (tp_comm_time(L, ACT_BYTES * n * D, tp, tp_g, fab)
-                + ep_comm_time(f * L, dispatch, a2a, ep_g, fab))
+        return (tp_comm_time(n_layers, ACT_BYTES * n * D, tp, tp_g, fab)
+                + ep_comm_time(f * n_layers, dispatch, a2a, ep_g, fab)
+                + sends * collective_time("p2p", ACT_BYTES * n * D, pp, pp_g, fab))
 
-    def pf_flops_phi(n, pad):  # GEMM FLOPs (+ MoE padding) and shape factor of n-token passes
-        flops = pf_gemm + I_c * L * f * pad / tp
+    def pf_flops_phi(n, pad, n_layers, head_share):  # GEMM FLOPs (+ MoE padding), shape factor
+        flops = (2 * I_c * (n_layers * (s.matmul_params_per_token + pad_attn)
+                            + head_share * s.lm_head_params) + I_c * n_layers * f * pad) / tp
         phi = gemm_shape_factor(half, n, s, ranks, te)
         if neuron_moe is None or not s.top_k:
             return flops, phi
         M = moe.neuron_expert_gemm_rows(n, s.top_k, *neuron_moe, s.n_experts)  # per block
-        expert = I_c * L * f * (2 * s.top_k * s.expert_params + pad) / tp
+        expert = I_c * n_layers * f * (2 * s.top_k * s.expert_params + pad) / tp
         return flops, moe.combined_shape_factor(
             phi, gemm_phi(half, te, M, s.expert_width / ranks, s.hidden), expert / flops)
 
-    t_read = weights * pp / rates.hbm_bw  # all stages read their weights once
-    flops_pf, phi_pf = pf_flops_phi(I_c * ones, pad_pf)
-    t_pf = prefill_time(flops_pf, pf_attn, t_read, pf_comm(I_c), rates, phi_pf)
+    def pf_attn(n_layers):
+        return I_c * n_layers * s.attention_flops_fwd_per_token(I_c, causal=True) * (
+            heads.q_factor / tp)
+
+    t_read = weights / rates.hbm_bw  # one stage reads its weights once
+    flops_pf, phi_pf = pf_flops_phi(I_c * ones, pad_pf, L, 1.0)
+    t_pf = prefill_time(flops_pf, pf_attn(L), t_read * pp, pf_comm(I_c, L, pp - 1), rates,
+                        phi_pf)
     # Batched, a prompt shares each pass's weight reads and collectives with its chunk of C;
     # a static-shape or bucketed graph encodes one padded prompt per call (serve.static).
     one_per_call = p.pad_prompt_to_cache or static.bucketed(
         p.context_buckets, serve_rules(p).context_bucket_min_tokens)
-    flops_c, phi_c = pf_flops_phi(C, pad_pf_batched)
+    st = prefill_stages(pp, layers, L, serve_rules(p).pipelined_prefill)
+    flops_c, phi_c = pf_flops_phi(C, pad_pf_batched, st.layers, np.where(pp == 1, 1.0, st.head))
     t_pf_batched = t_pf if one_per_call else prefill_time(
-        flops_c, pf_attn, t_read * n_in / C, pf_comm(C) * n_in / C, rates, phi_c)
+        flops_c, pf_attn(st.layers), t_read * st.reads * n_in / C,
+        pf_comm(C, st.layers, st.sends) * n_in / C, rates, phi_c)
 
     if p.disaggregated:
         tokens_replica = disaggregated_throughput(B, n_out, tpot_decode, t_pf_batched)

@@ -223,13 +223,49 @@ def prefill_time(gemm_flops, attn_flops, t_read, comm_s, rates: ServeRates, phi
 
     max(FLOP_gemm/(P·φ) + FLOP_attn/P_attn, t_read) + t_comm, t_read = W·pp/B_hbm for one
     prompt alone (every stage reads its weights once), ·I/C when chunks of C tokens share the
-    reads; φ the GEMM shape factor at
+    reads (one stage's W/B_hbm when the stages pipeline, `prefill_stages`); t_comm the TP
+    all-reduces, EP all-to-alls and PP sends of the stages charged; φ the GEMM shape factor at
     M = the prompt (or chunk) tokens (hardware.roofline.shape_factor): alone, a prompt's GEMMs
     have M = I rows; batched with others they run in chunks of C (engine max_num_tokens).
     Neglects overlap of the collectives with compute.
     """
     return np.maximum(gemm_flops / (rates.gemm_flops * phi) + attn_flops / rates.attn_flops,
                       t_read) + comm_s
+
+
+@dataclass(frozen=True)
+class PrefillStages:
+    """What one prompt's batched prefill charges the replica per pass, by `prefill_stages`."""
+
+    layers: np.ndarray | float  # decoder layers charged
+    head: np.ndarray | float  # share of the output head charged
+    reads: np.ndarray | float  # stages whose weights are read (per chunk of C tokens)
+    sends: np.ndarray | float  # stage-to-stage activation sends
+
+
+def prefill_stages(pp, stage_layers, n_layers: int, pipelined: bool) -> PrefillStages:
+    """The share of a prompt's batched prefill that sets a pp-stage replica's throughput.
+
+    Pipelined (stacks.toml pipelined_prefill): the engine keeps pp micro-batches in flight,
+    each stage running ⌈L/pp⌉ layers of a different micro-batch's chunk at once, so per prompt
+    the replica is busy for one stage's share: ⌈L/pp⌉ layers, 1/pp of the head (as decode),
+    one stage's weight read per chunk and one send of the chunk's activations, 2·C·D bytes, to
+    the next stage. With m micro-batches a GPipe pipeline takes (m + pp − 1)/m stage times per
+    micro-batch (Huang et al., GPipe, NeurIPS 2019 sec. 2.3; Narayanan et al., Megatron-LM
+    SC'21 sec. 2.2: bubble (pp − 1)/m); under continuous batching the engine refills each
+    stage's slot as it frees (TensorRT-LLM _torch/pyexecutor/py_executor.py _executor_loop_pp,
+    micro_batches of num_micro_batches = pp_size, and the C++ trtGptModelInflightBatching.cpp
+    mNumMicroBatches = pp; vLLM config max_concurrent_batches = pp
+    'to fill the pipeline', v1 EngineCore batch_queue), so m grows with the run and the
+    bubble, paid once at start and end, is neglected, as decode's TPOT = pp·t_stage does.
+    Not pipelined: one prompt passes every stage in turn, all L layers, the whole head, pp
+    weight reads and pp − 1 sends, as the prompt alone (TTFT) always does.
+    Neglects the stage that also holds the head being slower than the others.
+    """
+    pp = np.asarray(pp, dtype=float)
+    if pipelined:
+        return PrefillStages(layers=stage_layers, head=1.0 / pp, reads=1.0, sends=1.0)
+    return PrefillStages(layers=n_layers, head=1.0, reads=pp, sends=pp - 1.0)
 
 
 def gemm_phi(half_dim: float, tiles: tuple[int, int, int, int] | None, m, n, k) -> np.ndarray:
