@@ -81,4 +81,5 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     field = ".".join(str(p) for p in first["loc"] if p != "body")
     return JSONResponse({"detail": jsonable_encoder(errors),
-                         "detail_text": f"{field}: {first['msg']}"}, status_code=422)
+                         "detail_text": f"{field}: {first['msg']}" if field else first["msg"]},
+                        status_code=422)

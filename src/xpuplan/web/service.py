@@ -44,14 +44,18 @@ def train(s: Settings, r: TrainRequest) -> dict:
     return api.train_json(model_source(s, r.model, r.config), chip=r.chip, n_chips=r.n_chips,
                           seq_len=r.seq_len, global_batch=r.global_batch,
                           precision=r.precision.value, tokens=tokens,
-                          catalog_files=s.catalog_files, interval=r.interval, **r.fixed())
+                          catalog_files=s.catalog_files, interval=r.interval,
+                          remat_policy=r.remat_policy, dense_attention=r.dense_attention,
+                          moe_capacity_factor=r.capacity_factor, **r.price(), **r.memory(),
+                          **r.fixed())
 
 
 def search(s: Settings, r: SearchRequest) -> dict:
     """The best training layouts as the `search --json` dict."""
     problem = api.train_problem(model_source(s, r.model, r.config), chip=r.chip,
                                 n_chips=r.n_chips, seq_len=r.seq_len, global_batch=r.global_batch,
-                                precision=r.precision.value, catalog_files=s.catalog_files)
+                                precision=r.precision.value, catalog_files=s.catalog_files,
+                                **r.memory())
     return api.search_layouts(problem, top=r.top, **r.fixed()).to_dict()
 
 
@@ -63,7 +67,8 @@ def infer(s: Settings, r: InferRequest) -> dict:
                      kv=r.kv.value if r.kv else None, disaggregated=r.disaggregated,
                      catalog_files=s.catalog_files, interval=r.interval,
                      activations=r.activations.value if r.activations else None,
-                     engine=r.engine, tp=r.tp, pp=r.pp, ep=r.ep).to_dict()
+                     engine=r.engine, tp=r.tp, pp=r.pp, ep=r.ep, **r.price(),
+                     **r.run_settings()).to_dict()
 
 
 def compare(s: Settings, r: CompareRequest) -> dict:
@@ -79,13 +84,14 @@ def compare(s: Settings, r: CompareRequest) -> dict:
                                                               n_chips=r.n_chips)
         return api.compare_serving(models, chips=names, input_len=r.input_len,
                                    output_len=r.output_len, n_chips=n_chips,
-                                   catalog_files=s.catalog_files, engine=r.engine).to_dict()
+                                   catalog_files=s.catalog_files, engine=r.engine,
+                                   **r.price()).to_dict()
     if r.engine is not None:
         raise SpecError("engine", r.engine, "only with serve (training runs no serving engine)")
     return api.compare(model, chips=names, n_chips=r.n_chips,
                        tokens=api.parse_count(r.tokens, "tokens"), seq_len=r.seq_len,
                        global_batch=r.global_batch, precision=r.precision.value,
-                       catalog_files=s.catalog_files).to_dict()
+                       catalog_files=s.catalog_files, **r.price()).to_dict()
 
 
 def plan_result(s: Settings, r: PlanRequest) -> api.PlanResult:
