@@ -332,7 +332,7 @@ def _evaluate(p: ServeProblem, lay: ServeLayouts, values: dict[str, float | np.n
     one_per_call = p.pad_prompt_to_cache or static.bucketed(
         p.context_buckets, serve_rules(p).context_bucket_min_tokens)
     st = prefill_stages(pp, layers, L, serve_rules(p).pipelined_prefill)
-    flops_c, phi_c = pf_flops_phi(C, pad_pf_batched, st.layers, np.where(pp == 1, 1.0, st.head))
+    flops_c, phi_c = pf_flops_phi(C, pad_pf_batched, st.layers, st.head)
     t_pf_batched = t_pf if one_per_call else prefill_time(
         flops_c, pf_attn(st.layers), t_read * st.reads * n_in / C,
         pf_comm(C, st.layers, st.sends) * n_in / C, rates, phi_c)
